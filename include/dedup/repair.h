@@ -1,0 +1,54 @@
+/*
+ * repair.h - stage 1: decode raw bytes to UTF-8 and undo mojibake.
+ *
+ * Valid UTF-8 passes through; other input (UTF-16 with a BOM, legacy code
+ * pages found by ICU charset detection) is converted. Then spans that are
+ * UTF-8 wrongly decoded through a legacy code page (one or more layers, with
+ * bytes lost on the way) are re-encoded and decoded again, C1 leftovers of
+ * Windows-1252 and HTML character references are resolved, and the result
+ * is put in NFC. Clean text comes back byte-identical (after NFC).
+ *
+ * A struct dedup_repair holds ICU converters and scratch space: create one
+ * per thread and reuse it for every document. The caller owns `out`.
+ */
+#ifndef DEDUP_REPAIR_H
+#define DEDUP_REPAIR_H
+
+#include "dedup/buf.h"
+#include "dedup/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dedup_repair;
+
+/* What happened to one document, for messages and `dedup explain`. */
+struct dedup_repair_report {
+	const char *encoding; /* source encoding as detected ("UTF-8",
+				 "windows-1252", "UTF-16LE"...), static */
+	unsigned converted;   /* 1 if the input was not UTF-8 */
+	unsigned spans_fixed; /* mojibake spans repaired */
+	unsigned entities;    /* HTML character references resolved */
+	unsigned bom;         /* 1 if a byte order mark was dropped */
+};
+
+dedup_status dedup_repair_new(struct dedup_repair **out,
+			      struct dedup_error *err);
+void dedup_repair_free(struct dedup_repair *r);
+
+/*
+ * Decode `len` bytes at `in` into `out` (reset first) as valid, repaired,
+ * NFC-normalized UTF-8. Returns DEDUP_OK, DEDUP_EBINARY when the bytes are
+ * not text (NUL bytes, or no plausible encoding; err says which), or
+ * DEDUP_ENOMEM / DEDUP_EICU. `rep` may be NULL.
+ */
+dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_buf *out,
+				 struct dedup_repair_report *rep,
+				 struct dedup_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

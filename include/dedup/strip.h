@@ -1,0 +1,99 @@
+/*
+ * strip.h - stage 2: remove boilerplate from repaired article text.
+ *
+ * Two kinds of evidence. Rules: PCRE2 patterns from a rule file (the
+ * built-in set from data/rules/default.rules, plus user files), each with a
+ * name and a scope (the whole line, a span inside a line, or everything from
+ * the match to the end of the document). Text evidence: per line length,
+ * stopword density, sentence punctuation, capitalization, glued joins,
+ * position, smoothed over neighbouring lines; and lines that recur across
+ * many documents of the run (struct dedup_linestats).
+ *
+ * Ownership: struct dedup_rules is built once, then immutable and shared by
+ * threads. struct dedup_stripper is per thread (PCRE2 match data, scratch).
+ * struct dedup_linestats is filled in a first pass (one per thread, merged),
+ * frozen, then read by every stripper. The caller owns every buffer it
+ * passes in.
+ */
+#ifndef DEDUP_STRIP_H
+#define DEDUP_STRIP_H
+
+#include "dedup/buf.h"
+#include "dedup/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dedup_rules;
+struct dedup_stopwords;
+
+/* An empty rule set. */
+dedup_status dedup_rules_new(struct dedup_rules **out,
+			     struct dedup_error *err);
+void dedup_rules_free(struct dedup_rules *rs);
+
+/* Add the built-in rules (data/rules/default.rules, compiled in). */
+dedup_status dedup_rules_add_builtin(struct dedup_rules *rs,
+				     struct dedup_error *err);
+/*
+ * Add the rules in `text` (rule-file syntax); `origin` names the source in
+ * messages. A bad rule fails with DEDUP_ERULE and a message naming origin,
+ * line, rule and offset ("'site.rules' line 12: rule 'menu': missing ) at
+ * offset 7"); the set is then unchanged.
+ */
+dedup_status dedup_rules_add_text(struct dedup_rules *rs, const char *text,
+				  size_t len, const char *origin,
+				  struct dedup_error *err);
+dedup_status dedup_rules_add_file(struct dedup_rules *rs, const char *path,
+				  struct dedup_error *err);
+size_t dedup_rules_count(const struct dedup_rules *rs);
+
+/* Counts of line fingerprints across the documents of a run. */
+struct dedup_linestats;
+
+dedup_status dedup_linestats_new(struct dedup_linestats **out,
+				 struct dedup_error *err);
+void dedup_linestats_free(struct dedup_linestats *ls);
+/* Count the lines of one repaired document (each distinct line once). */
+dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
+				     const char *text, size_t len);
+/* Add the counts of src into dst (order does not matter). */
+dedup_status dedup_linestats_merge(struct dedup_linestats *dst,
+				   const struct dedup_linestats *src);
+/* Number of documents observed. */
+uint64_t dedup_linestats_docs(const struct dedup_linestats *ls);
+
+struct dedup_strip_opts {
+	int use_rules;     /* apply the rule set */
+	int use_evidence;  /* line classification by text evidence */
+	const struct dedup_linestats *lines; /* may be NULL */
+};
+
+struct dedup_stripper;
+
+/* rules, sw must outlive the stripper; sw may be NULL (no stopword cue). */
+dedup_status dedup_stripper_new(struct dedup_stripper **out,
+				const struct dedup_rules *rules,
+				const struct dedup_stopwords *sw,
+				struct dedup_error *err);
+void dedup_stripper_free(struct dedup_stripper *st);
+
+/*
+ * Write the text of `len` bytes at `text` without its boilerplate into
+ * `out` (reset first). When `log` is not NULL, one line is appended per
+ * removed piece: "REASON<TAB>removed text" (REASON is a rule name or an
+ * evidence name such as "short-line" or "recurring"). Returns DEDUP_OK,
+ * DEDUP_ENOMEM, or DEDUP_ELIMIT when a rule hit PCRE2's match limit (the
+ * rule is then skipped for this document and err names it; out is still
+ * complete).
+ */
+dedup_status dedup_strip(struct dedup_stripper *st,
+			 const struct dedup_strip_opts *opts,
+			 const char *text, size_t len, struct dedup_buf *out,
+			 struct dedup_buf *log, struct dedup_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
