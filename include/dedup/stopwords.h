@@ -29,6 +29,9 @@ void dedup_stopwords_free(struct dedup_stopwords *sw);
 int dedup_stopwords_nlangs(const struct dedup_stopwords *sw);
 const char *dedup_stopwords_code(const struct dedup_stopwords *sw, int lang);
 
+/* Index of the language with ISO 639-1 code `code`, or DEDUP_LANG_NONE. */
+int dedup_stopwords_find(const struct dedup_stopwords *sw, const char *code);
+
 /* Bit i set when the word is a stopword of language i (0: none). */
 uint32_t dedup_stopwords_langs(const struct dedup_stopwords *sw,
 			       uint64_t hash);
@@ -43,6 +46,10 @@ int dedup_stopwords_is(const struct dedup_stopwords *sw, int lang,
  */
 int dedup_stopwords_detect(const struct dedup_stopwords *sw,
 			   const struct dedup_tokens *toks);
+
+/* Same as dedup_stopwords_detect() over `n` folded-word hashes. */
+int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
+				  const uint64_t *hashes, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,45 @@
+/*
+ * strip_words.h - a light word splitter and folder (internal).
+ *
+ * Used where counting words must not wait for the full ICU tokenizer:
+ * stopword lists at load time and line evidence in the stripper. Words are
+ * runs of letters, digits and combining marks, joined across an apostrophe
+ * or period between letters and across . , between digits, as ICU word
+ * boundaries do for ordinary text. The hash equals dedup_token_hash() of the
+ * tokenizer's folded form for ordinary words (NFKC, full case folding,
+ * typographic apostrophes and dashes unified). No allocation, thread-safe.
+ */
+#ifndef DEDUP_STRIP_WORDS_H
+#define DEDUP_STRIP_WORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STRIP_WORD_UPPER  0x1u /* begins with an uppercase letter */
+#define STRIP_WORD_NUMBER 0x2u /* contains a digit */
+#define STRIP_WORD_ALPHA  0x4u /* contains a letter */
+
+struct strip_word {
+	size_t off;     /* byte offset in the text */
+	size_t len;     /* bytes */
+	unsigned flags; /* STRIP_WORD_* */
+	unsigned chars; /* code points */
+};
+
+/*
+ * Find the next word at or after *pos in s[0..len). Returns 1 and fills w,
+ * advancing *pos past it, or 0 when there is none.
+ */
+int strip_next_word(const char *s, size_t len, size_t *pos,
+		    struct strip_word *w);
+
+/* Hash of the folded form of the word at w[0..len) (valid UTF-8). */
+uint64_t strip_word_hash(const char *w, size_t len);
+
+/*
+ * Fold the word into out (at most cap bytes, not terminated); returns the
+ * folded length, or 0 when it does not fit or the word is empty.
+ */
+size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap);
+
+#endif
