@@ -1,7 +1,8 @@
 /*
  * embedded.h - data files compiled into the library (internal).
  *
- * The build turns data/rules/*.rules and data/stopwords/*.txt into byte
+ * The build turns the rule files (data/rules) and stopword lists
+ * (data/stopwords) into byte
  * arrays (cmake/embed.cmake). Each array is NUL-terminated past `len` so it
  * can also be read as a string. Static storage: nothing to free.
  */
