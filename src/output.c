@@ -270,10 +270,11 @@ dedup_status dedup_writer_new(struct dedup_writer **out, enum dedup_format fmt,
 	struct dedup_writer *w;
 
 	*out = NULL;
-	if ((unsigned)fmt >= sizeof(writer_table) / sizeof(writer_table[0]) ||
-	    !f)
+	if ((unsigned)fmt >= sizeof(writer_table) / sizeof(writer_table[0]))
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "invalid output format %d", (int)fmt);
+	if (!f)
+		return dedup_error_set(err, DEDUP_EINVAL, "no output stream");
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");

@@ -328,6 +328,7 @@ static void fill_entry(struct dedup_walk *w, struct dedup_walk_entry *e,
 	e->root = root;
 	e->rel = w->path.buf + w->prefix_len;
 	e->is_stdin = 0;
+	e->is_stream = 0;
 }
 
 /* The error for a path that stat() could not follow. */
@@ -433,6 +434,7 @@ static dedup_status start_root(struct dedup_walk *w,
 	if (!r->from_list && !strcmp(w->root, "-")) {
 		e->path = e->root = e->rel = w->root;
 		e->is_stdin = 1;
+		e->is_stream = 1;
 		*is_entry = 1;
 		return DEDUP_OK;
 	}
@@ -456,6 +458,7 @@ static dedup_status start_root(struct dedup_walk *w,
 			base--;
 		w->prefix_len = (size_t)(base - w->root);
 		fill_entry(w, e, w->root);
+		e->is_stream = !S_ISREG(st.st_mode);
 		if (!want_file(w, e->rel))
 			return DEDUP_OK;
 		*is_entry = 1;

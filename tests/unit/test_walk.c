@@ -206,6 +206,7 @@ static void test_roots_in_order_and_slash(void **state)
 	assert_string_equal(e.rel, "single.txt");
 	assert_string_equal(e.path, at(fx, "single.txt"));
 	assert_false(e.is_stdin);
+	assert_false(e.is_stream);
 
 	assert_int_equal(dedup_walk_next(w, &e, NULL), DEDUP_OK);
 	snprintf(want, sizeof(want), "%s/corpus/x.txt", fx->dir);
@@ -219,6 +220,7 @@ static void test_roots_in_order_and_slash(void **state)
 
 	assert_int_equal(dedup_walk_next(w, &e, NULL), DEDUP_OK);
 	assert_true(e.is_stdin);
+	assert_true(e.is_stream);
 	assert_string_equal(e.path, "-");
 
 	assert_int_equal(dedup_walk_next(w, &e, NULL), DEDUP_DONE);
@@ -330,6 +332,8 @@ static void test_fifo_root_read(void **state)
 	}
 	w = walker_of(fifo);
 	assert_int_equal(dedup_walk_next(w, &e, NULL), DEDUP_OK);
+	assert_true(e.is_stream);
+	assert_false(e.is_stdin);
 	assert_int_equal(dedup_read_file(e.path, 0, &b, NULL), DEDUP_OK);
 	assert_string_equal(b.buf, "through a pipe");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
