@@ -613,6 +613,12 @@ static dedup_status read_fd(int fd, const char *path, size_t size_hint,
 				"cannot read '%s': larger than %zu bytes",
 				path, max_size);
 		}
+		/*
+		 * The size fstat() gave is the document (as git reads a
+		 * blob): asking for EOF would cost a syscall per file.
+		 */
+		if (size_hint && out->len == size_hint)
+			break;
 	}
 	if (out->alloc)
 		out->buf[out->len] = '\0';
