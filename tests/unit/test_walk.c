@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -293,17 +295,30 @@ static void on_alarm(int sig)
 	_exit(3);
 }
 
-static void test_fifo_in_tree_skipped(void **state)
+static void test_special_files_skipped(void **state)
 {
 	struct fx *fx = *state;
+	struct sockaddr_un sa;
+	int sock;
 
 	signal(SIGALRM, on_alarm);
 	alarm(10);
 	mkd(fx, "t");
 	assert_int_equal(mkfifo(at(fx, "t/pipe"), 0644), 0);
 	lnk(fx, "pipe", "t/pipe-link");
+	lnk(fx, "/dev/null", "t/device");
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(sock >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(at(fx, "t/socket")) < sizeof(sa.sun_path)) {
+		strcpy(sa.sun_path, at(fx, "t/socket"));
+		assert_int_equal(bind(sock, (struct sockaddr *)&sa,
+				      sizeof(sa)), 0);
+	}
 	put(fx, "t/text.txt", "t");
 	expect_walk(fx, walker_of(at(fx, "t")), "text.txt\n");
+	close(sock);
 	alarm(0);
 }
 
@@ -781,7 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loop_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_in_tree_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_files_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_root_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_exclude, setup, teardown),
