@@ -356,7 +356,9 @@ static dedup_status enter_dir(struct dedup_walk *w, struct dedup_error *err)
 	size_t i, alen;
 	int fd, e;
 
-	fd = open(w->path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: if a FIFO took the directory's place, do not wait. */
+	fd = open(w->path.buf, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC |
+		  O_NOCTTY);
 	if (fd < 0)
 		return dedup_error_set(err, DEDUP_EIO,
 				       "cannot read directory '%s': %s",
