@@ -1,0 +1,98 @@
+/*
+ * cluster.h - stage 4: LSH candidates, verified similarity, clusters.
+ *
+ * Candidates come from LSH banding over MinHash values: at the copy level
+ * the signatures' own MinHash of word shingles; at the event level a
+ * weighted MinHash of each document's strongest TF-IDF terms (a term wins a
+ * permutation with probability proportional to its weight, as in the
+ * P-MinHash of Moulton and Jiang 2018), so that common words do not make
+ * every pair a candidate. Bands and rows are derived from the threshold by
+ * minimizing the expected false positives plus false negatives, as
+ * datasketch does. Buckets larger than max_bucket only link neighbours, so
+ * common content cannot explode the candidate count.
+ *
+ * Candidates are verified: at the event level with the IDF-weighted cosine
+ * of the two documents' term samples, at the copy level with the MinHash
+ * estimate of shingle Jaccard (1 for identical bodies). Clusters are then
+ * formed by average linkage: verified pairs are taken from the most similar
+ * down, and two clusters merge only when the mean similarity over all their
+ * cross pairs reaches the threshold and the result stays within
+ * max_cluster documents. A chain A~B~C~D therefore cannot pull an unrelated
+ * D next to A.
+ *
+ * Each cluster's representative is the document with the earliest date
+ * found in its text; without dates, the one with the most content words;
+ * then the first in input order.
+ */
+#ifndef DEDUP_CLUSTER_H
+#define DEDUP_CLUSTER_H
+
+#include "dedup/common.h"
+#include "dedup/sig.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dedup_cluster_params {
+	enum dedup_level level;
+	double threshold;     /* verified similarity for a merge, 0..1 */
+	double lsh_threshold; /* similarity the banding aims at, 0..1 */
+	uint32_t nhash;       /* MinHash values used for banding */
+	uint32_t bands, rows; /* 0, 0: derived from lsh_threshold, nhash */
+	uint32_t top_terms;   /* event level: terms in the weighted MinHash */
+	uint32_t max_bucket;  /* larger buckets only link neighbours */
+	uint32_t max_cluster; /* no cluster grows beyond this */
+	int32_t date_window;  /* days; dated documents further apart never
+				 match (0: no window) */
+};
+
+void dedup_cluster_params_default(struct dedup_cluster_params *p,
+				  enum dedup_level level);
+dedup_status dedup_cluster_params_check(const struct dedup_cluster_params *p,
+					struct dedup_error *err);
+
+/*
+ * Bands and rows (b * r <= nhash) minimizing the integral of false
+ * positives below t plus false negatives above t of the S-curve
+ * 1 - (1 - s^r)^b.
+ */
+void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
+		       uint32_t *rows);
+
+struct dedup_assign {
+	uint32_t rep;  /* index of the cluster's representative */
+	double score;  /* similarity to the representative, 1 for itself */
+};
+
+struct dedup_cluster_stats {
+	uint64_t candidates; /* distinct candidate pairs */
+	uint64_t verified;   /* pairs at or above the threshold */
+	uint64_t clusters;   /* clusters with two or more documents */
+	uint32_t bands, rows;
+};
+
+/*
+ * Cluster n signatures. `df` (may be NULL at the copy level) gives the
+ * document frequencies for IDF. out[i] receives document i's assignment.
+ * stats may be NULL.
+ */
+dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
+			       const struct dedup_sig *sigs, size_t n,
+			       const struct dedup_df *df,
+			       struct dedup_assign *out,
+			       struct dedup_cluster_stats *stats,
+			       struct dedup_error *err);
+
+/*
+ * The verified similarity of two signatures under p and df (what
+ * dedup_cluster_run compares against the threshold).
+ */
+double dedup_similarity(const struct dedup_cluster_params *p,
+			const struct dedup_df *df, const struct dedup_sig *a,
+			const struct dedup_sig *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,135 @@
+/*
+ * pipeline.h - the stages wired together, for one document and for a run.
+ *
+ * struct dedup_context holds what every thread shares read-only: options,
+ * the compiled rules and the stopword lists. struct dedup_worker holds one
+ * thread's stage contexts (ICU converters, PCRE2 match data, buffers) and
+ * turns a document's bytes into cleaned text or a signature.
+ *
+ * struct dedup_run processes a list of documents: a first pass counts the
+ * lines that recur across documents (corpus-level boilerplate evidence), a
+ * second builds each document's signature and the document frequencies,
+ * then the clusterer assigns every document. Per-document work is spread
+ * over threads; results do not depend on the thread count or on timing.
+ * Only signatures are kept between passes, never the text.
+ *
+ * Ownership: every _new has its _free; a run copies the paths it is given;
+ * strings returned by accessors belong to the run.
+ */
+#ifndef DEDUP_PIPELINE_H
+#define DEDUP_PIPELINE_H
+
+#include "dedup/buf.h"
+#include "dedup/cluster.h"
+#include "dedup/common.h"
+#include "dedup/sig.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dedup_options {
+	struct dedup_sig_params sig;
+	struct dedup_cluster_params cluster;
+	int strip;             /* remove boilerplate (rules and evidence) */
+	int corpus_lines;      /* first pass: lines recurring across docs */
+	int builtin_rules;     /* load data/rules/default.rules */
+	const char *const *rule_files;
+	size_t n_rule_files;
+	unsigned threads;      /* 0: one per available core */
+	size_t max_doc_size;   /* bytes; larger documents are an error */
+};
+
+/* Defaults for a level (event or copy). */
+void dedup_options_default(struct dedup_options *o, enum dedup_level level);
+
+struct dedup_context;
+
+/* Compiles rules and loads stopwords; the options are copied. */
+dedup_status dedup_context_new(struct dedup_context **out,
+			       const struct dedup_options *o,
+			       struct dedup_error *err);
+void dedup_context_free(struct dedup_context *ctx);
+const struct dedup_options *dedup_context_options(
+	const struct dedup_context *ctx);
+
+struct dedup_worker;
+struct dedup_linestats;
+
+dedup_status dedup_worker_new(struct dedup_worker **out,
+			      const struct dedup_context *ctx,
+			      struct dedup_error *err);
+void dedup_worker_free(struct dedup_worker *w);
+
+/*
+ * Repaired (and, when `strip` is set, stripped) text of one document into
+ * out. `lines` (may be NULL) gives corpus-level line counts. When `log` is
+ * not NULL it receives what stripping removed (see dedup_strip()).
+ * DEDUP_EBINARY when the bytes are not text.
+ */
+dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
+				size_t len, int strip,
+				const struct dedup_linestats *lines,
+				struct dedup_buf *out, struct dedup_buf *log,
+				struct dedup_error *err);
+
+/* Signature of one document; counts its terms into df when not NULL. */
+dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
+			      size_t len, const struct dedup_linestats *lines,
+			      struct dedup_df *df, struct dedup_sig *sig,
+			      struct dedup_error *err);
+
+struct dedup_run;
+
+dedup_status dedup_run_new(struct dedup_run **out,
+			   const struct dedup_context *ctx,
+			   struct dedup_error *err);
+void dedup_run_free(struct dedup_run *run);
+
+/* Add a document by path ("-": standard input, read at once). */
+dedup_status dedup_run_add(struct dedup_run *run, const char *path,
+			   struct dedup_error *err);
+
+/*
+ * First pass only: read, repair and count recurring lines. Called by
+ * dedup_run_execute() when the options ask for it; `dedup clean` calls it
+ * alone. Per-document failures are recorded, not returned.
+ */
+dedup_status dedup_run_count_lines(struct dedup_run *run,
+				   struct dedup_error *err);
+const struct dedup_linestats *dedup_run_lines(const struct dedup_run *run);
+
+/*
+ * Every pass and the clustering. Returns an error only for a failure of
+ * the whole run (out of memory); a document that cannot be processed is
+ * recorded (see dedup_run_doc) and becomes a singleton without a record.
+ */
+dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err);
+
+size_t dedup_run_count(const struct dedup_run *run);
+
+struct dedup_doc_info {
+	const char *path;
+	dedup_status status;   /* DEDUP_OK, or why it could not be processed */
+	const char *message;   /* the reason, or NULL */
+	int empty;             /* processed, but no text left (a warning) */
+	uint32_t rep;          /* index of the representative */
+	double score;          /* similarity to the representative */
+};
+
+/* Details of document i (after dedup_run_execute for rep and score). */
+void dedup_run_doc(const struct dedup_run *run, size_t i,
+		   struct dedup_doc_info *info);
+
+/* Bytes of document i, for callers that process documents themselves. */
+dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
+			    struct dedup_buf *out, struct dedup_error *err);
+
+const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run);
+const struct dedup_df *dedup_run_df(const struct dedup_run *run);
+const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,499 @@
+/*
+ * pipeline.c - wires read -> repair -> strip -> tokenize -> signature ->
+ * cluster, for one document (worker) and for a whole run.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dedup/pipeline.h"
+#include "dedup/repair.h"
+#include "dedup/stopwords.h"
+#include "dedup/strip.h"
+#include "dedup/tokenize.h"
+#include "dedup/walk.h"
+
+#define MAX_THREADS 256
+#define DEFAULT_MAX_DOC (64u << 20)
+
+void dedup_options_default(struct dedup_options *o, enum dedup_level level)
+{
+	memset(o, 0, sizeof(*o));
+	dedup_sig_params_default(&o->sig, level);
+	dedup_cluster_params_default(&o->cluster, level);
+	o->strip = 1;
+	o->corpus_lines = 1;
+	o->builtin_rules = 1;
+	o->max_doc_size = DEFAULT_MAX_DOC;
+}
+
+struct dedup_context {
+	struct dedup_options o;
+	struct dedup_rules *rules;
+	struct dedup_stopwords *sw;
+};
+
+dedup_status dedup_context_new(struct dedup_context **out,
+			       const struct dedup_options *o,
+			       struct dedup_error *err)
+{
+	struct dedup_context *ctx;
+	dedup_status st;
+	size_t i;
+
+	*out = NULL;
+	st = dedup_sig_params_check(&o->sig, err);
+	if (!st)
+		st = dedup_cluster_params_check(&o->cluster, err);
+	if (st)
+		return st;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	ctx->o = *o;
+	ctx->o.rule_files = NULL; /* not kept: the rules are compiled now */
+	ctx->o.n_rule_files = 0;
+	st = dedup_stopwords_new(&ctx->sw, err);
+	if (!st)
+		st = dedup_rules_new(&ctx->rules, err);
+	if (!st && o->builtin_rules)
+		st = dedup_rules_add_builtin(ctx->rules, err);
+	for (i = 0; !st && i < o->n_rule_files; i++)
+		st = dedup_rules_add_file(ctx->rules, o->rule_files[i], err);
+	if (st) {
+		dedup_context_free(ctx);
+		return st;
+	}
+	*out = ctx;
+	return DEDUP_OK;
+}
+
+void dedup_context_free(struct dedup_context *ctx)
+{
+	if (!ctx)
+		return;
+	dedup_rules_free(ctx->rules);
+	dedup_stopwords_free(ctx->sw);
+	free(ctx);
+}
+
+const struct dedup_options *dedup_context_options(
+	const struct dedup_context *ctx)
+{
+	return &ctx->o;
+}
+
+struct dedup_worker {
+	const struct dedup_context *ctx;
+	struct dedup_repair *repair;
+	struct dedup_stripper *stripper;
+	struct dedup_tokenizer *tok;
+	struct dedup_sigbuilder *sb;
+	struct dedup_buf text, clean;
+	struct dedup_tokens tokens;
+};
+
+dedup_status dedup_worker_new(struct dedup_worker **out,
+			      const struct dedup_context *ctx,
+			      struct dedup_error *err)
+{
+	struct dedup_worker *w = calloc(1, sizeof(*w));
+	dedup_status st;
+
+	*out = NULL;
+	if (!w)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	w->ctx = ctx;
+	dedup_buf_init(&w->text);
+	dedup_buf_init(&w->clean);
+	dedup_tokens_init(&w->tokens);
+	st = dedup_repair_new(&w->repair, err);
+	if (!st)
+		st = dedup_stripper_new(&w->stripper, ctx->rules, ctx->sw, err);
+	if (!st)
+		st = dedup_tokenizer_new(&w->tok, err);
+	if (!st)
+		st = dedup_sigbuilder_new(&w->sb, &ctx->o.sig, ctx->sw, err);
+	if (st) {
+		dedup_worker_free(w);
+		return st;
+	}
+	*out = w;
+	return DEDUP_OK;
+}
+
+void dedup_worker_free(struct dedup_worker *w)
+{
+	if (!w)
+		return;
+	dedup_repair_free(w->repair);
+	dedup_stripper_free(w->stripper);
+	dedup_tokenizer_free(w->tok);
+	dedup_sigbuilder_free(w->sb);
+	dedup_buf_release(&w->text);
+	dedup_buf_release(&w->clean);
+	dedup_tokens_release(&w->tokens);
+	free(w);
+}
+
+dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
+				size_t len, int strip,
+				const struct dedup_linestats *lines,
+				struct dedup_buf *out, struct dedup_buf *log,
+				struct dedup_error *err)
+{
+	struct dedup_strip_opts so = { 1, 1, lines };
+	dedup_status st;
+
+	if (!strip)
+		return dedup_repair_decode(w->repair, bytes, len, out, NULL,
+					   err);
+	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
+	if (st)
+		return st;
+	st = dedup_strip(w->stripper, &so, w->text.buf, w->text.len, out,
+			 log, err);
+	/* A runaway rule is skipped for this document; the text stands. */
+	return st == DEDUP_ELIMIT ? DEDUP_OK : st;
+}
+
+dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
+			      size_t len, const struct dedup_linestats *lines,
+			      struct dedup_df *df, struct dedup_sig *sig,
+			      struct dedup_error *err)
+{
+	dedup_status st;
+
+	st = dedup_worker_clean(w, bytes, len, w->ctx->o.strip, lines,
+				&w->clean, NULL, err);
+	if (st)
+		return st;
+	st = dedup_tokenize(w->tok, w->clean.buf, w->clean.len, &w->tokens,
+			    err);
+	if (st)
+		return st;
+	st = dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
+			     df, sig, err);
+	if (!st && df)
+		dedup_df_add_doc(df, 1);
+	return st;
+}
+
+/* ---- runs ---- */
+
+struct doc {
+	char *path;
+	char *stdin_bytes; /* "-" is read once, when added */
+	size_t stdin_len;
+	dedup_status status;
+	char *message;
+	int empty;
+};
+
+struct dedup_run {
+	const struct dedup_context *ctx;
+	struct doc *docs;
+	size_t n, alloc;
+	struct dedup_sig *sigs;
+	struct dedup_assign *assign;
+	struct dedup_linestats *lines;
+	struct dedup_df *df;
+	struct dedup_cluster_stats stats;
+};
+
+dedup_status dedup_run_new(struct dedup_run **out,
+			   const struct dedup_context *ctx,
+			   struct dedup_error *err)
+{
+	struct dedup_run *run = calloc(1, sizeof(*run));
+
+	*out = NULL;
+	if (!run)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	run->ctx = ctx;
+	*out = run;
+	return DEDUP_OK;
+}
+
+void dedup_run_free(struct dedup_run *run)
+{
+	size_t i;
+
+	if (!run)
+		return;
+	for (i = 0; i < run->n; i++) {
+		free(run->docs[i].path);
+		free(run->docs[i].stdin_bytes);
+		free(run->docs[i].message);
+		if (run->sigs)
+			dedup_sig_release(&run->sigs[i]);
+	}
+	free(run->docs);
+	free(run->sigs);
+	free(run->assign);
+	dedup_linestats_free(run->lines);
+	dedup_df_free(run->df);
+	free(run);
+}
+
+static void doc_fail(struct doc *d, dedup_status st,
+		     const struct dedup_error *err)
+{
+	if (d->status)
+		return; /* the first reason stands */
+	d->status = st;
+	free(d->message);
+	d->message = strdup(err && err->msg[0] ? err->msg : dedup_strerror(st));
+}
+
+dedup_status dedup_run_add(struct dedup_run *run, const char *path,
+			   struct dedup_error *err)
+{
+	struct doc *d;
+
+	if (run->n == run->alloc) {
+		size_t na = run->alloc ? run->alloc * 2 : 256;
+		struct doc *v = realloc(run->docs, na * sizeof(*v));
+
+		if (!v)
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		run->docs = v;
+		run->alloc = na;
+	}
+	d = &run->docs[run->n];
+	memset(d, 0, sizeof(*d));
+	d->path = strdup(path);
+	if (!d->path)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	run->n++;
+	if (!strcmp(path, "-")) {
+		struct dedup_buf b = DEDUP_BUF_INIT;
+		struct dedup_error e;
+		dedup_status st;
+
+		st = dedup_read_file("-", run->ctx->o.max_doc_size, &b, &e);
+		if (st) {
+			doc_fail(d, st, &e);
+			dedup_buf_release(&b);
+		} else {
+			d->stdin_len = b.len;
+			d->stdin_bytes = dedup_buf_detach(&b, NULL);
+		}
+	}
+	return DEDUP_OK;
+}
+
+dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
+			    struct dedup_buf *out, struct dedup_error *err)
+{
+	const struct doc *d = &run->docs[i];
+
+	if (d->status)
+		return dedup_error_set(err, d->status, "%s", d->message);
+	if (!strcmp(d->path, "-")) {
+		dedup_buf_reset(out);
+		return dedup_buf_add(out, d->stdin_bytes, d->stdin_len);
+	}
+	return dedup_read_file(d->path, run->ctx->o.max_doc_size, out, err);
+}
+
+/* One pass over the documents, spread over threads. */
+struct pass {
+	struct dedup_run *run;
+	int second;                  /* 0: count lines, 1: signatures */
+	atomic_size_t next;
+	pthread_mutex_t lock;        /* guards merging into run tables */
+	dedup_status fatal;
+	struct dedup_error fatal_err;
+};
+
+static void *pass_thread(void *arg)
+{
+	struct pass *ps = arg;
+	struct dedup_run *run = ps->run;
+	struct dedup_worker *w = NULL;
+	struct dedup_linestats *ls = NULL;
+	struct dedup_df *df = NULL;
+	struct dedup_buf bytes = DEDUP_BUF_INIT, text = DEDUP_BUF_INIT;
+	struct dedup_error err;
+	dedup_status st;
+	size_t i;
+
+	st = dedup_worker_new(&w, run->ctx, &err);
+	if (!st && !ps->second)
+		st = dedup_linestats_new(&ls, &err);
+	if (!st && ps->second && dedup_df_new(&df))
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
+	if (st)
+		goto out;
+	while ((i = atomic_fetch_add(&ps->next, 1)) < run->n) {
+		struct doc *d = &run->docs[i];
+
+		if (d->status)
+			continue;
+		dedup_error_clear(&err);
+		st = dedup_run_read(run, i, &bytes, &err);
+		if (!st && !ps->second) {
+			st = dedup_repair_decode(w->repair, bytes.buf,
+						 bytes.len, &text, NULL, &err);
+			if (!st && dedup_linestats_observe(ls, text.buf,
+							   text.len))
+				st = dedup_error_set(&err, DEDUP_ENOMEM,
+						     "out of memory");
+		} else if (!st) {
+			st = dedup_worker_sig(w, bytes.buf, bytes.len,
+					      run->lines, df, &run->sigs[i],
+					      &err);
+			if (!st && !run->sigs[i].nwords)
+				d->empty = 1;
+		}
+		if (st == DEDUP_ENOMEM)
+			goto out;
+		if (st) {
+			doc_fail(d, st, &err);
+			st = DEDUP_OK;
+		}
+	}
+	pthread_mutex_lock(&ps->lock);
+	if (ls && dedup_linestats_merge(run->lines, ls))
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
+	if (df && dedup_df_merge(run->df, df))
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
+	pthread_mutex_unlock(&ps->lock);
+out:
+	if (st) {
+		pthread_mutex_lock(&ps->lock);
+		if (!ps->fatal) {
+			ps->fatal = st;
+			ps->fatal_err = err;
+		}
+		pthread_mutex_unlock(&ps->lock);
+		/* let the other threads finish early */
+		atomic_store(&ps->next, run->n);
+	}
+	dedup_buf_release(&bytes);
+	dedup_buf_release(&text);
+	dedup_linestats_free(ls);
+	dedup_df_free(df);
+	dedup_worker_free(w);
+	return NULL;
+}
+
+static unsigned thread_count(const struct dedup_run *run)
+{
+	unsigned t = run->ctx->o.threads;
+
+	if (!t) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		t = c > 0 ? (unsigned)c : 1;
+	}
+	if (t > MAX_THREADS)
+		t = MAX_THREADS;
+	if (t > run->n)
+		t = run->n ? (unsigned)run->n : 1;
+	return t;
+}
+
+static dedup_status run_pass(struct dedup_run *run, int second,
+			     struct dedup_error *err)
+{
+	struct pass ps = { .run = run, .second = second };
+	pthread_t tid[MAX_THREADS];
+	unsigned t, nt = thread_count(run), started = 0;
+
+	atomic_init(&ps.next, 0);
+	pthread_mutex_init(&ps.lock, NULL);
+	for (t = 1; t < nt; t++) {
+		if (pthread_create(&tid[t], NULL, pass_thread, &ps))
+			break;
+		started++;
+	}
+	pass_thread(&ps); /* the calling thread works too */
+	for (t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&ps.lock);
+	if (ps.fatal) {
+		if (err)
+			*err = ps.fatal_err;
+		return ps.fatal;
+	}
+	return DEDUP_OK;
+}
+
+dedup_status dedup_run_count_lines(struct dedup_run *run,
+				   struct dedup_error *err)
+{
+	dedup_status st;
+
+	if (run->lines)
+		return DEDUP_OK;
+	st = dedup_linestats_new(&run->lines, err);
+	if (st)
+		return st;
+	return run_pass(run, 0, err);
+}
+
+const struct dedup_linestats *dedup_run_lines(const struct dedup_run *run)
+{
+	return run->lines;
+}
+
+dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
+{
+	const struct dedup_options *o = &run->ctx->o;
+	dedup_status st;
+	size_t i;
+
+	if (o->strip && o->corpus_lines) {
+		st = dedup_run_count_lines(run, err);
+		if (st)
+			return st;
+	}
+	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
+	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
+	if (!run->sigs || !run->assign || dedup_df_new(&run->df))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	for (i = 0; i < run->n; i++)
+		dedup_sig_init(&run->sigs[i]);
+	st = run_pass(run, 1, err);
+	if (st)
+		return st;
+	return dedup_cluster_run(&o->cluster, run->sigs, run->n, run->df,
+				 run->assign, &run->stats, err);
+}
+
+size_t dedup_run_count(const struct dedup_run *run)
+{
+	return run->n;
+}
+
+void dedup_run_doc(const struct dedup_run *run, size_t i,
+		   struct dedup_doc_info *info)
+{
+	const struct doc *d = &run->docs[i];
+
+	info->path = d->path;
+	info->status = d->status;
+	info->message = d->message;
+	info->empty = d->empty;
+	info->rep = run->assign ? run->assign[i].rep : (uint32_t)i;
+	info->score = run->assign ? run->assign[i].score : 1;
+}
+
+const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run)
+{
+	return &run->stats;
+}
+
+const struct dedup_df *dedup_run_df(const struct dedup_run *run)
+{
+	return run->df;
+}
+
+const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i)
+{
+	return run->sigs ? &run->sigs[i] : NULL;
+}

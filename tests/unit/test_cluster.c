@@ -1,0 +1,218 @@
+/* test_cluster.c - LSH parameters, verified similarity, linkage. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dedup/cluster.h"
+#include "dedup/sig.h"
+
+static void test_lsh_optimal(void **state)
+{
+	uint32_t b, r, b2, r2;
+
+	(void)state;
+	dedup_lsh_optimal(0.5, 128, &b, &r);
+	assert_true(b * r <= 128 && b >= 1 && r >= 1);
+	/* a higher threshold needs more rows per band */
+	dedup_lsh_optimal(0.9, 128, &b2, &r2);
+	assert_true(r2 > r);
+	dedup_lsh_optimal(0.1, 64, &b, &r);
+	assert_true(b * r <= 64);
+	assert_true(r <= 2);
+}
+
+/* A signature made directly from term ids (weights from tf only). */
+static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
+		  int32_t date)
+{
+	uint32_t i;
+
+	dedup_sig_init(s);
+	s->terms = malloc(n * sizeof(*s->terms));
+	s->tf = malloc(n * sizeof(*s->tf));
+	s->mins = malloc(sizeof(*s->mins));
+	for (i = 0; i < n; i++) {
+		s->terms[i] = terms[i];
+		s->tf[i] = 1;
+	}
+	s->nterms = s->ndistinct = s->nwords = n;
+	s->date = date;
+	s->body = n ? terms[0] * 31u + n : 0;
+}
+
+/* Document d of a topic: shares `shared` of its 60 terms with the topic. */
+static void topic_doc(struct dedup_sig *s, uint32_t topic, uint32_t d,
+		      uint32_t shared)
+{
+	uint32_t t[60], i;
+
+	for (i = 0; i < 60; i++)
+		t[i] = i < shared ? 1000000 * (topic + 1) + i :
+				    1000000 * (topic + 1) + 1000 * (d + 1) + i;
+	mksig(s, t, 60, DEDUP_DATE_NONE);
+}
+
+static void test_groups_topics(void **state)
+{
+	struct dedup_cluster_params p;
+	struct dedup_sig s[9];
+	struct dedup_assign a[9];
+	struct dedup_cluster_stats st;
+	struct dedup_error err;
+	struct dedup_df *df;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&df), 0);
+	for (i = 0; i < 9; i++)
+		topic_doc(&s[i], i / 3, i % 3, 45);
+	dedup_df_add_doc(df, 9);
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_cluster_run(&p, s, 9, df, a, &st, &err), 0);
+	for (i = 0; i < 9; i++) {
+		assert_int_equal(a[i].rep, (i / 3) * 3);
+		assert_true(a[i].score > 0.5 && a[i].score <= 1);
+	}
+	assert_int_equal(st.clusters, 3);
+	/* the same input in any thread count gives the same answer: here,
+	 * the same call twice */
+	{
+		struct dedup_assign b[9];
+
+		assert_int_equal(dedup_cluster_run(&p, s, 9, df, b, NULL, &err), 0);
+		for (i = 0; i < 9; i++) {
+			assert_int_equal(a[i].rep, b[i].rep);
+			assert_true(a[i].score == b[i].score);
+		}
+	}
+	for (i = 0; i < 9; i++)
+		dedup_sig_release(&s[i]);
+	dedup_df_free(df);
+}
+
+/*
+ * A chain: each document shares most terms with its neighbours only.
+ * Single-link would merge all; average linkage must not put the ends
+ * together.
+ */
+static void test_no_chaining(void **state)
+{
+	enum { N = 12 };
+	struct dedup_cluster_params p;
+	struct dedup_sig s[N];
+	struct dedup_assign a[N];
+	struct dedup_error err;
+	uint32_t i, k, t[40];
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < 40; k++)
+			t[k] = (i * 20 + k) + 1; /* overlaps half with i+1 */
+		mksig(&s[i], t, 40, DEDUP_DATE_NONE);
+	}
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.threshold = 0.3;
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, NULL, &err), 0);
+	assert_true(a[0].rep != a[N - 1].rep);
+	for (i = 0; i < N; i++) {
+		uint32_t size = 0;
+
+		for (k = 0; k < N; k++)
+			size += a[k].rep == a[i].rep;
+		assert_true(size <= 3);
+		dedup_sig_release(&s[i]);
+	}
+}
+
+static void test_max_cluster_and_empty(void **state)
+{
+	enum { N = 30 };
+	struct dedup_cluster_params p;
+	struct dedup_sig s[N];
+	struct dedup_assign a[N];
+	struct dedup_error err;
+	uint32_t i, k, t[20];
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < 20; k++)
+			t[k] = k + 1;
+		/* identical documents, but the last two are empty */
+		mksig(&s[i], t, i < N - 2 ? 20 : 0, DEDUP_DATE_NONE);
+	}
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.max_cluster = 10;
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, NULL, &err), 0);
+	for (i = 0; i < N; i++) {
+		uint32_t size = 0;
+
+		for (k = 0; k < N; k++)
+			size += a[k].rep == a[i].rep;
+		assert_true(size <= 10);
+	}
+	assert_int_equal(a[N - 1].rep, N - 1);
+	assert_int_equal(a[N - 2].rep, N - 2);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
+static void test_representative_and_dates(void **state)
+{
+	struct dedup_cluster_params p;
+	struct dedup_sig s[3];
+	struct dedup_assign a[3];
+	struct dedup_error err;
+	uint32_t t[30], i;
+
+	(void)state;
+	for (i = 0; i < 30; i++)
+		t[i] = i + 7;
+	mksig(&s[0], t, 30, DEDUP_DATE_NONE);
+	mksig(&s[1], t, 30, 19000);
+	mksig(&s[2], t, 29, 18998);
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_cluster_run(&p, s, 3, NULL, a, NULL, &err), 0);
+	/* the earliest dated report is kept */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(a[i].rep, 2);
+	/* a date window keeps reports days apart from matching */
+	p.date_window = 1;
+	assert_true(dedup_similarity(&p, NULL, &s[1], &s[2]) == 0);
+	assert_true(dedup_similarity(&p, NULL, &s[0], &s[2]) > 0.9);
+	for (i = 0; i < 3; i++)
+		dedup_sig_release(&s[i]);
+}
+
+static void test_params_check(void **state)
+{
+	struct dedup_cluster_params p;
+	struct dedup_error err;
+
+	(void)state;
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_COPY);
+	assert_int_equal(dedup_cluster_params_check(&p, &err), 0);
+	p.threshold = 1.5;
+	assert_int_equal(dedup_cluster_params_check(&p, &err), DEDUP_EINVAL);
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_COPY);
+	p.bands = 64;
+	p.rows = 4;
+	assert_int_equal(dedup_cluster_params_check(&p, &err), DEDUP_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lsh_optimal),
+		cmocka_unit_test(test_groups_topics),
+		cmocka_unit_test(test_no_chaining),
+		cmocka_unit_test(test_max_cluster_and_empty),
+		cmocka_unit_test(test_representative_and_dates),
+		cmocka_unit_test(test_params_check),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
