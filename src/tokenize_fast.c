@@ -1,0 +1,452 @@
+/*
+ * tokenize_fast.c - stage 3a, fast path for text in common scripts.
+ *
+ * Splits words with our own implementation of the subset of UAX #29 that
+ * ICU's root word rules use for letters, digits and their punctuation
+ * (WB3-WB13b with ICU's tailoring) and folds them with a per-code-point
+ * table computed from ICU itself, so that the result is exactly that of
+ * dedup_tokenize_icu(). Whatever the table does not cover (dictionary
+ * scripts, kana, ideographs, emoji sequences, code points past
+ * TOK_TABLE_LIMIT, malformed bytes) is handed to ICU one "run" at a time.
+ *
+ * A run starts and ends at a safe point: a position just after an ASCII
+ * space, tab or line feed and before an ASCII character that is not a
+ * space. No ICU word rule joins anything across such a position (a space
+ * only joins following spaces and Extend/Format characters, which are not
+ * ASCII), so the words of a run are the same whether ICU sees the run
+ * alone or the whole text.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <unicode/ustring.h>
+
+#include "tokenize_int.h"
+
+static struct tok_cp cp_table[TOK_TABLE_LIMIT];
+static const struct tok_cp fb_entry = { TC_FB, 0, 0, { 0 } };
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+static UErrorCode table_status;
+static const char *table_what;
+
+/*
+ * The sets of ICU 72's root word rules (word.txt), in order of precedence.
+ * The first set lists what we leave to ICU: the dictionary scripts
+ * ($dictionary: complex context, Han, kana, Hangul syllables), ideographs,
+ * ZWJ (which joins emoji) and regional indicators.
+ */
+static const struct {
+	uint8_t cls;
+	const UChar *pat;
+} class_sets[] = {
+	{ TC_FB, u"[[:Line_Break=Complex_Context:][:Han:][:Hiragana:]"
+		 u"\\p{Word_Break=Katakana}\\p{Ideographic}[\\uAC00-\\uD7A3]"
+		 u"\\p{Word_Break=ZWJ}\\p{Word_Break=Regional_Indicator}]" },
+	{ TC_CR, u"[\\p{Word_Break=CR}]" },
+	{ TC_LF, u"[\\p{Word_Break=LF}]" },
+	{ TC_NL, u"[\\p{Word_Break=Newline}]" },
+	{ TC_EXF, u"[\\p{Word_Break=Extend}\\p{Word_Break=Format}]" },
+	{ TC_WS, u"[\\p{Word_Break=WSegSpace}]" },
+	{ TC_AL, u"[\\p{Word_Break=ALetter}@]" },
+	{ TC_HL, u"[\\p{Word_Break=Hebrew_Letter}]" },
+	{ TC_NU, u"[\\p{Word_Break=Numeric}]" },
+	{ TC_ML, u"[\\p{Word_Break=MidLetter}-[\\:\\uFE55\\uFF1A]]" },
+	{ TC_MN, u"[\\p{Word_Break=MidNum}]" },
+	{ TC_MNL, u"[\\p{Word_Break=MidNumLet}]" },
+	{ TC_SQ, u"[\\p{Word_Break=Single_Quote}]" },
+	{ TC_DQ, u"[\\p{Word_Break=Double_Quote}]" },
+	{ TC_ENL, u"[\\p{Word_Break=ExtendNumLet}]" },
+};
+
+#define NSETS (sizeof(class_sets) / sizeof(class_sets[0]))
+
+/* Fold one code point as dedup_fold() would; -1 if it does not fit. */
+static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
+		   UErrorCode *st)
+{
+	UChar src[2], dst[32];
+	int32_t n, i, n8 = 0;
+
+	src[0] = (UChar)c;
+	n = unorm2_normalize(nfkc_cf, src, 1, dst, 32, st);
+	if (U_FAILURE(*st))
+		return -1;
+	for (i = 0; i < n; i++)
+		dst[i] = (UChar)tok_typo_map(dst[i]);
+	u_strToUTF8(out, TOK_FOLD_MAX, &n8, dst, n, st);
+	if (*st == U_BUFFER_OVERFLOW_ERROR ||
+	    *st == U_STRING_NOT_TERMINATED_WARNING) {
+		*st = U_ZERO_ERROR;
+		return n8 <= TOK_FOLD_MAX ? n8 : -1;
+	}
+	return U_FAILURE(*st) ? -1 : n8;
+}
+
+static void build_table(void)
+{
+	USet *sets[NSETS] = { 0 };
+	const UNormalizer2 *nfkc_cf;
+	UErrorCode st = U_ZERO_ERROR;
+	UChar32 c;
+	size_t k;
+
+	table_what = "load the 'nfkc_cf' normalizer";
+	nfkc_cf = unorm2_getNFKCCasefoldInstance(&st);
+	if (U_FAILURE(st))
+		goto out;
+	table_what = "build the word break sets";
+	for (k = 0; k < NSETS; k++) {
+		sets[k] = uset_openPattern(class_sets[k].pat, -1, &st);
+		if (U_FAILURE(st))
+			goto out;
+		uset_freeze(sets[k]);
+	}
+	table_what = "fold the code point table";
+	for (c = 0; c < TOK_TABLE_LIMIT; c++) {
+		struct tok_cp *e = &cp_table[c];
+		int8_t type = u_charType(c);
+		int n;
+
+		e->cls = TC_OT;
+		for (k = 0; k < NSETS; k++) {
+			if (uset_contains(sets[k], c)) {
+				e->cls = class_sets[k].cls;
+				break;
+			}
+		}
+		if (type == U_UPPERCASE_LETTER || type == U_TITLECASE_LETTER)
+			e->flags |= TCP_UPPER;
+		if (type == U_DECIMAL_DIGIT_NUMBER)
+			e->flags |= TCP_DIGIT;
+		n = fold_cp(nfkc_cf, c, e->fold, &st);
+		if (U_FAILURE(st))
+			goto out;
+		/*
+		 * A code point with a normalization boundary before it folds
+		 * the same alone as inside a word; any other (combining
+		 * marks, conjoining jamo) sends its word to dedup_fold().
+		 */
+		if (n >= 0 && unorm2_hasBoundaryBefore(nfkc_cf, c)) {
+			e->flags |= TCP_SIMPLE;
+			e->flen = (uint8_t)n;
+		}
+	}
+out:
+	table_status = st;
+	for (k = 0; k < NSETS; k++)
+		if (sets[k])
+			uset_close(sets[k]);
+}
+
+dedup_status tok_table_get(const struct tok_cp **tab, struct dedup_error *err)
+{
+	pthread_once(&table_once, build_table);
+	if (U_FAILURE(table_status)) {
+		*tab = NULL;
+		return dedup_error_set(err, DEDUP_EICU, "cannot %s: %s",
+				       table_what, u_errorName(table_status));
+	}
+	*tab = cp_table;
+	return DEDUP_OK;
+}
+
+/*
+ * The entry of the code point at s[i] and its length in *n; fb_entry for
+ * what the table does not cover, including malformed UTF-8.
+ */
+static inline const struct tok_cp *cp_at(const struct tok_cp *tab,
+					 const uint8_t *s, size_t i,
+					 size_t len, size_t *n)
+{
+	uint32_t b = s[i], c;
+
+	if (b < 0x80) {
+		*n = 1;
+		return &tab[b];
+	}
+	if (b >= 0xC2 && b < 0xE0) {
+		if (i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
+			goto fb;
+		*n = 2;
+		return &tab[((b & 0x1F) << 6) | (s[i + 1] & 0x3F)];
+	}
+	if ((b & 0xF0) == 0xE0) {
+		if (i + 2 >= len || (s[i + 1] & 0xC0) != 0x80 ||
+		    (s[i + 2] & 0xC0) != 0x80)
+			goto fb;
+		c = ((b & 0x0F) << 12) | ((s[i + 1] & 0x3Fu) << 6) |
+		    (s[i + 2] & 0x3Fu);
+		if (c < 0x800 || c >= TOK_TABLE_LIMIT)
+			goto fb;
+		*n = 3;
+		return &tab[c];
+	}
+fb:
+	*n = 1;
+	return &fb_entry;
+}
+
+static inline int is_safe(const uint8_t *s, size_t i)
+{
+	uint8_t p = s[i - 1], b = s[i];
+
+	return b < 0x80 && (p == ' ' || p == '\t' || p == '\n') &&
+	       !(p == ' ' && b == ' ');
+}
+
+/* What scan_word() learnt about a word. */
+struct word {
+	size_t end;
+	size_t flen;    /* folded bytes if simple */
+	uint32_t flags; /* DEDUP_TOK_UPPER, DEDUP_TOK_NUMBER */
+	int simple;     /* every code point folds alone */
+	int is_word;    /* ICU would give it a word status */
+};
+
+static inline void take(struct word *w, const struct tok_cp *e)
+{
+	w->flen += e->flen;
+	w->simple &= !!(e->flags & TCP_SIMPLE);
+	if (e->flags & TCP_DIGIT)
+		w->flags |= DEDUP_TOK_NUMBER;
+}
+
+static inline int is_ahletter(int c)
+{
+	return c == TC_AL || c == TC_HL;
+}
+
+/* WB5, WB8-WB10, WB13a, WB13b: the pairs joined without a middle. */
+static inline int joins(int a, int b)
+{
+	if (b == TC_AL || b == TC_HL || b == TC_NU)
+		return a == TC_AL || a == TC_HL || a == TC_NU || a == TC_ENL;
+	if (b == TC_ENL)
+		return a == TC_AL || a == TC_HL || a == TC_NU || a == TC_ENL;
+	return 0;
+}
+
+/* WB6/7, WB7b/c, WB11/12: a middle character needs these on both sides. */
+static inline int joins_across(int a, int mid, int b)
+{
+	if (is_ahletter(a) && (mid == TC_ML || mid == TC_MNL || mid == TC_SQ))
+		return is_ahletter(b);
+	if (a == TC_HL && mid == TC_DQ)
+		return b == TC_HL;
+	if (a == TC_NU && (mid == TC_MN || mid == TC_MNL || mid == TC_SQ))
+		return b == TC_NU;
+	return 0;
+}
+
+/*
+ * Skip the Extend/Format characters at i, taking them into w when w is
+ * not NULL; stop at the first other code point, whose entry goes to *e.
+ * Returns the position, or (size_t)-1 if a code point must go to ICU.
+ */
+static inline size_t skip_exf(const struct tok_cp *tab, const uint8_t *s,
+			      size_t i, size_t len, struct word *w,
+			      const struct tok_cp **e, size_t *n)
+{
+	*e = NULL;
+	while (i < len) {
+		const struct tok_cp *x = cp_at(tab, s, i, len, n);
+
+		if (x->cls == TC_FB)
+			return (size_t)-1;
+		if (x->cls != TC_EXF) {
+			*e = x;
+			return i;
+		}
+		if (w)
+			take(w, x);
+		i += *n;
+	}
+	return i;
+}
+
+/*
+ * Find the end of the word that starts at s[i] with a character of class
+ * AL, HL, NU or ENL. Returns 0, or -1 with *fb set if the decision needs a
+ * code point the fast path leaves to ICU.
+ */
+static int scan_word(const struct tok_cp *tab, const uint8_t *s, size_t i,
+		     size_t len, struct word *w, size_t *fb)
+{
+	const struct tok_cp *e, *e2, *e3;
+	size_t n, n2, n3, j, k, base_end;
+	int cur, bases = 1;
+
+	e = cp_at(tab, s, i, len, &n);
+	cur = e->cls;
+	w->flen = 0;
+	w->simple = 1;
+	w->flags = (e->flags & TCP_UPPER) ? DEDUP_TOK_UPPER : 0;
+	take(w, e);
+	i += n;
+	base_end = i;
+	for (;;) {
+		j = skip_exf(tab, s, i, len, w, &e2, &n2);
+		if (j == (size_t)-1)
+			goto fallback;
+		i = j;
+		if (!e2)
+			break;
+		if (joins(cur, e2->cls)) {
+			take(w, e2);
+			cur = e2->cls;
+			i += n2;
+			base_end = i;
+			bases++;
+			continue;
+		}
+		if (e2->cls >= TC_ML && e2->cls <= TC_DQ &&
+		    (is_ahletter(cur) || cur == TC_NU)) {
+			k = skip_exf(tab, s, i + n2, len, NULL, &e3, &n3);
+			if (k == (size_t)-1)
+				goto fallback;
+			if (e3 && joins_across(cur, e2->cls, e3->cls)) {
+				take(w, e2);
+				skip_exf(tab, s, i + n2, len, w, &e3, &n3);
+				take(w, e3);
+				cur = e3->cls;
+				i = k + n3;
+				base_end = i;
+				bases += 2;
+				continue;
+			}
+		}
+		if (cur == TC_HL && e2->cls == TC_SQ) { /* WB7a */
+			take(w, e2);
+			i += n2;
+			base_end = i;
+			bases++;
+			cur = TC_SQ;
+			continue;
+		}
+		break;
+	}
+	w->end = i;
+	/*
+	 * The ICU rules that end with "_" (WB13a) or with the quote of WB7a
+	 * carry a word status only when nothing follows them: a lone "_",
+	 * or one followed by Extend/Format characters, ends in an untagged
+	 * rule.
+	 */
+	w->is_word = !((cur == TC_ENL || cur == TC_SQ) &&
+		       (bases == 1 || i > base_end));
+	return 0;
+fallback:
+	*fb = i;
+	return -1;
+}
+
+/* Append the folded form of a simple word; room was made by the caller. */
+static void fold_simple(const struct tok_cp *tab, const uint8_t *s,
+			size_t i, size_t end, struct dedup_buf *b)
+{
+	char *d = b->buf + b->len;
+
+	while (i < end) {
+		const struct tok_cp *e;
+		size_t n;
+
+		if (s[i] < 0x80) {
+			*d++ = tab[s[i++]].fold[0];
+			continue;
+		}
+		e = cp_at(tab, s, i, end, &n);
+		memcpy(d, e->fold, e->flen);
+		d += e->flen;
+		i += n;
+	}
+	b->len = (size_t)(d - b->buf);
+	b->buf[b->len] = '\0';
+}
+
+static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
+			       size_t len, struct dedup_tokens *out,
+			       struct dedup_error *err)
+{
+	const struct tok_cp *tab = tk->tab;
+	const uint8_t *s = (const uint8_t *)text;
+	struct tok_state ts = { 0 }, safe_ts = { 0 };
+	size_t i = 0, safe = 0, safe_n = 0, safe_tlen = 0, fb, p, n;
+	struct word w;
+	dedup_status ret;
+
+	while (i < len) {
+		const struct tok_cp *e;
+		size_t fold_off;
+
+		if (i > 0 && is_safe(s, i)) {
+			safe = i;
+			safe_n = out->n;
+			safe_tlen = out->text.len;
+			safe_ts = ts;
+		}
+		e = cp_at(tab, s, i, len, &n);
+		switch (e->cls) {
+		case TC_AL: case TC_HL: case TC_NU: case TC_ENL:
+			break;
+		case TC_FB:
+			fb = i;
+			goto fallback;
+		default:
+			i += n;
+			continue;
+		}
+		if (scan_word(tab, s, i, len, &w, &fb))
+			goto fallback;
+		if (!w.is_word) {
+			i = w.end;
+			continue;
+		}
+		fold_off = out->text.len;
+		if (w.simple) {
+			ret = dedup_buf_grow(&out->text, w.flen);
+			if (ret) {
+				ret = dedup_error_set(err, ret,
+						      "cannot store the folded "
+						      "words");
+				goto out;
+			}
+			fold_simple(tab, s, i, w.end, &out->text);
+		} else {
+			ret = dedup_fold(tk, text + i, w.end - i, &out->text,
+					 err);
+			if (ret)
+				goto out;
+		}
+		ret = tok_emit(out, text, &ts, i, w.end, fold_off, w.flags, err);
+		if (ret)
+			goto out;
+		i = w.end;
+		continue;
+fallback:
+		/* Redo the run from the last safe point with ICU. */
+		out->n = safe_n;
+		dedup_buf_setlen(&out->text, safe_tlen);
+		ts = safe_ts;
+		for (p = fb + 1; p < len && !is_safe(s, p); p++)
+			;
+		ret = tok_icu_range(tk, text, safe, p, out, &ts, err);
+		if (ret)
+			goto out;
+		i = p;
+	}
+	ret = DEDUP_OK;
+out:
+	return ret;
+}
+
+dedup_status dedup_tokenize(struct dedup_tokenizer *tk, const char *text,
+			    size_t len, struct dedup_tokens *out,
+			    struct dedup_error *err)
+{
+	tok_reset(out);
+	if (len >= UINT32_MAX)
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "text of %zu bytes exceeds the 4 GiB "
+				       "limit", len);
+	return fast_range(tk, text, len, out, err);
+}
