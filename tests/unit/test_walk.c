@@ -787,6 +787,53 @@ static void test_read_stdin_limit(void **state)
 	dedup_buf_release(&b);
 }
 
+/*
+ * The shared corpora, when present: every file is found once, readable,
+ * and consecutive paths in one directory come in strcmp order.
+ */
+static void test_shared_corpora(void **state)
+{
+	const char *src = getenv("DEDUP_SOURCE_DIR");
+	struct dedup_buf b = DEDUP_BUF_INIT, prev = DEDUP_BUF_INIT;
+	char root[PATH_MAX];
+	struct dedup_walk *w;
+	struct dedup_walk_entry e;
+	struct dedup_error err;
+	struct stat st;
+	dedup_status s;
+	size_t files = 0;
+
+	(void)state;
+	if (!src)
+		skip();
+	snprintf(root, sizeof(root), "%s/../shared/corpora", src);
+	if (stat(root, &st) || !S_ISDIR(st.st_mode))
+		skip();
+	w = walker_of(root);
+	while ((s = dedup_walk_next(w, &e, &err)) != DEDUP_DONE) {
+		const char *slash = strrchr(e.rel, '/');
+		size_t dl = slash ? (size_t)(slash - e.rel) + 1 : 0;
+
+		if (s)
+			fail_msg("%s", err.msg);
+		assert_true(strncmp(e.rel, ".", 1) && !strstr(e.rel, "/."));
+		if (prev.len >= dl && !strncmp(prev.buf, e.rel, dl) &&
+		    !strchr(prev.buf + dl, '/'))
+			assert_true(strcmp(prev.buf + dl, e.rel + dl) < 0);
+		dedup_buf_reset(&prev);
+		assert_int_equal(dedup_buf_addstr(&prev, e.rel), 0);
+		assert_int_equal(dedup_read_file(e.path, 0, &b, &err),
+				 DEDUP_OK);
+		assert_int_equal(stat(e.path, &st), 0);
+		assert_int_equal(b.len, (size_t)st.st_size);
+		files++;
+	}
+	assert_true(files > 0);
+	dedup_walk_free(w);
+	dedup_buf_release(&b);
+	dedup_buf_release(&prev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
 		cmocka_unit_test(test_read_stdin),
 		cmocka_unit_test(test_read_stdin_limit),
+		cmocka_unit_test(test_shared_corpora),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
