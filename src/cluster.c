@@ -194,6 +194,12 @@ static double sim_with(const struct dedup_cluster_params *p,
 	return s > 1 ? 1 : s;
 }
 
+double dedup_term_weight(const struct dedup_df *df, uint32_t term,
+			 uint32_t tf)
+{
+	return weight_of(df, term, (uint16_t)(tf < UINT16_MAX ? tf : UINT16_MAX));
+}
+
 static float *doc_weights(const struct dedup_df *df, const struct dedup_sig *s)
 {
 	float *w = malloc((s->nterms ? s->nterms : 1) * sizeof(*w));

@@ -147,3 +147,21 @@ uint64_t dedup_df_docs(const struct dedup_df *df)
 {
 	return df->docs;
 }
+
+size_t dedup_df_size(const struct dedup_df *df)
+{
+	return df->used;
+}
+
+int dedup_df_foreach(const struct dedup_df *df,
+		     int (*fn)(uint32_t term, uint32_t count, void *arg),
+		     void *arg)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i <= df->mask; i++)
+		if (df->keys[i] && (r = fn(df->keys[i], df->counts[i], arg)))
+			return r;
+	return 0;
+}

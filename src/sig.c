@@ -173,7 +173,7 @@ static int is_content(const struct dedup_sigbuilder *b, int lang,
 	return !(b->sw && dedup_stopwords_is(b->sw, lang, t->hash));
 }
 
-static uint32_t term_of(uint64_t h)
+uint32_t dedup_sig_term(uint64_t h)
 {
 	return (uint32_t)(h ^ (h >> 32));
 }
@@ -226,7 +226,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		if (!is_content(b, lang, &t[i]))
 			continue;
 		if (push32(&b->terms, &b->nterms, &b->termalloc,
-			   term_of(t[i].hash)))
+			   dedup_sig_term(t[i].hash)))
 			goto nomem;
 	}
 	s->body = XXH3_64bits_digest(&body);
@@ -242,7 +242,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			for (j = 0; j < m; j++)
 				w[j] = t[i + j].hash;
 			if (push32(&b->feat, &b->nfeat, &b->featalloc,
-				   term_of(XXH3_64bits(w, m * sizeof(*w)))))
+				   dedup_sig_term(XXH3_64bits(w, m * sizeof(*w)))))
 				goto nomem;
 		}
 	}

@@ -91,6 +91,9 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			     struct dedup_df *df, struct dedup_sig *s,
 			     struct dedup_error *err);
 
+/* The content-term id of a token hash, as stored in dedup_sig.terms. */
+uint32_t dedup_sig_term(uint64_t token_hash);
+
 /* Estimated Jaccard similarity of the two MinHash sets. */
 double dedup_sig_jaccard(const struct dedup_sig *a, const struct dedup_sig *b);
 
@@ -117,6 +120,15 @@ dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src);
 void dedup_df_add_doc(struct dedup_df *df, uint64_t n);
 uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term);
 uint64_t dedup_df_docs(const struct dedup_df *df);
+/* Number of distinct terms. */
+size_t dedup_df_size(const struct dedup_df *df);
+/*
+ * Call fn for every (term, count) in unspecified order; a non-zero return
+ * from fn stops the walk and is returned.
+ */
+int dedup_df_foreach(const struct dedup_df *df,
+		     int (*fn)(uint32_t term, uint32_t count, void *arg),
+		     void *arg);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The subcommands; each returns 0, or -1 after a fatal error (reported). */
 int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 	      const char *out_dir, int strip, int *failed);
-/* Returns an exit status. */
-int cli_explain(struct dedup_context *ctx, const char *a, const char *b);
+/*
+ * argv[0] and argv[1] are the two documents, the rest (argc > 2) a corpus
+ * for document frequencies. Returns an exit status.
+ */
+int cli_explain(struct dedup_context *ctx, int argc, char **argv);
 
 #endif

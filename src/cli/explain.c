@@ -1,39 +1,199 @@
 /*
- * explain.c - `dedup explain A B`: the similarity of two documents under
- * the current settings, the terms that weigh most in it, and what cleaning
- * removed from each.
+ * explain.c - `dedup explain A B [PATH...]`: the similarity of two
+ * documents under the current settings, the shared terms that weigh most in
+ * it, and what cleaning removed from each. Further PATHs are read as the
+ * corpus whose document frequencies weigh the terms (without them, only A
+ * and B count, and every shared term looks rare).
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "dedup/tokenize.h"
 #include "cli.h"
 
-int cli_explain(struct dedup_context *ctx, const char *a, const char *b)
+#define TOP_TERMS 15
+#define SHOW_REMOVED 70 /* characters of a removed piece to show */
+
+struct shared {
+	uint32_t term;
+	double contrib;
+	const char *word;
+};
+
+static int cmp_shared(const void *a, const void *b)
+{
+	const struct shared *x = a, *y = b;
+
+	if (x->contrib != y->contrib)
+		return x->contrib > y->contrib ? -1 : 1;
+	return (x->term > y->term) - (x->term < y->term);
+}
+
+/* The first word in `toks` whose term is `term`, or "?". */
+static const char *word_of(const struct dedup_tokens *toks, uint32_t term)
+{
+	size_t i;
+
+	for (i = 0; i < toks->n; i++)
+		if (dedup_sig_term(toks->v[i].hash) == term)
+			return toks->text.buf + toks->v[i].off;
+	return "?";
+}
+
+static double norm_of(const struct dedup_df *df, const struct dedup_sig *s)
+{
+	double n = 0, w;
+	uint32_t i;
+
+	for (i = 0; i < s->nterms; i++) {
+		w = dedup_term_weight(df, s->terms[i], s->tf[i]);
+		n += w * w;
+	}
+	return sqrt(n);
+}
+
+/* Print what cleaning removed from one document, one piece a line. */
+static void print_removed(const char *label, const struct dedup_buf *log)
+{
+	const char *p = log->buf, *end = log->buf + log->len;
+	size_t count = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *tab = memchr(p, '\t', (size_t)((nl ? nl : end) - p));
+		int reason = tab ? (int)(tab - p) : 0;
+		const char *text = tab ? tab + 1 : p;
+		int tlen = (int)((nl ? nl : end) - text);
+
+		printf("removed\t%s\t%.*s\t%.*s%s\n", label, reason, p,
+		       tlen > SHOW_REMOVED ? SHOW_REMOVED : tlen, text,
+		       tlen > SHOW_REMOVED ? "..." : "");
+		count++;
+		p = nl ? nl + 1 : end;
+	}
+	if (!count)
+		printf("removed\t%s\t(nothing)\n", label);
+}
+
+int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 {
 	const struct dedup_options *o = dedup_context_options(ctx);
 	struct dedup_run *run = NULL;
+	struct dedup_worker *w = NULL;
+	struct dedup_tokenizer *tk = NULL;
+	struct dedup_tokens ta, tb;
+	struct dedup_buf bytes = DEDUP_BUF_INIT, text[2], log[2];
 	struct dedup_error err;
 	struct dedup_doc_info da, db;
-	double s;
-	int ret = 1;
+	const struct dedup_sig *sa, *sb;
+	const struct dedup_df *df;
+	struct shared *sh = NULL;
+	size_t nsh = 0, i, j;
+	double s, na, nb;
+	int k, ret = 1;
 
-	if (dedup_run_new(&run, ctx, &err) || dedup_run_add(run, a, &err) ||
-	    dedup_run_add(run, b, &err) || dedup_run_execute(run, &err)) {
-		cli_error("%s", err.msg);
-		goto out;
+	dedup_tokens_init(&ta);
+	dedup_tokens_init(&tb);
+	for (k = 0; k < 2; k++) {
+		dedup_buf_init(&text[k]);
+		dedup_buf_init(&log[k]);
 	}
+	if (dedup_run_new(&run, ctx, &err) || dedup_worker_new(&w, ctx, &err) ||
+	    dedup_tokenizer_new(&tk, &err))
+		goto fail;
+	for (k = 0; k < argc; k++)
+		if (dedup_run_add(run, argv[k], &err))
+			goto fail;
+	if (dedup_run_execute(run, &err))
+		goto fail;
 	dedup_run_doc(run, 0, &da);
 	dedup_run_doc(run, 1, &db);
 	if (da.status || db.status) {
 		cli_error("%s", da.status ? da.message : db.message);
 		goto out;
 	}
-	s = dedup_similarity(&o->cluster, dedup_run_df(run),
-			     dedup_run_sig(run, 0), dedup_run_sig(run, 1));
-	printf("similarity\t%.4f\nthreshold\t%.4f\nverdict\t%s\n", s,
-	       o->cluster.threshold,
-	       s >= o->cluster.threshold ? "same cluster" : "different");
+	/* Clean both again, this time keeping the removal log. */
+	for (k = 0; k < 2; k++) {
+		if (dedup_run_read(run, (size_t)k, &bytes, &err) ||
+		    dedup_worker_clean(w, bytes.buf, bytes.len, o->strip,
+				       dedup_run_lines(run), &text[k], &log[k],
+				       &err))
+			goto fail;
+	}
+	if (dedup_tokenize(tk, text[0].buf, text[0].len, &ta, &err) ||
+	    dedup_tokenize(tk, text[1].buf, text[1].len, &tb, &err))
+		goto fail;
+
+	df = dedup_run_df(run);
+	sa = dedup_run_sig(run, 0);
+	sb = dedup_run_sig(run, 1);
+	s = dedup_similarity(&o->cluster, df, sa, sb);
+	printf("similarity\t%.4f\n", s);
+	printf("threshold\t%.4f\n", o->cluster.threshold);
+	printf("level\t%s\n",
+	       o->cluster.level == DEDUP_LEVEL_COPY ? "copy" : "event");
+	printf("verdict\t%s\n", s >= o->cluster.threshold ?
+	       "similar enough to join one cluster" : "different");
+	printf("in this run\t%s\n", da.rep == db.rep ? "same cluster" :
+	       "different clusters");
+	printf("corpus\t%zu documents\n", dedup_run_count(run));
+	for (k = 0; k < 2; k++) {
+		const struct dedup_sig *x = k ? sb : sa;
+
+		printf("document\t%s\t%s\tcontent words %u, distinct %u, "
+		       "sampled %u", k ? "B" : "A", k ? db.path : da.path,
+		       x->nwords, x->ndistinct, x->nterms);
+		if (x->date != DEDUP_DATE_NONE)
+			printf(", date day %d", (int)x->date);
+		putchar('\n');
+	}
+
+	/* Shared terms by their share of the cosine. */
+	sh = malloc((sa->nterms ? sa->nterms : 1) * sizeof(*sh));
+	if (!sh)
+		goto out;
+	na = norm_of(df, sa);
+	nb = norm_of(df, sb);
+	for (i = 0, j = 0; i < sa->nterms && j < sb->nterms;) {
+		if (sa->terms[i] < sb->terms[j]) {
+			i++;
+		} else if (sa->terms[i] > sb->terms[j]) {
+			j++;
+		} else {
+			sh[nsh].term = sa->terms[i];
+			sh[nsh].contrib = na > 0 && nb > 0 ?
+				dedup_term_weight(df, sa->terms[i], sa->tf[i]) *
+				dedup_term_weight(df, sb->terms[j], sb->tf[j]) /
+				(na * nb) : 0;
+			sh[nsh].word = word_of(&ta, sa->terms[i]);
+			nsh++;
+			i++;
+			j++;
+		}
+	}
+	qsort(sh, nsh, sizeof(*sh), cmp_shared);
+	printf("shared terms\t%zu\n", nsh);
+	for (i = 0; i < nsh && i < TOP_TERMS; i++)
+		printf("term\t%s\t%.4f\n", sh[i].word, sh[i].contrib);
+	print_removed("A", &log[0]);
+	print_removed("B", &log[1]);
 	ret = ferror(stdout) ? 1 : 0;
+	goto out;
+fail:
+	cli_error("%s", err.msg);
 out:
+	free(sh);
+	dedup_tokens_release(&ta);
+	dedup_tokens_release(&tb);
+	for (k = 0; k < 2; k++) {
+		dedup_buf_release(&text[k]);
+		dedup_buf_release(&log[k]);
+	}
+	dedup_buf_release(&bytes);
+	dedup_tokenizer_free(tk);
+	dedup_worker_free(w);
 	dedup_run_free(run);
 	return ret;
 }

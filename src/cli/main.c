@@ -57,7 +57,7 @@ static int usage_error(const char *fmt, ...)
 static const char usage_text[] =
 "usage: dedup [OPTIONS] PATH...\n"
 "       dedup clean [OPTIONS] [--no-strip] [--out-dir DIR] PATH...\n"
-"       dedup explain [OPTIONS] FILE1 FILE2\n"
+"       dedup explain [OPTIONS] FILE1 FILE2 [CORPUS...]\n"
 "\n"
 "Find near-duplicate news articles: every file under each PATH (directories\n"
 "are walked recursively, '-' is standard input) is repaired, stripped of\n"
@@ -109,8 +109,9 @@ static const char usage_text[] =
 "'==> PATH <=='. --out-dir DIR writes each document under DIR instead, at\n"
 "its path relative to the PATH it was found under. --no-strip: repair only.\n"
 "\n"
-"explain: the similarity of two documents and why (shared terms, what the\n"
-"cleaning removed).\n"
+"explain: the similarity of two documents and why: the shared terms that\n"
+"weigh most and what cleaning removed. Files or directories after the two\n"
+"are the corpus whose document frequencies weigh the terms.\n"
 "\n"
 "Exit status: 0 all documents processed; 1 some input could not be\n"
 "processed or output could not be written (each reported on stderr, the rest\n"
@@ -561,8 +562,8 @@ int main(int argc, char **argv)
 		goto out;
 	argc -= optind;
 	argv += optind;
-	if (c.cmd == CMD_EXPLAIN && argc != 2) {
-		ret = usage_error("explain takes two files");
+	if (c.cmd == CMD_EXPLAIN && argc < 2) {
+		ret = usage_error("explain takes two files (and optionally a corpus)");
 		goto out;
 	}
 	if (!argc && !c.nlists) {
@@ -577,7 +578,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (c.cmd == CMD_EXPLAIN) {
-		ret = cli_explain(ctx, argv[0], argv[1]);
+		ret = cli_explain(ctx, argc, argv);
 		goto out;
 	}
 	if (list_inputs(&c, argc, argv, &in, &failed)) {
