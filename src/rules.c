@@ -1,0 +1,512 @@
+/*
+ * rules.c - parse and compile boilerplate rule files.
+ *
+ * The format is documented in data/rules/default.rules and docs/rules.md:
+ *
+ *	SCOPE[/i] NAME PATTERN
+ *	SCOPE[/i] NAME {
+ *		ALTERNATIVE
+ *		...
+ *	}
+ *
+ * A file is parsed and compiled completely before any rule joins the set,
+ * so a bad rule leaves the set as it was.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup/buf.h"
+#include "dedup/strip.h"
+#include "embedded.h"
+#include "strip_rules.h"
+
+#define NAME_MAX_LEN 64
+
+static const char *const scope_names[SCOPE_COUNT] = {
+	[SCOPE_LINE] = "line",
+	[SCOPE_SPAN] = "span",
+	[SCOPE_TAIL] = "tail",
+	[SCOPE_EMBED] = "embed",
+};
+
+static void rule_release(struct rule *r)
+{
+	free(r->name);
+	free(r->origin);
+	free(r->src);
+	pcre2_code_free(r->code);
+}
+
+static void group_release(struct rule_group *g)
+{
+	pcre2_code_free(g->joined);
+	free(g->solo);
+	memset(g, 0, sizeof(*g));
+}
+
+dedup_status dedup_rules_new(struct dedup_rules **out, struct dedup_error *err)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot allocate a rule set");
+	return DEDUP_OK;
+}
+
+void dedup_rules_free(struct dedup_rules *rs)
+{
+	size_t i;
+	int s;
+
+	if (!rs)
+		return;
+	for (i = 0; i < rs->n; i++)
+		rule_release(&rs->v[i]);
+	for (s = 0; s < SCOPE_COUNT; s++)
+		group_release(&rs->group[s]);
+	free(rs->v);
+	free(rs);
+}
+
+size_t dedup_rules_count(const struct dedup_rules *rs)
+{
+	return rs->n;
+}
+
+static pcre2_code *compile(const char *src, size_t len, int *errcode,
+			   PCRE2_SIZE *erroff)
+{
+	pcre2_code *code;
+
+	code = pcre2_compile((PCRE2_SPTR)src, len, RULE_COMPILE_OPTS, errcode,
+			     erroff, NULL);
+	/* no JIT (unsupported CPU, no executable memory): the interpreter */
+	if (code)
+		(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
+static uint32_t capture_count(const pcre2_code *code)
+{
+	uint32_t n = 0;
+
+	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
+	return n;
+}
+
+/* A pattern that matches an empty line would remove every line. */
+static int matches_empty(const pcre2_code *code)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	int rc;
+
+	if (!md)
+		return 0;
+	rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+/* (Re)build the joined pattern and solo list of every scope. */
+static dedup_status rebuild_groups(struct dedup_rules *rs,
+				   struct dedup_error *err)
+{
+	struct rule_group g[SCOPE_COUNT];
+	struct dedup_buf src = DEDUP_BUF_INIT;
+	dedup_status st = DEDUP_OK;
+	uint32_t max_ovec = 1;
+	size_t i;
+	int s;
+
+	memset(g, 0, sizeof(g));
+	for (s = 0; s < SCOPE_COUNT; s++) {
+		size_t njoined = 0;
+
+		dedup_buf_reset(&src);
+		g[s].max_ovec = 1;
+		for (i = 0; i < rs->n; i++) {
+			struct rule *r = &rs->v[i];
+
+			if (r->scope != (enum rule_scope)s)
+				continue;
+			g[s].nrules++;
+			r->solo = capture_count(r->code) > 0;
+			if (r->solo)
+				continue;
+			if ((njoined && dedup_buf_addch(&src, '|')) ||
+			    dedup_buf_addf(&src, "(*MARK:%zu)(?:%s)", i,
+					   r->src)) {
+				st = DEDUP_ENOMEM;
+				goto out;
+			}
+			njoined++;
+		}
+		if (njoined) {
+			int ec;
+			PCRE2_SIZE eo;
+
+			g[s].joined = compile(src.buf, src.len, &ec, &eo);
+			/* e.g. the same group name in two rules: all solo */
+			if (!g[s].joined)
+				for (i = 0; i < rs->n; i++)
+					if (rs->v[i].scope ==
+					    (enum rule_scope)s)
+						rs->v[i].solo = 1;
+		}
+		for (i = 0; i < rs->n; i++) {
+			struct rule *r = &rs->v[i];
+			uint32_t pairs;
+
+			if (r->scope != (enum rule_scope)s || !r->solo)
+				continue;
+			if (!g[s].solo) {
+				g[s].solo = malloc(g[s].nrules *
+						   sizeof(*g[s].solo));
+				if (!g[s].solo) {
+					st = DEDUP_ENOMEM;
+					goto out;
+				}
+			}
+			g[s].solo[g[s].nsolo++] = i;
+			pairs = capture_count(r->code) + 1;
+			if (pairs > g[s].max_ovec)
+				g[s].max_ovec = pairs;
+		}
+		if (g[s].max_ovec > max_ovec)
+			max_ovec = g[s].max_ovec;
+	}
+out:
+	dedup_buf_release(&src);
+	if (st) {
+		for (s = 0; s < SCOPE_COUNT; s++)
+			group_release(&g[s]);
+		return dedup_error_set(err, st, "cannot build the rule set");
+	}
+	for (s = 0; s < SCOPE_COUNT; s++) {
+		group_release(&rs->group[s]);
+		rs->group[s] = g[s];
+	}
+	rs->max_ovec = max_ovec;
+	return DEDUP_OK;
+}
+
+struct parser {
+	const char *origin;
+	const char *p, *end;
+	unsigned lineno;
+	struct rule *v;
+	size_t n, alloc;
+	struct dedup_error *err;
+};
+
+/* Next line without its newline and surrounding blanks; 0 at the end. */
+static int next_line(struct parser *ps, const char **s, size_t *len)
+{
+	const char *eol, *a, *b;
+
+	if (ps->p >= ps->end)
+		return 0;
+	eol = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+	if (!eol)
+		eol = ps->end;
+	a = ps->p;
+	b = eol;
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+		b--;
+	ps->p = eol + (eol < ps->end);
+	ps->lineno++;
+	*s = a;
+	*len = (size_t)(b - a);
+	return 1;
+}
+
+static size_t word_len(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && s[i] != ' ' && s[i] != '\t')
+		i++;
+	return i;
+}
+
+static size_t skip_blanks(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
+static int valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len > NAME_MAX_LEN)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Check one alternative alone so that the message names its own line. */
+static dedup_status check_alt(struct parser *ps, const char *name,
+			      const char *alt, size_t len)
+{
+	PCRE2_UCHAR msg[128];
+	PCRE2_SIZE off;
+	pcre2_code *code;
+	int ec;
+
+	code = pcre2_compile((PCRE2_SPTR)alt, len, RULE_COMPILE_OPTS, &ec,
+			     &off, NULL);
+	if (!code) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: rule '%s': %s at offset %zu",
+			ps->origin, ps->lineno, name, (char *)msg,
+			(size_t)off);
+	}
+	pcre2_code_free(code);
+	return DEDUP_OK;
+}
+
+static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
+			     const char *name, unsigned lineno,
+			     struct dedup_buf *src)
+{
+	struct rule *r;
+	PCRE2_UCHAR msg[128];
+	PCRE2_SIZE off;
+	int ec;
+
+	if (ps->n == ps->alloc) {
+		size_t na = ps->alloc ? 2 * ps->alloc : 16;
+		struct rule *nv = realloc(ps->v, na * sizeof(*nv));
+
+		if (!nv)
+			return dedup_error_set(ps->err, DEDUP_ENOMEM,
+					       "cannot allocate rule '%s'",
+					       name);
+		ps->v = nv;
+		ps->alloc = na;
+	}
+	r = &ps->v[ps->n];
+	memset(r, 0, sizeof(*r));
+	r->scope = scope;
+	r->line = lineno;
+	r->code = compile(src->buf, src->len, &ec, &off);
+	if (!r->code) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: rule '%s': %s at offset %zu",
+			ps->origin, lineno, name, (char *)msg, (size_t)off);
+	}
+	if (matches_empty(r->code)) {
+		pcre2_code_free(r->code);
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: rule '%s': matches an empty line",
+			ps->origin, lineno, name);
+	}
+	r->name = strdup(name);
+	r->origin = strdup(ps->origin);
+	r->src = strdup(src->buf);
+	ps->n++;
+	if (!r->name || !r->origin || !r->src)
+		return dedup_error_set(ps->err, DEDUP_ENOMEM,
+				       "cannot allocate rule '%s'", name);
+	return DEDUP_OK;
+}
+
+static dedup_status parse_rule(struct parser *ps, const char *s, size_t len)
+{
+	char name[NAME_MAX_LEN + 1];
+	struct dedup_buf src = DEDUP_BUF_INIT;
+	enum rule_scope scope = SCOPE_COUNT;
+	size_t i = 0, n;
+	unsigned lineno = ps->lineno;
+	int caseless = 0, sc;
+	dedup_status st = DEDUP_OK;
+
+	n = word_len(s, len);
+	if (n > 2 && s[n - 2] == '/' && s[n - 1] == 'i') {
+		caseless = 1;
+		n -= 2;
+	}
+	for (sc = 0; sc < SCOPE_COUNT; sc++)
+		if (strlen(scope_names[sc]) == n &&
+		    !memcmp(scope_names[sc], s, n))
+			scope = (enum rule_scope)sc;
+	if (scope == SCOPE_COUNT)
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: unknown scope '%.*s' (line, span, "
+			"tail or embed)", ps->origin, lineno, (int)word_len(s, len), s);
+	i = skip_blanks(s, len, word_len(s, len));
+	n = word_len(s + i, len - i);
+	if (!valid_name(s + i, n))
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: bad rule name '%.*s' (letters, digits, "
+			"- _ . up to %d)", ps->origin, lineno, (int)n, s + i,
+			NAME_MAX_LEN);
+	memcpy(name, s + i, n);
+	name[n] = '\0';
+	i = skip_blanks(s, len, i + n);
+	if (i == len)
+		return dedup_error_set(ps->err, DEDUP_ERULE,
+			"'%s' line %u: rule '%s': missing pattern",
+			ps->origin, lineno, name);
+	if (caseless && dedup_buf_addstr(&src, "(?i)"))
+		goto nomem;
+	if (len - i == 1 && s[i] == '{') {
+		const char *alt;
+		size_t alen, nalt = 0;
+		int closed = 0;
+
+		while (next_line(ps, &alt, &alen)) {
+			if (alen == 1 && alt[0] == '}') {
+				closed = 1;
+				break;
+			}
+			if (!alen || alt[0] == '#')
+				continue;
+			st = check_alt(ps, name, alt, alen);
+			if (st)
+				goto out;
+			if ((nalt && dedup_buf_addch(&src, '|')) ||
+			    dedup_buf_addstr(&src, "(?:") ||
+			    dedup_buf_add(&src, alt, alen) ||
+			    dedup_buf_addch(&src, ')'))
+				goto nomem;
+			nalt++;
+		}
+		if (!closed) {
+			st = dedup_error_set(ps->err, DEDUP_ERULE,
+				"'%s' line %u: rule '%s': block not closed "
+				"with '}'", ps->origin, lineno, name);
+			goto out;
+		}
+		if (!nalt) {
+			st = dedup_error_set(ps->err, DEDUP_ERULE,
+				"'%s' line %u: rule '%s': empty block",
+				ps->origin, lineno, name);
+			goto out;
+		}
+	} else if (dedup_buf_add(&src, s + i, len - i)) {
+		goto nomem;
+	}
+	st = add_rule(ps, scope, name, lineno, &src);
+	goto out;
+nomem:
+	st = dedup_error_set(ps->err, DEDUP_ENOMEM,
+			     "cannot allocate rule '%s'", name);
+out:
+	dedup_buf_release(&src);
+	return st;
+}
+
+dedup_status dedup_rules_add_text(struct dedup_rules *rs, const char *text,
+				  size_t len, const char *origin,
+				  struct dedup_error *err)
+{
+	struct parser ps;
+	const char *s;
+	size_t n, i, old = rs->n;
+	dedup_status st = DEDUP_OK;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.origin = origin;
+	ps.p = text;
+	ps.end = text + len;
+	ps.err = err;
+	while (next_line(&ps, &s, &n)) {
+		if (!n || s[0] == '#')
+			continue;
+		st = parse_rule(&ps, s, n);
+		if (st)
+			goto fail;
+	}
+	if (!ps.n)
+		return DEDUP_OK;
+	if (rs->n + ps.n > rs->alloc) {
+		size_t na = rs->n + ps.n;
+		struct rule *nv = realloc(rs->v, na * sizeof(*nv));
+
+		if (!nv) {
+			st = dedup_error_set(err, DEDUP_ENOMEM,
+					     "cannot allocate the rule set");
+			goto fail;
+		}
+		rs->v = nv;
+		rs->alloc = na;
+	}
+	memcpy(rs->v + rs->n, ps.v, ps.n * sizeof(*ps.v));
+	rs->n += ps.n;
+	st = rebuild_groups(rs, err);
+	if (st) {
+		/* the old groups are still in place */
+		for (i = old; i < rs->n; i++)
+			rule_release(&rs->v[i]);
+		rs->n = old;
+	}
+	free(ps.v);
+	return st;
+fail:
+	for (i = 0; i < ps.n; i++)
+		rule_release(&ps.v[i]);
+	free(ps.v);
+	return st;
+}
+
+dedup_status dedup_rules_add_builtin(struct dedup_rules *rs,
+				     struct dedup_error *err)
+{
+	const struct dedup_embedded *e = dedup_embedded_find(
+		"rules/default.rules");
+
+	if (!e)
+		return dedup_error_set(err, DEDUP_ERULE,
+				       "built-in rules are missing");
+	return dedup_rules_add_text(rs, e->data, e->len, "builtin", err);
+}
+
+dedup_status dedup_rules_add_file(struct dedup_rules *rs, const char *path,
+				  struct dedup_error *err)
+{
+	struct dedup_buf b = DEDUP_BUF_INIT;
+	char chunk[65536];
+	dedup_status st;
+	FILE *f;
+	size_t n;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return dedup_error_set(err, DEDUP_EIO, "cannot read '%s': %s",
+				       path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (dedup_buf_add(&b, chunk, n)) {
+			fclose(f);
+			dedup_buf_release(&b);
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "cannot hold '%s'", path);
+		}
+	}
+	if (ferror(f)) {
+		st = dedup_error_set(err, DEDUP_EIO, "cannot read '%s': %s",
+				     path, strerror(errno));
+		fclose(f);
+		dedup_buf_release(&b);
+		return st;
+	}
+	fclose(f);
+	st = dedup_rules_add_text(rs, b.buf, b.len, path, err);
+	dedup_buf_release(&b);
+	return st;
+}

@@ -1,0 +1,741 @@
+/*
+ * strip.c - stage 2: remove boilerplate from repaired article text.
+ *
+ * One document at a time:
+ *  1. span rules cut their matches out of each line;
+ *  2. each line is cut into segments at glue points (strip_segment.c);
+ *  3. each segment is classified: line and tail rules are final; segments
+ *     that recur across many documents of the run are bad; otherwise the
+ *     text evidence gives a jusText-like class (short, bad, near-good,
+ *     good) from length, stopword density in the document's language,
+ *     sentence punctuation and capitalisation;
+ *  4. short and near-good segments take their class from their neighbours,
+ *     and short headings right before good text are kept;
+ *  5. the first tail rule that follows article text drops the rest;
+ *  6. the kept segments are written one per line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup/stopwords.h"
+#include "dedup/strip.h"
+#include "strip_linestats.h"
+#include "strip_rules.h"
+#include "strip_segment.h"
+#include "strip_words.h"
+
+/* Text evidence thresholds (chars are code points). Like jusText's, but
+ * the stopword densities are lower because our lists are shorter. */
+#define LEN_LOW 70        /* below: short */
+#define LEN_HIGH 200      /* at least: may be good on its own */
+#define SW_LOW 0.22       /* below: bad unless short */
+#define SW_HIGH 0.30      /* at least, with LEN_HIGH: good */
+#define HEADING_DIST 200  /* chars of short text between heading and good */
+#define HEADING_MAX_WORDS 20
+#define CAPS_BAD 0.70     /* share of capitalised words of a menu line */
+#define MAX_LANG_WORDS 4000
+
+/*
+ * Corpus evidence. A segment found in at least RECUR_SHORT documents is a
+ * template when it is short (under RECUR_LONG_WORDS words or not a
+ * sentence); a longer sentence needs RECUR_LONG documents, and is kept
+ * anyway when the recurring sentences would make up half of the
+ * document's sentence text: that is a copy of an article, not a template.
+ * Both thresholds are raised by three times the sketch's collision noise.
+ */
+#define RECUR_SHORT 5
+#define RECUR_LONG 10
+#define RECUR_LONG_WORDS 12
+#define RECUR_MAX_SHARE 0.5
+
+/* An embedded post (scope embed) takes at most this many lines above its
+ * signature line, never across a blank line or a line longer than a post. */
+#define EMBED_BACK 4
+#define EMBED_MAX_CHARS 320
+
+#define MATCH_LIMIT 1000000
+
+enum cls { CLS_SHORT, CLS_BAD, CLS_NEAR, CLS_GOOD };
+
+struct seg {
+	size_t off, len;    /* in st->work */
+	size_t line;        /* input line number */
+	unsigned chars, words, stop, caps;
+	unsigned blank;     /* a blank line came before it */
+	unsigned sentence;  /* ends like a sentence */
+	enum cls cf;        /* context-free class */
+	enum cls cls;       /* after smoothing */
+	int hard;           /* removed by a rule or corpus evidence */
+	int tail;           /* matched a tail rule */
+	int recur;          /* recurs across documents */
+	const char *reason; /* why removed */
+};
+
+struct dedup_stripper {
+	const struct dedup_rules *rules;
+	const struct dedup_stopwords *sw;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	struct seg *segs;
+	size_t nsegs, asegs;
+	uint64_t *hashes;
+	size_t nhashes;
+	unsigned char *disabled; /* rules that hit the match limit */
+	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
+	struct dedup_buf work;
+	struct dedup_buf line;
+	/* per call */
+	dedup_status limit_st;
+	struct dedup_error *err;
+	size_t cur_line;
+	unsigned cur_blank;
+};
+
+dedup_status dedup_stripper_new(struct dedup_stripper **out,
+				const struct dedup_rules *rules,
+				const struct dedup_stopwords *sw,
+				struct dedup_error *err)
+{
+	struct dedup_stripper *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (!st)
+		goto nomem;
+	st->rules = rules;
+	st->sw = sw;
+	dedup_buf_init(&st->work);
+	dedup_buf_init(&st->line);
+	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
+					 rules->max_ovec : 1, NULL);
+	st->mctx = pcre2_match_context_create(NULL);
+	st->hashes = malloc(MAX_LANG_WORDS * sizeof(*st->hashes));
+	if (!st->md || !st->mctx || !st->hashes)
+		goto nomem;
+	if (rules && rules->n) {
+		st->disabled = calloc(rules->n, 1);
+		if (!st->disabled)
+			goto nomem;
+	}
+	pcre2_set_match_limit(st->mctx, MATCH_LIMIT);
+	*out = st;
+	return DEDUP_OK;
+nomem:
+	dedup_stripper_free(st);
+	return dedup_error_set(err, DEDUP_ENOMEM,
+			       "cannot allocate a stripper");
+}
+
+void dedup_stripper_free(struct dedup_stripper *st)
+{
+	if (!st)
+		return;
+	pcre2_match_data_free(st->md);
+	pcre2_match_context_free(st->mctx);
+	free(st->segs);
+	free(st->hashes);
+	free(st->disabled);
+	dedup_buf_release(&st->work);
+	dedup_buf_release(&st->line);
+	free(st);
+}
+
+/* ---- rule matching ---- */
+
+/*
+ * Run one pattern from `start`; 1 and the match bounds on a match, 0 when
+ * none, -1 when it hit the match limit.
+ */
+static int run(struct dedup_stripper *st, const pcre2_code *code,
+	       const char *s, size_t len, size_t start, size_t *ms,
+	       size_t *me, long *mark)
+{
+	PCRE2_SIZE *ov;
+	PCRE2_SPTR m;
+	int rc;
+
+	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, st->md,
+			 st->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT)
+		return -1;
+	if (rc < 0)
+		return 0; /* bad UTF cannot happen: MATCH_INVALID_UTF */
+	ov = pcre2_get_ovector_pointer(st->md);
+	*ms = ov[0];
+	*me = ov[1];
+	if (mark) {
+		m = pcre2_get_mark(st->md);
+		*mark = m ? strtol((const char *)m, NULL, 10) : -1;
+	}
+	return 1;
+}
+
+static void limit_hit(struct dedup_stripper *st, size_t rule)
+{
+	const struct rule *r = &st->rules->v[rule];
+
+	st->disabled[rule] = 1;
+	st->limit_st = dedup_error_set(st->err, DEDUP_ELIMIT,
+		"rule '%s' ('%s' line %u) hit the match limit: skipped for "
+		"this document", r->name, r->origin, r->line);
+}
+
+/*
+ * The leftmost match of any rule of `scope` in s[start..len): returns the
+ * rule index and bounds, or -1.
+ */
+static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
+		       const char *s, size_t len, size_t start, size_t *ms,
+		       size_t *me)
+{
+	const struct dedup_rules *rs = st->rules;
+	const struct rule_group *g;
+	size_t bs = 0, be = 0, a, b, i;
+	long best = -1, mark;
+	int rc;
+
+	if (!rs)
+		return -1;
+	g = &rs->group[scope];
+	if (!g->nrules)
+		return -1;
+	if (g->joined && !st->fallback[scope]) {
+		rc = run(st, g->joined, s, len, start, &a, &b, &mark);
+		if (rc < 0) {
+			/* find the culprit among the single rules */
+			st->fallback[scope] = 1;
+		} else if (rc > 0 && mark >= 0 && (size_t)mark < rs->n) {
+			best = mark;
+			bs = a;
+			be = b;
+		}
+	}
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+
+		if (r->scope != scope || st->disabled[i])
+			continue;
+		if (!r->solo && !st->fallback[scope])
+			continue;
+		rc = run(st, r->code, s, len, start, &a, &b, NULL);
+		if (rc < 0) {
+			limit_hit(st, i);
+			continue;
+		}
+		if (rc > 0 && (best < 0 || a < bs || (a == bs && b > be))) {
+			best = (long)i;
+			bs = a;
+			be = b;
+		}
+	}
+	*ms = bs;
+	*me = be;
+	return best;
+}
+
+/* ---- building segments ---- */
+
+static int log_piece(struct dedup_buf *log, const char *reason,
+		     const char *s, size_t len)
+{
+	size_t i;
+
+	if (!log)
+		return 0;
+	if (dedup_buf_addstr(log, reason) || dedup_buf_addch(log, '\t'))
+		return -1;
+	for (i = 0; i < len; i++)
+		if (dedup_buf_addch(log, s[i] == '\t' || s[i] == '\n' ?
+				    ' ' : s[i]))
+			return -1;
+	return dedup_buf_addch(log, '\n') ? -1 : 0;
+}
+
+static int add_seg(void *ctx, size_t off, size_t len, unsigned flags)
+{
+	struct dedup_stripper *st = ctx;
+	struct seg *g;
+
+	(void)flags;
+	if (st->nsegs == st->asegs) {
+		size_t na = st->asegs ? 2 * st->asegs : 256;
+		struct seg *nv = realloc(st->segs, na * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		st->segs = nv;
+		st->asegs = na;
+	}
+	g = &st->segs[st->nsegs++];
+	memset(g, 0, sizeof(*g));
+	/* offsets so far are relative to st->line; moved into work below */
+	g->off = off;
+	g->len = len;
+	g->line = st->cur_line;
+	g->blank = st->cur_blank;
+	st->cur_blank = 0;
+	return 0;
+}
+
+/* Cut span rule matches out of the line into st->line, logging them. */
+static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
+			      size_t len, int use_rules, struct dedup_buf *log)
+{
+	size_t pos = 0, ms, me;
+	long r;
+
+	dedup_buf_reset(&st->line);
+	while (use_rules && pos < len) {
+		r = scope_find(st, SCOPE_SPAN, s, len, pos, &ms, &me);
+		if (r < 0)
+			break;
+		if (me == ms) { /* cannot happen: empty matches are refused */
+			me = ms + 1;
+		}
+		if (dedup_buf_add(&st->line, s + pos, ms - pos) ||
+		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
+			return DEDUP_ENOMEM;
+		/* keep words apart: "end.{{x}}Next" */
+		if (dedup_buf_addch(&st->line, ' '))
+			return DEDUP_ENOMEM;
+		pos = me;
+	}
+	if (dedup_buf_add(&st->line, s + pos, len - pos))
+		return DEDUP_ENOMEM;
+	return DEDUP_OK;
+}
+
+static int is_blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static dedup_status build_segments(struct dedup_stripper *st,
+				   const struct dedup_strip_opts *opts,
+				   const char *text, size_t len,
+				   struct dedup_buf *log)
+{
+	const char *p = text, *end = text + len;
+	dedup_status s;
+
+	st->nsegs = 0;
+	st->cur_line = 0;
+	st->cur_blank = 0;
+	dedup_buf_reset(&st->work);
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t first = st->nsegs, i, base;
+
+		if (!eol)
+			eol = end;
+		s = cut_spans(st, p, (size_t)(eol - p), opts->use_rules, log);
+		if (s)
+			return s;
+		if (strip_segments(st->line.buf, st->line.len, add_seg, st))
+			return DEDUP_ENOMEM;
+		/* a line emptied by span rules is not a paragraph break */
+		if (st->nsegs == first && is_blank(p, (size_t)(eol - p)))
+			st->cur_blank = 1;
+		base = st->work.len;
+		if (dedup_buf_add(&st->work, st->line.buf, st->line.len) ||
+		    dedup_buf_addch(&st->work, '\n'))
+			return DEDUP_ENOMEM;
+		for (i = first; i < st->nsegs; i++)
+			st->segs[i].off += base;
+		st->cur_line++;
+		p = eol + 1;
+	}
+	return DEDUP_OK;
+}
+
+/* ---- evidence ---- */
+
+static int ends_sentence(const char *s, size_t len)
+{
+	/* skip closing quotes and brackets */
+	while (len) {
+		unsigned char c = (unsigned char)s[len - 1];
+
+		if (c == '"' || c == '\'' || c == ')' || c == ']')
+			len--;
+		else if (len >= 3 && (unsigned char)s[len - 3] == 0xE2 &&
+			 (unsigned char)s[len - 2] == 0x80 &&
+			 (c == 0x9D || c == 0x99 || c == 0x9C))
+			len -= 3; /* ” ’ “ */
+		else if (len >= 2 && (unsigned char)s[len - 2] == 0xC2 &&
+			 c == 0xBB)
+			len -= 2; /* » */
+		else
+			break;
+	}
+	if (!len)
+		return 0;
+	switch (s[len - 1]) {
+	case '.': case '!': case '?': case ':': case ';':
+		return 1;
+	default:
+		/* … 。 ！ ？ */
+		return len >= 3 && (unsigned char)s[len - 3] >= 0xE2 &&
+		       (!memcmp(s + len - 3, "\xe2\x80\xa6", 3) ||
+			!memcmp(s + len - 3, "\xe3\x80\x82", 3) ||
+			!memcmp(s + len - 3, "\xef\xbc\x81", 3) ||
+			!memcmp(s + len - 3, "\xef\xbc\x9f", 3));
+	}
+}
+
+static unsigned count_chars(const char *s, size_t len)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/* The document language from the stopwords of its first words. */
+static int detect_lang(struct dedup_stripper *st)
+{
+	struct strip_word w;
+	size_t i, pos;
+
+	st->nhashes = 0;
+	for (i = 0; i < st->nsegs && st->nhashes < MAX_LANG_WORDS; i++) {
+		const char *s = st->work.buf + st->segs[i].off;
+		size_t len = st->segs[i].len;
+
+		pos = 0;
+		while (st->nhashes < MAX_LANG_WORDS &&
+		       strip_next_word(s, len, &pos, &w))
+			st->hashes[st->nhashes++] =
+				strip_word_hash(s + w.off, w.len);
+	}
+	return dedup_stopwords_detect_hashes(st->sw, st->hashes, st->nhashes);
+}
+
+static void measure(struct dedup_stripper *st, struct seg *g, int lang)
+{
+	const char *s = st->work.buf + g->off;
+	struct strip_word w;
+	size_t pos = 0;
+
+	g->chars = count_chars(s, g->len);
+	g->sentence = ends_sentence(s, g->len);
+	while (strip_next_word(s, g->len, &pos, &w)) {
+		g->words++;
+		if (w.flags & STRIP_WORD_UPPER)
+			g->caps++;
+		if (st->sw && lang != DEDUP_LANG_NONE &&
+		    dedup_stopwords_is(st->sw, lang,
+				       strip_word_hash(s + w.off, w.len)))
+			g->stop++;
+	}
+}
+
+static enum cls classify(const struct seg *g, int lang)
+{
+	double density, caps;
+
+	if (!g->words)
+		return CLS_BAD;
+	if (g->chars < LEN_LOW)
+		return CLS_SHORT;
+	caps = (double)g->caps / g->words;
+	if (lang == DEDUP_LANG_NONE) {
+		/* no stopword cue: sentences of some length are text */
+		if (caps >= CAPS_BAD && !g->sentence)
+			return CLS_BAD;
+		if (g->sentence)
+			return g->chars >= LEN_HIGH ? CLS_GOOD : CLS_NEAR;
+		return CLS_NEAR;
+	}
+	density = (double)g->stop / g->words;
+	if (caps >= CAPS_BAD && density < SW_HIGH)
+		return CLS_BAD;
+	if (density >= SW_HIGH)
+		return g->chars >= LEN_HIGH ? CLS_GOOD : CLS_NEAR;
+	if (density >= SW_LOW)
+		return CLS_NEAR;
+	return CLS_BAD;
+}
+
+/* Nearest good/bad class before (dir -1) or after (dir 1) segment i;
+ * near-good counts unless skip_near; the document edges are bad. */
+static enum cls neighbour(const struct seg *v, size_t n, size_t i, int dir,
+			  int skip_near)
+{
+	while (dir < 0 ? i > 0 : i + 1 < n) {
+		i += (size_t)(long)dir;
+		if (v[i].cls == CLS_GOOD || v[i].cls == CLS_BAD)
+			return v[i].cls;
+		if (v[i].cls == CLS_NEAR && !skip_near)
+			return CLS_NEAR;
+	}
+	return CLS_BAD;
+}
+
+/* A short, unpunctuated segment followed by good text within reach. */
+static int is_heading(const struct seg *v, size_t n, size_t i)
+{
+	size_t dist = 0, j;
+
+	if (v[i].hard || v[i].sentence || v[i].words > HEADING_MAX_WORDS ||
+	    !v[i].words)
+		return 0;
+	for (j = i + 1; j < n && dist <= HEADING_DIST; j++) {
+		if (v[j].hard)
+			return 0;
+		if (v[j].cf == CLS_GOOD)
+			return 1;
+		dist += v[j].chars;
+	}
+	return 0;
+}
+
+static void smooth(struct seg *v, size_t n)
+{
+	enum cls *next;
+	size_t i;
+
+	/* headings before good text count as near-good */
+	for (i = 0; i < n; i++) {
+		v[i].cls = v[i].hard ? CLS_BAD : v[i].cf;
+		if (v[i].cls == CLS_SHORT && is_heading(v, n, i))
+			v[i].cls = CLS_NEAR;
+	}
+	next = malloc(n * sizeof(*next));
+	if (!next) {
+		/* without memory, decide without context */
+		for (i = 0; i < n; i++)
+			if (v[i].cls == CLS_SHORT)
+				v[i].cls = CLS_BAD;
+	} else {
+		for (i = 0; i < n; i++) {
+			enum cls p, q;
+
+			next[i] = v[i].cls;
+			if (v[i].cls != CLS_SHORT)
+				continue;
+			p = neighbour(v, n, i, -1, 1);
+			q = neighbour(v, n, i, 1, 1);
+			if (p == CLS_GOOD && q == CLS_GOOD)
+				next[i] = CLS_GOOD;
+			else if (p == CLS_BAD && q == CLS_BAD)
+				next[i] = CLS_BAD;
+			else if ((p == CLS_BAD &&
+				  neighbour(v, n, i, -1, 0) == CLS_NEAR) ||
+				 (q == CLS_BAD &&
+				  neighbour(v, n, i, 1, 0) == CLS_NEAR))
+				next[i] = CLS_GOOD;
+			else
+				next[i] = CLS_BAD;
+		}
+		for (i = 0; i < n; i++)
+			v[i].cls = next[i];
+		free(next);
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].cls != CLS_NEAR)
+			continue;
+		if (neighbour(v, n, i, -1, 1) == CLS_BAD &&
+		    neighbour(v, n, i, 1, 1) == CLS_BAD)
+			v[i].cls = CLS_BAD;
+		else
+			v[i].cls = CLS_GOOD;
+	}
+	/* headings that ended up bad but lead into good text */
+	for (i = 0; i < n; i++)
+		if (v[i].cls == CLS_BAD && !v[i].hard && v[i].cf != CLS_BAD &&
+		    is_heading(v, n, i))
+			v[i].cls = CLS_GOOD;
+}
+
+static void corpus_evidence(struct dedup_stripper *st,
+			    const struct dedup_linestats *ls)
+{
+	double noise = 3.0 * strip_linestats_noise(ls);
+	uint32_t thr_short = RECUR_SHORT + (uint32_t)(noise + 0.999);
+	uint32_t thr_long = RECUR_LONG + (uint32_t)(noise + 0.999);
+	size_t i, text_chars = 0, recur_chars = 0;
+
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+		int longish = g->words >= RECUR_LONG_WORDS && g->sentence;
+		unsigned words;
+		uint64_t fp;
+		uint32_t c;
+
+		if (longish)
+			text_chars += g->chars;
+		if (g->hard)
+			continue;
+		fp = strip_fingerprint(st->work.buf + g->off, g->len, &words);
+		if (!fp)
+			continue;
+		c = strip_linestats_count(ls, fp);
+		if (c < (longish ? thr_long : thr_short))
+			continue;
+		g->recur = longish ? 2 : 1;
+		if (longish)
+			recur_chars += g->chars;
+	}
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+
+		if (!g->recur)
+			continue;
+		/* a copied article, not a template: keep its sentences */
+		if (g->recur == 2 &&
+		    recur_chars >= RECUR_MAX_SHARE * (double)text_chars)
+			continue;
+		g->hard = 1;
+		g->reason = "recurring";
+	}
+}
+
+/* ---- the stage ---- */
+
+static dedup_status emit_output(struct dedup_stripper *st,
+				struct dedup_buf *out, struct dedup_buf *log)
+{
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < st->nsegs; i++) {
+		const struct seg *g = &st->segs[i];
+		const char *s = st->work.buf + g->off;
+
+		if (g->cls != CLS_GOOD || g->hard) {
+			if (log_piece(log, g->reason ? g->reason : "evidence",
+				      s, g->len))
+				return DEDUP_ENOMEM;
+			continue;
+		}
+		if (any && g->blank && dedup_buf_addch(out, '\n'))
+			return DEDUP_ENOMEM;
+		if (dedup_buf_add(out, s, g->len) || dedup_buf_addch(out, '\n'))
+			return DEDUP_ENOMEM;
+		any = 1;
+	}
+	return DEDUP_OK;
+}
+
+/* The signature line of an embedded post and the post's lines above it. */
+static void drop_embed(struct dedup_stripper *st, size_t i, const char *why)
+{
+	size_t j = i, k;
+
+	st->segs[i].hard = 1;
+	st->segs[i].reason = why;
+	for (k = 0; k < EMBED_BACK && j > 0 && !st->segs[j].blank; k++) {
+		j--;
+		if (st->segs[j].chars > EMBED_MAX_CHARS)
+			break;
+		st->segs[j].hard = 1;
+		st->segs[j].reason = why;
+	}
+}
+
+static const char *evidence_name(const struct seg *g, int lang)
+{
+	if (g->cf == CLS_SHORT)
+		return "short-line";
+	if (g->cf == CLS_BAD) {
+		if (g->words && (double)g->caps / g->words >= CAPS_BAD)
+			return "capitalised";
+		return lang == DEDUP_LANG_NONE ? "not-sentence" :
+		       "few-stopwords";
+	}
+	return "context";
+}
+
+dedup_status dedup_strip(struct dedup_stripper *st,
+			 const struct dedup_strip_opts *opts,
+			 const char *text, size_t len, struct dedup_buf *out,
+			 struct dedup_buf *log, struct dedup_error *err)
+{
+	struct dedup_strip_opts none = { 1, 1, NULL };
+	size_t i, tail = (size_t)-1, ms, me;
+	int lang = DEDUP_LANG_NONE, seen_good = 0;
+	dedup_status s;
+
+	if (!opts)
+		opts = &none;
+	dedup_buf_reset(out);
+	st->err = err;
+	st->limit_st = DEDUP_OK;
+	memset(st->fallback, 0, sizeof(st->fallback));
+	if (st->disabled)
+		memset(st->disabled, 0, st->rules->n);
+	s = build_segments(st, opts, text, len, log);
+	if (s)
+		goto fail;
+	if (st->sw)
+		lang = detect_lang(st);
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+		const char *p = st->work.buf + g->off;
+		long r;
+
+		measure(st, g, lang);
+		g->cf = classify(g, lang);
+		if (!opts->use_rules)
+			continue;
+		/* a tail rule first: it is the stronger verdict */
+		r = scope_find(st, SCOPE_TAIL, p, g->len, 0, &ms, &me);
+		if (r >= 0) {
+			g->hard = 1;
+			g->tail = 1;
+			g->reason = st->rules->v[r].name;
+			continue;
+		}
+		r = scope_find(st, SCOPE_LINE, p, g->len, 0, &ms, &me);
+		if (r >= 0) {
+			g->hard = 1;
+			g->reason = st->rules->v[r].name;
+			continue;
+		}
+		r = scope_find(st, SCOPE_EMBED, p, g->len, 0, &ms, &me);
+		if (r >= 0) {
+			drop_embed(st, i, st->rules->v[r].name);
+			continue;
+		}
+	}
+	if (opts->lines)
+		corpus_evidence(st, opts->lines);
+	if (opts->use_evidence) {
+		smooth(st->segs, st->nsegs);
+	} else {
+		for (i = 0; i < st->nsegs; i++)
+			st->segs[i].cls = st->segs[i].hard ? CLS_BAD : CLS_GOOD;
+	}
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+
+		if (!g->hard && g->cls != CLS_GOOD)
+			g->reason = evidence_name(g, lang);
+		/* an end-of-article marker only ends text it follows */
+		if (g->tail && seen_good && tail == (size_t)-1)
+			tail = i;
+		if (tail != (size_t)-1 && i > tail) {
+			g->hard = 1;
+			g->reason = st->segs[tail].reason;
+		}
+		if (!g->hard && (g->cf == CLS_GOOD ||
+				 (!opts->use_evidence && g->words)))
+			seen_good = 1;
+	}
+	s = emit_output(st, out, log);
+	if (s)
+		goto fail;
+	return st->limit_st;
+fail:
+	return dedup_error_set(err, s, "out of memory while stripping");
+}

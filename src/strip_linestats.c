@@ -1,0 +1,173 @@
+/*
+ * strip_linestats.c - corpus counts of line fingerprints in fixed memory.
+ *
+ * A count-min sketch: LS_DEPTH rows of LS_WIDTH 32-bit counters (4 MiB in
+ * all, whatever the corpus size). Each document adds 1 to the counters of
+ * each distinct segment fingerprint it contains; a query takes the minimum
+ * over the rows, which is never below the true number of documents and
+ * exceeds it only by collisions (about observations / LS_WIDTH per row;
+ * strip_linestats_noise() lets the stripper raise its thresholds by that
+ * much). Plain addition makes the counts independent of the order of
+ * documents and of how they were spread over threads; merging is adding.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup/strip.h"
+#include "strip_linestats.h"
+#include "strip_segment.h"
+
+#define LS_DEPTH 4
+#define LS_WIDTH_BITS 18
+#define LS_WIDTH (1u << LS_WIDTH_BITS)
+/* Distinct segments counted per document; the rest of a huge document is
+ * not counted (templates show up early enough). */
+#define LS_MAX_PER_DOC 4096
+
+struct dedup_linestats {
+	uint64_t docs;
+	uint64_t observations;
+	uint32_t *cnt; /* LS_DEPTH * LS_WIDTH */
+	uint64_t *scratch; /* LS_MAX_PER_DOC fingerprints of one document */
+	size_t nscratch;
+};
+
+dedup_status dedup_linestats_new(struct dedup_linestats **out,
+				 struct dedup_error *err)
+{
+	struct dedup_linestats *ls = calloc(1, sizeof(*ls));
+
+	*out = NULL;
+	if (!ls)
+		goto nomem;
+	ls->cnt = calloc((size_t)LS_DEPTH * LS_WIDTH, sizeof(*ls->cnt));
+	ls->scratch = malloc(LS_MAX_PER_DOC * sizeof(*ls->scratch));
+	if (!ls->cnt || !ls->scratch)
+		goto nomem;
+	*out = ls;
+	return DEDUP_OK;
+nomem:
+	dedup_linestats_free(ls);
+	return dedup_error_set(err, DEDUP_ENOMEM,
+			       "cannot allocate the line statistics");
+}
+
+void dedup_linestats_free(struct dedup_linestats *ls)
+{
+	if (!ls)
+		return;
+	free(ls->cnt);
+	free(ls->scratch);
+	free(ls);
+}
+
+static size_t slot(uint64_t fp, unsigned row)
+{
+	uint32_t lo = (uint32_t)fp, hi = (uint32_t)(fp >> 32) | 1u;
+
+	return (size_t)row * LS_WIDTH +
+	       ((lo + row * hi) & (LS_WIDTH - 1));
+}
+
+struct observe_ctx {
+	struct dedup_linestats *ls;
+	const char *line;
+};
+
+static int add_segment(void *p, size_t off, size_t len, unsigned flags)
+{
+	struct observe_ctx *oc = p;
+	struct dedup_linestats *ls = oc->ls;
+	unsigned words;
+	uint64_t fp;
+
+	(void)flags;
+	if (ls->nscratch == LS_MAX_PER_DOC)
+		return 1;
+	fp = strip_fingerprint(oc->line + off, len, &words);
+	if (fp)
+		ls->scratch[ls->nscratch++] = fp;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
+				     const char *text, size_t len)
+{
+	struct observe_ctx oc = { ls, NULL };
+	const char *p = text, *end = text + len;
+	size_t i;
+	unsigned r;
+
+	ls->nscratch = 0;
+	while (p < end && ls->nscratch < LS_MAX_PER_DOC) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			eol = end;
+		oc.line = p;
+		strip_segments(p, (size_t)(eol - p), add_segment, &oc);
+		p = eol + 1;
+	}
+	/* each distinct segment once per document */
+	qsort(ls->scratch, ls->nscratch, sizeof(*ls->scratch), cmp_u64);
+	for (i = 0; i < ls->nscratch; i++) {
+		if (i && ls->scratch[i] == ls->scratch[i - 1])
+			continue;
+		for (r = 0; r < LS_DEPTH; r++) {
+			uint32_t *c = &ls->cnt[slot(ls->scratch[i], r)];
+
+			if (*c < UINT32_MAX)
+				(*c)++;
+		}
+		ls->observations++;
+	}
+	ls->docs++;
+	return DEDUP_OK;
+}
+
+dedup_status dedup_linestats_merge(struct dedup_linestats *dst,
+				   const struct dedup_linestats *src)
+{
+	size_t i, n = (size_t)LS_DEPTH * LS_WIDTH;
+
+	for (i = 0; i < n; i++) {
+		uint64_t s = (uint64_t)dst->cnt[i] + src->cnt[i];
+
+		dst->cnt[i] = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+	}
+	dst->docs += src->docs;
+	dst->observations += src->observations;
+	return DEDUP_OK;
+}
+
+uint64_t dedup_linestats_docs(const struct dedup_linestats *ls)
+{
+	return ls->docs;
+}
+
+uint32_t strip_linestats_count(const struct dedup_linestats *ls,
+			       uint64_t fp)
+{
+	uint32_t m = UINT32_MAX;
+	unsigned r;
+
+	for (r = 0; r < LS_DEPTH; r++) {
+		uint32_t c = ls->cnt[slot(fp, r)];
+
+		if (c < m)
+			m = c;
+	}
+	return m;
+}
+
+double strip_linestats_noise(const struct dedup_linestats *ls)
+{
+	return (double)ls->observations / LS_WIDTH;
+}

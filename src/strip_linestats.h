@@ -1,0 +1,19 @@
+/*
+ * strip_linestats.h - queries on struct dedup_linestats for the stripper
+ * (internal).
+ */
+#ifndef DEDUP_STRIP_LINESTATS_H
+#define DEDUP_STRIP_LINESTATS_H
+
+#include "dedup/strip.h"
+
+/* Upper bound of the number of documents that contain the segment with
+ * fingerprint fp (count-min estimate: never below the true count). */
+uint32_t strip_linestats_count(const struct dedup_linestats *ls,
+			       uint64_t fp);
+
+/* Expected over-count of one sketch row (observations / width): what
+ * collisions add to a count on average. */
+double strip_linestats_noise(const struct dedup_linestats *ls);
+
+#endif

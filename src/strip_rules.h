@@ -1,0 +1,57 @@
+/*
+ * strip_rules.h - compiled boilerplate rules, shared by rules.c and
+ * strip.c (internal).
+ *
+ * Each rule is compiled alone (for its error message and as a fallback) and
+ * the rules of one scope are also joined into one alternation, each branch
+ * tagged with (*MARK:index), so that a hundred rules cost one JIT scan of a
+ * line rather than a hundred. Rules whose pattern has capture groups stay
+ * solo, because joining renumbers their backreferences. Everything here is
+ * immutable once dedup_rules_add_*() returns and owned by struct
+ * dedup_rules.
+ */
+#ifndef DEDUP_STRIP_RULES_H
+#define DEDUP_STRIP_RULES_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "dedup/strip.h"
+
+enum rule_scope {
+	SCOPE_LINE, /* drop the line (or glued segment) it matches */
+	SCOPE_SPAN, /* cut each match out of the line */
+	SCOPE_TAIL, /* drop the matching line and everything after it */
+	SCOPE_EMBED, /* drop the line and the lines of its paragraph above */
+	SCOPE_COUNT
+};
+
+struct rule {
+	char *name;
+	char *origin;   /* file name or "builtin" */
+	unsigned line;  /* line of the rule in its origin */
+	enum rule_scope scope;
+	int solo;       /* not part of the joined pattern */
+	char *src;      /* the pattern as compiled, case option included */
+	pcre2_code *code;
+};
+
+struct rule_group {
+	pcre2_code *joined; /* NULL when no rule of the scope can be joined */
+	size_t *solo;       /* indexes of the solo rules */
+	size_t nsolo;
+	size_t nrules;      /* rules of this scope, joined or solo */
+	uint32_t max_ovec;  /* ovector pairs the scope's patterns need */
+};
+
+struct dedup_rules {
+	struct rule *v;
+	size_t n, alloc;
+	struct rule_group group[SCOPE_COUNT];
+	uint32_t max_ovec;  /* over all scopes, for the match data */
+};
+
+/* PCRE2 compile options of every rule. */
+#define RULE_COMPILE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)
+
+#endif

@@ -1,0 +1,164 @@
+/* strip_segment.c - cut glued lines into segments, fingerprint segments. */
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
+#include "strip_segment.h"
+#include "strip_words.h"
+
+/* A run of at least this many lowercase letters before a capital is a glue
+ * point: "menuNews" is cut, camel-case names like "iPhone" or "YouTube"
+ * are not. */
+#define GLUE_MIN_LOWER 3
+
+static int is_space(UChar32 c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+	       c == 0xA0 || c == 0x2007 || c == 0x202F ||
+	       (c > 0x7F && u_isUWhiteSpace(c));
+}
+
+static int is_lower(UChar32 c)
+{
+	if (c < 0x80)
+		return c >= 'a' && c <= 'z';
+	return u_islower(c);
+}
+
+static int is_upper(UChar32 c)
+{
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z';
+	return u_isupper(c) || u_istitle(c);
+}
+
+static int is_digit(UChar32 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int emit(const char *s, size_t a, size_t b, unsigned flags,
+		int (*fn)(void *, size_t, size_t, unsigned), void *ctx)
+{
+	/* trim */
+	while (a < b) {
+		int32_t i = (int32_t)a;
+		UChar32 c;
+
+		U8_NEXT(s, i, (int32_t)b, c);
+		if (c < 0 || !is_space(c))
+			break;
+		a = (size_t)i;
+	}
+	while (b > a) {
+		int32_t i = (int32_t)b;
+		UChar32 c;
+
+		U8_PREV(s, (int32_t)a, i, c);
+		if (c < 0 || !is_space(c))
+			break;
+		b = (size_t)i;
+	}
+	if (b == a)
+		return 0;
+	return fn(ctx, a, b - a, flags);
+}
+
+int strip_segments(const char *s, size_t len,
+		   int (*fn)(void *ctx, size_t off, size_t len,
+			     unsigned flags),
+		   void *ctx)
+{
+	/* c0 is the code point before c1, c2 the one after; lower counts the
+	 * lowercase letters ending at c0 */
+	UChar32 c0 = -1, cp = -1, c1, c2;
+	size_t start = 0, i1, i2, i3;
+	unsigned lower = 0, flags = 0;
+	int rc;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	i1 = 0;
+	if (!len)
+		return 0;
+	{
+		int32_t j = 0;
+
+		U8_NEXT(s, j, (int32_t)len, c1);
+		i2 = (size_t)j;
+	}
+	while (i1 < len) {
+		int32_t j = (int32_t)i2;
+		int cut_before = 0, sep = 0;
+
+		if (i2 < len) {
+			U8_NEXT(s, j, (int32_t)len, c2);
+		} else {
+			c2 = -1;
+		}
+		i3 = (size_t)j;
+		if (c1 == '|' || c1 == 0x2016 || c1 == 0xA6 ||
+		    ((c1 == 0x2022 || c1 == 0xB7 || c1 == 0x25CF ||
+		      c1 == 0x25AA) && (c0 < 0 || is_space(c0)) &&
+		     (c2 < 0 || is_space(c2))))
+			sep = 1;
+		else if (is_upper(c1) && c2 >= 0 && is_lower(c2) && c0 >= 0) {
+			if (is_lower(c0) && lower >= GLUE_MIN_LOWER)
+				cut_before = 1;
+			else if (is_digit(c0) || c0 == ']' || c0 == ')')
+				cut_before = 1;
+			else if ((c0 == '.' || c0 == '!' || c0 == '?') &&
+				 cp >= 0 && is_lower(cp))
+				cut_before = 1;
+			/* closing quote after a sentence end: ."Next */
+			else if ((c0 == '"' || c0 == 0x201D || c0 == 0x2019 ||
+				  c0 == 0xBB) && (cp == '.' || cp == '!' ||
+						  cp == '?'))
+				cut_before = 1;
+		}
+		if (sep) {
+			rc = emit(s, start, i1, flags, fn, ctx);
+			if (rc)
+				return rc;
+			start = i2;
+			flags = 0;
+		} else if (cut_before) {
+			rc = emit(s, start, i1, flags, fn, ctx);
+			if (rc)
+				return rc;
+			start = i1;
+			flags = SEG_GLUED;
+		}
+		if (is_lower(c1))
+			lower++;
+		else
+			lower = 0;
+		cp = c0;
+		c0 = c1;
+		c1 = c2;
+		i1 = i2;
+		i2 = i3;
+	}
+	return emit(s, start, len, flags, fn, ctx);
+}
+
+uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
+{
+	struct strip_word w;
+	uint64_t fp = 0x9E3779B97F4A7C15ULL, h;
+	size_t pos = 0;
+	unsigned n = 0;
+
+	while (strip_next_word(s, len, &pos, &w)) {
+		if (w.flags & STRIP_WORD_NUMBER)
+			h = 0x5bd1e995ULL; /* every number alike */
+		else
+			h = strip_word_hash(s + w.off, w.len);
+		fp = (fp ^ h) * 0xff51afd7ed558ccdULL;
+		fp ^= fp >> 29;
+		n++;
+	}
+	*words = n;
+	if (!n)
+		return 0;
+	return fp ? fp : 1;
+}
