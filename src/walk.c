@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +66,147 @@ struct dedup_walk {
 #ifndef DT_UNKNOWN
 #define DT_UNKNOWN 0
 #endif
+
+/* Directories crossed on the way are only searched, not read. */
+#ifdef O_PATH
+#define O_PATH_OR_RDONLY O_PATH
+#else
+#define O_PATH_OR_RDONLY O_RDONLY
+#endif
+
+/*
+ * Paths longer than PATH_MAX: the kernel refuses them whole, so the leading
+ * directories are opened piece by piece (each piece shorter than PATH_MAX,
+ * cut at a '/') and the rest is used relative to the last one. Returns the
+ * directory fd (AT_FDCWD when the path fits; the caller closes any other)
+ * and sets *rest, or -1 with errno set.
+ */
+static int path_at(const char *path, const char **rest)
+{
+	char piece[PATH_MAX];
+	const char *p = path;
+	int dfd = AT_FDCWD, e;
+
+	while (strlen(p) >= PATH_MAX) {
+		const char *cut = p + PATH_MAX - 1;
+		int nfd;
+
+		while (cut > p && *cut != '/')
+			cut--;
+		if (cut == p) {
+			e = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(piece, p, (size_t)(cut - p));
+		piece[cut - p] = '\0';
+		nfd = openat(dfd, piece, O_PATH_OR_RDONLY | O_DIRECTORY |
+			     O_CLOEXEC);
+		e = errno;
+		if (dfd != AT_FDCWD)
+			close(dfd);
+		if (nfd < 0) {
+			errno = e;
+			return -1;
+		}
+		dfd = nfd;
+		for (p = cut; *p == '/'; p++)
+			;
+	}
+	*rest = *p ? p : ".";
+	return dfd;
+fail:
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	errno = e;
+	return -1;
+}
+
+/* open(2), stat(2) and lstat(2) without the PATH_MAX limit. */
+static int long_open(const char *path, int flags)
+{
+	const char *rest;
+	int dfd = path_at(path, &rest), fd, e;
+
+	if (dfd == -1)
+		return -1;
+	fd = openat(dfd, rest, flags);
+	e = errno;
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	errno = e;
+	return fd;
+}
+
+static int long_stat(const char *path, struct stat *st, int flags)
+{
+	const char *rest;
+	int dfd = path_at(path, &rest), r, e;
+
+	if (dfd == -1)
+		return -1;
+	r = fstatat(dfd, rest, st, flags);
+	e = errno;
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	errno = e;
+	return r;
+}
+
+/*
+ * A path for a message: whole when short, else its head and tail around
+ * "..." so that the reason after it still fits in struct dedup_error.
+ */
+#define SHOWN_HEAD 60
+#define SHOWN_TAIL 140
+struct shown {
+	char s[SHOWN_HEAD + 3 + SHOWN_TAIL + 1];
+};
+
+static const char *shown_n(const char *p, size_t n, struct shown *sh)
+{
+	size_t head = SHOWN_HEAD, tail = SHOWN_TAIL;
+
+	if (n <= head + 3 + tail) {
+		if (!p[n])
+			return p;
+		memcpy(sh->s, p, n);
+		sh->s[n] = '\0';
+		return sh->s;
+	}
+	/* Cut between UTF-8 characters, not inside one. */
+	while (head && ((unsigned char)p[head] & 0xc0) == 0x80)
+		head--;
+	while (tail && ((unsigned char)p[n - tail] & 0xc0) == 0x80)
+		tail--;
+	memcpy(sh->s, p, head);
+	memcpy(sh->s + head, "...", 3);
+	memcpy(sh->s + head + 3, p + n - tail, tail);
+	sh->s[head + 3 + tail] = '\0';
+	return sh->s;
+}
+
+/* "<what> '<path>': <reason>", the path shortened if need be. */
+static dedup_status path_error(struct dedup_error *err, dedup_status code,
+			       const char *what, const char *path,
+			       const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static dedup_status path_error(struct dedup_error *err, dedup_status code,
+			       const char *what, const char *path,
+			       const char *fmt, ...)
+{
+	struct shown sh;
+	char reason[256];
+	va_list ap;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return dedup_error_set(err, code, "%s '%s': %s", what,
+			       shown_n(path, strlen(path), &sh), reason);
+}
 
 static int strvec_push(struct strvec *sv, const char *s)
 {
@@ -337,12 +481,12 @@ static dedup_status stat_error(const char *path, int e,
 {
 	struct stat lst;
 
-	if (e == ENOENT && !lstat(path, &lst) && S_ISLNK(lst.st_mode))
-		return dedup_error_set(err, DEDUP_EIO,
-			"cannot open '%s': %s (broken symbolic link)",
-			path, strerror(e));
-	return dedup_error_set(err, DEDUP_EIO, "cannot open '%s': %s", path,
-			       strerror(e));
+	if (e == ENOENT && !long_stat(path, &lst, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISLNK(lst.st_mode))
+		return path_error(err, DEDUP_EIO, "cannot open", path,
+				  "%s (broken symbolic link)", strerror(e));
+	return path_error(err, DEDUP_EIO, "cannot open", path, "%s",
+			  strerror(e));
 }
 
 /*
@@ -351,24 +495,23 @@ static dedup_status stat_error(const char *path, int e,
  */
 static dedup_status enter_dir(struct dedup_walk *w, struct dedup_error *err)
 {
+	struct shown sh, ash;
 	struct frame *f;
 	struct stat st;
 	size_t i, alen;
 	int fd, e;
 
 	/* O_NONBLOCK: if a FIFO took the directory's place, do not wait. */
-	fd = open(w->path.buf, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC |
-		  O_NOCTTY);
+	fd = long_open(w->path.buf, O_RDONLY | O_DIRECTORY | O_NONBLOCK |
+		       O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return dedup_error_set(err, DEDUP_EIO,
-				       "cannot read directory '%s': %s",
-				       w->path.buf, strerror(errno));
+		return path_error(err, DEDUP_EIO, "cannot read directory",
+				  w->path.buf, "%s", strerror(errno));
 	if (fstat(fd, &st)) {
 		e = errno;
 		close(fd);
-		return dedup_error_set(err, DEDUP_EIO,
-				       "cannot read directory '%s': %s",
-				       w->path.buf, strerror(e));
+		return path_error(err, DEDUP_EIO, "cannot read directory",
+				  w->path.buf, "%s", strerror(e));
 	}
 	for (i = 0; i < w->depth; i++) {
 		if (w->stack[i].dev == st.st_dev &&
@@ -379,8 +522,9 @@ static dedup_status enter_dir(struct dedup_walk *w, struct dedup_error *err)
 			if (alen > 1 && w->path.buf[alen - 1] == '/')
 				alen--;
 			return dedup_error_set(err, DEDUP_EIO,
-				"cannot walk '%s': symbolic link loop back to '%.*s'",
-				w->path.buf, (int)alen, w->path.buf);
+				"cannot walk '%s': symbolic link loop back to '%s'",
+				shown_n(w->path.buf, w->path.len, &sh),
+				shown_n(w->path.buf, alen, &ash));
 		}
 	}
 	if (w->depth == w->stack_alloc) {
@@ -406,9 +550,8 @@ static dedup_status enter_dir(struct dedup_walk *w, struct dedup_error *err)
 		if (e == ENOMEM)
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
-		return dedup_error_set(err, DEDUP_EIO,
-				       "cannot read directory '%s': %s",
-				       w->path.buf, strerror(e));
+		return path_error(err, DEDUP_EIO, "cannot read directory",
+				  w->path.buf, "%s", strerror(e));
 	}
 	w->depth++;
 	return DEDUP_OK;
@@ -440,7 +583,7 @@ static dedup_status start_root(struct dedup_walk *w,
 		*is_entry = 1;
 		return DEDUP_OK;
 	}
-	if (stat(w->root, &st)) {
+	if (long_stat(w->root, &st, 0)) {
 		int en = errno;
 
 		w->prefix_len = 0;
@@ -519,7 +662,7 @@ dedup_status dedup_walk_next(struct dedup_walk *w, struct dedup_walk_entry *e,
 					       "out of memory");
 
 		if (type == DT_UNKNOWN || type == DT_LNK) {
-			if (stat(w->path.buf, &st)) {
+			if (long_stat(w->path.buf, &st, 0)) {
 				fill_entry(w, e, w->root);
 				return stat_error(w->path.buf, errno, err);
 			}
@@ -572,19 +715,19 @@ static dedup_status read_fd(int fd, const char *path, size_t size_hint,
 {
 	size_t chunk = 64 * 1024;
 
-	/* One allocation of the right size for regular files, +1 to see EOF. */
-	if (size_hint && dedup_buf_grow(out, size_hint + 1))
-		return dedup_error_set(err, DEDUP_ENOMEM,
-			"cannot read '%s': out of memory", path);
+	/* One allocation of the right size for regular files. */
+	if (size_hint && dedup_buf_grow(out, size_hint))
+		return path_error(err, DEDUP_ENOMEM, "cannot read", path,
+				  "out of memory");
 	for (;;) {
 		size_t room = out->alloc ? out->alloc - out->len - 1 : 0;
 		ssize_t n;
 
 		if (!room) {
 			if (dedup_buf_grow(out, chunk))
-				return dedup_error_set(err, DEDUP_ENOMEM,
-					"cannot read '%s': out of memory",
-					path);
+				return path_error(err, DEDUP_ENOMEM,
+						  "cannot read", path,
+						  "out of memory");
 			room = out->alloc - out->len - 1;
 			if (chunk < 16u << 20)
 				chunk *= 2;
@@ -602,18 +745,17 @@ static dedup_status read_fd(int fd, const char *path, size_t size_hint,
 			    !wait_readable(fd))
 				continue;
 			out->buf[out->len] = '\0';
-			return dedup_error_set(err, DEDUP_EIO,
-					       "cannot read '%s': %s", path,
-					       strerror(errno));
+			return path_error(err, DEDUP_EIO, "cannot read", path,
+					  "%s", strerror(errno));
 		}
 		if (!n)
 			break;
 		out->len += (size_t)n;
 		if (max_size && out->len > max_size) {
 			dedup_buf_setlen(out, max_size);
-			return dedup_error_set(err, DEDUP_ETOOBIG,
-				"cannot read '%s': larger than %zu bytes",
-				path, max_size);
+			return path_error(err, DEDUP_ETOOBIG, "cannot read",
+					  path, "larger than %zu bytes",
+					  max_size);
 		}
 		/*
 		 * The size fstat() gave is the document (as git reads a
@@ -633,8 +775,8 @@ static dedup_status open_error(const char *path, int e,
 {
 	if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG)
 		return stat_error(path, e, err);
-	return dedup_error_set(err, DEDUP_EIO, "cannot read '%s': %s", path,
-			       strerror(e));
+	return path_error(err, DEDUP_EIO, "cannot read", path, "%s",
+			  strerror(e));
 }
 
 dedup_status dedup_read_file(const char *path, size_t max_size,
@@ -653,26 +795,26 @@ dedup_status dedup_read_file(const char *path, size_t max_size,
 	 * Never block in open(): on a FIFO the walk did not see (it skips
 	 * them) or one named as a root, the wait is in poll() below.
 	 */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = long_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return open_error(path, errno, err);
 	if (fstat(fd, &st)) {
 		e = errno;
 		close(fd);
-		return dedup_error_set(err, DEDUP_EIO, "cannot read '%s': %s",
-				       path, strerror(e));
+		return path_error(err, DEDUP_EIO, "cannot read", path, "%s",
+				  strerror(e));
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		return dedup_error_set(err, DEDUP_EIO, "cannot read '%s': %s",
-				       path, strerror(EISDIR));
+		return path_error(err, DEDUP_EIO, "cannot read", path, "%s",
+				  strerror(EISDIR));
 	}
 	if (S_ISREG(st.st_mode)) {
 		if (max_size && (uintmax_t)st.st_size > max_size) {
 			close(fd);
-			return dedup_error_set(err, DEDUP_ETOOBIG,
-				"cannot read '%s': larger than %zu bytes",
-				path, max_size);
+			return path_error(err, DEDUP_ETOOBIG, "cannot read",
+					  path, "larger than %zu bytes",
+					  max_size);
 		}
 		hint = (size_t)st.st_size;
 	} else if (!S_ISFIFO(st.st_mode)) {

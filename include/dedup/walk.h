@@ -14,8 +14,10 @@
  * is read as cat would read it.
  *
  * Directories are listed whole and closed before their entries are
- * visited, so depth costs memory, not file descriptors. A path longer than
- * PATH_MAX cannot be opened: it is an error for that path alone.
+ * visited, so depth costs memory, not file descriptors. Paths longer than
+ * PATH_MAX work, here and in dedup_read_file(): their leading directories
+ * are opened piece by piece. Messages shorten very long paths to their
+ * head and tail around "..." (the entry keeps the whole path).
  *
  * Globs (fnmatch) are matched against the path relative to its root with
  * FNM_PATHNAME ('*' stops at '/': "sub/a*.txt" matches "sub/ab.txt", not

@@ -1,9 +1,7 @@
 /* test_walk.c - unit tests of the read stage (src/walk.c). */
-/* nftw() is XSI */
-#define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -30,16 +28,53 @@ struct fx {
 	char dir[512]; /* short enough that every path built from it fits */
 };
 
-static int unlink_cb(const char *path, const struct stat *sb, int flag,
-		     struct FTW *ftw)
+/*
+ * rm -r that works on trees deeper than PATH_MAX: it moves with chdir()
+ * instead of building long paths, and holds no descriptor per level.
+ */
+static void rm_tree(const char *name)
 {
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
-		chmod(path, 0700), rmdir(path);
-	else
-		unlink(path);
-	return 0;
+	struct stat st;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *d;
+
+	if (lstat(name, &st))
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(name);
+		return;
+	}
+	chmod(name, 0700); /* tests lock some directories */
+	if (chdir(name)) {
+		rmdir(name);
+		return;
+	}
+	d = opendir(".");
+	while (d && (de = readdir(d))) {
+		char **nn;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		names = nn;
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < n; i++) {
+		rm_tree(names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (chdir(".."))
+		return;
+	rmdir(name);
 }
 
 static int setup(void **state)
@@ -63,9 +98,14 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	/* Let nftw descend into directories a test made unreadable. */
-	chmod(fx->dir, 0700);
-	nftw(fx->dir, unlink_cb, 16, FTW_DEPTH | FTW_PHYS);
+	int cwd = open(".", O_RDONLY | O_DIRECTORY);
+
+	rm_tree(fx->dir);
+	if (cwd >= 0) {
+		if (fchdir(cwd))
+			perror("fchdir");
+		close(cwd);
+	}
 	free(fx);
 	return 0;
 }
@@ -393,6 +433,50 @@ static void test_deep_tree(void **state)
 	}
 	dedup_buf_release(&p);
 	dedup_buf_release(&want);
+}
+
+/* Deeper than PATH_MAX: built, walked and read without whole paths. */
+static void test_longer_than_path_max(void **state)
+{
+	struct fx *fx = *state;
+	struct dedup_buf b = DEDUP_BUF_INIT;
+	struct dedup_walk *w;
+	struct dedup_walk_entry e;
+	struct dedup_error err;
+	char name[32];
+	int cwd = open(".", O_RDONLY | O_DIRECTORY), i, fd;
+
+	assert_true(cwd >= 0);
+	assert_int_equal(chdir(fx->dir), 0);
+	for (i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "level-%04d", i);
+		assert_int_equal(mkdir(name, 0755), 0);
+		assert_int_equal(chdir(name), 0);
+	}
+	fd = open("deep.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "at the bottom", 13), 13);
+	close(fd);
+	assert_int_equal(symlink("../level-0399", "loop"), 0);
+	assert_int_equal(fchdir(cwd), 0);
+	close(cwd);
+
+	w = walker_of(fx->dir);
+	assert_int_equal(dedup_walk_next(w, &e, &err), DEDUP_OK);
+	assert_true(strlen(e.path) > PATH_MAX);
+	assert_int_equal(strlen(e.rel), 400 * 11 + strlen("deep.txt"));
+	assert_int_equal(dedup_read_file(e.path, 0, &b, &err), DEDUP_OK);
+	assert_string_equal(b.buf, "at the bottom");
+	/* the loop at the bottom, in a message that keeps its reason */
+	assert_int_equal(dedup_walk_next(w, &e, &err), DEDUP_EIO);
+	assert_true(strlen(err.msg) < sizeof(err.msg) - 1);
+	assert_non_null(strstr(err.msg, "/level-0399/loop': symbolic link "
+				"loop back to '"));
+	assert_non_null(strstr(err.msg, "/level-0398/level-0399'"));
+	assert_non_null(strstr(err.msg, "..."));
+	assert_int_equal(dedup_walk_next(w, &e, &err), DEDUP_DONE);
+	dedup_walk_free(w);
+	dedup_buf_release(&b);
 }
 
 static void test_include_exclude(void **state)
@@ -846,6 +930,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_special_files_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_root_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_longer_than_path_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_exclude, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_newlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_nul, setup, teardown),
