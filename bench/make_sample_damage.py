@@ -27,7 +27,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SAMPLE = os.path.join(HERE, "..", "data", "sample")
+DEFAULT_SAMPLE = os.path.normpath(os.path.join(HERE, "..", "data", "sample"))
 
 AGENCY = "mvpa-quarrendale-ferry-strikes-pier.txt"
 KESTREL = "kestrel-news-quarrendale-ferry-strikes-pier.txt"
@@ -57,7 +57,7 @@ Click to email a link to a friend (Opens in new window)
 # the author line is the em dash embeds use.
 KESTREL_POST = """\
 Our whole town is grieving this morning. If you were on the Pellmoor crossing or are waiting for news of someone who was, the town hall is open for you all day 💙🕯️ pic.twitter.com/Vw3nKp8sQe
-— Hélène Marchetti (@MayorMarchetti) March 6, 2025"""
+— Hélène Marchetti (@HMarchettiQdale) March 6, 2025"""
 
 KESTREL_TAIL = """\
 
