@@ -193,7 +193,7 @@ static int ends_sentence(uint32_t c)
 	}
 }
 
-static int gap_ends_sentence(const char *text, size_t from, size_t to)
+int tok_gap_ends_sentence(const char *text, size_t from, size_t to)
 {
 	const uint8_t *s = (const uint8_t *)text;
 	size_t i = from;
@@ -212,40 +212,19 @@ static int gap_ends_sentence(const char *text, size_t from, size_t to)
 	return 0;
 }
 
-dedup_status tok_emit(struct dedup_tokens *out, const char *text,
-		      struct tok_state *ts, size_t start, size_t end,
-		      size_t fold_off, uint32_t flags, struct dedup_error *err)
+dedup_status tok_grow_tokens(struct dedup_tokens *out,
+			     struct dedup_error *err)
 {
-	struct dedup_token *t;
-	size_t flen = out->text.len - fold_off;
+	size_t na = out->alloc ? out->alloc * 2 : 256;
+	struct dedup_token *v;
 
-	if (!flen)
-		return DEDUP_OK;
-	if (out->text.len >= UINT32_MAX || end > UINT32_MAX)
-		return dedup_error_set(err, DEDUP_ENOMEM,
-				       "tokens exceed the 4 GiB offset limit");
-	if (dedup_buf_addch(&out->text, '\0'))
+	if (na > SIZE_MAX / sizeof(*v))
 		goto nomem;
-	if (out->n == out->alloc) {
-		size_t na = out->alloc ? out->alloc * 2 : 256;
-		struct dedup_token *v = realloc(out->v, na * sizeof(*v));
-
-		if (!v)
-			goto nomem;
-		out->v = v;
-		out->alloc = na;
-	}
-	if (out->n == 0)
-		flags |= DEDUP_TOK_SENTENCE;
-	else if (gap_ends_sentence(text, ts->prev_end, start))
-		flags |= DEDUP_TOK_SENTENCE;
-	t = &out->v[out->n++];
-	t->hash = dedup_token_hash(out->text.buf + fold_off, flen);
-	t->off = (uint32_t)fold_off;
-	t->len = (uint32_t)flen;
-	t->src = (uint32_t)start;
-	t->flags = flags;
-	ts->prev_end = end;
+	v = realloc(out->v, na * sizeof(*v));
+	if (!v)
+		goto nomem;
+	out->v = v;
+	out->alloc = na;
 	return DEDUP_OK;
 nomem:
 	return dedup_error_set(err, DEDUP_ENOMEM, "cannot store %zu tokens",

@@ -25,6 +25,14 @@
 
 static struct tok_cp cp_table[TOK_TABLE_LIMIT];
 static const struct tok_cp fb_entry = { TC_FB, 0, 0, { 0 } };
+/*
+ * ASCII bytes after which a run of ASCII letters and digits certainly
+ * ends its word: nothing of theirs joins a word, and being ASCII they are
+ * not Extend/Format characters that would glue to it.
+ */
+static uint8_t ascii_stop[128];
+/* 1 for the ASCII letters and digits (and "@"), 2 for the digits. */
+static uint8_t ascii_alnum[128];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static UErrorCode table_status;
 static const char *table_what;
@@ -131,6 +139,20 @@ static void build_table(void)
 			e->flen = (uint8_t)n;
 		}
 	}
+	for (c = 0; c < 128; c++) {
+		int cls = cp_table[c].cls;
+
+		ascii_alnum[c] = cls == TC_AL || cls == TC_NU;
+		if (cp_table[c].flags & TCP_DIGIT)
+			ascii_alnum[c] |= 2;
+		ascii_stop[c] = cls == TC_OT || cls == TC_WS || cls == TC_CR ||
+				cls == TC_LF || cls == TC_NL;
+		/* The ASCII lane copies one folded byte per byte. */
+		if ((ascii_alnum[c] || cls == TC_ENL) &&
+		    (cp_table[c].flen != 1 ||
+		     !(cp_table[c].flags & TCP_SIMPLE)))
+			st = U_INTERNAL_PROGRAM_ERROR;
+	}
 out:
 	table_status = st;
 	for (k = 0; k < NSETS; k++)
@@ -200,6 +222,7 @@ struct word {
 	size_t flen;    /* folded bytes if simple */
 	uint32_t flags; /* DEDUP_TOK_UPPER, DEDUP_TOK_NUMBER */
 	int simple;     /* every code point folds alone */
+	int ascii;      /* only ASCII letters and digits */
 	int is_word;    /* ICU would give it a word status */
 };
 
@@ -219,9 +242,7 @@ static inline int is_ahletter(int c)
 /* WB5, WB8-WB10, WB13a, WB13b: the pairs joined without a middle. */
 static inline int joins(int a, int b)
 {
-	if (b == TC_AL || b == TC_HL || b == TC_NU)
-		return a == TC_AL || a == TC_HL || a == TC_NU || a == TC_ENL;
-	if (b == TC_ENL)
+	if (b == TC_AL || b == TC_HL || b == TC_NU || b == TC_ENL)
 		return a == TC_AL || a == TC_HL || a == TC_NU || a == TC_ENL;
 	return 0;
 }
@@ -274,15 +295,39 @@ static int scan_word(const struct tok_cp *tab, const uint8_t *s, size_t i,
 {
 	const struct tok_cp *e, *e2, *e3;
 	size_t n, n2, n3, j, k, base_end;
-	int cur, bases = 1;
+	int cur, bases;
 
-	e = cp_at(tab, s, i, len, &n);
-	cur = e->cls;
-	w->flen = 0;
 	w->simple = 1;
-	w->flags = (e->flags & TCP_UPPER) ? DEDUP_TOK_UPPER : 0;
-	take(w, e);
-	i += n;
+	if (s[i] < 0x80 && ascii_alnum[s[i]]) {
+		/* The common case: a run of ASCII letters and digits. */
+		unsigned acc = 0;
+
+		w->flags = (tab[s[i]].flags & TCP_UPPER) ? DEDUP_TOK_UPPER : 0;
+
+		for (j = i; j < len && s[j] < 0x80 && ascii_alnum[s[j]]; j++)
+			acc |= ascii_alnum[s[j]];
+		if (acc & 2)
+			w->flags |= DEDUP_TOK_NUMBER;
+		w->flen = j - i;
+		if (j == len || (s[j] < 0x80 && ascii_stop[s[j]])) {
+			w->end = j;
+			w->ascii = 1;
+			w->is_word = 1;
+			return 0;
+		}
+		cur = tab[s[j - 1]].cls;
+		bases = (int)(j - i);
+		i = j;
+	} else {
+		e = cp_at(tab, s, i, len, &n);
+		w->flags = (e->flags & TCP_UPPER) ? DEDUP_TOK_UPPER : 0;
+		cur = e->cls;
+		bases = 1;
+		w->flen = 0;
+		take(w, e);
+		i += n;
+	}
+	w->ascii = 0;
 	base_end = i;
 	for (;;) {
 		j = skip_exf(tab, s, i, len, w, &e2, &n2);
@@ -376,24 +421,32 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 
 	while (i < len) {
 		const struct tok_cp *e;
-		size_t fold_off;
+		struct dedup_buf *b = &out->text;
+		size_t fold_off, k;
 
-		if (i > 0 && is_safe(s, i)) {
-			safe = i;
-			safe_n = out->n;
-			safe_tlen = out->text.len;
-			safe_ts = ts;
-		}
-		e = cp_at(tab, s, i, len, &n);
-		switch (e->cls) {
-		case TC_AL: case TC_HL: case TC_NU: case TC_ENL:
-			break;
-		case TC_FB:
-			fb = i;
-			goto fallback;
-		default:
-			i += n;
-			continue;
+		if (s[i] < 0x80) {
+			if (i > 0 && is_safe(s, i)) {
+				safe = i;
+				safe_n = out->n;
+				safe_tlen = out->text.len;
+				safe_ts = ts;
+			}
+			if (!ascii_alnum[s[i]] && tab[s[i]].cls != TC_ENL) {
+				i++;
+				continue;
+			}
+		} else {
+			e = cp_at(tab, s, i, len, &n);
+			switch (e->cls) {
+			case TC_AL: case TC_HL: case TC_NU: case TC_ENL:
+				break;
+			case TC_FB:
+				fb = i;
+				goto fallback;
+			default:
+				i += n;
+				continue;
+			}
 		}
 		if (scan_word(tab, s, i, len, &w, &fb))
 			goto fallback;
@@ -401,19 +454,27 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 			i = w.end;
 			continue;
 		}
-		fold_off = out->text.len;
+		fold_off = b->len;
 		if (w.simple) {
-			ret = dedup_buf_grow(&out->text, w.flen);
-			if (ret) {
-				ret = dedup_error_set(err, ret,
+			if (b->len + w.flen + 2 > b->alloc &&
+			    dedup_buf_grow(b, w.flen + 1)) {
+				ret = dedup_error_set(err, DEDUP_ENOMEM,
 						      "cannot store the folded "
 						      "words");
 				goto out;
 			}
-			fold_simple(tab, s, i, w.end, &out->text);
+			if (w.ascii) {
+				char *d = b->buf + b->len;
+
+				for (k = 0; k < w.flen; k++)
+					d[k] = tab[s[i + k]].fold[0];
+				b->len += w.flen;
+				b->buf[b->len] = '\0';
+			} else {
+				fold_simple(tab, s, i, w.end, b);
+			}
 		} else {
-			ret = dedup_fold(tk, text + i, w.end - i, &out->text,
-					 err);
+			ret = dedup_fold(tk, text + i, w.end - i, b, err);
 			if (ret)
 				goto out;
 		}
@@ -432,6 +493,7 @@ fallback:
 		ret = tok_icu_range(tk, text, safe, p, out, &ts, err);
 		if (ret)
 			goto out;
+		tk->icu_run_bytes += p - safe;
 		i = p;
 	}
 	ret = DEDUP_OK;

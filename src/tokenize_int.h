@@ -69,6 +69,7 @@ struct dedup_tokenizer {
 	UChar *n16;
 	int32_t u16_alloc, n16_alloc;
 	const struct tok_cp *tab; /* TOK_TABLE_LIMIT entries */
+	uint64_t icu_run_bytes;   /* bytes the fast path left to ICU (bench) */
 };
 
 /* Emission state carried across the pieces of one text. */
@@ -82,14 +83,66 @@ dedup_status tok_table_get(const struct tok_cp **tab, struct dedup_error *err);
 /* Reset `out` for a new text. */
 void tok_reset(struct dedup_tokens *out);
 
+/* Whether text[from, to) holds a line end or a sentence end. */
+int tok_gap_ends_sentence(const char *text, size_t from, size_t to);
+
+/* Double the token array; DEDUP_ENOMEM with err set on failure. */
+dedup_status tok_grow_tokens(struct dedup_tokens *out,
+			     struct dedup_error *err);
+
 /*
  * Finish a word whose folded form was appended to out->text from
  * `fold_off` on: add the NUL, the token and the DEDUP_TOK_SENTENCE flag.
- * A word whose fold is empty is dropped.
+ * A word whose fold is empty is dropped. Inline because the fast path
+ * calls it for every word; both paths must use it.
  */
-dedup_status tok_emit(struct dedup_tokens *out, const char *text,
-		      struct tok_state *ts, size_t start, size_t end,
-		      size_t fold_off, uint32_t flags, struct dedup_error *err);
+static inline dedup_status tok_emit(struct dedup_tokens *out,
+				    const char *text, struct tok_state *ts,
+				    size_t start, size_t end, size_t fold_off,
+				    uint32_t flags, struct dedup_error *err)
+{
+	struct dedup_token *t;
+	size_t flen = out->text.len - fold_off, i;
+
+	if (!flen)
+		return DEDUP_OK;
+	if (out->text.len >= UINT32_MAX || end > UINT32_MAX)
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "tokens exceed the 4 GiB offset limit");
+	if (out->text.len + 1 >= out->text.alloc &&
+	    dedup_buf_grow(&out->text, 1))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot store the folded words");
+	out->text.buf[++out->text.len] = '\0';
+	if (out->n == out->alloc && tok_grow_tokens(out, err))
+		return DEDUP_ENOMEM;
+	if (out->n == 0) {
+		flags |= DEDUP_TOK_SENTENCE;
+	} else {
+		for (i = ts->prev_end; i < start; i++) {
+			uint8_t b = (uint8_t)text[i];
+
+			if (b >= 0x80) {
+				if (tok_gap_ends_sentence(text, i, start))
+					flags |= DEDUP_TOK_SENTENCE;
+				break;
+			}
+			if (b == '.' || b == '!' || b == '?' ||
+			    (b >= '\n' && b <= '\r')) {
+				flags |= DEDUP_TOK_SENTENCE;
+				break;
+			}
+		}
+	}
+	t = &out->v[out->n++];
+	t->hash = dedup_token_hash(out->text.buf + fold_off, flen);
+	t->off = (uint32_t)fold_off;
+	t->len = (uint32_t)flen;
+	t->src = (uint32_t)start;
+	t->flags = flags;
+	ts->prev_end = end;
+	return DEDUP_OK;
+}
 
 /*
  * Tokenize text[base, end) through ICU. The range must begin and end at

@@ -50,12 +50,20 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Print s with non-ASCII and controls escaped, for failure reports. */
-static void print_escaped(const char *s, size_t len)
+/*
+ * Print s with non-ASCII and controls escaped, for failure reports: all
+ * of a short text, the 160 bytes around `at` of a long one.
+ */
+static void print_escaped(const char *s, size_t len, size_t at)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
+	if (len > 320) {
+		i = at > 80 ? at - 80 : 0;
+		len = at + 80 < len ? at + 80 : len;
+		fprintf(stderr, "(bytes %zu to %zu) ", i, len);
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
@@ -89,19 +97,19 @@ static int compare_tokens(const char *text, size_t len,
 		fprintf(stderr, "token %zu differs: fast '%s' src %u flags %x, "
 			"icu '%s' src %u flags %x in:\n", i, tok_text(a, i),
 			x->src, x->flags, tok_text(b, i), y->src, y->flags);
-		print_escaped(text, len);
+		print_escaped(text, len, x->src);
 		return -1;
 	}
 	if (a->n != b->n) {
 		fprintf(stderr, "fast path gives %zu tokens, icu %zu, in:\n",
 			a->n, b->n);
-		print_escaped(text, len);
+		print_escaped(text, len, n ? a->v[n - 1].src : 0);
 		return -1;
 	}
 	if (a->text.len != b->text.len ||
 	    memcmp(a->text.buf, b->text.buf, a->text.len)) {
 		fprintf(stderr, "folded text differs in:\n");
-		print_escaped(text, len);
+		print_escaped(text, len, 0);
 		return -1;
 	}
 	return 0;
