@@ -732,8 +732,9 @@ static dedup_status read_fd(int fd, const char *path, size_t size_hint,
 			if (chunk < 16u << 20)
 				chunk *= 2;
 		}
-		if (max_size && room > max_size + 1 - out->len)
-			room = max_size + 1 - out->len;
+		/* One byte past the limit, to tell "at" from "over". */
+		if (max_size && max_size - out->len < room - 1)
+			room = max_size - out->len + 1;
 		if (poll_first && wait_readable(fd))
 			n = -1;
 		else

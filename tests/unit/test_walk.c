@@ -719,6 +719,9 @@ static void test_read_file(void **state)
 	/* exactly the limit is fine, one byte more is not */
 	assert_int_equal(dedup_read_file(at(fx, "big.txt"), sizeof(big) - 1,
 					 &b, &err), DEDUP_OK);
+	assert_int_equal(dedup_read_file(at(fx, "big.txt"), SIZE_MAX, &b, &err),
+			 DEDUP_OK);
+	assert_int_equal(b.len, sizeof(big) - 1);
 	assert_int_equal(dedup_read_file(at(fx, "big.txt"), sizeof(big) - 2,
 					 &b, &err), DEDUP_ETOOBIG);
 	assert_non_null(strstr(err.msg, "big.txt': larger than 99998 bytes"));
