@@ -569,6 +569,9 @@ static dedup_status start_root(struct dedup_walk *w,
 	size_t len;
 
 	*is_entry = 0;
+	/* Until better is known, errors name the root as queued. */
+	e->path = e->root = e->rel = r->path;
+	e->is_stdin = e->is_stream = 0;
 	end_root(w);
 	w->root = strdup(r->path);
 	if (!w->root)
@@ -657,9 +660,11 @@ dedup_status dedup_walk_next(struct dedup_walk *w, struct dedup_walk_entry *e,
 		dedup_buf_setlen(&w->path, dir_len);
 		if ((dir_len && w->path.buf[dir_len - 1] != '/' &&
 		     dedup_buf_addch(&w->path, '/')) ||
-		    dedup_buf_addstr(&w->path, name))
+		    dedup_buf_addstr(&w->path, name)) {
+			fill_entry(w, e, w->root);
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
+		}
 
 		if (type == DT_UNKNOWN || type == DT_LNK) {
 			if (long_stat(w->path.buf, &st, 0)) {
