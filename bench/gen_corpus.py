@@ -4,9 +4,12 @@
 usage: python3 bench/gen_corpus.py --docs N --out DIR [--seed S]
          [--avg-bytes 4000] [--dup-rate 0.3] [--damage-rate 0.1]
          [--boiler-rate 0.5] [--batch-dirs 1000] [--mix 0.3,0.35,0.35]
+         [--events-per-topic 6]
 
 Every article belongs to an invented event (its own people, places,
-organisations, numbers, quotes and topic words).  The first article of an
+organisations, numbers, quotes and topic words).  Events come in topics:
+several events of one kind share officials, places and most topic words but
+not their facts, numbers or quotes (hard negatives).  The first article of an
 event is an original; the others are exact copies, light edits (a few words
 changed, sentences dropped, new headline) or rewrites (same names, numbers
 and quotes; sentences reordered, synonyms substituted, half the sentences
@@ -21,8 +24,10 @@ and holds no copied prose.  The output is a function of the options and the
 seed only.
 
 Writes DIR/bNNNNN/dNNNNNNNN.txt, DIR/labels.tsv (relpath<TAB>event id, the
-format of ../shared/eval/eval_clusters.py) and DIR/meta.tsv (header line,
-then relpath, event, kind, source relpath, site, damage per article).
+format of ../shared/eval/eval_clusters.py), DIR/labels_copy.tsv (relpath<TAB>
+near-duplicate group: an original or rewrite with its copies and edits) and
+DIR/meta.tsv (header line, then relpath, event, kind, source relpath, site,
+damage per article).
 """
 import argparse
 import bisect
@@ -140,11 +145,12 @@ class Event:
 class World:
     """Makes events, articles and site templates from one random stream."""
 
-    def __init__(self, rnd, vocab):
+    def __init__(self, rnd, vocab, per_topic=6.0):
         self.rnd = rnd
         self.v = vocab
+        self.per_topic = per_topic
         self.used = set()
-        self.recent = []
+        self.topics = []
         self.sites = [self.make_site(i) for i in range(16)]
         # Big sites publish most of the templated articles.
         self.site_cum = []
@@ -189,26 +195,47 @@ class World:
             return f"€{rnd.randint(1, 999)}.{rnd.randint(1, 9)} million"
         return f"{rnd.randint(1, 12)}.{rnd.randint(0, 5)}{rnd.randint(0, 9)} a.m."
 
-    def event(self, eid):
-        rnd = self.rnd
-        ev = Event()
-        ev.eid = eid
-        ev.people = [(self.person(), rnd.choice(ROLES))
-                     for _ in range(rnd.randint(2, 5))]
-        ev.places = [self.place() for _ in range(rnd.randint(1, 3))]
-        ev.orgs = [self.org() for _ in range(rnd.randint(1, 3))]
-        # Hard negatives: a later event in the same place, with the same
-        # organisation, as news of one region is.
-        if self.recent and rnd.random() < 0.15:
-            other = rnd.choice(self.recent)
-            ev.places[0] = other.places[0]
-            ev.orgs[0] = other.orgs[0]
-        ev.numbers = [self.number() for _ in range(rnd.randint(4, 8))]
+    def topic_words(self, n):
         lo = len(FUNCTION_WORDS) + 200
         span = len(self.v.words) - lo
-        rand = rnd.random
-        ev.topic = [self.v.words[lo + int(rand() * span)]
-                    for _ in range(rnd.randint(10, 20))]
+        rand = self.rnd.random
+        return [self.v.words[lo + int(rand() * span)] for _ in range(n)]
+
+    def new_topic(self):
+        """A running story or a beat: the officials, places, organisations
+        and words that several distinct events of one kind share."""
+        rnd = self.rnd
+        return {
+            "people": [(self.person(), rnd.choice(ROLES)) for _ in range(4)],
+            "places": [self.place() for _ in range(3)],
+            "orgs": [self.org() for _ in range(3)],
+            "words": self.topic_words(30),
+        }
+
+    def event(self, eid):
+        rnd = self.rnd
+        # Most events belong to a recent topic, so the corpus holds hard
+        # negatives: other events of the same kind, same region, some of
+        # the same officials, different facts.
+        if not self.topics or rnd.random() < 1.0 / self.per_topic:
+            self.topics.append(self.new_topic())
+            if len(self.topics) > 200:
+                self.topics.pop(0)
+            tp = self.topics[-1]
+        else:
+            tp = rnd.choice(self.topics)
+        ev = Event()
+        ev.eid = eid
+        ev.people = (rnd.sample(tp["people"], rnd.randint(1, 3))
+                     + [(self.person(), rnd.choice(ROLES))
+                        for _ in range(rnd.randint(1, 2))])
+        ev.places = ([rnd.choice(tp["places"])]
+                     + [self.place() for _ in range(rnd.randint(0, 2))])
+        ev.orgs = ([rnd.choice(tp["orgs"])]
+                   + [self.org() for _ in range(rnd.randint(0, 1))])
+        ev.numbers = [self.number() for _ in range(rnd.randint(4, 8))]
+        ev.topic = (rnd.sample(tp["words"], 12)
+                    + self.topic_words(rnd.randint(3, 6)))
         names = [p for p, _ in ev.people]
         ev.tokens = (names + [p + "’s" for p in names[:2]] + ev.places
                      + ev.orgs + ev.numbers + ev.topic * 2)
@@ -218,9 +245,6 @@ class World:
         for _ in range(rnd.randint(1, 4)):
             ev.quotes.append((self.clause(ev, rnd.randint(8, 20)),
                               rnd.choice(ev.people)[0]))
-        self.recent.append(ev)
-        if len(self.recent) > 64:
-            self.recent.pop(0)
         return ev
 
     def clause(self, ev, n):
@@ -547,6 +571,9 @@ def main(argv):
     ap.add_argument("--boiler-rate", type=rate, default=0.5)
     ap.add_argument("--batch-dirs", type=int, default=1000,
                     help="files per subdirectory, 0 for none")
+    ap.add_argument("--events-per-topic", type=positive, default=6,
+                    help="mean events per topic (shared officials, places,"
+                    " words); 1 makes every event unrelated")
     ap.add_argument("--mix", type=parse_mix, default=[0.3, 0.35, 0.35],
                     help="weights of copy,edit,rewrite among non-originals")
     args = ap.parse_args(argv)
@@ -559,7 +586,7 @@ def main(argv):
 
     t0 = time.monotonic()
     rnd = random.Random(args.seed)
-    world = World(rnd, Vocab(rnd))
+    world = World(rnd, Vocab(rnd), args.events_per_topic)
     slots = list(range(args.docs))
     rnd.shuffle(slots)
     width = max(8, len(str(args.docs - 1)))
@@ -577,6 +604,7 @@ def main(argv):
     made_dirs = set()
     cache = {}      # relpath -> (page text, site) within the current event
     labels = [None] * args.docs
+    copy_labels = [None] * args.docs
     meta = [None] * args.docs
     n_bytes = n_events = 0
     doc = 0
@@ -601,7 +629,11 @@ def main(argv):
                     art, kind = world.edit(ev, src[0]), "edit"
                 else:
                     art, kind = world.rewrite(ev, src[0]), "rewrite"
-            arts.append((art, rel))
+            # Copies and edits stay in their source's near-duplicate
+            # group; an original or a rewrite starts one.
+            group = (src[2] if kind in ("copy", "edit")
+                     else f"{ev.eid}.{j}")
+            arts.append((art, rel, group))
             site_i = None
             if rnd.random() < args.boiler_rate:
                 site_i = bisect.bisect(world.site_cum,
@@ -630,6 +662,7 @@ def main(argv):
                 f.write(data)
             n_bytes += len(data)
             labels[slot] = f"{rel}\t{ev.eid}\n"
+            copy_labels[slot] = f"{rel}\t{group}\n"
             meta[slot] = "\t".join((
                 rel, ev.eid, kind, src[1] if src else "-",
                 "-" if site_i is None else f"site{site_i:02d}", damage)) + "\n"
@@ -638,6 +671,9 @@ def main(argv):
     with open(os.path.join(args.out, "labels.tsv"), "w",
               encoding="utf-8") as f:
         f.writelines(labels)
+    with open(os.path.join(args.out, "labels_copy.tsv"), "w",
+              encoding="utf-8") as f:
+        f.writelines(copy_labels)
     with open(os.path.join(args.out, "meta.tsv"), "w",
               encoding="utf-8") as f:
         f.write("path\tevent\tkind\tsource\tsite\tdamage\n")
