@@ -81,7 +81,8 @@ dedup_status dedup_escape_tsv(struct dedup_buf *out, const char *s)
 		while (*p && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
 		       (n = utf8_seq_len(p)) != 0)
 			p += n;
-		if (p > run && (st = dedup_buf_add(out, run, (size_t)(p - run))))
+		if (p > run &&
+		    (st = dedup_buf_add(out, run, (size_t)(p - run))))
 			return st;
 		if (!*p)
 			break;
@@ -124,7 +125,8 @@ dedup_status dedup_escape_json(struct dedup_buf *out, const char *s)
 		while (*p && *p != '\\' && *p != '"' && *p >= 0x20 &&
 		       *p != 0x7f && (n = utf8_seq_len(p)) != 0)
 			p += n;
-		if (p > run && (st = dedup_buf_add(out, run, (size_t)(p - run))))
+		if (p > run &&
+		    (st = dedup_buf_add(out, run, (size_t)(p - run))))
 			return st;
 		if (!*p)
 			break;
@@ -316,7 +318,8 @@ dedup_status dedup_writer_write(struct dedup_writer *w,
 	dedup_buf_reset(&w->rec);
 	st = w->ops->format(w, r);
 	if (st)
-		return dedup_error_set(err, st, "cannot format record for '%s': %s",
+		return dedup_error_set(err, st,
+				       "cannot format record for '%s': %s",
 				       r->path, dedup_strerror(st));
 	if (!w->rec.len)
 		return DEDUP_OK;

@@ -364,7 +364,8 @@ dedup_status dedup_walk_add_list(struct dedup_walk *w, FILE *f, int nul,
 			goto out;
 		}
 		if (push_root(w, line, len, 1)) {
-			st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+			st = dedup_error_set(err, DEDUP_ENOMEM,
+					     "out of memory");
 			goto out;
 		}
 		errno = 0;

@@ -45,7 +45,8 @@ extern "C" {
 struct dedup_walk;
 
 struct dedup_walk_entry {
-	const char *path; /* as given or joined ("dir/sub/a.txt"), "-" for stdin */
+	const char *path; /* as given or joined ("dir/sub/a.txt"), "-" for
+			     stdin */
 	const char *root; /* the root it was found under */
 	const char *rel;  /* path relative to root ("sub/a.txt"); for a file
 			     root, its base name */
