@@ -193,7 +193,7 @@ class World:
             return f"{rnd.randint(1, 99)}.{rnd.randint(0, 9)} per cent"
         if k < 0.85:
             return f"€{rnd.randint(1, 999)}.{rnd.randint(1, 9)} million"
-        return f"{rnd.randint(1, 12)}.{rnd.randint(0, 5)}{rnd.randint(0, 9)} a.m."
+        return f"{rnd.randint(1, 12)}.{rnd.randint(0, 59):02d} a.m."
 
     def topic_words(self, n):
         lo = len(FUNCTION_WORDS) + 200
