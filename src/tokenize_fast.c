@@ -30,9 +30,18 @@ static const struct tok_cp fb_entry = { TC_FB, 0, 0, { 0 } };
  * ends its word: nothing of theirs joins a word, and being ASCII they are
  * not Extend/Format characters that would glue to it.
  */
-static uint8_t ascii_stop[128];
-/* 1 for the ASCII letters and digits (and "@"), 2 for the digits. */
-static uint8_t ascii_alnum[128];
+static uint8_t ascii_stop[256];
+/*
+ * 1 for the ASCII letters and digits (and "@"), | 2 for the digits, | 4
+ * for the capitals; 0 for any byte from 0x80 on, so that loops over ASCII
+ * runs need no other test.
+ */
+static uint8_t ascii_alnum[256];
+static char ascii_fold[128];
+/* ASCII MidLetter, MidNum, MidNumLet and quotes: join only across. */
+static uint8_t ascii_mid[256];
+/* Set when the ASCII tables are what ascii_run()'s arithmetic assumes. */
+static int swar_ok;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static UErrorCode table_status;
 static const char *table_what;
@@ -93,6 +102,7 @@ static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
 static void build_table(void)
 {
 	USet *sets[NSETS] = { 0 };
+	int swar_ok_build = 1;
 	const UNormalizer2 *nfkc_cf;
 	UErrorCode st = U_ZERO_ERROR;
 	UChar32 c;
@@ -145,6 +155,21 @@ static void build_table(void)
 		ascii_alnum[c] = cls == TC_AL || cls == TC_NU;
 		if (cp_table[c].flags & TCP_DIGIT)
 			ascii_alnum[c] |= 2;
+		if (cp_table[c].flags & TCP_UPPER)
+			ascii_alnum[c] |= 4;
+		ascii_fold[c] = cp_table[c].fold[0];
+		ascii_mid[c] = cls >= TC_ML && cls <= TC_DQ;
+#ifdef TOK_SWAR
+		swar_ok_build &= !!(ascii_alnum[c] & 1) ==
+				 ((c >= '@' && c <= 'Z') ||
+				  (c >= 'a' && c <= 'z') ||
+				  (c >= '0' && c <= '9'));
+		swar_ok_build &= !!(ascii_alnum[c] & 2) ==
+				 (c >= '0' && c <= '9');
+		swar_ok_build &= ascii_fold[c] ==
+				 (c >= 'A' && c <= 'Z' ? c + 0x20 : c) ||
+				 !(ascii_alnum[c] & 1);
+#endif
 		ascii_stop[c] = cls == TC_OT || cls == TC_WS || cls == TC_CR ||
 				cls == TC_LF || cls == TC_NL;
 		/* The ASCII lane copies one folded byte per byte. */
@@ -153,6 +178,7 @@ static void build_table(void)
 		     !(cp_table[c].flags & TCP_SIMPLE)))
 			st = U_INTERNAL_PROGRAM_ERROR;
 	}
+	swar_ok = swar_ok_build;
 out:
 	table_status = st;
 	for (k = 0; k < NSETS; k++)
@@ -298,18 +324,17 @@ static int scan_word(const struct tok_cp *tab, const uint8_t *s, size_t i,
 	int cur, bases;
 
 	w->simple = 1;
-	if (s[i] < 0x80 && ascii_alnum[s[i]]) {
-		/* The common case: a run of ASCII letters and digits. */
+	if (ascii_alnum[s[i]]) {
+		/* A run of ASCII letters and digits. */
 		unsigned acc = 0;
 
-		w->flags = (tab[s[i]].flags & TCP_UPPER) ? DEDUP_TOK_UPPER : 0;
-
-		for (j = i; j < len && s[j] < 0x80 && ascii_alnum[s[j]]; j++)
+		w->flags = (ascii_alnum[s[i]] & 4) ? DEDUP_TOK_UPPER : 0;
+		for (j = i; j < len && ascii_alnum[s[j]]; j++)
 			acc |= ascii_alnum[s[j]];
 		if (acc & 2)
 			w->flags |= DEDUP_TOK_NUMBER;
 		w->flen = j - i;
-		if (j == len || (s[j] < 0x80 && ascii_stop[s[j]])) {
+		if (j == len || ascii_stop[s[j]]) {
 			w->end = j;
 			w->ascii = 1;
 			w->is_word = 1;
@@ -385,6 +410,77 @@ fallback:
 	return -1;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TOK_SWAR 1
+
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* The high bit of each byte of t (all < 0x80) that is in [lo, hi]. */
+static inline uint64_t in_range(uint64_t t, unsigned lo, unsigned hi)
+{
+	return (t + ONES * (0x80 - lo)) & ~(t + ONES * (0x7F - hi)) & HIGH;
+}
+#endif
+
+/*
+ * Fold the run of ASCII letters and digits at s[i] (there is one) into d,
+ * which has room for the rest of the text plus 8 bytes; return where the
+ * run ends and the ascii_alnum bits of the run in *acc. Eight bytes at a
+ * time where possible: most words then take one step.
+ */
+static inline size_t ascii_run(const uint8_t *s, size_t i, size_t len,
+			       char *d, unsigned *acc)
+{
+	size_t k = i;
+	unsigned a = 0;
+
+#ifdef TOK_SWAR
+	uint64_t digits = 0;
+
+	while (swar_ok && k + 8 <= len) {
+		uint64_t x, t, up, dg, al, stop, y;
+
+		memcpy(&x, s + k, 8);
+		t = x & ~HIGH;
+		up = in_range(t, '@', 'Z');
+		dg = in_range(t, '0', '9');
+		al = (up | dg | in_range(t, 'a', 'z')) & ~x;
+		/* '@' + 0x20 is '`': harmless, '@' is a letter folding to
+		 * itself, so it is put back below. */
+		y = x + ((up & ~in_range(t, '@', '@')) >> 2);
+		memcpy(d + (k - i), &y, 8);
+		stop = ~al & HIGH;
+		if (stop) {
+			unsigned n = (unsigned)__builtin_ctzll(stop) >> 3;
+
+			if (n)
+				digits |= dg & (~0ULL >> (64 - 8 * n));
+			k += n;
+			if (digits)
+				a |= 2;
+			*acc = a | (ascii_alnum[s[i]] & 4);
+			return k;
+		}
+		digits |= dg;
+		k += 8;
+	}
+	if (digits)
+		a |= 2;
+	if (k > i && (k == len || !ascii_alnum[s[k]])) {
+		*acc = a | (ascii_alnum[s[i]] & 4);
+		return k;
+	}
+#endif
+	do {
+		a |= ascii_alnum[s[k]];
+		d[k - i] = ascii_fold[s[k]];
+	} while (++k < len && ascii_alnum[s[k]]);
+	*acc = (a & 3) | (ascii_alnum[s[i]] & 4);
+	return k;
+}
+
 /* Append the folded form of a simple word; room was made by the caller. */
 static void fold_simple(const struct tok_cp *tab, const uint8_t *s,
 			size_t i, size_t end, struct dedup_buf *b)
@@ -431,7 +527,47 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				safe_tlen = out->text.len;
 				safe_ts = ts;
 			}
-			if (!ascii_alnum[s[i]] && tab[s[i]].cls != TC_ENL) {
+			if (ascii_alnum[s[i]]) {
+				/*
+				 * Fold while scanning; the run cannot be
+				 * longer than the rest of the text.
+				 */
+				unsigned acc;
+
+				if (b->len + (len - i) + 10 > b->alloc &&
+				    dedup_buf_grow(b, len - i + 9)) {
+					ret = dedup_error_set(err, DEDUP_ENOMEM,
+							      "cannot store the "
+							      "folded words");
+					goto out;
+				}
+				k = ascii_run(s, i, len, b->buf + b->len, &acc);
+				/*
+				 * The word ends here unless what follows
+				 * may join: "_", non-ASCII, or a middle
+				 * character with more than a stop after it.
+				 */
+				if (k == len || ascii_stop[s[k]] ||
+				    (ascii_mid[s[k]] &&
+				     (k + 1 == len || ascii_stop[s[k + 1]]))) {
+					fold_off = b->len;
+					b->len += k - i;
+					b->buf[b->len] = '\0';
+					ret = tok_emit(out, text, &ts, i, k,
+						       fold_off,
+						       ((acc & 2) ?
+							DEDUP_TOK_NUMBER : 0) |
+						       ((ascii_alnum[s[i]] & 4) ?
+							DEDUP_TOK_UPPER : 0),
+						       err);
+					if (ret)
+						goto out;
+					i = k;
+					continue;
+				}
+				/* Not the end of the word: start over. */
+				b->buf[b->len] = '\0';
+			} else if (tab[s[i]].cls != TC_ENL) {
 				i++;
 				continue;
 			}
@@ -467,7 +603,7 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				char *d = b->buf + b->len;
 
 				for (k = 0; k < w.flen; k++)
-					d[k] = tab[s[i + k]].fold[0];
+					d[k] = ascii_fold[s[i + k]];
 				b->len += w.flen;
 				b->buf[b->len] = '\0';
 			} else {
