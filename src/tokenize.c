@@ -129,7 +129,6 @@ dedup_status dedup_fold(struct dedup_tokenizer *tk, const char *word,
 {
 	UErrorCode st = U_ZERO_ERROR;
 	int32_t n16, nn, i, n8;
-	dedup_status ret;
 
 	if (len > TOK_ICU_MAX)
 		return dedup_error_set(err, DEDUP_ENOMEM,
@@ -160,11 +159,19 @@ dedup_status dedup_fold(struct dedup_tokenizer *tk, const char *word,
 		tk->n16[i] = (UChar)tok_typo_map(tk->n16[i]);
 	if ((size_t)nn > TOK_ICU_MAX)
 		goto nomem;
-	ret = dedup_buf_grow(out, (size_t)nn * 3);
-	if (ret)
-		goto nomem;
 	st = U_ZERO_ERROR;
-	u_strToUTF8(out->buf + out->len, nn * 3 + 1, &n8, tk->n16, nn, &st);
+	n8 = nn * 3;
+	if (dedup_buf_grow(out, (size_t)n8)) {
+		/* Near out->cap: ask for the exact size. */
+		u_strToUTF8(NULL, 0, &n8, tk->n16, nn, &st);
+		if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+			return icu_error(err, "convert a folded word to UTF-8",
+					 st);
+		st = U_ZERO_ERROR;
+		if (dedup_buf_grow(out, (size_t)n8))
+			goto nomem;
+	}
+	u_strToUTF8(out->buf + out->len, n8 + 1, &n8, tk->n16, nn, &st);
 	if (U_FAILURE(st))
 		return icu_error(err, "convert a folded word to UTF-8", st);
 	out->len += (size_t)n8;

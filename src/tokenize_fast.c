@@ -534,13 +534,14 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				 */
 				unsigned acc;
 
-				if (b->len + (len - i) + 10 > b->alloc &&
-				    dedup_buf_grow(b, len - i + 9)) {
-					ret = dedup_error_set(err, DEDUP_ENOMEM,
-							      "cannot store the "
-							      "folded words");
-					goto out;
-				}
+				/*
+				 * A reservation refused by b->cap is no
+				 * error yet: the general scanner asks for
+				 * the exact size.
+				 */
+				if (b->len + (len - i) + 9 >= b->alloc &&
+				    dedup_buf_grow(b, len - i + 9))
+					goto word;
 				k = ascii_run(s, i, len, b->buf + b->len, &acc);
 				/*
 				 * The word ends here unless what follows
@@ -550,6 +551,8 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				if (k == len || ascii_stop[s[k]] ||
 				    (ascii_mid[s[k]] &&
 				     (k + 1 == len || ascii_stop[s[k + 1]]))) {
+					if (b->cap && b->len + (k - i) > b->cap)
+						goto nomem;
 					fold_off = b->len;
 					b->len += k - i;
 					b->buf[b->len] = '\0';
@@ -584,6 +587,7 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				continue;
 			}
 		}
+word:
 		if (scan_word(tab, s, i, len, &w, &fb))
 			goto fallback;
 		if (!w.is_word) {
@@ -592,13 +596,8 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 		}
 		fold_off = b->len;
 		if (w.simple) {
-			if (b->len + w.flen + 2 > b->alloc &&
-			    dedup_buf_grow(b, w.flen + 1)) {
-				ret = dedup_error_set(err, DEDUP_ENOMEM,
-						      "cannot store the folded "
-						      "words");
-				goto out;
-			}
+			if (tok_room(b, w.flen))
+				goto nomem;
 			if (w.ascii) {
 				char *d = b->buf + b->len;
 
@@ -635,6 +634,9 @@ fallback:
 	ret = DEDUP_OK;
 out:
 	return ret;
+nomem:
+	return dedup_error_set(err, DEDUP_ENOMEM,
+			       "cannot store the folded words");
 }
 
 dedup_status dedup_tokenize(struct dedup_tokenizer *tk, const char *text,

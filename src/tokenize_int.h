@@ -83,6 +83,17 @@ dedup_status tok_table_get(const struct tok_cp **tab, struct dedup_error *err);
 /* Reset `out` for a new text. */
 void tok_reset(struct dedup_tokens *out);
 
+/*
+ * Make room for n more bytes and the NUL without going past b->cap (the
+ * caller's size limit); 0 on success.
+ */
+static inline int tok_room(struct dedup_buf *b, size_t n)
+{
+	if (b->len + n < b->alloc && (!b->cap || b->len + n <= b->cap))
+		return 0;
+	return dedup_buf_grow(b, n) ? -1 : 0;
+}
+
 /* Whether text[from, to) holds a line end or a sentence end. */
 int tok_gap_ends_sentence(const char *text, size_t from, size_t to);
 
@@ -109,8 +120,7 @@ static inline dedup_status tok_emit(struct dedup_tokens *out,
 	if (out->text.len >= UINT32_MAX || end > UINT32_MAX)
 		return dedup_error_set(err, DEDUP_ENOMEM,
 				       "tokens exceed the 4 GiB offset limit");
-	if (out->text.len + 1 >= out->text.alloc &&
-	    dedup_buf_grow(&out->text, 1))
+	if (tok_room(&out->text, 1))
 		return dedup_error_set(err, DEDUP_ENOMEM,
 				       "cannot store the folded words");
 	out->text.buf[++out->text.len] = '\0';

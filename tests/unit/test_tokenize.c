@@ -298,6 +298,57 @@ static void test_reuse(void **state)
 	assert_int_equal(f->a.text.len, 0);
 }
 
+/*
+ * A size cap on the folded text is a real limit: a text that needs
+ * exactly the cap fits, one byte less fails cleanly, on both paths.
+ */
+static void test_cap(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const texts[] = {
+		"alpha beta gamma, delta. epsilon zeta eta theta iota kappa",
+		"Stra\xc3\x9f" "e \xc3\xa9t\xc3\xa9 Caf\xc3\xa9 d\xc3\xa9j\xc3\xa0",
+		"\xe4\xbb\x8a\xe5\xa4\xa9\xe5\xa4\xa9\xe6\xb0\x94 ok "
+		"\xef\xac\x81" "ne \xf0\x9f\x98\x80 end",
+	};
+	struct dedup_error err;
+	size_t i, need;
+	int path;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *t = texts[i];
+
+		dedup_tokens_release(&f->a);
+		assert_int_equal(dedup_tokenize_icu(f->tk, t, strlen(t), &f->a,
+						    &err), DEDUP_OK);
+		need = f->a.text.len;
+		assert_true(need > 0);
+		for (path = 0; path < 2; path++) {
+			dedup_status (*fn)(struct dedup_tokenizer *,
+					   const char *, size_t,
+					   struct dedup_tokens *,
+					   struct dedup_error *) =
+				path ? dedup_tokenize_icu : dedup_tokenize;
+
+			dedup_tokens_release(&f->a);
+			f->a.text.cap = need;
+			assert_int_equal(fn(f->tk, t, strlen(t), &f->a, &err),
+					 DEDUP_OK);
+			assert_int_equal(f->a.text.len, need);
+			dedup_tokens_release(&f->a);
+			f->a.text.cap = need - 1;
+			dedup_error_clear(&err);
+			assert_int_equal(fn(f->tk, t, strlen(t), &f->a, &err),
+					 DEDUP_ENOMEM);
+			assert_int_equal(err.code, DEDUP_ENOMEM);
+			assert_true(err.msg[0] != '\0');
+			assert_true(f->a.text.len <= need - 1);
+		}
+	}
+	dedup_tokens_release(&f->a);
+	f->a.text.cap = 0;
+}
+
 /* Not valid UTF-8 (outside the contract) must still be safe and agree. */
 static void test_malformed(void **state)
 {
@@ -422,6 +473,26 @@ static void test_shared_corpora(void **state)
 /* xorshift64*: fixed seed, same cases on every run and machine. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
+/*
+ * DEDUP_TOKENIZE_SEED and DEDUP_TOKENIZE_SCALE (a multiplier of the
+ * number of cases) let a long run explore other cases; the default run
+ * is always the same.
+ */
+static int scale = 1;
+
+static void random_setup(void)
+{
+	const char *seed = getenv("DEDUP_TOKENIZE_SEED");
+	const char *sc = getenv("DEDUP_TOKENIZE_SCALE");
+
+	if (seed && *seed)
+		rng_state ^= strtoull(seed, NULL, 0) * 0x9E3779B97F4A7C15ULL;
+	if (!rng_state)
+		rng_state = 1;
+	if (sc && atoi(sc) > 0)
+		scale = atoi(sc);
+}
+
 static uint32_t rnd(uint32_t n)
 {
 	rng_state ^= rng_state >> 12;
@@ -497,7 +568,7 @@ static void test_random_mix(void **state)
 	char buf[1024];
 	int iter;
 
-	for (iter = 0; iter < 40000; iter++) {
+	for (iter = 0; iter < 40000 * scale; iter++) {
 		size_t len = 0;
 		int k, n = 1 + (int)rnd(iter % 4 ? 12 : 60);
 
@@ -549,7 +620,7 @@ static void test_random_codepoints(void **state)
 	char buf[512];
 	int iter;
 
-	for (iter = 0; iter < 30000; iter++) {
+	for (iter = 0; iter < 30000 * scale; iter++) {
 		size_t len = 0;
 		int k, n = 1 + (int)rnd(24);
 
@@ -582,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_random_mix),
@@ -589,5 +661,6 @@ int main(void)
 		cmocka_unit_test(test_shared_corpora),
 	};
 
+	random_setup();
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
