@@ -23,17 +23,35 @@
 #include "strip_rules.h"
 #include "strip_segment.h"
 #include "strip_words.h"
+#ifdef DEDUP_STRIP_TUNING
+#include <stdio.h>
+/* development builds only: thresholds from the environment */
+static double tune(const char *n, double d)
+{
+	const char *e = getenv(n);
+
+	return e ? atof(e) : d;
+}
+#else
+#define tune(n, d) (d)
+#endif
 
 /* Text evidence thresholds (chars are code points). Like jusText's, but
  * the stopword densities are lower because our lists are shorter. */
-#define LEN_LOW 70        /* below: short */
-#define LEN_HIGH 200      /* at least: may be good on its own */
-#define SW_LOW 0.22       /* below: bad unless short */
-#define SW_HIGH 0.30      /* at least, with LEN_HIGH: good */
-#define HEADING_DIST 200  /* chars of short text between heading and good */
+#define LEN_LOW tune("LEN_LOW", 100)       /* below: short */
+#define LEN_HIGH tune("LEN_HIGH", 200)     /* at least: may be good on its own */
+#define SW_LOW tune("SW_LOW", 0.22)      /* below: bad unless short */
+#define SW_HIGH tune("SW_HIGH", 0.30)     /* at least, with LEN_HIGH: good */
+#define HEADING_DIST tune("HEADING_DIST", 200) /* chars of short text between heading and good */
 #define HEADING_MAX_WORDS 20
-#define CAPS_BAD 0.70     /* share of capitalised words of a menu line */
+#define CAPS_BAD tune("CAPS_BAD", 0.70)    /* share of capitalised words of a menu line */
 #define MAX_LANG_WORDS 4000
+#define REGION_SHARE tune("REGION_SHARE", 0.3)
+#define HARD_PEN tune("HARD_PEN", 0.5)
+#define TRAIL_KEEP tune("TRAIL_KEEP", 2)
+#define NEAR_WEIGHT tune("NEAR_W", 0.5)
+#define SHORT_PEN tune("SHORT_PEN", 10)
+#define RUN_GOOD tune("RUN_GOOD", 300)     /* chars of consecutive near-good text: good */
 
 /*
  * Corpus evidence. A segment found in at least RECUR_SHORT documents is a
@@ -68,6 +86,9 @@ struct seg {
 	int hard;           /* removed by a rule or corpus evidence */
 	int tail;           /* matched a tail rule */
 	int recur;          /* recurs across documents */
+	int heading;        /* short line leading into good text */
+	int region;         /* inside a main stretch of text */
+	int embed;          /* part of an embedded post */
 	const char *reason; /* why removed */
 };
 
@@ -279,6 +300,11 @@ static int add_seg(void *ctx, size_t off, size_t len, unsigned flags)
 	return 0;
 }
 
+static int is_space_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
 /* Cut span rule matches out of the line into st->line, logging them. */
 static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
@@ -298,7 +324,9 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
 			return DEDUP_ENOMEM;
 		/* keep words apart: "end.{{x}}Next" */
-		if (dedup_buf_addch(&st->line, ' '))
+		if (st->line.len && !is_space_byte(st->line.buf[st->line.len - 1])
+		    && me < len && !is_space_byte(s[me]) &&
+		    dedup_buf_addch(&st->line, ' '))
 			return DEDUP_ENOMEM;
 		pos = me;
 	}
@@ -473,6 +501,9 @@ static enum cls neighbour(const struct seg *v, size_t n, size_t i, int dir,
 {
 	while (dir < 0 ? i > 0 : i + 1 < n) {
 		i += (size_t)(long)dir;
+		/* skip_near 2: also look past what rules removed */
+		if (skip_near == 2 && v[i].hard)
+			continue;
 		if (v[i].cls == CLS_GOOD || v[i].cls == CLS_BAD)
 			return v[i].cls;
 		if (v[i].cls == CLS_NEAR && !skip_near)
@@ -485,18 +516,57 @@ static enum cls neighbour(const struct seg *v, size_t n, size_t i, int dir,
 static int is_heading(const struct seg *v, size_t n, size_t i)
 {
 	size_t dist = 0, j;
+	int hard = 0;
 
 	if (v[i].hard || v[i].sentence || v[i].words > HEADING_MAX_WORDS ||
 	    !v[i].words)
 		return 0;
 	for (j = i + 1; j < n && dist <= HEADING_DIST; j++) {
-		if (v[j].hard)
-			return 0;
-		if (v[j].cf == CLS_GOOD)
+		if (v[j].hard) {
+			if (++hard > tune("HEAD_HARD", 0))
+				return 0;
+			continue;
+		}
+		if (v[j].cls == CLS_GOOD ||
+		    (tune("HEAD_NEAR", 1) && v[j].cls == CLS_NEAR &&
+		     v[j].sentence && !v[j].heading))
 			return 1;
 		dist += v[j].chars;
 	}
 	return 0;
+}
+
+/*
+ * Articles written in paragraphs of one or two sentences have no single
+ * good block: a run of near-good segments long enough together is good.
+ */
+static void promote_runs(struct seg *v, size_t n)
+{
+	size_t i = 0, j, k, chars;
+
+	while (i < n) {
+		if (v[i].cls != CLS_NEAR) {
+			i++;
+			continue;
+		}
+		chars = 0;
+		for (j = i; j < n; j++) {
+			/* a lone short line (a subheading) does not end it */
+			if (v[j].cls == CLS_SHORT && !v[j].hard &&
+			    tune("RUN_SHORT", 1) && j + 1 < n &&
+			    v[j + 1].cls == CLS_NEAR && !v[j + 1].hard)
+				continue;
+			if (v[j].cls != CLS_NEAR && !v[j].hard)
+				break;
+			if (!v[j].hard)
+				chars += v[j].chars;
+		}
+		if (chars >= RUN_GOOD)
+			for (k = i; k < j; k++)
+				if (v[k].cls == CLS_NEAR)
+					v[k].cls = CLS_GOOD;
+		i = j;
+	}
 }
 
 static void smooth(struct seg *v, size_t n)
@@ -504,10 +574,13 @@ static void smooth(struct seg *v, size_t n)
 	enum cls *next;
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		v[i].cls = v[i].hard ? CLS_BAD : v[i].cf;
+	promote_runs(v, n);
 	/* headings before good text count as near-good */
 	for (i = 0; i < n; i++) {
-		v[i].cls = v[i].hard ? CLS_BAD : v[i].cf;
-		if (v[i].cls == CLS_SHORT && is_heading(v, n, i))
+		v[i].heading = v[i].cls == CLS_SHORT && is_heading(v, n, i);
+		if (v[i].heading)
 			v[i].cls = CLS_NEAR;
 	}
 	next = malloc(n * sizeof(*next));
@@ -544,8 +617,8 @@ static void smooth(struct seg *v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (v[i].cls != CLS_NEAR)
 			continue;
-		if (neighbour(v, n, i, -1, 1) == CLS_BAD &&
-		    neighbour(v, n, i, 1, 1) == CLS_BAD)
+		if (neighbour(v, n, i, -1, 2) == CLS_BAD &&
+		    neighbour(v, n, i, 1, 2) == CLS_BAD)
 			v[i].cls = CLS_BAD;
 		else
 			v[i].cls = CLS_GOOD;
@@ -627,18 +700,144 @@ static dedup_status emit_output(struct dedup_stripper *st,
 	return DEDUP_OK;
 }
 
+/*
+ * The article is one stretch of the page: the stretch with the largest
+ * balance of text over boilerplate (maximum-sum subarray of per-segment
+ * scores, as in body text extraction), plus any other stretch with at
+ * least REGION_SHARE of that balance (an embedded post or an ad box can cut
+ * an article in two). Outside them, only segments good on their own
+ * evidence are kept: context does not rescue short lines and near-good
+ * text among menus, link lists and footers.
+ */
+static double region_score(const struct seg *g)
+{
+	/* a post embedded in the article does not end the article */
+	if (g->embed)
+		return 0;
+	if (g->hard)
+		return -HARD_PEN * g->chars;
+	switch (g->cf) {
+	case CLS_GOOD:
+		return g->chars;
+	case CLS_NEAR:
+		return NEAR_WEIGHT * g->chars;
+	case CLS_SHORT:
+		return -SHORT_PEN;
+	default:
+		return -(double)g->chars;
+	}
+}
+
+/* Kadane's scan; with mark, flags the stretches worth >= min. */
+static double scan_regions(struct seg *v, size_t n, double min, int mark)
+{
+	double best = 0, cur = 0, run = 0;
+	size_t i, k, start = 0, ra = 0, rb = 0;
+
+	for (i = 0; i <= n; i++) {
+		if (i == n || cur <= 0) {
+			if (mark && run > 0 && run >= min)
+				for (k = ra; k < rb; k++)
+					v[k].region = 1;
+			if (i == n)
+				break;
+			cur = 0;
+			run = 0;
+			start = i;
+		}
+		cur += region_score(&v[i]);
+		if (cur > run) {
+			run = cur;
+			ra = start;
+			rb = i + 1;
+		} else if (region_score(&v[i]) > 0 &&
+			   cur >= TRAIL_KEEP * run) {
+			/* text after a dip (an embedded post) */
+			rb = i + 1;
+		}
+		if (cur > best)
+			best = cur;
+	}
+	return best;
+}
+
+static void main_region(struct seg *v, size_t n)
+{
+	double best;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i].region = 0;
+	best = scan_regions(v, n, 0, 0);
+	if (best <= 0)
+		return;
+	scan_regions(v, n, REGION_SHARE * best, 1);
+	for (i = 0; i < n; i++) {
+		/* a heading right above a stretch belongs to it */
+		if (tune("LEAD", 0) && v[i].heading && i + 1 < n &&
+		    v[i + 1].region)
+			continue;
+		if (!v[i].hard && !v[i].region && v[i].cf != CLS_GOOD)
+			v[i].cls = CLS_BAD;
+	}
+}
+
+/*
+ * A document of one or two plain paragraphs has no good block to anchor
+ * the context; rather than return nothing, keep its sentence-like text.
+ */
+static void keep_something(struct seg *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].hard && v[i].cls == CLS_GOOD)
+			return;
+	for (i = 0; i < n; i++)
+		if (!v[i].hard && (v[i].cf == CLS_NEAR || v[i].cf == CLS_GOOD))
+			v[i].cls = CLS_GOOD;
+}
+
+/*
+ * The first end-of-article marker that ends the article: it must follow
+ * kept text, and at least as much kept text must come before it as after
+ * it, so that a "Related" or "Topics" box above or beside the article does
+ * not cut the article itself. (size_t)-1 when none.
+ */
+static size_t find_tail(const struct dedup_stripper *st)
+{
+	size_t i, before = 0, after = 0;
+
+	for (i = 0; i < st->nsegs; i++)
+		if (!st->segs[i].hard && st->segs[i].cls == CLS_GOOD)
+			after += st->segs[i].chars;
+	for (i = 0; i < st->nsegs; i++) {
+		const struct seg *g = &st->segs[i];
+
+		if (g->tail && before && before >= after)
+			return i;
+		if (!g->hard && g->cls == CLS_GOOD) {
+			before += g->chars;
+			after -= g->chars;
+		}
+	}
+	return (size_t)-1;
+}
+
 /* The signature line of an embedded post and the post's lines above it. */
 static void drop_embed(struct dedup_stripper *st, size_t i, const char *why)
 {
 	size_t j = i, k;
 
 	st->segs[i].hard = 1;
+	st->segs[i].embed = 1;
 	st->segs[i].reason = why;
 	for (k = 0; k < EMBED_BACK && j > 0 && !st->segs[j].blank; k++) {
 		j--;
 		if (st->segs[j].chars > EMBED_MAX_CHARS)
 			break;
 		st->segs[j].hard = 1;
+		st->segs[j].embed = 1;
 		st->segs[j].reason = why;
 	}
 }
@@ -662,8 +861,8 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 			 struct dedup_buf *log, struct dedup_error *err)
 {
 	struct dedup_strip_opts none = { 1, 1, NULL };
-	size_t i, tail = (size_t)-1, ms, me;
-	int lang = DEDUP_LANG_NONE, seen_good = 0;
+	size_t i, tail, ms, me;
+	int lang = DEDUP_LANG_NONE;
 	dedup_status s;
 
 	if (!opts)
@@ -716,22 +915,32 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		for (i = 0; i < st->nsegs; i++)
 			st->segs[i].cls = st->segs[i].hard ? CLS_BAD : CLS_GOOD;
 	}
+	if (opts->use_evidence && !tune("NOREGION", 0))
+		main_region(st->segs, st->nsegs);
+	if (opts->use_evidence)
+		keep_something(st->segs, st->nsegs);
+	tail = find_tail(st);
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 
 		if (!g->hard && g->cls != CLS_GOOD)
 			g->reason = evidence_name(g, lang);
-		/* an end-of-article marker only ends text it follows */
-		if (g->tail && seen_good && tail == (size_t)-1)
-			tail = i;
-		if (tail != (size_t)-1 && i > tail) {
+		if (i > tail) {
 			g->hard = 1;
 			g->reason = st->segs[tail].reason;
 		}
-		if (!g->hard && (g->cf == CLS_GOOD ||
-				 (!opts->use_evidence && g->words)))
-			seen_good = 1;
 	}
+#ifdef DEDUP_STRIP_TUNING
+	if (getenv("STRIP_DEBUG"))
+		for (i = 0; i < st->nsegs; i++)
+			fprintf(stderr, "cf%d cls%d hard%d head%d sw%u/%u %.*s\n",
+				st->segs[i].cf, st->segs[i].cls,
+				st->segs[i].hard, st->segs[i].heading,
+				st->segs[i].stop, st->segs[i].words,
+				(int)(st->segs[i].len > 60 ? 60 :
+				      st->segs[i].len),
+				st->work.buf + st->segs[i].off);
+#endif
 	s = emit_output(st, out, log);
 	if (s)
 		goto fail;

@@ -1,0 +1,225 @@
+/* test_rules.c - rule file parsing, compiling, errors and scopes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dedup/buf.h"
+#include "dedup/strip.h"
+
+static dedup_status add(struct dedup_rules *rs, const char *text,
+			struct dedup_error *err)
+{
+	return dedup_rules_add_text(rs, text, strlen(text), "site.rules", err);
+}
+
+/* Strip `text` with only the rules of `rules` (no text evidence). */
+static void strip_with(const char *rules, const char *text,
+		       struct dedup_buf *out, struct dedup_buf *log)
+{
+	static const struct dedup_strip_opts opts = { 1, 0, NULL };
+	struct dedup_stripper *st;
+	struct dedup_rules *rs;
+	struct dedup_error err;
+
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	if (add(rs, rules, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(dedup_stripper_new(&st, rs, NULL, &err), DEDUP_OK);
+	dedup_buf_reset(log);
+	assert_int_equal(dedup_strip(st, &opts, text, strlen(text), out, log,
+				     &err), DEDUP_OK);
+	dedup_stripper_free(st);
+	dedup_rules_free(rs);
+}
+
+static void test_builtin(void **state)
+{
+	struct dedup_rules *rs;
+	struct dedup_error err;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	assert_int_equal(dedup_rules_count(rs), 0);
+	if (dedup_rules_add_builtin(rs, &err))
+		fail_msg("%s", err.msg);
+	assert_true(dedup_rules_count(rs) >= 30);
+	dedup_rules_free(rs);
+	dedup_rules_free(NULL);
+}
+
+static void test_syntax(void **state)
+{
+	struct dedup_rules *rs;
+	struct dedup_error err;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	assert_int_equal(add(rs,
+		"# comment\n"
+		"\n"
+		"   # indented comment\n"
+		"line menu ^(?:home|news)$\n"
+		"span/i promo \\[promo\\]\n"
+		"tail end-marker {\n"
+		"\t^the end$\n"
+		"\n"
+		"\t# not an alternative\n"
+		"\t^fin$\n"
+		"}\n"
+		"embed post ^-- posted by \\w+$\r\n", &err), DEDUP_OK);
+	assert_int_equal(dedup_rules_count(rs), 4);
+	/* no final newline */
+	assert_int_equal(add(rs, "line x ^x$", &err), DEDUP_OK);
+	assert_int_equal(dedup_rules_count(rs), 5);
+	dedup_rules_free(rs);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	struct dedup_rules *rs;
+	struct dedup_error err;
+
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	assert_int_equal(add(rs, "line ok ^ok$\n", &err), DEDUP_OK);
+	assert_int_equal(add(rs, text, &err), DEDUP_ERULE);
+	assert_int_equal(err.code, DEDUP_ERULE);
+	if (!strstr(err.msg, msg))
+		fail_msg("message '%s' lacks '%s'", err.msg, msg);
+	/* the set is unchanged */
+	assert_int_equal(dedup_rules_count(rs), 1);
+	dedup_rules_free(rs);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("line a ^a$\nline menu (?:home|news\n",
+		     "'site.rules' line 2: rule 'menu': missing closing "
+		     "parenthesis at offset 12");
+	expect_error("block x ^x$\n", "'site.rules' line 1: unknown scope "
+		     "'block'");
+	expect_error("line bad/name ^x$\n", "line 1: bad rule name "
+		     "'bad/name'");
+	expect_error("line lonely\n", "line 1: rule 'lonely': missing "
+		     "pattern");
+	expect_error("line open {\n\t^a$\n", "line 1: rule 'open': block "
+		     "not closed with '}'");
+	expect_error("line none {\n}\n", "line 1: rule 'none': empty block");
+	expect_error("line all .*\n", "line 1: rule 'all': matches an "
+		     "empty line");
+	/* the error names the line of the bad alternative in a block */
+	expect_error("span tags {\n\tfoo\n\tba(r\n}\n",
+		     "'site.rules' line 3: rule 'tags': missing closing "
+		     "parenthesis");
+}
+
+static void test_file(void **state)
+{
+	char path[] = "/tmp/dedup_test_rules_XXXXXX";
+	struct dedup_rules *rs;
+	struct dedup_error err;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	assert_int_equal(dedup_rules_add_file(rs, "/nonexistent/x.rules",
+					      &err), DEDUP_EIO);
+	assert_non_null(strstr(err.msg, "cannot read '/nonexistent/x.rules'"));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("line one ^one$\nline two (\n", f);
+	fclose(f);
+	assert_int_equal(dedup_rules_add_file(rs, path, &err), DEDUP_ERULE);
+	assert_non_null(strstr(err.msg, "line 2: rule 'two'"));
+	assert_non_null(strstr(err.msg, path));
+	assert_int_equal(dedup_rules_count(rs), 0);
+	remove(path);
+	dedup_rules_free(rs);
+}
+
+static void test_scopes(void **state)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT, log = DEDUP_BUF_INIT;
+
+	(void)state;
+	/* line: the whole line; /i ignores case */
+	strip_with("line/i menu ^(?:home|news)$\n",
+		   "Home\nThe news today.\nNEWS\n", &out, &log);
+	assert_string_equal(out.buf, "The news today.\n");
+	assert_string_equal(log.buf, "menu\tHome\nmenu\tNEWS\n");
+	/* span: every match cut out, the rest kept */
+	strip_with("span promo \\[promo[^\\]]*\\]\n",
+		   "First [promo a] part [promo b] end.\n", &out, &log);
+	assert_string_equal(out.buf, "First  part  end.\n");
+	assert_string_equal(log.buf, "promo\t[promo a]\npromo\t[promo b]\n");
+	/* tail: from the marker to the end, once text came before it */
+	strip_with("tail related ^Related$\n",
+		   "Related\nText one.\nText two.\nRelated\nLink one\n"
+		   "Link two\n", &out, &log);
+	assert_string_equal(out.buf, "Text one.\nText two.\n");
+	/* embed: the signature and its paragraph above, not across a
+	 * blank line */
+	strip_with("embed post ^-- posted by \\w+$\n",
+		   "Article text.\n\nA post line.\nAnother post line.\n"
+		   "-- posted by someone\n\nMore article text.\n",
+		   &out, &log);
+	assert_string_equal(out.buf, "Article text.\n\nMore article text.\n");
+	/* block alternatives, each anchored alone */
+	strip_with("line words {\n\t^alpha$\n\t^beta$\n}\n",
+		   "alpha\nalphabet\nbeta\n", &out, &log);
+	assert_string_equal(out.buf, "alphabet\n");
+	/* rules with capture groups run on their own, backreferences work */
+	strip_with("line twice ^(\\w+) \\1$\nline other ^zzz$\n",
+		   "bye bye\nbye now\nzzz\n", &out, &log);
+	assert_string_equal(out.buf, "bye now\n");
+	assert_string_equal(log.buf, "twice\tbye bye\nother\tzzz\n");
+	/* the same group name twice cannot be joined: still works */
+	strip_with("line a ^(?<w>a+)$\nline b ^(?<w>b+)$\n",
+		   "aaa\nab\nbb\n", &out, &log);
+	assert_string_equal(out.buf, "ab\n");
+	dedup_buf_release(&out);
+	dedup_buf_release(&log);
+}
+
+/* Rules see glued segments as lines. */
+static void test_glued_segments(void **state)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT, log = DEDUP_BUF_INIT;
+
+	(void)state;
+	strip_with("line/i menu ^(?:home|world|sport)$\n",
+		   "HomeWorldSportThe match ended in a draw.\n", &out, &log);
+	assert_string_equal(out.buf, "The match ended in a draw.\n");
+	strip_with("line sep ^Site name$\n",
+		   "Headline of the day | Site name\n", &out, &log);
+	assert_string_equal(out.buf, "Headline of the day\n");
+	/* camel-case names are not cut */
+	strip_with("line x ^Phone$\n", "A new iPhone and a YouTube video.\n",
+		   &out, &log);
+	assert_string_equal(out.buf, "A new iPhone and a YouTube video.\n");
+	dedup_buf_release(&out);
+	dedup_buf_release(&log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtin),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_glued_segments),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
