@@ -424,61 +424,117 @@ static inline uint64_t in_range(uint64_t t, unsigned lo, unsigned hi)
 }
 #endif
 
+#define LANE_ROOM 256 /* output bytes a lane word may take */
+
 /*
- * Fold the run of ASCII letters and digits at s[i] (there is one) into d,
- * which has room for the rest of the text plus 8 bytes; return where the
- * run ends and the ascii_alnum bits of the run in *acc. Eight bytes at a
- * time where possible: most words then take one step.
+ * The lane: fold the run of letters and digits at s[i] that need no rule
+ * but WB5/WB8-WB10 (AL and NU, not Hebrew) and fold alone, writing into
+ * o, which has room up to oend (exclusive). Returns where the run stops
+ * (at a character of another kind), or (size_t)-1 if it outgrew oend.
+ * *acc gets 2 if the run has a digit. ASCII goes eight bytes at a time
+ * where it can: most words then take one step.
  */
-static inline size_t ascii_run(const uint8_t *s, size_t i, size_t len,
-			       char *d, unsigned *acc)
+static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
+			      size_t i, size_t len, char *o, char *oend,
+			      size_t *olen, unsigned *acc)
 {
+	char *o0 = o;
 	size_t k = i;
 	unsigned a = 0;
 
+	for (;;) {
+		const struct tok_cp *e;
+		size_t n;
+
 #ifdef TOK_SWAR
-	uint64_t digits = 0;
+		if (swar_ok && k + 8 <= len && oend - o >= 8) {
+			uint64_t x, t, up, dg, al, stop, y;
 
-	while (swar_ok && k + 8 <= len) {
-		uint64_t x, t, up, dg, al, stop, y;
-
-		memcpy(&x, s + k, 8);
-		t = x & ~HIGH;
-		up = in_range(t, '@', 'Z');
-		dg = in_range(t, '0', '9');
-		al = (up | dg | in_range(t, 'a', 'z')) & ~x;
-		/* '@' + 0x20 is '`': harmless, '@' is a letter folding to
-		 * itself, so it is put back below. */
-		y = x + ((up & ~in_range(t, '@', '@')) >> 2);
-		memcpy(d + (k - i), &y, 8);
-		stop = ~al & HIGH;
-		if (stop) {
-			unsigned n = (unsigned)__builtin_ctzll(stop) >> 3;
-
-			if (n)
-				digits |= dg & (~0ULL >> (64 - 8 * n));
-			k += n;
-			if (digits)
+			memcpy(&x, s + k, 8);
+			t = x & ~HIGH;
+			up = in_range(t, '@', 'Z');
+			dg = in_range(t, '0', '9');
+			al = (up | dg | in_range(t, 'a', 'z')) & ~x;
+			/* '@' is a letter that folds to itself. */
+			y = x + ((up & ~in_range(t, '@', '@')) >> 2);
+			memcpy(o, &y, 8);
+			stop = ~al & HIGH;
+			if (!stop) {
+				if (dg)
+					a |= 2;
+				k += 8;
+				o += 8;
+				continue;
+			}
+			n = (unsigned)__builtin_ctzll(stop) >> 3;
+			if (n && (dg & (~0ULL >> (64 - 8 * n))))
 				a |= 2;
-			*acc = a | (ascii_alnum[s[i]] & 4);
-			return k;
+			k += n;
+			o += n;
+			if (s[k] < 0x80)
+				break;
 		}
-		digits |= dg;
-		k += 8;
-	}
-	if (digits)
-		a |= 2;
-	if (k > i && (k == len || !ascii_alnum[s[k]])) {
-		*acc = a | (ascii_alnum[s[i]] & 4);
-		return k;
-	}
 #endif
-	do {
-		a |= ascii_alnum[s[k]];
-		d[k - i] = ascii_fold[s[k]];
-	} while (++k < len && ascii_alnum[s[k]]);
-	*acc = (a & 3) | (ascii_alnum[s[i]] & 4);
+		if (k >= len)
+			break;
+		if (s[k] < 0x80) {
+			if (!ascii_alnum[s[k]])
+				break;
+			if (o >= oend)
+				return (size_t)-1;
+			a |= ascii_alnum[s[k]];
+			*o++ = ascii_fold[s[k++]];
+			continue;
+		}
+		e = cp_at(tab, s, k, len, &n);
+		if ((e->cls != TC_AL && e->cls != TC_NU) ||
+		    !(e->flags & TCP_SIMPLE))
+			break;
+		if (oend - o < TOK_FOLD_MAX)
+			return (size_t)-1;
+		memcpy(o, e->fold, TOK_FOLD_MAX);
+		o += e->flen;
+		k += n;
+		if (e->flags & TCP_DIGIT)
+			a |= 2;
+	}
+	*acc = a & 2;
+	*olen = (size_t)(o - o0);
 	return k;
+}
+
+/* Classes after which no rule can join a letter or digit to anything. */
+static inline int is_stop(int cls)
+{
+	return cls == TC_OT || cls == TC_WS || cls == TC_CR || cls == TC_LF ||
+	       cls == TC_NL;
+}
+
+/*
+ * Whether a word whose last character is a letter or digit (not Hebrew,
+ * not followed by Extend/Format) certainly ends at k: a stop follows, or
+ * a middle character and then a stop.
+ */
+static inline int lane_ends(const struct tok_cp *tab, const uint8_t *s,
+			    size_t k, size_t len)
+{
+	const struct tok_cp *e;
+	size_t n;
+
+	if (k == len || ascii_stop[s[k]])
+		return 1;
+	if (ascii_mid[s[k]])
+		return k + 1 == len || ascii_stop[s[k + 1]] ||
+		       (s[k + 1] >= 0x80 &&
+			is_stop(cp_at(tab, s, k + 1, len, &n)->cls));
+	if (s[k] < 0x80)
+		return 0;
+	e = cp_at(tab, s, k, len, &n);
+	if (is_stop(e->cls))
+		return 1;
+	if (e->cls < TC_ML || e->cls > TC_DQ)
+		return 0;
+	return k + n == len || is_stop(cp_at(tab, s, k + n, len, &n)->cls);
 }
 
 /* Append the folded form of a simple word; room was made by the caller. */
@@ -518,7 +574,8 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 	while (i < len) {
 		const struct tok_cp *e;
 		struct dedup_buf *b = &out->text;
-		size_t fold_off, k;
+		size_t fold_off, k, olen;
+		unsigned acc, up;
 
 		if (s[i] < 0x80) {
 			if (i > 0 && is_safe(s, i)) {
@@ -527,58 +584,23 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				safe_tlen = out->text.len;
 				safe_ts = ts;
 			}
-			if (ascii_alnum[s[i]]) {
-				/*
-				 * Fold while scanning; the run cannot be
-				 * longer than the rest of the text.
-				 */
-				unsigned acc;
-
-				/*
-				 * A reservation refused by b->cap is no
-				 * error yet: the general scanner asks for
-				 * the exact size.
-				 */
-				if (b->len + (len - i) + 9 >= b->alloc &&
-				    dedup_buf_grow(b, len - i + 9))
+			if (!ascii_alnum[s[i]]) {
+				if (tab[s[i]].cls == TC_ENL)
 					goto word;
-				k = ascii_run(s, i, len, b->buf + b->len, &acc);
-				/*
-				 * The word ends here unless what follows
-				 * may join: "_", non-ASCII, or a middle
-				 * character with more than a stop after it.
-				 */
-				if (k == len || ascii_stop[s[k]] ||
-				    (ascii_mid[s[k]] &&
-				     (k + 1 == len || ascii_stop[s[k + 1]]))) {
-					if (b->cap && b->len + (k - i) > b->cap)
-						goto nomem;
-					fold_off = b->len;
-					b->len += k - i;
-					b->buf[b->len] = '\0';
-					ret = tok_emit(out, text, &ts, i, k,
-						       fold_off,
-						       ((acc & 2) ?
-							DEDUP_TOK_NUMBER : 0) |
-						       ((ascii_alnum[s[i]] & 4) ?
-							DEDUP_TOK_UPPER : 0),
-						       err);
-					if (ret)
-						goto out;
-					i = k;
-					continue;
-				}
-				/* Not the end of the word: start over. */
-				b->buf[b->len] = '\0';
-			} else if (tab[s[i]].cls != TC_ENL) {
 				i++;
 				continue;
 			}
+			up = ascii_alnum[s[i]] & 4;
 		} else {
 			e = cp_at(tab, s, i, len, &n);
 			switch (e->cls) {
-			case TC_AL: case TC_HL: case TC_NU: case TC_ENL:
+			case TC_AL: case TC_NU:
+				if (!(e->flags & TCP_SIMPLE))
+					goto word;
+				up = e->flags & TCP_UPPER;
 				break;
+			case TC_HL: case TC_ENL:
+				goto word;
 			case TC_FB:
 				fb = i;
 				goto fallback;
@@ -587,6 +609,31 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				continue;
 			}
 		}
+		/*
+		 * The lane; a reservation refused by b->cap is no error yet:
+		 * the general scanner asks for the exact size.
+		 */
+		if (b->len + LANE_ROOM >= b->alloc &&
+		    dedup_buf_grow(b, LANE_ROOM))
+			goto word;
+		k = lane_run(tab, s, i, len, b->buf + b->len,
+			     b->buf + b->alloc - 1, &olen, &acc);
+		if (k != (size_t)-1 && lane_ends(tab, s, k, len)) {
+			if (b->cap && b->len + olen > b->cap)
+				goto nomem;
+			fold_off = b->len;
+			b->len += olen;
+			b->buf[b->len] = '\0';
+			ret = tok_emit(out, text, &ts, i, k, fold_off,
+				       (acc ? DEDUP_TOK_NUMBER : 0) |
+				       (up ? DEDUP_TOK_UPPER : 0), err);
+			if (ret)
+				goto out;
+			i = k;
+			continue;
+		}
+		/* Not the end of the word: start over. */
+		b->buf[b->len] = '\0';
 word:
 		if (scan_word(tab, s, i, len, &w, &fb))
 			goto fallback;

@@ -586,6 +586,52 @@ static void test_random_mix(void **state)
 	}
 }
 
+/*
+ * Text-like strings: words of 1 to 24 letters and digits, mostly ASCII
+ * (long enough for the eight-byte steps), between separators.
+ */
+static void test_random_words(void **state)
+{
+	static const char *const letters[] = {
+		"a", "e", "t", "n", "S", "R", "Q", "z", "0", "5", "9", "@",
+		"\xc3\xa9", "\xc3\x9c", "\xc3\x9f", "\xc4\xb0", "\xc4\xb1",
+		"\xd0\xb4", "\xce\xa9", "\xe1\xbb\x87", "\xd9\xa4",
+		"\xcc\x81", "\xc2\xad", "\xd7\x90", "\xe4\xb8\xad",
+	};
+	static const char *const seps[] = {
+		" ", " ", " ", ", ", ". ", "'", ".", ",", ":", "-", "_", "\n",
+		"\xe2\x80\x99", "\xe2\x80\x94", "\xc2\xa0", "\xe2\x80\x9c",
+		"\xef\xbc\x8c", "\xf0\x9f\x98\x80", "\t", "\r\n", "' ", "; ",
+		"\xc2\xb7", "\xe2\x80\xa8", "! ", "?", "\"",
+	};
+	struct fixture *f = *state;
+	char buf[2048];
+	int iter;
+
+	for (iter = 0; iter < 20000 * scale; iter++) {
+		size_t len = 0;
+		int w, nw = 1 + (int)rnd(30);
+
+		for (w = 0; w < nw && len < sizeof(buf) - 200; w++) {
+			int k, nl = 1 + (int)rnd(24);
+			/* Mostly plain ASCII letters, sometimes anything. */
+			int plain = rnd(4) != 0;
+			const char *p;
+
+			for (k = 0; k < nl; k++) {
+				p = letters[rnd(plain && rnd(8) ? 12 : 25)];
+				memcpy(buf + len, p, strlen(p));
+				len += strlen(p);
+			}
+			p = seps[rnd(sizeof(seps) / sizeof(seps[0]))];
+			memcpy(buf + len, p, strlen(p));
+			len += strlen(p);
+		}
+		if (same_both_ways(f, buf, len))
+			fail_msg("random words case %d differs", iter);
+	}
+}
+
 static size_t put_utf8(char *d, uint32_t c)
 {
 	if (c < 0x80) {
@@ -658,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_random_mix),
 		cmocka_unit_test(test_random_codepoints),
+		cmocka_unit_test(test_random_words),
 		cmocka_unit_test(test_shared_corpora),
 	};
 
