@@ -48,6 +48,29 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 				 struct dedup_repair_report *rep,
 				 struct dedup_error *err);
 
+/* Flags for dedup_repair_mojibake(). */
+enum {
+	DEDUP_MOJIBAKE_DROP = 1, /* bytes the code page leaves undefined are
+				    dropped (default: kept as C1 controls) */
+	DEDUP_MOJIBAKE_FFFD = 2, /* ... or replaced by U+FFFD */
+	DEDUP_MOJIBAKE_CESU = 4, /* astral characters go through CESU-8
+				    (Java's modified UTF-8) first */
+};
+
+/*
+ * Synthetic damage, for tests and benchmarks: append to `out` what a wrong
+ * decoder makes of the UTF-8 text `in` when it reads its bytes as
+ * `codepage` (one of the names dedup_repair_codepage() returns). Returns
+ * DEDUP_EINVAL for an unknown code page, DEDUP_ENOMEM.
+ */
+dedup_status dedup_repair_mojibake(const char *in, size_t len,
+				   const char *codepage, unsigned flags,
+				   struct dedup_buf *out,
+				   struct dedup_error *err);
+
+/* Name of the i-th code page whose mojibake is undone, NULL past the end. */
+const char *dedup_repair_codepage(unsigned i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1723 @@
+/*
+ * repair.c - stage 1: decode bytes to UTF-8 and undo mojibake.
+ *
+ * Three steps (see dedup/repair.h for the contract):
+ *
+ * 1. Decode. Byte order marks pick UTF-8/16/32; valid UTF-8 is taken as
+ *    is; UTF-8 with a few stray bytes (or CESU-8 surrogate pairs) is mended
+ *    byte by byte; anything else goes through ICU charset detection.
+ *
+ * 2. Fast path. Most documents hold nothing that could be mojibake: a scan
+ *    looks for a character that a legacy code page puts at a UTF-8 lead
+ *    byte followed by one that it puts at a continuation byte, for C1
+ *    controls, U+FFFD and '&'. Without them the text is only checked for
+ *    NFC and copied.
+ *
+ * 3. Repair. The text becomes an array of code points. HTML character
+ *    references are resolved outside markup and code. Then, layer after
+ *    layer, every supported code page proposes "units": runs of characters
+ *    whose bytes in that code page form one UTF-8 sequence (allowing for one
+ *    byte lost, or replaced by U+FFFD, or a no-break space turned into a
+ *    space). Adjacent units form spans, and a span is replaced only when a
+ *    badness score (implausible character pairs, in the spirit of ftfy)
+ *    drops clearly, or drops and the document already holds clear mojibake.
+ *    The code page with the largest gain wins the layer. Leftover C1
+ *    controls get their Windows-1252 meaning, and the result is put in NFC.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/uchar.h>
+#include <unicode/ucnv.h>
+#include <unicode/ucsdet.h>
+#include <unicode/unorm2.h>
+#include <unicode/uscript.h>
+#include <unicode/ustring.h>
+
+#include "dedup/repair.h"
+#include "repair_int.h"
+
+/* Code pages whose mojibake we undo, in order of preference on ties. */
+enum {
+	CP_1252,
+	CP_LATIN1,
+	CP_1254,
+	CP_1250,
+	CP_8859_2,
+	CP_1251,
+	CP_1253,
+	CP_1257,
+	CP_MAC,
+	CP_437,
+	NCP
+};
+
+static const char *const cp_icu[NCP] = {
+	[CP_1252] = "windows-1252",  [CP_LATIN1] = "ISO-8859-1",
+	[CP_1254] = "windows-1254",  [CP_1250] = "windows-1250",
+	[CP_8859_2] = "ISO-8859-2",  [CP_1251] = "windows-1251",
+	[CP_1253] = "windows-1253",  [CP_1257] = "windows-1257",
+	[CP_MAC] = "macintosh",      [CP_437] = "ibm-437",
+};
+
+#define DIRECT_MAX 0x2600 /* code points below this have a direct slot */
+#define MAX_SLOTS 1536
+#define MAX_LAYERS 8
+
+/* One character of some code page's upper half, with its byte in each. */
+struct slot {
+	uint32_t cp;
+	uint8_t byte[NCP]; /* 0: not in that code page */
+	uint16_t lead;     /* code pages putting it at C2..F4 */
+	uint16_t cont;     /* code pages putting it at 80..BF */
+};
+
+/* Read-only after init, shared by every context. */
+static struct {
+	uint32_t fwd[NCP][128];   /* byte 0x80+i -> code point ("sloppy") */
+	uint8_t undef[NCP][128];  /* 1: byte undefined in the code page */
+	uint16_t direct[DIRECT_MAX];
+	struct slot slots[MAX_SLOTS];
+	unsigned nslots;
+	uint16_t far[32];         /* slots of code points >= DIRECT_MAX */
+	unsigned nfar;
+	uint8_t nfc_simple[0x10000 / 8]; /* NFC_QC=yes and ccc=0 */
+	dedup_status status;
+	char msg[160];
+} T;
+
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+struct dedup_repair {
+	const UNormalizer2 *nfc;
+	UCharsetDetector *det;
+	struct dedup_buf text;   /* decoded UTF-8 */
+	struct dedup_buf fixed;  /* repaired UTF-8, before NFC */
+	uint32_t *cp, *cp2;
+	size_t cp_alloc, cp2_alloc;
+	UChar *u16a, *u16b;
+	size_t u16a_alloc, u16b_alloc;
+	struct unit *units;
+	size_t units_alloc;
+	struct span *spans;
+	size_t spans_alloc;
+	UConverter *cnv[32];     /* legacy converters, opened on first use */
+};
+
+/* ------------------------------------------------------------------ */
+/* tables                                                              */
+
+static struct slot *slot_of(uint32_t c)
+{
+	unsigned i;
+
+	if (c < DIRECT_MAX)
+		return T.direct[c] ? &T.slots[T.direct[c]] : NULL;
+	for (i = 0; i < T.nfar; i++)
+		if (T.slots[T.far[i]].cp == c)
+			return &T.slots[T.far[i]];
+	return NULL;
+}
+
+static struct slot *add_slot(uint32_t c)
+{
+	struct slot *s = slot_of(c);
+
+	if (s)
+		return s;
+	if (T.nslots >= MAX_SLOTS)
+		return NULL;
+	if (c >= DIRECT_MAX && T.nfar >= sizeof(T.far) / sizeof(T.far[0]))
+		return NULL;
+	s = &T.slots[T.nslots];
+	memset(s, 0, sizeof(*s));
+	s->cp = c;
+	if (c < DIRECT_MAX)
+		T.direct[c] = (uint16_t)T.nslots;
+	else
+		T.far[T.nfar++] = (uint16_t)T.nslots;
+	T.nslots++;
+	return s;
+}
+
+static void build_tables(void)
+{
+	UErrorCode st;
+	UConverter *cnv;
+	unsigned p, b;
+	uint32_t c;
+
+	T.nslots = 1; /* slot 0 means "none" */
+	for (p = 0; p < NCP; p++) {
+		st = U_ZERO_ERROR;
+		cnv = ucnv_open(cp_icu[p], &st);
+		if (U_FAILURE(st)) {
+			T.status = DEDUP_EICU;
+			snprintf(T.msg, sizeof(T.msg),
+				 "cannot open converter '%s': %s", cp_icu[p],
+				 u_errorName(st));
+			return;
+		}
+		st = U_ZERO_ERROR;
+		ucnv_setToUCallBack(cnv, UCNV_TO_U_CALLBACK_STOP, NULL, NULL,
+				    NULL, &st);
+		for (b = 0x80; b < 0x100; b++) {
+			char in = (char)b;
+			UChar u[4];
+			int32_t n;
+
+			st = U_ZERO_ERROR;
+			ucnv_reset(cnv);
+			n = ucnv_toUChars(cnv, u, 4, &in, 1, &st);
+			if (U_FAILURE(st) || n != 1 || u[0] == 0xFFFD ||
+			    u[0] == 0x1A ||
+			    (p != CP_LATIN1 && u[0] == b && b < 0xA0)) {
+				/*
+				 * Undefined: decoders that do not fail keep
+				 * the byte as the same-valued code point
+				 * (what ftfy calls "sloppy" decoding).
+				 */
+				T.fwd[p][b - 0x80] = b;
+				T.undef[p][b - 0x80] = 1;
+			} else {
+				T.fwd[p][b - 0x80] = u[0];
+			}
+		}
+		ucnv_close(cnv);
+		for (b = 0x80; b < 0x100; b++) {
+			struct slot *s;
+
+			c = T.fwd[p][b - 0x80];
+			s = add_slot(c);
+			if (!s) {
+				T.status = DEDUP_ENOMEM;
+				snprintf(T.msg, sizeof(T.msg),
+					 "code page tables overflow");
+				return;
+			}
+			if (s->byte[p])
+				continue;
+			s->byte[p] = (uint8_t)b;
+			if (b >= 0xC2 && b <= 0xF4)
+				s->lead |= (uint16_t)(1u << p);
+			if (b <= 0xBF)
+				s->cont |= (uint16_t)(1u << p);
+		}
+	}
+	for (c = 0; c < 0x10000; c++) {
+		if (u_getIntPropertyValue((UChar32)c, UCHAR_NFC_QUICK_CHECK) ==
+			    UNORM_YES &&
+		    u_getCombiningClass((UChar32)c) == 0)
+			T.nfc_simple[c >> 3] |= (uint8_t)(1u << (c & 7));
+	}
+	T.status = DEDUP_OK;
+}
+
+/* Byte of c in code page p, or -1. */
+static inline int enc(unsigned p, uint32_t c)
+{
+	const struct slot *s;
+
+	if (c < 0x80)
+		return (int)c;
+	s = slot_of(c);
+	if (!s || !s->byte[p])
+		return -1;
+	return s->byte[p];
+}
+
+static inline bool nfc_simple(uint32_t c)
+{
+	if (c < 0x300)
+		return true;
+	if (c < 0x10000)
+		return T.nfc_simple[c >> 3] & (1u << (c & 7));
+	if (c >= 0x1F000 && c < 0x1FB00)
+		return true; /* emoji and pictographs */
+	return u_getIntPropertyValue((UChar32)c, UCHAR_NFC_QUICK_CHECK) ==
+		       UNORM_YES &&
+	       u_getCombiningClass((UChar32)c) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8                                                               */
+
+/*
+ * Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid.
+ * With `cesu`, a CESU-8 surrogate pair counts as one 6-byte sequence.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n, bool cesu)
+{
+	unsigned b0 = s[0];
+
+	if (b0 < 0x80)
+		return 1;
+	if (b0 < 0xC2 || b0 > 0xF4)
+		return 0;
+	if (b0 < 0xE0)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (b0 < 0xF0) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (b0 == 0xE0 && s[1] < 0xA0)
+			return 0;
+		if (b0 == 0xED && s[1] >= 0xA0) {
+			if (cesu && s[1] < 0xB0 && n >= 6 && s[3] == 0xED &&
+			    s[4] >= 0xB0 && s[4] <= 0xBF &&
+			    (s[5] & 0xC0) == 0x80)
+				return 6;
+			return 0;
+		}
+		return 3;
+	}
+	if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+	    (s[3] & 0xC0) != 0x80)
+		return 0;
+	if (b0 == 0xF0 && s[1] < 0x90)
+		return 0;
+	if (b0 == 0xF4 && s[1] >= 0x90)
+		return 0;
+	return 4;
+}
+
+/* Decode a sequence that utf8_seq() accepted. */
+static uint32_t utf8_get(const unsigned char *s, size_t len)
+{
+	uint32_t hi, lo;
+
+	switch (len) {
+	case 1:
+		return s[0];
+	case 2:
+		return ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+	case 3:
+		return ((uint32_t)(s[0] & 0x0F) << 12) |
+		       ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+	case 4:
+		return ((uint32_t)(s[0] & 0x07) << 18) |
+		       ((uint32_t)(s[1] & 0x3F) << 12) |
+		       ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+	default: /* CESU-8 pair */
+		hi = utf8_get(s, 3);
+		lo = utf8_get(s + 3, 3);
+		return 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+	}
+}
+
+static size_t utf8_put(char *o, uint32_t c)
+{
+	unsigned char *u = (unsigned char *)o;
+
+	if (c < 0x80) {
+		u[0] = (unsigned char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		u[0] = (unsigned char)(0xC0 | (c >> 6));
+		u[1] = (unsigned char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		u[0] = (unsigned char)(0xE0 | (c >> 12));
+		u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+		u[2] = (unsigned char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	u[0] = (unsigned char)(0xF0 | (c >> 18));
+	u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+	u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+	u[3] = (unsigned char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+static dedup_status buf_put_cp(struct dedup_buf *b, uint32_t c)
+{
+	char tmp[4];
+
+	return dedup_buf_add(b, tmp, utf8_put(tmp, c));
+}
+
+/* ------------------------------------------------------------------ */
+/* context                                                             */
+
+dedup_status dedup_repair_new(struct dedup_repair **out,
+			      struct dedup_error *err)
+{
+	struct dedup_repair *r;
+	UErrorCode st = U_ZERO_ERROR;
+
+	*out = NULL;
+	pthread_once(&tables_once, build_tables);
+	if (T.status)
+		return dedup_error_set(err, T.status, "repair tables: %s",
+				       T.msg);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot allocate the repair context");
+	dedup_buf_init(&r->text);
+	dedup_buf_init(&r->fixed);
+	r->nfc = unorm2_getNFCInstance(&st);
+	if (U_FAILURE(st))
+		goto icu_fail;
+	r->det = ucsdet_open(&st);
+	if (U_FAILURE(st))
+		goto icu_fail;
+	*out = r;
+	return DEDUP_OK;
+icu_fail:
+	dedup_repair_free(r);
+	return dedup_error_set(err, DEDUP_EICU, "cannot set up ICU: %s",
+			       u_errorName(st));
+}
+
+void dedup_repair_free(struct dedup_repair *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	if (r->det)
+		ucsdet_close(r->det);
+	for (i = 0; i < sizeof(r->cnv) / sizeof(r->cnv[0]); i++)
+		if (r->cnv[i])
+			ucnv_close(r->cnv[i]);
+	dedup_buf_release(&r->text);
+	dedup_buf_release(&r->fixed);
+	free(r->cp);
+	free(r->cp2);
+	free(r->u16a);
+	free(r->u16b);
+	free(r->units);
+	free(r->spans);
+	free(r);
+}
+
+static bool grow_array(void **p, size_t *alloc, size_t need, size_t elt)
+{
+	size_t n = *alloc ? *alloc : 256;
+	void *q;
+
+	if (need <= *alloc)
+		return true;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elt)
+			return false;
+		n *= 2;
+	}
+	q = realloc(*p, n * elt);
+	if (!q)
+		return false;
+	*p = q;
+	*alloc = n;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* step 1: decoding                                                    */
+
+struct legacy {
+	const char *detected; /* name ucsdet reports */
+	const char *icu;      /* converter to use, NULL: our 1252 table */
+};
+
+/*
+ * Encodings we accept from detection. ISO-8859-1 is read as Windows-1252
+ * and ISO-8859-9 as Windows-1254, as browsers do (WHATWG Encoding
+ * standard): the Windows code pages are supersets in practice.
+ */
+static const struct legacy legacy[] = {
+	{ "ISO-8859-1", NULL },
+	{ "windows-1252", NULL },
+	{ "ISO-8859-2", "ISO-8859-2" },
+	{ "windows-1250", "windows-1250" },
+	{ "ISO-8859-5", "ISO-8859-5" },
+	{ "windows-1251", "windows-1251" },
+	{ "KOI8-R", "KOI8-R" },
+	{ "ISO-8859-7", "ISO-8859-7" },
+	{ "windows-1253", "windows-1253" },
+	{ "ISO-8859-8", "ISO-8859-8" },
+	{ "windows-1255", "windows-1255" },
+	{ "ISO-8859-6", "ISO-8859-6" },
+	{ "windows-1256", "windows-1256" },
+	{ "ISO-8859-9", "windows-1254" },
+	{ "windows-1254", "windows-1254" },
+	{ "Shift_JIS", "Shift_JIS" },
+	{ "EUC-JP", "EUC-JP" },
+	{ "EUC-KR", "EUC-KR" },
+	{ "GB18030", "GB18030" },
+	{ "Big5", "Big5" },
+	{ "ISO-2022-JP", "ISO-2022-JP" },
+	{ "ISO-2022-KR", "ISO-2022-KR" },
+	{ "ISO-2022-CN", "ISO-2022-CN" },
+};
+#define NLEGACY (sizeof(legacy) / sizeof(legacy[0]))
+
+/* Converters for the BOM encodings live after the legacy ones. */
+enum { CNV_UTF16LE = NLEGACY, CNV_UTF16BE, CNV_UTF32LE, CNV_UTF32BE };
+static const char *const bom_names[] = { "UTF-16LE", "UTF-16BE", "UTF-32LE",
+					 "UTF-32BE" };
+
+static dedup_status get_cnv(struct dedup_repair *r, size_t idx,
+			    UConverter **out, struct dedup_error *err)
+{
+	const char *name = idx < NLEGACY ? legacy[idx].icu
+					 : bom_names[idx - NLEGACY];
+	UErrorCode st = U_ZERO_ERROR;
+
+	if (!r->cnv[idx]) {
+		r->cnv[idx] = ucnv_open(name, &st);
+		if (U_FAILURE(st)) {
+			r->cnv[idx] = NULL;
+			return dedup_error_set(err, DEDUP_EICU,
+					       "cannot open converter '%s': %s",
+					       name, u_errorName(st));
+		}
+		ucnv_setToUCallBack(r->cnv[idx], UCNV_TO_U_CALLBACK_STOP, NULL,
+				    NULL, NULL, &st);
+	}
+	ucnv_reset(r->cnv[idx]);
+	*out = r->cnv[idx];
+	return DEDUP_OK;
+}
+
+/*
+ * Convert with ICU into r->text. Returns DEDUP_EBINARY (without message)
+ * when the bytes are not valid in that encoding.
+ */
+static dedup_status icu_convert(struct dedup_repair *r, size_t idx,
+				const char *in, size_t len,
+				struct dedup_error *err)
+{
+	UConverter *cnv;
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t n;
+	size_t cap;
+	dedup_status ret;
+
+	ret = get_cnv(r, idx, &cnv, err);
+	if (ret)
+		return ret;
+	/* Every byte gives at most one BMP character: 3 UTF-8 bytes. */
+	cap = len * 3 + 4;
+	dedup_buf_reset(&r->text);
+	if (cap > INT32_MAX || dedup_buf_grow(&r->text, cap))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot convert %zu bytes", len);
+	n = ucnv_toAlgorithmic(UCNV_UTF8, cnv, r->text.buf, (int32_t)cap, in,
+			       (int32_t)len, &st);
+	if (U_FAILURE(st))
+		return DEDUP_EBINARY;
+	r->text.len = (size_t)n;
+	r->text.buf[n] = '\0';
+	return DEDUP_OK;
+}
+
+/* Bytes 0x80..0xFF as Windows-1252 (undefined ones as C1 controls). */
+static dedup_status add_1252(struct dedup_buf *b, unsigned char byte)
+{
+	return buf_put_cp(b, byte < 0x80 ? byte : T.fwd[CP_1252][byte - 0x80]);
+}
+
+/*
+ * Mend UTF-8 holding a few bytes of something else: keep every valid
+ * sequence (joining CESU-8 surrogate pairs) and read the rest as
+ * Windows-1252, the usual source of stray bytes.
+ */
+static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
+			      size_t n)
+{
+	size_t i = 0, k;
+	dedup_status ret;
+
+	while (i < n) {
+		k = utf8_seq(s + i, n - i, true);
+		if (k == 6)
+			ret = buf_put_cp(o, utf8_get(s + i, 6));
+		else if (k)
+			ret = dedup_buf_add(o, s + i, k);
+		else
+			ret = add_1252(o, s[i]), k = 1;
+		if (ret)
+			return ret;
+		i += k;
+	}
+	return DEDUP_OK;
+}
+
+/*
+ * Not UTF-8: ask ICU which encodings fit, best first, and take the first
+ * one we trust that converts without error.
+ */
+static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
+				  size_t len, struct dedup_repair_report *rep,
+				  const char **text, size_t *tlen,
+				  struct dedup_error *err)
+{
+	const UCharsetMatch **m;
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t nm, i, conf;
+	size_t j, k;
+	const char *name;
+	dedup_status ret;
+
+	if (len > INT32_MAX)
+		return dedup_error_set(err, DEDUP_ETOOBIG,
+				       "%zu bytes of non-UTF-8 text", len);
+	ucsdet_setText(r->det, in, (int32_t)len, &st);
+	m = ucsdet_detectAll(r->det, &nm, &st);
+	if (U_FAILURE(st))
+		return dedup_error_set(err, DEDUP_EICU,
+				       "charset detection failed: %s",
+				       u_errorName(st));
+	for (i = 0; i < nm; i++) {
+		st = U_ZERO_ERROR;
+		name = ucsdet_getName(m[i], &st);
+		conf = ucsdet_getConfidence(m[i], &st);
+		if (U_FAILURE(st) || conf < 10)
+			break;
+		for (j = 0; j < NLEGACY; j++)
+			if (!strcmp(name, legacy[j].detected))
+				break;
+		if (j == NLEGACY)
+			continue;
+		rep->converted = 1;
+		if (!legacy[j].icu) {
+			rep->encoding = "windows-1252";
+			dedup_buf_reset(&r->text);
+			for (k = 0; k < len; k++)
+				if (add_1252(&r->text, (unsigned char)in[k]))
+					return dedup_error_set(err,
+						DEDUP_ENOMEM,
+						"cannot convert %zu bytes",
+						len);
+		} else {
+			ret = icu_convert(r, j, in, len, err);
+			if (ret == DEDUP_EBINARY)
+				continue;
+			if (ret)
+				return ret;
+			rep->encoding = legacy[j].icu;
+		}
+		*text = r->text.buf;
+		*tlen = r->text.len;
+		return DEDUP_OK;
+	}
+	return dedup_error_set(err, DEDUP_EBINARY,
+			       "not UTF-8 and no plausible text encoding");
+}
+
+static dedup_status decode_bytes(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_repair_report *rep,
+				 const char **text, size_t *tlen,
+				 struct dedup_error *err)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i, k, multi = 0, bad = 0, cesu = 0, ctrl = 0;
+	const char *z;
+	dedup_status ret;
+
+	/* byte order marks */
+	if (len >= 4 && !memcmp(s, "\xFF\xFE\0\0", 4)) {
+		ret = icu_convert(r, CNV_UTF32LE, in + 4, len - 4, err);
+		rep->encoding = "UTF-32LE";
+		goto bom;
+	}
+	if (len >= 4 && !memcmp(s, "\0\0\xFE\xFF", 4)) {
+		ret = icu_convert(r, CNV_UTF32BE, in + 4, len - 4, err);
+		rep->encoding = "UTF-32BE";
+		goto bom;
+	}
+	if (len >= 2 && s[0] == 0xFF && s[1] == 0xFE) {
+		ret = icu_convert(r, CNV_UTF16LE, in + 2, len - 2, err);
+		rep->encoding = "UTF-16LE";
+		goto bom;
+	}
+	if (len >= 2 && s[0] == 0xFE && s[1] == 0xFF) {
+		ret = icu_convert(r, CNV_UTF16BE, in + 2, len - 2, err);
+		rep->encoding = "UTF-16BE";
+		goto bom;
+	}
+	if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) {
+		rep->bom = 1;
+		s += 3;
+		len -= 3;
+		in += 3;
+	}
+
+	z = memchr(in, '\0', len);
+	if (z)
+		return dedup_error_set(err, DEDUP_EBINARY,
+				       "NUL byte at offset %zu",
+				       (size_t)(z - in) + (rep->bom ? 3 : 0));
+	for (i = 0; i < len; i += k) {
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' &&
+			    s[i] != '\r' && s[i] != '\f' && s[i] != '\v' &&
+			    s[i] != 0x1B)
+				ctrl++;
+			k = 1;
+			continue;
+		}
+		k = utf8_seq(s + i, len - i, true);
+		if (k == 6)
+			cesu++;
+		if (k)
+			multi++;
+		else
+			bad++, k = 1;
+	}
+	if (ctrl >= 4 && ctrl * 64 > len)
+		return dedup_error_set(err, DEDUP_EBINARY,
+				       "%zu control characters in %zu bytes",
+				       ctrl, len);
+	rep->encoding = "UTF-8";
+	if (!bad && !cesu) {
+		*text = in;
+		*tlen = len;
+		return DEDUP_OK;
+	}
+	if (!bad || (multi >= 2 && multi >= bad)) {
+		dedup_buf_reset(&r->text);
+		if (mend_utf8(&r->text, s, len))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "cannot mend %zu bytes", len);
+		*text = r->text.buf;
+		*tlen = r->text.len;
+		return DEDUP_OK;
+	}
+	return detect_legacy(r, in, len, rep, text, tlen, err);
+
+bom:
+	rep->bom = 1;
+	rep->converted = 1;
+	if (ret == DEDUP_EBINARY)
+		return dedup_error_set(err, DEDUP_EBINARY,
+				       "malformed %s after its byte order mark",
+				       rep->encoding);
+	if (ret)
+		return ret;
+	if (memchr(r->text.buf, '\0', r->text.len))
+		return dedup_error_set(err, DEDUP_EBINARY,
+				       "NUL character in %s text",
+				       rep->encoding);
+	*text = r->text.buf;
+	*tlen = r->text.len;
+	return DEDUP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* step 2: the fast scan                                               */
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+enum { SCAN_REPAIR = 1, SCAN_NFC = 2 };
+
+/* '&' starting something that may be a character reference. */
+static bool entity_like(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || !(s[1] == '#' || (unsigned)((s[1] | 0x20) - 'a') < 26u))
+		return false;
+	for (i = 2; i < n && i < 12; i++)
+		if (s[i] == ';')
+			return true;
+	return false;
+}
+
+/*
+ * Find out whether the text may need repair (a character some code page
+ * puts at a UTF-8 lead byte followed by one it puts at a continuation byte,
+ * a C1 control, U+FFFD, a character reference) or NFC normalization.
+ */
+static unsigned scan(const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	unsigned flags = 0;
+	uint16_t prev_lead = 0;
+	const struct slot *sl;
+	size_t i = 0, k;
+	uint64_t w, amp;
+	uint32_t c;
+
+	while (i < n) {
+		while (i + 8 <= n) {
+			memcpy(&w, s + i, 8);
+			amp = w ^ (ONES * '&');
+			if ((w | ((amp - ONES) & ~amp)) & HIGHS)
+				break;
+			i += 8;
+			prev_lead = 0;
+		}
+		if (i >= n)
+			break;
+		if (s[i] < 0x80) {
+			if (s[i] == '&' && entity_like(s + i, n - i))
+				return flags | SCAN_REPAIR;
+			prev_lead = 0;
+			i++;
+			continue;
+		}
+		k = utf8_seq(s + i, n - i, false);
+		c = utf8_get(s + i, k);
+		i += k;
+		if (c < 0xA0 || c == 0xFFFD)
+			return flags | SCAN_REPAIR;
+		if (!nfc_simple(c))
+			flags |= SCAN_NFC;
+		sl = slot_of(c);
+		if (!sl) {
+			prev_lead = 0;
+			continue;
+		}
+		if (prev_lead & sl->cont)
+			return flags | SCAN_REPAIR;
+		prev_lead = sl->lead;
+	}
+	return flags;
+}
+
+/* Append s to out in NFC. */
+static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
+			    struct dedup_buf *out, struct dedup_error *err)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t n16, m16, n8;
+
+	if (n > INT32_MAX / 2)
+		return dedup_error_set(err, DEDUP_ETOOBIG,
+				       "%zu bytes are too many to normalize", n);
+	if (!grow_array((void **)&r->u16a, &r->u16a_alloc, n + 1,
+			sizeof(UChar)))
+		goto nomem;
+	u_strFromUTF8(r->u16a, (int32_t)r->u16a_alloc, &n16, s, (int32_t)n,
+		      &st);
+	if (U_FAILURE(st))
+		goto icu;
+	if (unorm2_isNormalized(r->nfc, r->u16a, n16, &st) && U_SUCCESS(st))
+		goto copy;
+	st = U_ZERO_ERROR;
+	/* NFC can grow a string at most threefold. */
+	if (!grow_array((void **)&r->u16b, &r->u16b_alloc,
+			(size_t)n16 * 3 + 1, sizeof(UChar)))
+		goto nomem;
+	m16 = unorm2_normalize(r->nfc, r->u16a, n16, r->u16b,
+			       (int32_t)r->u16b_alloc, &st);
+	if (U_FAILURE(st))
+		goto icu;
+	u_strToUTF8(NULL, 0, &n8, r->u16b, m16, &st);
+	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+		goto icu;
+	st = U_ZERO_ERROR;
+	if (dedup_buf_grow(out, (size_t)n8))
+		goto nomem;
+	u_strToUTF8(out->buf + out->len, n8 + 1, NULL, r->u16b, m16, &st);
+	if (U_FAILURE(st))
+		goto icu;
+	out->len += (size_t)n8;
+	out->buf[out->len] = '\0';
+	return DEDUP_OK;
+copy:
+	if (dedup_buf_add(out, s, n))
+		goto nomem;
+	return DEDUP_OK;
+nomem:
+	return dedup_error_set(err, DEDUP_ENOMEM,
+			       "cannot normalize %zu bytes", n);
+icu:
+	return dedup_error_set(err, DEDUP_EICU, "NFC normalization failed: %s",
+			       u_errorName(st));
+}
+
+/* ------------------------------------------------------------------ */
+/* step 3: repair                                                      */
+
+/* Character classes for the badness score. */
+enum kind {
+	K_ASCII, /* ASCII but not a letter: spaces, digits, punctuation */
+	K_LET,   /* a letter */
+	K_C1,    /* C1 control */
+	K_SYM,   /* a symbol of some code page's upper half */
+	K_QUOTE, /* quotes, dashes, ellipsis */
+	K_NBSP,
+	K_MARK,  /* combining mark */
+	K_OTHER, /* anything else: emoji, CJK punctuation, U+FFFD... */
+};
+
+enum { S_LATIN = 1, S_GREEK, S_CYRILLIC, S_CJK, S_OTHER = 100 };
+
+struct ccls {
+	uint8_t kind;
+	bool ascii, upper, lower;
+	bool marker; /* Latin-1 capital: the lead of most 1252 mojibake */
+	int script;
+};
+
+static bool is_sym(uint32_t c)
+{
+	if (c >= 0xA1 && c <= 0xBF)
+		return c != 0xAB && c != 0xBB;
+	switch (c) {
+	case 0xD7: case 0xF7: case 0x192: case 0x2C6: case 0x2C7:
+	case 0x2020: case 0x2021: case 0x2022: case 0x2030: case 0x2122:
+	case 0x20AC: case 0x2116: case 0x2126: case 0x207F: case 0xF8FF:
+		return true;
+	}
+	return (c >= 0x2D8 && c <= 0x2DD) || (c >= 0x2190 && c <= 0x23FF) ||
+	       (c >= 0x2500 && c <= 0x25FF);
+}
+
+static bool is_quote(uint32_t c)
+{
+	return c == 0xAB || c == 0xBB || (c >= 0x2010 && c <= 0x201F) ||
+	       c == 0x2026 || c == 0x2039 || c == 0x203A;
+}
+
+static int script_of(uint32_t c)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	UScriptCode sc;
+
+	if (c < 0x250 || (c >= 0x1E00 && c <= 0x1EFF) ||
+	    (c >= 0xFB00 && c <= 0xFB06))
+		return S_LATIN;
+	if ((c >= 0x370 && c <= 0x3FF) || (c >= 0x1F00 && c <= 0x1FFF))
+		return S_GREEK;
+	if (c >= 0x400 && c <= 0x52F)
+		return S_CYRILLIC;
+	sc = uscript_getScript((UChar32)c, &st);
+	switch (sc) {
+	case USCRIPT_HAN: case USCRIPT_HIRAGANA: case USCRIPT_KATAKANA:
+	case USCRIPT_HANGUL: case USCRIPT_BOPOMOFO:
+		return S_CJK;
+	case USCRIPT_LATIN:
+		return S_LATIN;
+	default:
+		return S_OTHER + (int)sc;
+	}
+}
+
+static void classify(uint32_t c, struct ccls *k)
+{
+	int8_t t;
+
+	memset(k, 0, sizeof(*k));
+	if (c < 0x80) {
+		k->ascii = true;
+		if ((c | 0x20) - 'a' < 26u) {
+			k->kind = K_LET;
+			k->script = S_LATIN;
+			k->upper = c < 'a';
+			k->lower = !k->upper;
+		}
+		return;
+	}
+	if (c < 0xA0) {
+		k->kind = K_C1;
+		return;
+	}
+	if (c == 0xA0) {
+		k->kind = K_NBSP;
+		return;
+	}
+	if (is_sym(c)) {
+		k->kind = K_SYM;
+		return;
+	}
+	if (is_quote(c)) {
+		k->kind = K_QUOTE;
+		return;
+	}
+	t = u_charType((UChar32)c);
+	switch (t) {
+	case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER:
+	case U_TITLECASE_LETTER: case U_MODIFIER_LETTER:
+	case U_OTHER_LETTER:
+		k->kind = K_LET;
+		k->upper = t == U_UPPERCASE_LETTER || t == U_TITLECASE_LETTER;
+		k->lower = t == U_LOWERCASE_LETTER;
+		k->script = script_of(c);
+		k->marker = c >= 0xC0 && c <= 0xDE;
+		return;
+	case U_NON_SPACING_MARK: case U_ENCLOSING_MARK:
+	case U_COMBINING_SPACING_MARK:
+		k->kind = K_MARK;
+		return;
+	default:
+		k->kind = K_OTHER;
+	}
+}
+
+/* How implausible the pair "a b" is in real text (ftfy's idea). */
+static int pair_bad(const struct ccls *a, const struct ccls *b)
+{
+	if (a->kind == K_C1 || b->kind == K_C1)
+		return 2;
+	if (a->kind == K_LET && !a->ascii) {
+		if (a->marker && !b->ascii && b->kind != K_MARK)
+			return b->kind == K_LET ? 1 : 2;
+		if (b->kind == K_SYM || b->kind == K_NBSP)
+			return 1;
+		if (b->kind == K_QUOTE &&
+		    !(a->lower && a->script == S_LATIN))
+			return 1;
+	}
+	if (a->kind == K_LET && b->kind == K_SYM)
+		return 1;
+	if (a->kind == K_SYM &&
+	    (b->kind == K_SYM || b->kind == K_QUOTE ||
+	     (b->kind == K_LET && !b->ascii)))
+		return 1;
+	if (a->kind == K_QUOTE && b->kind == K_SYM)
+		return 1;
+	if (a->kind == K_LET && b->kind == K_LET) {
+		if (a->script != b->script)
+			return 2;
+		if (a->lower && b->upper && !b->ascii)
+			return 1;
+	}
+	if (b->kind == K_MARK && a->kind != K_LET)
+		return 1;
+	return 0;
+}
+
+/*
+ * Penalty for a character that a repair would produce: -1 when it must
+ * never be produced (controls, unassigned, private use), more the rarer
+ * the block is in news text. `prev` is the character before it.
+ */
+static int unlikely(uint32_t d, uint32_t prev)
+{
+	int8_t t = u_charType((UChar32)d);
+
+	if (d >= 0x80 && d < 0xA0)
+		return 1; /* maybe a byte of the next layer down */
+	if (t == U_UNASSIGNED || t == U_PRIVATE_USE_CHAR ||
+	    t == U_SURROGATE || t == U_CONTROL_CHAR)
+		return -1;
+	if ((d & 0xFFFE) == 0xFFFE || (d >= 0xFDD0 && d <= 0xFDEF))
+		return -1;
+	if (d >= 0xFE00 && d <= 0xFE0F)
+		return prev >= 0x2000 && !u_isalnum((UChar32)prev) ? 0 : 3;
+	if (t == U_FORMAT_CHAR)
+		return d == 0xAD ? 1 : 2;
+	if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK ||
+	    t == U_COMBINING_SPACING_MARK) {
+		if (!u_isalpha((UChar32)prev))
+			return 3;
+		if (d < 0x370)
+			return 0;
+	}
+	if (d < 0x180)
+		return 0;
+	if (d < 0x250) /* Latin Extended-B: only a few are common */
+		return (d >= 0x218 && d <= 0x21B) || d == 0x192 ? 0 : 1;
+	if (d < 0x2B0)
+		return 3; /* IPA */
+	if (d < 0x300) {
+		switch (d) {
+		case 0x2BC: case 0x2C6: case 0x2C7: case 0x2C9:
+		case 0x2D8: case 0x2D9: case 0x2DA: case 0x2DB:
+		case 0x2DC: case 0x2DD:
+			return 0;
+		}
+		return 3;
+	}
+	if (d < 0x370)
+		return 1;
+	if (d < 0x460)
+		return 0; /* Greek, Cyrillic */
+	if (d < 0x490)
+		return 3; /* archaic Cyrillic */
+	if (d < 0x530)
+		return 1;
+	if (d < 0x590)
+		return 2; /* Armenian */
+	if (d < 0x5D0)
+		return 3; /* Hebrew points */
+	if (d < 0x700)
+		return 0; /* Hebrew, Arabic */
+	if (d < 0x900)
+		return 3; /* Syriac, Thaana, NKo, Samaritan... */
+	if (d < 0xF00)
+		return 0; /* Indic, Thai, Lao */
+	if (d < 0x1D00)
+		return 1;
+	if (d < 0x1E00)
+		return 3; /* phonetic extensions */
+	if (d < 0x1F00)
+		return 0;
+	if (d < 0x2000)
+		return 1;
+	if (d < 0x2C00)
+		return 0; /* punctuation, symbols */
+	if (d < 0x2E00)
+		return 3;
+	if (d < 0x2E80)
+		return 1;
+	if (d < 0xA000)
+		return 0; /* CJK */
+	if (d < 0xAC00)
+		return 3;
+	if (d < 0xD800)
+		return 0; /* Hangul */
+	if (d < 0xFB00)
+		return 1;
+	if (d < 0xFE00)
+		return 2;
+	if (d < 0xFF00)
+		return 1;
+	if (d < 0xFFF0)
+		return 0;
+	if (d < 0x10000)
+		return 3;
+	if (d >= 0x1F000 && d < 0x1FB00)
+		return 0; /* emoji */
+	if (d >= 0x20000 && d < 0x40000)
+		return 1;
+	if (d >= 0xE0000 && d < 0xE0080)
+		return 1; /* tags, in flag emoji */
+	return 3;
+}
+
+/* One proposed replacement: chars [start, end) become `d`. */
+struct unit {
+	size_t start, end;
+	uint32_t d;
+	int bonus;
+	bool lossy;
+};
+
+static inline bool is_space(uint32_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0;
+}
+
+static bool lossy_ok(uint32_t d)
+{
+	int8_t t = u_charType((UChar32)d);
+
+	if (d == 0xA0)
+		return true;
+	return t != U_UNASSIGNED && t != U_PRIVATE_USE_CHAR &&
+	       t != U_SURROGATE && t != U_CONTROL_CHAR &&
+	       t != U_FORMAT_CHAR && t != U_SPACE_SEPARATOR &&
+	       unlikely(d, 'a') == 0;
+}
+
+/*
+ * A sequence missing one byte: by[0..k) came from chars ending before
+ * cp[j], which is no continuation byte in code page p. The byte was
+ * dropped (cp[j] starts what follows), replaced by U+FFFD, or was a
+ * no-break space turned into a space. Restore it when the context leaves
+ * one reading; mark the character lost (U+FFFD) when several remain.
+ */
+static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
+		       unsigned char *by, size_t k, size_t need, size_t j,
+		       uint32_t prev, struct unit *u)
+{
+	enum { DROP, FFFD, SPACE };
+	struct {
+		uint32_t d;
+		size_t end;
+		int kind;
+	} cand[24];
+	size_t nc = 0, m, t, x, end;
+	int kind, b;
+	uint32_t next;
+	unsigned nplaus = 0;
+
+	uint32_t cj = j < n ? cp[j] : 0;
+
+	for (kind = DROP; kind <= SPACE; kind++) {
+		if (kind == FFFD && cj != 0xFFFD)
+			continue;
+		if (kind == SPACE && cj != ' ')
+			continue;
+		if (kind != SPACE && need < 3)
+			continue; /* one char left: too little evidence */
+		t = kind == DROP ? j : j + 1;
+		for (m = k + 1; m < need; m++, t++) {
+			if (t >= n)
+				break;
+			b = enc(p, cp[t]);
+			if (b < 0x80 || b > 0xBF)
+				break;
+			by[m] = (unsigned char)b;
+		}
+		if (m < need)
+			continue;
+		end = t;
+		for (x = 0x80; x < 0xC0 && nc < 24; x++) {
+			if (kind == SPACE ? x != 0xA0 : !T.undef[p][x - 0x80])
+				continue;
+			by[k] = (unsigned char)x;
+			if (utf8_seq(by, need, false) != need)
+				continue;
+			cand[nc].d = utf8_get(by, need);
+			cand[nc].end = end;
+			cand[nc].kind = kind;
+			nc++;
+		}
+	}
+	if (!nc)
+		return false;
+	u->start = i;
+	u->lossy = true;
+	u->bonus = 0;
+	for (m = 0; m < nc; m++) {
+		next = cand[m].end < n ? cp[cand[m].end] : '\n';
+		if (cand[m].d == 0x201D && cand[m].kind != SPACE &&
+		    !is_space(prev) &&
+		    (is_space(next) || (next < 0x80 && !u_isalnum(next))))
+			goto take;
+		if (cand[m].d == 0xFE0F && prev >= 0x2000 &&
+		    !u_isalnum((UChar32)prev))
+			goto take;
+		if (cand[m].kind == SPACE && need == 2 &&
+		    (cand[m].d == 0xA0 || u_islower((UChar32)cand[m].d)))
+			goto take;
+	}
+	for (m = 0; m < nc; m++)
+		if (lossy_ok(cand[m].d))
+			nplaus++, x = m;
+	if (nplaus == 0)
+		return false;
+	if (nplaus == 1) {
+		m = x;
+		goto take;
+	}
+	/* Several readings: the character is lost, the rest is not. */
+	for (m = 0; m < nc && cand[m].kind == SPACE; m++)
+		;
+	if (m == nc)
+		return false;
+	u->d = 0xFFFD;
+	u->end = cand[m].end;
+	return true;
+take:
+	u->d = cand[m].d;
+	u->end = cand[m].end;
+	return true;
+}
+
+/*
+ * The unit starting at cp[i] in code page p, if the bytes of the chars
+ * there form one UTF-8 sequence (or one missing a byte, see lossy_unit).
+ */
+static bool find_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
+		      uint32_t prev, struct unit *u)
+{
+	unsigned char by[6];
+	size_t need, k, j, m;
+	int b0 = enc(p, cp[i]), b;
+
+	if (b0 < 0xC2 || b0 > 0xF4)
+		return false;
+	need = b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
+	by[0] = (unsigned char)b0;
+	for (k = 1, j = i + 1; k < need && j < n; k++, j++) {
+		b = enc(p, cp[j]);
+		if (b < 0x80 || b > 0xBF)
+			break;
+		by[k] = (unsigned char)b;
+	}
+	if (k < need)
+		return lossy_unit(cp, n, i, p, by, k, need, j, prev,
+					   u);
+	u->start = i;
+	u->lossy = false;
+	if (utf8_seq(by, need, false) == need) {
+		u->d = utf8_get(by, need);
+		u->end = j;
+		u->bonus = (int)need - 2;
+		return true;
+	}
+	/* CESU-8: a high surrogate, then a low one */
+	if (need != 3 || b0 != 0xED || by[1] < 0xA0 || by[1] > 0xAF ||
+	    j + 3 > n)
+		return false;
+	for (m = 0; m < 3; m++) {
+		b = enc(p, cp[j + m]);
+		if (b < 0)
+			return false;
+		by[3 + m] = (unsigned char)b;
+	}
+	if (utf8_seq(by, 6, true) != 6)
+		return false;
+	u->d = utf8_get(by, 6);
+	u->end = j + 3;
+	u->bonus = 2;
+	return true;
+}
+
+static bool needs_nfc(const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (s[i] < 0xCC) { /* below U+0300 */
+			i += s[i] < 0x80 ? 1 : 2;
+			continue;
+		}
+		k = utf8_seq(s + i, n - i, false);
+		if (!k)
+			return true;
+		if (!nfc_simple(utf8_get(s + i, k)))
+			return true;
+		i += k;
+	}
+	return false;
+}
+
+/* Gain in plausibility from replacing the units u[0..nu) (adjacent). */
+static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
+		     size_t nu, int *maxpen)
+{
+	struct ccls a, b;
+	size_t s = u[0].start, e = u[nu - 1].end, t;
+	uint32_t prev = s ? cp[s - 1] : '\n', next = e < n ? cp[e] : '\n';
+	uint32_t pc = prev;
+	int orig = 0, neu = 0, pen;
+
+	classify(prev, &a);
+	for (t = s; t < e; t++) {
+		classify(cp[t], &b);
+		orig += pair_bad(&a, &b);
+		a = b;
+	}
+	classify(next, &b);
+	orig += pair_bad(&a, &b);
+
+	*maxpen = 0;
+	classify(prev, &a);
+	for (t = 0; t < nu; t++) {
+		pen = u[t].d == 0xFFFD ? 0 : unlikely(u[t].d, pc);
+		if (pen < 0)
+			return -100;
+		if (pen > *maxpen)
+			*maxpen = pen;
+		neu += pen - u[t].bonus;
+		classify(u[t].d, &b);
+		/* a C1 control made here may be a byte of the next layer */
+		if (b.kind == K_C1)
+			b.kind = K_SYM;
+		neu += pair_bad(&a, &b);
+		a = b;
+		pc = u[t].d;
+	}
+	classify(next, &b);
+	neu += pair_bad(&a, &b);
+	return orig - neu;
+}
+
+/* Collect the units of code page p into r->units; returns their number. */
+static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
+			 size_t n, unsigned p, bool *nomem)
+{
+	size_t i = 0, nu = 0;
+	uint32_t prev = '\n';
+	struct unit u;
+
+	while (i < n) {
+		if (cp[i] < 0x80) {
+			prev = cp[i++];
+			continue;
+		}
+		if (!find_unit(cp, n, i, p, prev, &u) ||
+		    (u.d != 0xFFFD && unlikely(u.d, prev) < 0)) {
+			prev = cp[i++];
+			continue;
+		}
+		if (!grow_array((void **)&r->units, &r->units_alloc, nu + 1,
+				sizeof(u))) {
+			*nomem = true;
+			return 0;
+		}
+		r->units[nu++] = u;
+		prev = u.d;
+		i = u.end;
+	}
+	return nu;
+}
+
+struct span {
+	size_t a, b;  /* units [a, b) */
+	size_t line;  /* line number of its start */
+	int gain;
+	bool lossy, strong, clean; /* clean: every result is common */
+};
+
+/*
+ * Walk the spans (runs of adjacent units) of code page p and decide which
+ * to replace: those that gain clearly on their own ("strong"), those that
+ * gain when the document holds strong spans of p (`ev` counts them, across
+ * layers), and those that lose nothing when their own line holds one.
+ * Returns the total gain of the accepted spans; with `apply`, writes the
+ * repaired text to r->cp2 and its length to *n2.
+ */
+static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
+		 size_t nu, unsigned *ev, bool apply, size_t *n2,
+		 unsigned *fixed, bool *nomem)
+{
+	size_t a, b, k, w = 0, from = 0, ns = 0, line = 0, pos = 0, t;
+	unsigned strong = 0, doc_ev;
+	int total = 0, maxpen;
+	bool accept, near;
+	struct span *sp;
+
+	for (a = 0; a < nu; a = b) {
+		for (b = a + 1; b < nu &&
+		     r->units[b].start == r->units[b - 1].end; b++)
+			;
+		if (!grow_array((void **)&r->spans, &r->spans_alloc, ns + 1,
+				sizeof(*sp))) {
+			*nomem = true;
+			return 0;
+		}
+		for (; pos < r->units[a].start; pos++)
+			line += cp[pos] == '\n';
+		sp = &r->spans[ns++];
+		sp->a = a;
+		sp->b = b;
+		sp->line = line;
+		sp->lossy = false;
+		for (k = a; k < b; k++)
+			sp->lossy |= r->units[k].lossy;
+		sp->gain = span_gain(cp, n, r->units + a, b - a, &maxpen);
+		sp->clean = maxpen == 0;
+		sp->strong = !sp->lossy &&
+			     (sp->gain >= 2 || (b - a >= 2 && sp->gain >= 1));
+		strong += sp->strong;
+	}
+	if (strong > *ev)
+		*ev = strong;
+	doc_ev = *ev;
+	for (k = 0; k < ns; k++) {
+		sp = &r->spans[k];
+		accept = sp->strong ||
+			 (sp->gain >= 1 && doc_ev - sp->strong >= 1);
+		if (!accept && sp->gain == 0 && !sp->lossy && sp->clean) {
+			near = false;
+			for (t = k; t-- > 0 && r->spans[t].line == sp->line;)
+				near |= r->spans[t].strong;
+			for (t = k + 1; t < ns && r->spans[t].line == sp->line;
+			     t++)
+				near |= r->spans[t].strong;
+			accept = near;
+		}
+		if (!accept)
+			continue;
+		total += sp->gain + 1;
+		if (!apply)
+			continue;
+		(*fixed)++;
+		memcpy(r->cp2 + w, cp + from,
+		       (r->units[sp->a].start - from) * sizeof(*cp));
+		w += r->units[sp->a].start - from;
+		for (t = sp->a; t < sp->b; t++)
+			r->cp2[w++] = r->units[t].d;
+		from = r->units[sp->b - 1].end;
+	}
+	if (apply) {
+		memcpy(r->cp2 + w, cp + from, (n - from) * sizeof(*cp));
+		w += n - from;
+		*n2 = w;
+	}
+	return total;
+}
+
+/* Is the line [s, e) markup or program code, where '&' is not text? */
+static bool markup_or_code(const uint32_t *cp, size_t s, size_t e)
+{
+	size_t i, braces = 0;
+	bool open = false;
+
+	for (i = s; i < e; i++) {
+		if (cp[i] == '<' && i + 1 < e &&
+		    ((cp[i + 1] | 0x20) - 'a' < 26u || cp[i + 1] == '/' ||
+		     cp[i + 1] == '!'))
+			open = true;
+		else if (cp[i] == '>' && open)
+			return true;
+		else if (cp[i] == '{' || cp[i] == '}')
+			braces++;
+	}
+	return braces >= 2;
+}
+
+/*
+ * The character reference at cp[i] ('&'): its value and length, or 0.
+ * Numeric ones follow HTML5: 128..159 are read as Windows-1252, and
+ * zero, surrogates and values past U+10FFFF give U+FFFD.
+ */
+static size_t entity_at(const uint32_t *cp, size_t n, size_t i,
+			uint32_t *val)
+{
+	size_t j = i + 1, start;
+	uint64_t v = 0;
+	char name[12];
+	unsigned base = 10, dig;
+
+	if (j < n && cp[j] == '#') {
+		j++;
+		if (j < n && (cp[j] | 0x20) == 'x')
+			base = 16, j++;
+		start = j;
+		for (; j < n && j - start < 8; j++) {
+			if (cp[j] - '0' < 10u)
+				dig = cp[j] - '0';
+			else if (base == 16 && (cp[j] | 0x20) - 'a' < 6u)
+				dig = (cp[j] | 0x20) - 'a' + 10;
+			else
+				break;
+			v = v * base + dig;
+		}
+		if (j == start || j >= n || cp[j] != ';')
+			return 0;
+		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+			v = 0xFFFD;
+		else if (v >= 0x80 && v <= 0x9F)
+			v = T.fwd[CP_1252][v - 0x80];
+		*val = (uint32_t)v;
+		return j + 1 - i;
+	}
+	for (start = j; j < n && j - start < sizeof(name) - 1; j++) {
+		if (cp[j] >= 0x80 || !(((cp[j] | 0x20) - 'a' < 26u) ||
+				       (j > start && cp[j] - '0' < 10u)))
+			break;
+		name[j - start] = (char)cp[j];
+	}
+	if (j == start || j >= n || cp[j] != ';')
+		return 0;
+	*val = repair_entity_lookup(name, j - start);
+	return *val ? j + 1 - i : 0;
+}
+
+/* Resolve character references in place; returns the new length. */
+static size_t resolve_entities(uint32_t *cp, size_t n, unsigned *count)
+{
+	size_t i = 0, w = 0, e, k, len;
+	uint32_t v;
+
+	while (i < n) {
+		for (e = i; e < n && cp[e] != '\n'; e++)
+			;
+		if (e < n)
+			e++;
+		if (markup_or_code(cp, i, e)) {
+			for (; i < e; i++)
+				cp[w++] = cp[i];
+			continue;
+		}
+		while (i < e) {
+			if (cp[i] == '&') {
+				len = entity_at(cp, e, i, &v);
+				if (len) {
+					cp[w++] = v;
+					i += len;
+					(*count)++;
+					continue;
+				}
+			}
+			cp[w++] = cp[i++];
+		}
+		(void)k;
+	}
+	return w;
+}
+
+static dedup_status repair_text(struct dedup_repair *r, const char *text,
+				size_t len, struct dedup_repair_report *rep,
+				struct dedup_error *err)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = 0, i, k, nu, n2;
+	unsigned ev[NCP] = { 0 }, p, best, layer;
+	int score, best_score;
+	bool nomem = false;
+	uint32_t *tmp;
+
+	if (!grow_array((void **)&r->cp, &r->cp_alloc, len + 1,
+			sizeof(uint32_t)) ||
+	    !grow_array((void **)&r->cp2, &r->cp2_alloc, len + 1,
+			sizeof(uint32_t)))
+		goto nomem;
+	for (i = 0; i < len; i += k) {
+		k = utf8_seq(s + i, len - i, false);
+		r->cp[n++] = utf8_get(s + i, k);
+	}
+	n = resolve_entities(r->cp, n, &rep->entities);
+
+	for (layer = 0; layer < MAX_LAYERS; layer++) {
+		best = NCP;
+		best_score = 0;
+		for (p = 0; p < NCP; p++) {
+			nu = find_units(r, r->cp, n, p, &nomem);
+			if (nomem)
+				goto nomem;
+			if (!nu)
+				continue;
+			score = judge(r, r->cp, n, nu, &ev[p], false, NULL,
+				      NULL, &nomem);
+			if (nomem)
+				goto nomem;
+			if (score > best_score)
+				best_score = score, best = p;
+		}
+		if (best == NCP)
+			break;
+		nu = find_units(r, r->cp, n, best, &nomem);
+		if (nomem)
+			goto nomem;
+		judge(r, r->cp, n, nu, &ev[best], true, &n2,
+		      &rep->spans_fixed, &nomem);
+		if (nomem)
+			goto nomem;
+		tmp = r->cp;
+		r->cp = r->cp2;
+		r->cp2 = tmp;
+		k = r->cp_alloc;
+		r->cp_alloc = r->cp2_alloc;
+		r->cp2_alloc = k;
+		n = n2;
+	}
+
+	/* C1 controls left over from Windows-1252 */
+	for (i = 0; i < n; i++) {
+		if (r->cp[i] >= 0x80 && r->cp[i] < 0xA0 &&
+		    !T.undef[CP_1252][r->cp[i] - 0x80]) {
+			r->cp[i] = T.fwd[CP_1252][r->cp[i] - 0x80];
+			rep->spans_fixed++;
+		}
+	}
+
+	dedup_buf_reset(&r->fixed);
+	if (dedup_buf_grow(&r->fixed, n * 4))
+		goto nomem;
+	for (i = 0; i < n; i++)
+		r->fixed.len += utf8_put(r->fixed.buf + r->fixed.len, r->cp[i]);
+	r->fixed.buf[r->fixed.len] = '\0';
+	return DEDUP_OK;
+nomem:
+	return dedup_error_set(err, DEDUP_ENOMEM,
+			       "cannot repair %zu bytes of text", len);
+}
+
+dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_buf *out,
+				 struct dedup_repair_report *rep,
+				 struct dedup_error *err)
+{
+	struct dedup_repair_report dummy;
+	const char *text = NULL;
+	size_t tlen = 0;
+	unsigned flags;
+	dedup_status ret;
+
+	if (!rep)
+		rep = &dummy;
+	memset(rep, 0, sizeof(*rep));
+	rep->encoding = "UTF-8";
+	dedup_buf_reset(out);
+	if (!len)
+		return DEDUP_OK;
+	ret = decode_bytes(r, in, len, rep, &text, &tlen, err);
+	if (ret)
+		return ret;
+	flags = scan(text, tlen);
+	if (!(flags & SCAN_REPAIR)) {
+		if (!(flags & SCAN_NFC)) {
+			if (dedup_buf_add(out, text, tlen))
+				return dedup_error_set(err, DEDUP_ENOMEM,
+					"cannot copy %zu bytes", tlen);
+			return DEDUP_OK;
+		}
+		return put_nfc(r, text, tlen, out, err);
+	}
+	ret = repair_text(r, text, tlen, rep, err);
+	if (ret)
+		return ret;
+	if (!needs_nfc(r->fixed.buf, r->fixed.len))
+		return dedup_buf_add(out, r->fixed.buf, r->fixed.len)
+			       ? dedup_error_set(err, DEDUP_ENOMEM,
+						 "cannot copy %zu bytes",
+						 r->fixed.len)
+			       : DEDUP_OK;
+	return put_nfc(r, r->fixed.buf, r->fixed.len, out, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* synthetic damage                                                    */
+
+const char *dedup_repair_codepage(unsigned i)
+{
+	return i < NCP ? cp_icu[i] : NULL;
+}
+
+static dedup_status add_wrong(struct dedup_buf *out, unsigned p,
+			      unsigned char b, unsigned flags)
+{
+	if (b < 0x80)
+		return dedup_buf_addch(out, b);
+	if (T.undef[p][b - 0x80]) {
+		if (flags & DEDUP_MOJIBAKE_DROP)
+			return DEDUP_OK;
+		if (flags & DEDUP_MOJIBAKE_FFFD)
+			return buf_put_cp(out, 0xFFFD);
+	}
+	return buf_put_cp(out, T.fwd[p][b - 0x80]);
+}
+
+dedup_status dedup_repair_mojibake(const char *in, size_t len,
+				   const char *codepage, unsigned flags,
+				   struct dedup_buf *out,
+				   struct dedup_error *err)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	unsigned char cesu[6];
+	unsigned p;
+	size_t i, k, m;
+	uint32_t c, hi, lo;
+
+	pthread_once(&tables_once, build_tables);
+	if (T.status)
+		return dedup_error_set(err, T.status, "repair tables: %s",
+				       T.msg);
+	for (p = 0; p < NCP; p++)
+		if (!strcmp(codepage, cp_icu[p]))
+			break;
+	if (p == NCP)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "unknown code page '%s'", codepage);
+	for (i = 0; i < len; i += k) {
+		k = utf8_seq(s + i, len - i, false);
+		if (!k)
+			k = 1;
+		if (k == 4 && (flags & DEDUP_MOJIBAKE_CESU)) {
+			c = utf8_get(s + i, 4) - 0x10000;
+			hi = 0xD800 + (c >> 10);
+			lo = 0xDC00 + (c & 0x3FF);
+			utf8_put((char *)cesu, hi);
+			utf8_put((char *)cesu + 3, lo);
+			for (m = 0; m < 6; m++)
+				if (add_wrong(out, p, cesu[m], flags))
+					goto nomem;
+			continue;
+		}
+		for (m = 0; m < k; m++)
+			if (add_wrong(out, p, s[i + m], flags))
+				goto nomem;
+	}
+	return DEDUP_OK;
+nomem:
+	return dedup_error_set(err, DEDUP_ENOMEM, "cannot damage %zu bytes",
+			       len);
+}
