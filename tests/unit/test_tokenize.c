@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dedup/tokenize.h"
+#include "tokenize_int.h"
 
 struct fixture {
 	struct dedup_tokenizer *tk;
@@ -446,6 +447,74 @@ static void test_samples(void **state)
 	assert_true(ntok > 500);
 }
 
+/*
+ * The fast path must really cover the alphabetic scripts: none of these
+ * samples may need an ICU run, while the Chinese one must.
+ */
+static void test_fast_coverage(void **state)
+{
+	static const char *const alphabetic[] = {
+		"en", "de", "fr", "es", "pl", "tr", "ru", "el", "vi", "ar",
+	};
+	struct fixture *f = *state;
+	const char *src = getenv("DEDUP_SOURCE_DIR");
+	struct dedup_error err;
+	char path[4096];
+	size_t i, len;
+	char *text;
+
+	if (!src)
+		src = ".";
+	for (i = 0; i <= sizeof(alphabetic) / sizeof(alphabetic[0]); i++) {
+		int cjk = i == sizeof(alphabetic) / sizeof(alphabetic[0]);
+
+		snprintf(path, sizeof(path), "%s/tests/data/tokenize/%s.txt",
+			 src, cjk ? "zh" : alphabetic[i]);
+		text = read_file(path, &len);
+		assert_non_null(text);
+		f->tk->icu_run_bytes = 0;
+		assert_int_equal(dedup_tokenize(f->tk, text, len, &f->a, &err),
+				 DEDUP_OK);
+		assert_true(f->a.n > 10);
+		if (cjk)
+			assert_true(f->tk->icu_run_bytes > len / 2);
+		else if (f->tk->icu_run_bytes)
+			fail_msg("%s: %llu bytes went to ICU", path,
+				 (unsigned long long)f->tk->icu_run_bytes);
+		free(text);
+	}
+}
+
+/* Words far longer than any buffer step, in and out of the lane. */
+static void test_long_words(void **state)
+{
+	static const char *const units[] = {
+		"ab", "Z9", "\xc3\xa9", "x\xcc\x81", "\xce\xa3", "q.r", "_",
+		"\xc2\xad", "\xe4\xb8\xad",
+	};
+	struct fixture *f = *state;
+	size_t u, k, len, cap = 40000;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		size_t ul = strlen(units[u]);
+
+		len = 0;
+		memcpy(buf + len, "start ", 6);
+		len += 6;
+		for (k = 0; k < 3000; k++) {
+			memcpy(buf + len, units[u], ul);
+			len += ul;
+		}
+		memcpy(buf + len, " end", 4);
+		len += 4;
+		assert_int_equal(same_both_ways(f, buf, len), 0);
+		assert_true(f->a.n >= 2);
+	}
+	free(buf);
+}
+
 static void test_shared_corpora(void **state)
 {
 	struct fixture *f = *state;
@@ -702,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_samples),
+		cmocka_unit_test(test_fast_coverage),
+		cmocka_unit_test(test_long_words),
 		cmocka_unit_test(test_random_mix),
 		cmocka_unit_test(test_random_codepoints),
 		cmocka_unit_test(test_random_words),
