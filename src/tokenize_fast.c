@@ -40,7 +40,7 @@ static uint8_t ascii_alnum[256];
 static char ascii_fold[128];
 /* ASCII MidLetter, MidNum, MidNumLet and quotes: join only across. */
 static uint8_t ascii_mid[256];
-/* Set when the ASCII tables are what ascii_run()'s arithmetic assumes. */
+/* Set when the ASCII tables are what lane_run()'s arithmetic assumes. */
 static int swar_ok;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static UErrorCode table_status;
@@ -320,8 +320,8 @@ static int scan_word(const struct tok_cp *tab, const uint8_t *s, size_t i,
 		     size_t len, struct word *w, size_t *fb)
 {
 	const struct tok_cp *e, *e2, *e3;
-	size_t n, n2, n3, j, k, base_end;
-	int cur, bases;
+	size_t n, n2, n3, j, k, base_end, bases;
+	int cur;
 
 	w->simple = 1;
 	if (ascii_alnum[s[i]]) {
@@ -341,7 +341,7 @@ static int scan_word(const struct tok_cp *tab, const uint8_t *s, size_t i,
 			return 0;
 		}
 		cur = tab[s[j - 1]].cls;
-		bases = (int)(j - i);
+		bases = j - i;
 		i = j;
 	} else {
 		e = cp_at(tab, s, i, len, &n);
