@@ -54,15 +54,18 @@ static double tune(const char *n, double d)
 #define RUN_GOOD tune("RUN_GOOD", 300)     /* chars of consecutive near-good text: good */
 
 /*
- * Corpus evidence. A segment found in at least RECUR_SHORT documents is a
- * template when it is short (under RECUR_LONG_WORDS words or not a
- * sentence); a longer sentence needs RECUR_LONG documents, and is kept
- * anyway when the recurring sentences would make up half of the
+ * Corpus evidence. A segment found in at least RECUR_SHORT documents of
+ * the run is template text when it is short (under RECUR_LONG_WORDS words
+ * or not a sentence); a longer sentence needs RECUR_LONG documents, and is
+ * kept anyway when the recurring sentences make up RECUR_MAX_SHARE of the
  * document's sentence text: that is a copy of an article, not a template.
- * Both thresholds are raised by three times the sketch's collision noise.
+ * Both counts are well above the size of an ordinary cluster of copies (a
+ * corpus holding three copies of one article keeps all of it) and are
+ * raised by three times the sketch's collision noise on large runs.
+ * Segments made of numbers only never count.
  */
-#define RECUR_SHORT 5
-#define RECUR_LONG 10
+#define RECUR_SHORT 8
+#define RECUR_LONG 16
 #define RECUR_LONG_WORDS 12
 #define RECUR_MAX_SHARE 0.5
 
@@ -74,6 +77,7 @@ static double tune(const char *n, double d)
 #define MATCH_LIMIT 1000000
 
 enum cls { CLS_SHORT, CLS_BAD, CLS_NEAR, CLS_GOOD };
+enum { RECUR_NONE, RECUR_LINE, RECUR_SENTENCE };
 
 struct seg {
 	size_t off, len;    /* in st->work */
@@ -85,7 +89,7 @@ struct seg {
 	enum cls cls;       /* after smoothing */
 	int hard;           /* removed by a rule or corpus evidence */
 	int tail;           /* matched a tail rule */
-	int recur;          /* recurs across documents */
+	int recur;          /* RECUR_*: recurs across documents */
 	int heading;        /* short line leading into good text */
 	int region;         /* inside a main stretch of text */
 	int embed;          /* part of an embedded post */
@@ -637,39 +641,37 @@ static void corpus_evidence(struct dedup_stripper *st,
 	uint32_t thr_short = RECUR_SHORT + (uint32_t)(noise + 0.999);
 	uint32_t thr_long = RECUR_LONG + (uint32_t)(noise + 0.999);
 	size_t i, text_chars = 0, recur_chars = 0;
+	int keep_long;
 
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 		int longish = g->words >= RECUR_LONG_WORDS && g->sentence;
 		unsigned words;
 		uint64_t fp;
-		uint32_t c;
 
 		if (longish)
 			text_chars += g->chars;
 		if (g->hard)
 			continue;
 		fp = strip_fingerprint(st->work.buf + g->off, g->len, &words);
-		if (!fp)
+		if (!fp || strip_linestats_count(ls, fp) <
+			   (longish ? thr_long : thr_short))
 			continue;
-		c = strip_linestats_count(ls, fp);
-		if (c < (longish ? thr_long : thr_short))
-			continue;
-		g->recur = longish ? 2 : 1;
+		g->recur = longish ? RECUR_SENTENCE : RECUR_LINE;
 		if (longish)
 			recur_chars += g->chars;
 	}
+	/* mostly recurring sentences: a copied article, not a template */
+	keep_long = recur_chars >= RECUR_MAX_SHARE * (double)text_chars;
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 
-		if (!g->recur)
+		if (!g->recur || (g->recur == RECUR_SENTENCE && keep_long)) {
+			g->recur = 0;
 			continue;
-		/* a copied article, not a template: keep its sentences */
-		if (g->recur == 2 &&
-		    recur_chars >= RECUR_MAX_SHARE * (double)text_chars)
-			continue;
-		g->hard = 1;
-		g->reason = "recurring";
+		}
+		/* evidence, not a verdict: neighbours see a bad line */
+		g->cf = CLS_BAD;
 	}
 }
 
@@ -844,6 +846,8 @@ static void drop_embed(struct dedup_stripper *st, size_t i, const char *why)
 
 static const char *evidence_name(const struct seg *g, int lang)
 {
+	if (g->recur)
+		return "recurring";
 	if (g->cf == CLS_SHORT)
 		return "short-line";
 	if (g->cf == CLS_BAD) {

@@ -146,19 +146,22 @@ uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
 	struct strip_word w;
 	uint64_t fp = 0x9E3779B97F4A7C15ULL, h;
 	size_t pos = 0;
-	unsigned n = 0;
+	unsigned n = 0, alpha = 0;
 
 	while (strip_next_word(s, len, &pos, &w)) {
-		if (w.flags & STRIP_WORD_NUMBER)
+		if (w.flags & STRIP_WORD_NUMBER) {
 			h = 0x5bd1e995ULL; /* every number alike */
-		else
+		} else {
 			h = strip_word_hash(s + w.off, w.len);
+			alpha++;
+		}
 		fp = (fp ^ h) * 0xff51afd7ed558ccdULL;
 		fp ^= fp >> 29;
 		n++;
 	}
 	*words = n;
-	if (!n)
+	/* numbers alone ("12", "55'") are no template */
+	if (!alpha)
 		return 0;
 	return fp ? fp : 1;
 }

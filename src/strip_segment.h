@@ -30,7 +30,7 @@ int strip_segments(const char *s, size_t len,
  * Fingerprint of a segment for corpus counts: its folded words with every
  * number replaced by one placeholder, so "Published 3 May" and "Published
  * 9 June" differ but "(c) 2023" and "(c) 2024" do not. 0 when the segment
- * has no word; *words receives the word count.
+ * has no word other than numbers; *words receives the word count.
  */
 uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words);
 
