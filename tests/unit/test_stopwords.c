@@ -173,6 +173,52 @@ static void test_detect_tokens(void **state)
 	assert_int_equal(dedup_stopwords_detect(sw, &toks), DEDUP_LANG_NONE);
 }
 
+/*
+ * The light splitter of strip_words.c must give the tokenizer's hashes for
+ * ordinary words, or stopword lookups would miss in one of the two.
+ */
+static void test_same_hash_as_tokenizer(void **state)
+{
+	static const char *const texts[] = {
+		"The Council's new budget wasn't approved on Monday.",
+		"Der Bürgermeister sagte, dass die Straße gesperrt bleibt.",
+		"L'équipe a gagné 3,5 points; c'était prévu.",
+		"В городе сказали, что мост будет закрыт до лета.",
+		"İstanbul'da köprü yazın kapalı kalacak ve bu doğru.",
+		"Don\xe2\x80\x99t stop \xe2\x80\x94 U.S. figures for 2021.",
+	};
+	struct dedup_tokenizer *tk;
+	struct dedup_tokens toks;
+	struct dedup_error err;
+	size_t i, k;
+
+	(void)state;
+	if (dedup_tokenizer_new(&tk, &err))
+		fail_msg("%s", err.msg);
+	dedup_tokens_init(&toks);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *t = texts[i];
+		struct strip_word w;
+		size_t pos = 0;
+
+		assert_int_equal(dedup_tokenize(tk, t, strlen(t), &toks, &err),
+				 DEDUP_OK);
+		for (k = 0; strip_next_word(t, strlen(t), &pos, &w); k++) {
+			if (k >= toks.n)
+				fail_msg("'%s': extra word '%.*s'", t,
+					 (int)w.len, t + w.off);
+			if (toks.v[k].hash != strip_word_hash(t + w.off, w.len))
+				fail_msg("'%s': word '%.*s' hashes apart from "
+					 "token '%.*s'", t, (int)w.len,
+					 t + w.off, (int)toks.v[k].len,
+					 toks.text.buf + toks.v[k].off);
+		}
+		assert_int_equal(k, toks.n);
+	}
+	dedup_tokens_release(&toks);
+	dedup_tokenizer_free(tk);
+}
+
 /* Every listed word must already be in folded form, one word per line. */
 static void test_lists_are_folded(void **state)
 {
@@ -221,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_detect_tokens),
+		cmocka_unit_test(test_same_hash_as_tokenizer),
 		cmocka_unit_test(test_lists_are_folded),
 	};
 
