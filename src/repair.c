@@ -64,6 +64,13 @@ static const char *const cp_icu[NCP] = {
 	[CP_MAC] = "macintosh",      [CP_437] = "ibm-437",
 };
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/*
+ * Separates the lines taken into the code point array; past U+10FFFF, so
+ * no unit, reference or repair can span it.
+ */
+#define SEP 0x110000u
 #define DIRECT_MAX 0x2600 /* code points below this have a direct slot */
 #define MAX_SLOTS 1536
 #define MAX_LAYERS 8
@@ -105,6 +112,8 @@ struct dedup_repair {
 	size_t units_alloc;
 	struct span *spans;
 	size_t spans_alloc;
+	size_t *hot;
+	size_t hot_alloc, nhot;
 	UConverter *cnv[32];     /* legacy converters, opened on first use */
 };
 
@@ -394,6 +403,7 @@ void dedup_repair_free(struct dedup_repair *r)
 	free(r->u16b);
 	free(r->units);
 	free(r->spans);
+	free(r->hot);
 	free(r);
 }
 
@@ -655,6 +665,17 @@ static dedup_status decode_bytes(struct dedup_repair *r, const char *in,
 				       "NUL byte at offset %zu",
 				       (size_t)(z - in) + (rep->bom ? 3 : 0));
 	for (i = 0; i < len; i += k) {
+		/* eight printable ASCII bytes at a time */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w | ((w - ONES * 0x20) & ~w)) & HIGHS)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		if (s[i] < 0x80) {
 			if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' &&
 			    s[i] != '\r' && s[i] != '\f' && s[i] != '\v' &&
@@ -713,8 +734,6 @@ bom:
 /* ------------------------------------------------------------------ */
 /* step 2: the fast scan                                               */
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 enum { SCAN_REPAIR = 1, SCAN_NFC = 2 };
 
@@ -765,6 +784,8 @@ static unsigned scan(const char *text, size_t n)
 			continue;
 		}
 		k = utf8_seq(s + i, n - i, false);
+		if (!k) /* cannot happen: the text is valid */
+			return flags | SCAN_REPAIR;
 		c = utf8_get(s + i, k);
 		i += k;
 		if (c < 0xA0 || c == 0xFFFD)
@@ -1263,6 +1284,16 @@ static bool needs_nfc(const char *text, size_t n)
 	size_t i = 0, k;
 
 	while (i < n) {
+		while (i + 8 <= n) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & HIGHS)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
 		if (s[i] < 0xCC) { /* below U+0300 */
 			i += s[i] < 0x80 ? 1 : 2;
 			continue;
@@ -1318,39 +1349,85 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 	return orig - neu;
 }
 
+/*
+ * List the positions of characters that some code page puts at a lead
+ * byte (r->hot, with their masks in r->hot_lead); returns the code pages
+ * that may have units at all.
+ */
+static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
+			 size_t n, bool *nomem)
+{
+	const struct slot *sl, *nx;
+	unsigned mask = 0;
+	size_t i, nh = 0;
+	uint16_t next;
+
+	for (i = 0; i < n; i++) {
+		if (cp[i] < 0xA0)
+			continue;
+		sl = slot_of(cp[i]);
+		if (!sl || !sl->lead)
+			continue;
+		if (i + 1 < n) {
+			nx = slot_of(cp[i + 1]);
+			next = nx ? nx->cont : 0;
+			if (cp[i + 1] == ' ' || cp[i + 1] == 0xFFFD)
+				next = 0xFFFF;
+		} else {
+			next = 0;
+		}
+		if (!(sl->lead & next))
+			continue;
+		if (!grow_array((void **)&r->hot, &r->hot_alloc, nh + 1,
+				sizeof(*r->hot))) {
+			*nomem = true;
+			return 0;
+		}
+		r->hot[nh++] = i;
+		mask |= sl->lead & next;
+	}
+	r->nhot = nh;
+	return mask;
+}
+
 /* Collect the units of code page p into r->units; returns their number. */
 static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
 			 size_t n, unsigned p, bool *nomem)
 {
-	size_t i = 0, nu = 0;
-	uint32_t prev = '\n';
+	size_t h, i, nu = 0, last_end = 0;
+	uint32_t prev, last_d = 0;
 	struct unit u;
 
-	while (i < n) {
-		if (cp[i] < 0x80) {
-			prev = cp[i++];
+	for (h = 0; h < r->nhot; h++) {
+		i = r->hot[h];
+		if (i < last_end)
 			continue;
-		}
+		prev = i == 0 ? '\n' : nu && i == last_end ? last_d : cp[i - 1];
 		if (!find_unit(cp, n, i, p, prev, &u) ||
-		    (u.d != 0xFFFD && unlikely(u.d, prev) < 0)) {
-			prev = cp[i++];
+		    (u.d != 0xFFFD && unlikely(u.d, prev) < 0))
 			continue;
-		}
 		if (!grow_array((void **)&r->units, &r->units_alloc, nu + 1,
 				sizeof(u))) {
 			*nomem = true;
 			return 0;
 		}
 		r->units[nu++] = u;
-		prev = u.d;
-		i = u.end;
+		last_d = u.d;
+		last_end = u.end;
 	}
 	return nu;
 }
 
+static bool same_line(const uint32_t *cp, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (cp[from] == '\n' || cp[from] == SEP)
+			return false;
+	return true;
+}
+
 struct span {
 	size_t a, b;  /* units [a, b) */
-	size_t line;  /* line number of its start */
 	int gain;
 	bool lossy, strong, clean; /* clean: every result is common */
 };
@@ -1367,7 +1444,7 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		 size_t nu, unsigned *ev, bool apply, size_t *n2,
 		 unsigned *fixed, bool *nomem)
 {
-	size_t a, b, k, w = 0, from = 0, ns = 0, line = 0, pos = 0, t;
+	size_t a, b, k, w = 0, from = 0, ns = 0, t;
 	unsigned strong = 0, doc_ev;
 	int total = 0, maxpen;
 	bool accept, near;
@@ -1382,12 +1459,9 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 			*nomem = true;
 			return 0;
 		}
-		for (; pos < r->units[a].start; pos++)
-			line += cp[pos] == '\n';
 		sp = &r->spans[ns++];
 		sp->a = a;
 		sp->b = b;
-		sp->line = line;
 		sp->lossy = false;
 		for (k = a; k < b; k++)
 			sp->lossy |= r->units[k].lossy;
@@ -1406,11 +1480,15 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 			 (sp->gain >= 1 && doc_ev - sp->strong >= 1);
 		if (!accept && sp->gain == 0 && !sp->lossy && sp->clean) {
 			near = false;
-			for (t = k; t-- > 0 && r->spans[t].line == sp->line;)
-				near |= r->spans[t].strong;
-			for (t = k + 1; t < ns && r->spans[t].line == sp->line;
+			for (t = k; !near && t-- > 0 &&
+			     same_line(cp, r->units[r->spans[t].b - 1].end,
+				       r->units[sp->a].start);)
+				near = r->spans[t].strong;
+			for (t = k + 1; !near && t < ns &&
+			     same_line(cp, r->units[sp->b - 1].end,
+				       r->units[r->spans[t].a].start);
 			     t++)
-				near |= r->spans[t].strong;
+				near = r->spans[t].strong;
 			accept = near;
 		}
 		if (!accept)
@@ -1508,7 +1586,7 @@ static size_t resolve_entities(uint32_t *cp, size_t n, unsigned *count)
 	uint32_t v;
 
 	while (i < n) {
-		for (e = i; e < n && cp[e] != '\n'; e++)
+		for (e = i; e < n && cp[e] != '\n' && cp[e] != SEP; e++)
 			;
 		if (e < n)
 			e++;
@@ -1534,32 +1612,81 @@ static size_t resolve_entities(uint32_t *cp, size_t n, unsigned *count)
 	return w;
 }
 
+/* Length of the line at s (with its '\n'); *dirty: non-ASCII or '&'. */
+static size_t next_line(const unsigned char *s, size_t n, bool *dirty)
+{
+	const unsigned char *e = memchr(s, '\n', n);
+	size_t len = e ? (size_t)(e - s) + 1 : n, i = 0;
+	uint64_t w, amp;
+
+	*dirty = true;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		amp = w ^ (ONES * '&');
+		if ((w | ((amp - ONES) & ~amp)) & HIGHS)
+			return len;
+	}
+	for (; i < len; i++)
+		if (s[i] >= 0x80 || s[i] == '&')
+			return len;
+	*dirty = false;
+	return len;
+}
+
+/*
+ * Repair text (valid UTF-8) into r->fixed. Only lines holding non-ASCII
+ * characters or '&' are decoded to code points, one after the other with
+ * SEP between them; the others are copied back as they are.
+ */
 static dedup_status repair_text(struct dedup_repair *r, const char *text,
 				size_t len, struct dedup_repair_report *rep,
 				struct dedup_error *err)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t n = 0, i, k, nu, n2;
-	unsigned ev[NCP] = { 0 }, p, best, layer;
+	size_t n = 0, i, k, nu, n2, ll;
+	unsigned ev[NCP] = { 0 }, p, best, layer, mask;
 	int score, best_score;
-	bool nomem = false;
-	uint32_t *tmp;
+	bool nomem = false, dirty;
+	uint32_t *tmp, c;
 
-	if (!grow_array((void **)&r->cp, &r->cp_alloc, len + 1,
+	if (len > SIZE_MAX / 8 ||
+	    !grow_array((void **)&r->cp, &r->cp_alloc, 2 * len + 1,
 			sizeof(uint32_t)) ||
-	    !grow_array((void **)&r->cp2, &r->cp2_alloc, len + 1,
+	    !grow_array((void **)&r->cp2, &r->cp2_alloc, 2 * len + 1,
 			sizeof(uint32_t)))
 		goto nomem;
-	for (i = 0; i < len; i += k) {
-		k = utf8_seq(s + i, len - i, false);
-		r->cp[n++] = utf8_get(s + i, k);
+	for (i = 0; i < len; i += ll) {
+		ll = next_line(s + i, len - i, &dirty);
+		if (!dirty)
+			continue;
+		for (k = i; k < i + ll;) {
+			if (s[k] < 0x80) {
+				r->cp[n++] = s[k++];
+				continue;
+			}
+			c = (uint32_t)utf8_seq(s + k, i + ll - k, false);
+			if (!c) { /* cannot happen: the text is valid */
+				r->cp[n++] = 0xFFFD;
+				k++;
+				continue;
+			}
+			r->cp[n++] = utf8_get(s + k, c);
+			k += c;
+		}
+		r->cp[n++] = SEP;
 	}
-	n = resolve_entities(r->cp, n, &rep->entities);
+	if (memchr(text, '&', len))
+		n = resolve_entities(r->cp, n, &rep->entities);
 
 	for (layer = 0; layer < MAX_LAYERS; layer++) {
 		best = NCP;
 		best_score = 0;
+		mask = find_hot(r, r->cp, n, &nomem);
+		if (nomem)
+			goto nomem;
 		for (p = 0; p < NCP; p++) {
+			if (!(mask & (1u << p)))
+				continue;
 			nu = find_units(r, r->cp, n, p, &nomem);
 			if (nomem)
 				goto nomem;
@@ -1590,20 +1717,33 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 		n = n2;
 	}
 
-	/* C1 controls left over from Windows-1252 */
-	for (i = 0; i < n; i++) {
-		if (r->cp[i] >= 0x80 && r->cp[i] < 0xA0 &&
-		    !T.undef[CP_1252][r->cp[i] - 0x80]) {
-			r->cp[i] = T.fwd[CP_1252][r->cp[i] - 0x80];
-			rep->spans_fixed++;
-		}
-	}
-
 	dedup_buf_reset(&r->fixed);
-	if (dedup_buf_grow(&r->fixed, n * 4))
+	if (dedup_buf_grow(&r->fixed, len + n * 4))
 		goto nomem;
-	for (i = 0; i < n; i++)
-		r->fixed.len += utf8_put(r->fixed.buf + r->fixed.len, r->cp[i]);
+	k = 0;
+	for (i = 0; i < len; i += ll) {
+		ll = next_line(s + i, len - i, &dirty);
+		if (!dirty) {
+			memcpy(r->fixed.buf + r->fixed.len, s + i, ll);
+			r->fixed.len += ll;
+			continue;
+		}
+		for (; k < n && r->cp[k] != SEP; k++) {
+			c = r->cp[k];
+			if (c < 0x80) {
+				r->fixed.buf[r->fixed.len++] = (char)c;
+				continue;
+			}
+			/* C1 controls left over from Windows-1252 */
+			if (c < 0xA0 && !T.undef[CP_1252][c - 0x80]) {
+				c = T.fwd[CP_1252][c - 0x80];
+				rep->spans_fixed++;
+			}
+			r->fixed.len += utf8_put(r->fixed.buf + r->fixed.len,
+						 c);
+		}
+		k++;
+	}
 	r->fixed.buf[r->fixed.len] = '\0';
 	return DEDUP_OK;
 nomem:
