@@ -17,6 +17,7 @@
  * alone or the whole text.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <unicode/ustring.h>
@@ -42,6 +43,12 @@ static char ascii_fold[128];
 static uint8_t ascii_mid[256];
 /* Set when the ASCII tables are what lane_run()'s arithmetic assumes. */
 static int swar_ok;
+/*
+ * The rest of the BMP: class | TCP_* flags << 4, read through hi_entries
+ * (no folds: see build_table()).
+ */
+static uint8_t hi_info[0x10000 - TOK_TABLE_LIMIT];
+static struct tok_cp hi_entries[256];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static UErrorCode table_status;
 static const char *table_what;
@@ -102,6 +109,7 @@ static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
 static void build_table(void)
 {
 	USet *sets[NSETS] = { 0 };
+	uint8_t *bmp_cls = NULL; /* class of every BMP code point */
 	int swar_ok_build = 1;
 	const UNormalizer2 *nfkc_cf;
 	UErrorCode st = U_ZERO_ERROR;
@@ -119,19 +127,37 @@ static void build_table(void)
 			goto out;
 		uset_freeze(sets[k]);
 	}
+	/* Fill by ranges, the sets of highest precedence last. */
+	table_what = "allocate the code point table";
+	bmp_cls = malloc(0x10000);
+	if (!bmp_cls) {
+		st = U_MEMORY_ALLOCATION_ERROR;
+		goto out;
+	}
+	table_what = "build the word break sets";
+	memset(bmp_cls, TC_OT, 0x10000);
+	for (k = NSETS; k-- > 0;) {
+		int32_t item, nitems = uset_getItemCount(sets[k]);
+
+		for (item = 0; item < nitems; item++) {
+			UChar32 lo, hi;
+
+			if (uset_getItem(sets[k], item, &lo, &hi, NULL, 0,
+					 &st) != 0 || U_FAILURE(st))
+				goto out; /* sets of strings: not ours */
+			for (c = lo; c <= hi && c < 0x10000; c++)
+				bmp_cls[c] = class_sets[k].cls;
+		}
+	}
+	/* Lone surrogates are not text: ICU decides what they are. */
+	memset(bmp_cls + 0xD800, TC_FB, 0x800);
 	table_what = "fold the code point table";
 	for (c = 0; c < TOK_TABLE_LIMIT; c++) {
 		struct tok_cp *e = &cp_table[c];
 		int8_t type = u_charType(c);
 		int n;
 
-		e->cls = TC_OT;
-		for (k = 0; k < NSETS; k++) {
-			if (uset_contains(sets[k], c)) {
-				e->cls = class_sets[k].cls;
-				break;
-			}
-		}
+		e->cls = bmp_cls[c];
 		if (type == U_UPPERCASE_LETTER || type == U_TITLECASE_LETTER)
 			e->flags |= TCP_UPPER;
 		if (type == U_DECIMAL_DIGIT_NUMBER)
@@ -178,9 +204,41 @@ static void build_table(void)
 		     !(cp_table[c].flags & TCP_SIMPLE)))
 			st = U_INTERNAL_PROGRAM_ERROR;
 	}
+	/*
+	 * Past the folded table only the class and flags are kept: words
+	 * with such letters or digits are folded by dedup_fold(), and an
+	 * Extend/Format character is taken only if it folds to nothing
+	 * (variation selectors, the BOM), else it is left to ICU.
+	 */
+	for (c = TOK_TABLE_LIMIT; c < 0x10000; c++) {
+		int8_t type = u_charType(c);
+		unsigned cls = bmp_cls[c], flags = 0;
+
+		if (type == U_UPPERCASE_LETTER || type == U_TITLECASE_LETTER)
+			flags |= TCP_UPPER;
+		if (type == U_DECIMAL_DIGIT_NUMBER)
+			flags |= TCP_DIGIT;
+		if (cls == TC_EXF) {
+			char f[TOK_FOLD_MAX];
+
+			if (fold_cp(nfkc_cf, c, f, &st) == 0 &&
+			    unorm2_hasBoundaryBefore(nfkc_cf, c))
+				flags |= TCP_SIMPLE;
+			else
+				cls = TC_FB;
+			if (U_FAILURE(st))
+				goto out;
+		}
+		hi_info[c - TOK_TABLE_LIMIT] = (uint8_t)(cls | flags << 4);
+	}
+	for (k = 0; k < 256; k++) {
+		hi_entries[k].cls = k & 15;
+		hi_entries[k].flags = (uint8_t)(k >> 4);
+	}
 	swar_ok = swar_ok_build;
 out:
 	table_status = st;
+	free(bmp_cls);
 	for (k = 0; k < NSETS; k++)
 		if (sets[k])
 			uset_close(sets[k]);
@@ -224,9 +282,11 @@ static inline const struct tok_cp *cp_at(const struct tok_cp *tab,
 			goto fb;
 		c = ((b & 0x0F) << 12) | ((s[i + 1] & 0x3Fu) << 6) |
 		    (s[i + 2] & 0x3Fu);
-		if (c < 0x800 || c >= TOK_TABLE_LIMIT)
+		if (c < 0x800)
 			goto fb;
 		*n = 3;
+		if (c >= TOK_TABLE_LIMIT)
+			return &hi_entries[hi_info[c - TOK_TABLE_LIMIT]];
 		return &tab[c];
 	}
 fb:

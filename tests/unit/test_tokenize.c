@@ -611,6 +611,11 @@ static const char *const pieces[] = {
 	"\xc2\xb2", "\xc2\xbd", "\xe2\x85\xa7", "\xe2\x84\xaa", "\xe2\x84\xa6",
 	"\xef\xac\x81", "\xef\xbc\xa1", "\xef\xbc\x91", "\xe2\x91\xa0",
 	"\xc2\xa9", "\xe2\x84\xa2",
+	/* Symbols, private use, replacement character, Latin Extended-D,
+	 * fullwidth punctuation, small forms, variation selector */
+	"\xe2\x96\xba", "\xe2\x98\x85", "\xee\xa0\xb8", "\xef\xbf\xbd",
+	"\xea\x9c\xa2", "\xea\x9c\xa3", "\xef\xbc\x9b", "\xef\xb9\x90",
+	"\xef\xb8\x8e", "\xef\xbc\x95",
 	/* Thai, CJK, kana, Hangul syllables and jamo */
 	"\xe0\xb8\x81", "\xe0\xb8\xb2", "\xe0\xb9\x88", "\xe4\xb8\xad",
 	"\xe6\x96\x87", "\xe3\x81\xb2", "\xe3\x82\xab", "\xe3\x83\xbc",
@@ -744,10 +749,10 @@ static void test_random_codepoints(void **state)
 
 			if (r < 4)
 				c = "aZ9 .'_-,\n"[rnd(10)];
-			else if (r < 13)
+			else if (r < 12)
 				c = 1 + rnd(0x2600);
 			else if (r < 15)
-				c = 0x2600 + rnd(0x10000 - 0x2600);
+				c = 0x2400 + rnd(0x10000 - 0x2400);
 			else
 				c = 0x10000 + rnd(0x20000);
 			if (c >= 0xD800 && c < 0xE000)
