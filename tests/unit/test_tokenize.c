@@ -4,6 +4,7 @@
  * languages, on randomized strings and (when present) on ../shared.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +298,12 @@ static void test_reuse(void **state)
 	assert_int_equal(dedup_tokenize(f->tk, "", 0, &f->a, &err), DEDUP_OK);
 	assert_int_equal(f->a.n, 0);
 	assert_int_equal(f->a.text.len, 0);
+	assert_int_equal(dedup_tokenize(f->tk, NULL, 0, &f->a, &err),
+			 DEDUP_OK);
+	assert_int_equal(dedup_tokenize_icu(f->tk, NULL, 0, &f->a, &err),
+			 DEDUP_OK);
+	assert_int_equal(f->a.n, 0);
+	dedup_tokenizer_free(NULL);
 }
 
 /*
@@ -513,6 +520,72 @@ static void test_long_words(void **state)
 		assert_true(f->a.n >= 2);
 	}
 	free(buf);
+}
+
+/* One tokenizer per thread, sharing only the code point table. */
+struct thread_job {
+	const char *text;
+	size_t len;
+	uint64_t sum;
+	int failed;
+};
+
+static uint64_t token_sum(const struct dedup_tokens *t)
+{
+	uint64_t sum = t->n;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		sum = sum * 31 + t->v[i].hash + t->v[i].src + t->v[i].flags;
+	return sum;
+}
+
+static void *thread_main(void *arg)
+{
+	struct thread_job *job = arg;
+	struct dedup_tokenizer *tk;
+	struct dedup_tokens t;
+	int round;
+
+	dedup_tokens_init(&t);
+	if (dedup_tokenizer_new(&tk, NULL)) {
+		job->failed = 1;
+		return NULL;
+	}
+	for (round = 0; round < 50; round++) {
+		if (dedup_tokenize(tk, job->text, job->len, &t, NULL) ||
+		    (round && token_sum(&t) != job->sum))
+			job->failed = 1;
+		job->sum = token_sum(&t);
+	}
+	dedup_tokenizer_free(tk);
+	dedup_tokens_release(&t);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct fixture *f = *state;
+	const char *text = "Zwei F\xc3\xa4" "den, one table: \xe4\xb8\xad\xe6\x96\x87 "
+			   "and \xce\xb5\xce\xbb\xce\xbb\xce\xb7\xce\xbd\xce\xb9\xce\xba\xce\xac.";
+	struct thread_job jobs[4];
+	pthread_t th[4];
+	int i;
+
+	tokenize_str(f, text);
+	for (i = 0; i < 4; i++) {
+		jobs[i].text = text;
+		jobs[i].len = strlen(text);
+		jobs[i].sum = 0;
+		jobs[i].failed = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, thread_main,
+						&jobs[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(jobs[i].failed);
+		assert_true(jobs[i].sum == token_sum(&f->a));
+	}
 }
 
 static void test_shared_corpora(void **state)
@@ -774,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_fast_coverage),
