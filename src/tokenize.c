@@ -60,9 +60,6 @@ dedup_status dedup_tokenizer_new(struct dedup_tokenizer **out,
 	if (!tk)
 		return dedup_error_set(err, DEDUP_ENOMEM,
 				       "cannot allocate a tokenizer");
-	ret = tok_table_get(&tk->tab, err);
-	if (ret)
-		goto fail;
 	tk->nfkc_cf = unorm2_getNFKCCasefoldInstance(&st);
 	if (U_FAILURE(st)) {
 		ret = icu_error(err, "load the 'nfkc_cf' normalizer", st);
@@ -84,6 +81,9 @@ dedup_status dedup_tokenizer_new(struct dedup_tokenizer **out,
 		goto fail;
 	}
 	uset_freeze(tk->ideo);
+	ret = tok_fast_init(tk, err);
+	if (ret)
+		goto fail;
 	*out = tk;
 	return DEDUP_OK;
 fail:

@@ -70,6 +70,7 @@ struct dedup_tokenizer {
 	int32_t u16_alloc, n16_alloc;
 	const struct tok_cp *tab; /* TOK_TABLE_LIMIT entries */
 	uint64_t icu_run_bytes;   /* bytes the fast path left to ICU (bench) */
+	int fast_ok;              /* the fast path passed its self-test */
 };
 
 /* Emission state carried across the pieces of one text. */
@@ -79,6 +80,13 @@ struct tok_state {
 
 /* The shared code point table, built on first use. */
 dedup_status tok_table_get(const struct tok_cp **tab, struct dedup_error *err);
+
+/*
+ * Set tk->tab and tk->fast_ok; the rest of tk must be ready (the self-test
+ * compares the fast path with ICU on tricky cases).
+ */
+dedup_status tok_fast_init(struct dedup_tokenizer *tk,
+			   struct dedup_error *err);
 
 /* Reset `out` for a new text. */
 void tok_reset(struct dedup_tokens *out);
