@@ -1,10 +1,25 @@
 /*
  * tokenize.c - stage 3a, general path: ICU word boundaries and folding.
  *
- * This file is the reference: a word is a segment between ICU word
- * boundaries (root locale) whose rule status is not UBRK_WORD_NONE, folded
- * with NFKC_Casefold and the quote/dash variants of tok_typo_map().
- * tokenize_fast.c must produce exactly what tok_icu_range() produces.
+ * This file is the reference; tokenize_fast.c must produce exactly what
+ * tok_icu_range() produces.
+ *
+ * - A word is a segment between ICU word boundaries (root locale) whose
+ *   rule status is not UBRK_WORD_NONE. ICU's decisions are kept: "don't",
+ *   "U.S", "3.5", "a_b" and "user@example.com" are one word each, "@" and
+ *   "__" are words, a lone "_" is not, "well-known" is two.
+ * - Its folded form is NFKC_Casefold (NFKC, full default case folding,
+ *   default ignorables such as the soft hyphen and zero-width characters
+ *   removed), then the apostrophe, double quote and dash variants of
+ *   tok_typo_map() replaced by ' " and -. A word that folds to nothing
+ *   is dropped.
+ * - DEDUP_TOK_UPPER: its first code point is Lu or Lt. DEDUP_TOK_NUMBER:
+ *   it has a code point of category Nd. DEDUP_TOK_IDEO: it has a Han,
+ *   kana or ideographic code point or one of Line_Break Complex_Context
+ *   (Thai, Lao, Khmer, Myanmar...). DEDUP_TOK_SENTENCE: it is the first
+ *   word, or the text between it and the previous word holds a line end
+ *   (LF, VT, FF, CR, NEL, LS, PS) or a sentence end (. ! ? and the forms
+ *   of ends_sentence()).
  */
 #include <stdlib.h>
 #include <string.h>
