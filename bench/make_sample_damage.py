@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the two deliberately damaged files of data/sample/.
+"""Regenerate the two deliberately damaged files of data/sample/articles/.
 
 usage: python3 bench/make_sample_damage.py [--sample-dir DIR] [--check]
 
@@ -27,7 +27,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SAMPLE = os.path.normpath(os.path.join(HERE, "..", "data", "sample"))
+DEFAULT_SAMPLE = os.path.normpath(os.path.join(HERE, "..", "data", "sample", "articles"))
 
 AGENCY = "mvpa-quarrendale-ferry-strikes-pier.txt"
 KESTREL = "kestrel-news-quarrendale-ferry-strikes-pier.txt"

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dedup/pipeline.h"
@@ -185,8 +186,9 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 
 struct doc {
 	char *path;
-	char *stdin_bytes; /* "-" is read once, when added */
-	size_t stdin_len;
+	int stream;        /* "-", a pipe or a device: read once, kept */
+	char *bytes;
+	size_t len;
 	dedup_status status;
 	char *message;
 	int empty;
@@ -225,7 +227,7 @@ void dedup_run_free(struct dedup_run *run)
 		return;
 	for (i = 0; i < run->n; i++) {
 		free(run->docs[i].path);
-		free(run->docs[i].stdin_bytes);
+		free(run->docs[i].bytes);
 		free(run->docs[i].message);
 		if (run->sigs)
 			dedup_sig_release(&run->sigs[i]);
@@ -252,6 +254,7 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err)
 {
 	struct doc *d;
+	struct stat sb;
 
 	if (run->n == run->alloc) {
 		size_t na = run->alloc ? run->alloc * 2 : 256;
@@ -268,18 +271,27 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	if (!d->path)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->n++;
-	if (!strcmp(path, "-")) {
+	/*
+	 * Every pass reads the files again; what cannot be read twice is
+	 * read now and kept.
+	 */
+	if (!strcmp(path, "-") || (!stat(path, &sb) && !S_ISREG(sb.st_mode) &&
+				   !S_ISDIR(sb.st_mode))) {
 		struct dedup_buf b = DEDUP_BUF_INIT;
 		struct dedup_error e;
 		dedup_status st;
 
-		st = dedup_read_file("-", run->ctx->o.max_doc_size, &b, &e);
+		d->stream = 1;
+		st = dedup_read_file(path, run->ctx->o.max_doc_size, &b, &e);
 		if (st) {
 			doc_fail(d, st, &e);
 			dedup_buf_release(&b);
 		} else {
-			d->stdin_len = b.len;
-			d->stdin_bytes = dedup_buf_detach(&b, NULL);
+			d->len = b.len;
+			d->bytes = dedup_buf_detach(&b, NULL);
+			if (!d->bytes)
+				return dedup_error_set(err, DEDUP_ENOMEM,
+						       "out of memory");
 		}
 	}
 	return DEDUP_OK;
@@ -292,9 +304,12 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 
 	if (d->status)
 		return dedup_error_set(err, d->status, "%s", d->message);
-	if (!strcmp(d->path, "-")) {
+	if (d->stream) {
 		dedup_buf_reset(out);
-		return dedup_buf_add(out, d->stdin_bytes, d->stdin_len);
+		if (dedup_buf_add(out, d->bytes, d->len))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "out of memory");
+		return DEDUP_OK;
 	}
 	return dedup_read_file(d->path, run->ctx->o.max_doc_size, out, err);
 }
