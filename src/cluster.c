@@ -317,11 +317,10 @@ static double sim_ij(struct run *r, uint32_t i, uint32_t j)
 }
 
 /* LSH values of one document, nhash of them (0 when it has no features). */
-static int doc_hashes(const struct run *r, uint32_t d, uint32_t *out,
+static int doc_hashes(const struct dedup_cluster_params *p,
+		      const struct dedup_sig *s, const float *w, uint32_t *out,
 		      uint32_t *tmp_idx)
 {
-	const struct dedup_sig *s = &r->sigs[d];
-	const struct dedup_cluster_params *p = r->p;
 	uint32_t i, k, m;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
@@ -343,8 +342,7 @@ static int doc_hashes(const struct run *r, uint32_t d, uint32_t *out,
 			uint32_t best = i;
 
 			for (k = i + 1; k < m; k++) {
-				float wk = r->w[d][tmp_idx[k]];
-				float wb = r->w[d][tmp_idx[best]];
+				float wk = w[tmp_idx[k]], wb = w[tmp_idx[best]];
 
 				if (wk > wb || (wk == wb &&
 				    s->terms[tmp_idx[k]] < s->terms[tmp_idx[best]]))
@@ -368,7 +366,7 @@ static int doc_hashes(const struct run *r, uint32_t d, uint32_t *out,
 			uint32_t t = s->terms[tmp_idx[k]];
 			uint64_t h = XXH3_64bits_withSeed(&t, sizeof(t), i + 1);
 			double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-			double v = -log(u) / r->w[d][tmp_idx[k]];
+			double v = -log(u) / w[tmp_idx[k]];
 
 			if (v < best) {
 				best = v;
@@ -378,6 +376,56 @@ static int doc_hashes(const struct run *r, uint32_t d, uint32_t *out,
 		out[i] = win;
 	}
 	return 1;
+}
+
+static void bands_rows(const struct dedup_cluster_params *p, uint32_t *bands,
+		       uint32_t *rows)
+{
+	*bands = p->bands;
+	*rows = p->rows;
+	if (!*bands)
+		dedup_lsh_optimal(p->lsh_threshold, p->nhash, bands, rows);
+}
+
+uint32_t dedup_cluster_bands(const struct dedup_cluster_params *p)
+{
+	uint32_t b, r;
+
+	bands_rows(p, &b, &r);
+	return b;
+}
+
+/* Band keys from a document's LSH values. */
+static void band_keys(const uint32_t *hv, uint32_t bands, uint32_t rows,
+		      uint64_t *keys)
+{
+	uint32_t b;
+
+	for (b = 0; b < bands; b++)
+		keys[b] = XXH3_64bits_withSeed(hv + b * rows,
+					       rows * sizeof(*hv), b);
+}
+
+int dedup_cluster_keys(const struct dedup_cluster_params *p,
+		       const struct dedup_df *df, const struct dedup_sig *s,
+		       uint64_t *keys)
+{
+	uint32_t bands, rows, *hv, *idx;
+	float *w = doc_weights(df, s);
+	int has = -1;
+
+	bands_rows(p, &bands, &rows);
+	hv = malloc(p->nhash * sizeof(*hv));
+	idx = malloc((s->nterms ? s->nterms : 1) * sizeof(*idx));
+	if (w && hv && idx) {
+		has = doc_hashes(p, s, w, hv, idx);
+		if (has)
+			band_keys(hv, bands, rows, keys);
+	}
+	free(w);
+	free(hv);
+	free(idx);
+	return has;
 }
 
 struct keydoc {
@@ -426,7 +474,9 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 			       struct pairs *ps)
 {
 	const struct dedup_cluster_params *p = r->p;
-	uint32_t *hv = NULL, *idx = NULL, *has = NULL;
+	uint32_t *hv = NULL, *idx = NULL;
+	uint64_t *keys = NULL;
+	unsigned char *has = NULL;
 	struct keydoc *kd = NULL;
 	dedup_status st = DEDUP_ENOMEM;
 	size_t d, nk, i, j, b, maxterms = 1;
@@ -434,23 +484,25 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 	for (d = 0; d < r->n; d++)
 		if (r->sigs[d].nterms > maxterms)
 			maxterms = r->sigs[d].nterms;
-	hv = malloc(r->n * (size_t)p->nhash * sizeof(*hv));
-	has = malloc(r->n * sizeof(*has));
+	hv = malloc(p->nhash * sizeof(*hv));
+	keys = malloc(r->n * (size_t)bands * sizeof(*keys));
+	has = malloc(r->n ? r->n : 1);
 	idx = malloc(maxterms * sizeof(*idx));
-	kd = malloc(r->n * sizeof(*kd));
-	if (!hv || !has || !idx || !kd)
+	kd = malloc((r->n ? r->n : 1) * sizeof(*kd));
+	if (!hv || !keys || !has || !idx || !kd)
 		goto out;
-	for (d = 0; d < r->n; d++)
-		has[d] = (uint32_t)doc_hashes(r, (uint32_t)d,
-					      hv + d * p->nhash, idx);
+	for (d = 0; d < r->n; d++) {
+		has[d] = (unsigned char)doc_hashes(p, &r->sigs[d], r->w[d], hv,
+						   idx);
+		if (has[d])
+			band_keys(hv, bands, rows, keys + d * bands);
+	}
 	for (b = 0; b < bands; b++) {
 		nk = 0;
 		for (d = 0; d < r->n; d++) {
 			if (!has[d])
 				continue;
-			kd[nk].key = XXH3_64bits_withSeed(
-				hv + d * p->nhash + b * rows,
-				rows * sizeof(*hv), b);
+			kd[nk].key = keys[d * bands + b];
 			kd[nk].doc = (uint32_t)d;
 			nk++;
 		}
@@ -488,6 +540,7 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 	st = DEDUP_OK;
 out:
 	free(hv);
+	free(keys);
 	free(has);
 	free(idx);
 	free(kd);
@@ -572,7 +625,21 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       struct dedup_cluster_stats *stats,
 			       struct dedup_error *err)
 {
+	return dedup_cluster_run_pinned(p, sigs, n, 0, NULL, df, out, stats,
+					err);
+}
+
+dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
+				      const struct dedup_sig *sigs, size_t n,
+				      size_t npinned,
+				      const uint32_t *pinned_rep,
+				      const struct dedup_df *df,
+				      struct dedup_assign *out,
+				      struct dedup_cluster_stats *stats,
+				      struct dedup_error *err)
+{
 	struct run r = { .p = p, .sigs = sigs, .n = n };
+	unsigned char *pinned = NULL; /* per root: holds settled documents */
 	struct pairs ps = { 0 };
 	struct edge *edges = NULL;
 	uint32_t *rep = NULL, bands = p->bands, rows = p->rows;
@@ -585,15 +652,15 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 	if (n >= UINT32_MAX)
 		return dedup_error_set(err, DEDUP_ETOOBIG,
 				       "too many documents in one run");
-	if (!bands)
-		dedup_lsh_optimal(p->lsh_threshold, p->nhash, &bands, &rows);
+	bands_rows(p, &bands, &rows);
 	st = DEDUP_ENOMEM;
 	r.w = calloc(n ? n : 1, sizeof(*r.w));
 	r.parent = malloc((n ? n : 1) * sizeof(*r.parent));
 	r.next = malloc((n ? n : 1) * sizeof(*r.next));
 	r.size = malloc((n ? n : 1) * sizeof(*r.size));
 	rep = malloc((n ? n : 1) * sizeof(*rep));
-	if (!r.w || !r.parent || !r.next || !r.size || !rep ||
+	pinned = calloc(n ? n : 1, 1);
+	if (!r.w || !r.parent || !r.next || !r.size || !rep || !pinned ||
 	    cache_init(&r.cache, n * 4))
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -602,6 +669,22 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			goto out;
 		r.parent[i] = r.next[i] = (uint32_t)i;
 		r.size[i] = 1;
+	}
+	/* Settled clusters are taken as they are, representative first. */
+	for (i = 0; i < npinned; i++) {
+		uint32_t a = pinned_rep[i] < npinned ? pinned_rep[i] :
+						       (uint32_t)i;
+		uint32_t ra = find_root(r.parent, a);
+		uint32_t rb = find_root(r.parent, (uint32_t)i), t;
+
+		pinned[ra] = pinned[rb] = 1;
+		if (ra == rb)
+			continue;
+		r.parent[rb] = ra;
+		r.size[ra] += r.size[rb];
+		t = r.next[ra];
+		r.next[ra] = r.next[rb];
+		r.next[rb] = t;
 	}
 	st = candidates(&r, bands, rows, &ps);
 	if (st)
@@ -628,6 +711,9 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 
 		if (a == b || r.size[a] + r.size[b] > p->max_cluster)
 			continue;
+		/* two settled clusters stay apart: they were judged before */
+		if (pinned[a] && pinned[b])
+			continue;
 		if (avg_link(&r, a, b) < p->threshold)
 			continue;
 		if (r.size[a] < r.size[b]) {
@@ -635,6 +721,7 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			a = b;
 			b = t;
 		}
+		pinned[a] |= pinned[b];
 		r.parent[b] = a;
 		r.size[a] += r.size[b];
 		/* splice the two circular member lists */
@@ -645,9 +732,18 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < npinned; i++) {
+		/* an indexed representative stays the one to keep */
+		uint32_t a = pinned_rep[i] < npinned ? pinned_rep[i] :
+						       (uint32_t)i;
+
+		rep[find_root(r.parent, a)] = a;
+	}
+	for (i = npinned; i < n; i++) {
 		uint32_t root = find_root(r.parent, (uint32_t)i);
 
+		if (pinned[root])
+			continue;
 		if (rep[root] == UINT32_MAX ||
 		    better_rep(sigs, (uint32_t)i, rep[root]))
 			rep[root] = (uint32_t)i;
@@ -680,6 +776,7 @@ out:
 	free(r.next);
 	free(r.size);
 	free(rep);
+	free(pinned);
 	free(edges);
 	free(ps.v);
 	cache_release(&r.cache);

@@ -60,6 +60,20 @@ dedup_status dedup_cluster_params_check(const struct dedup_cluster_params *p,
 void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 		       uint32_t *rows);
 
+/* Number of LSH bands (band keys per document) under p. */
+uint32_t dedup_cluster_bands(const struct dedup_cluster_params *p);
+
+/*
+ * The LSH band keys of one signature, dedup_cluster_bands(p) of them, as
+ * the clusterer computes them (an index stores them to find candidates
+ * without loading every signature). Returns 1, 0 when the document has no
+ * features (it is never a candidate; keys untouched), -1 when out of
+ * memory.
+ */
+int dedup_cluster_keys(const struct dedup_cluster_params *p,
+		       const struct dedup_df *df, const struct dedup_sig *s,
+		       uint64_t *keys);
+
 struct dedup_assign {
 	uint32_t rep;  /* index of the cluster's representative */
 	double score;  /* similarity to the representative, 1 for itself */
@@ -83,6 +97,22 @@ dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       struct dedup_assign *out,
 			       struct dedup_cluster_stats *stats,
 			       struct dedup_error *err);
+
+/*
+ * The same, with the first `npinned` documents already clustered (read
+ * from an index): pinned_rep[i] (< npinned) is the representative of
+ * pinned document i. Their clusters keep their members and representative;
+ * two of them never merge; a new document may join one (naming its
+ * representative) or form clusters with other new documents.
+ */
+dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
+				      const struct dedup_sig *sigs, size_t n,
+				      size_t npinned,
+				      const uint32_t *pinned_rep,
+				      const struct dedup_df *df,
+				      struct dedup_assign *out,
+				      struct dedup_cluster_stats *stats,
+				      struct dedup_error *err);
 
 /*
  * The verified similarity of two signatures under p and df (what

@@ -187,6 +187,38 @@ static void test_representative_and_dates(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+static void test_pinned_clusters(void **state)
+{
+	struct dedup_cluster_params p;
+	struct dedup_sig s[6];
+	struct dedup_assign a[6];
+	struct dedup_error err;
+	/* 0, 1: one settled cluster kept by 1; 2, 3: two settled singletons
+	 * about one topic that were judged apart before */
+	const uint32_t pinned_rep[4] = { 1, 1, 2, 3 };
+	uint32_t i;
+
+	(void)state;
+	topic_doc(&s[0], 0, 0, 50);
+	topic_doc(&s[1], 0, 1, 50);
+	topic_doc(&s[2], 1, 0, 50);
+	topic_doc(&s[3], 1, 1, 50);
+	topic_doc(&s[4], 0, 2, 50); /* new, joins the first cluster */
+	topic_doc(&s[5], 2, 0, 50); /* new, alone */
+	s[4].date = 1;              /* earlier, yet the settled keep stays */
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_cluster_run_pinned(&p, s, 6, 4, pinned_rep, NULL,
+						  a, NULL, &err), 0);
+	assert_int_equal(a[0].rep, 1);
+	assert_int_equal(a[1].rep, 1);
+	assert_int_equal(a[4].rep, 1);
+	assert_int_equal(a[2].rep, 2);
+	assert_int_equal(a[3].rep, 3);
+	assert_int_equal(a[5].rep, 5);
+	for (i = 0; i < 6; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -211,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
 		cmocka_unit_test(test_representative_and_dates),
+		cmocka_unit_test(test_pinned_clusters),
 		cmocka_unit_test(test_params_check),
 	};
 
