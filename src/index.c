@@ -4,12 +4,12 @@
  * docs/index.md).
  *
  * Opening maps the file and checks the header, the section table, the
- * entry records and the path table with one XXH3 pass over them (about 60
- * bytes per entry). The signature heap and the band keys are not read at
- * open: an entry's heap bytes are checked against its own checksum when it
- * is read, key lookups check every id they return, and dedup_index_verify()
- * (called by every commit before it copies anything) checks the section
- * checksums of both.
+ * entry records and the path table with one XXH3 pass over them (60 bytes
+ * per entry). The rest is not read at open: an entry's heap bytes are
+ * checked against its own checksum when it is read, key lookups check every
+ * id they return, the frequency table and blobs are checked when loaded,
+ * and dedup_index_verify() (called by every commit before it copies
+ * anything) checks every section.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -217,7 +217,6 @@ dedup_status ix_load(struct dedup_index *ix, int fd, struct dedup_error *err)
 {
 	struct stat sb;
 	dedup_status st;
-	uint32_t i;
 	void *m;
 
 	if (fstat(fd, &sb))
@@ -240,9 +239,11 @@ dedup_status ix_load(struct dedup_index *ix, int fd, struct dedup_error *err)
 	ix->map = m;
 	ix->size = (size_t)sb.st_size;
 	st = parse_header(ix, err);
-	for (i = 0; !st && i < ix->nsec; i++)
-		if (ix->sec[i].type != SEC_HEAP && ix->sec[i].type != SEC_KEYS)
-			st = check_sum(ix, &ix->sec[i], err);
+	/* What every session reads; the rest is checked where it is used. */
+	if (!st)
+		st = check_sum(ix, &ix->sec[0], err);
+	if (!st)
+		st = check_sum(ix, &ix->sec[2], err);
 	if (!st)
 		st = check_entries(ix, err);
 	if (st) {
@@ -250,7 +251,14 @@ dedup_status ix_load(struct dedup_index *ix, int fd, struct dedup_error *err)
 		return st;
 	}
 	/* Lookups jump around the heap and key table: no read-ahead there. */
-	madvise(m, ix->size, MADV_RANDOM);
+	{
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		size_t a = ((size_t)ix->sec[1].off + pg - 1) / pg * pg;
+		size_t b = (size_t)(ix->sec[3].off + ix->sec[3].len) / pg * pg;
+
+		if (b > a)
+			madvise((char *)m + a, b - a, MADV_RANDOM);
+	}
 	return DEDUP_OK;
 }
 
@@ -416,8 +424,10 @@ void ix_pending_clear(struct dedup_index *ix)
 	free(ix->pk);
 	ix->pk = NULL;
 	ix->pkn = ix->pkalloc = 0;
-	dedup_df_free(ix->pdf);
+	free(ix->pdf);
 	ix->pdf = NULL;
+	ix->pdfn = 0;
+	ix->pdfdocs = 0;
 	for (i = 0; i < ix->nblobs; i++)
 		free(ix->blobs[i].data);
 	free(ix->blobs);
@@ -795,7 +805,10 @@ dedup_status dedup_index_df_load(const struct dedup_index *ix,
 {
 	uint64_t i;
 	uint32_t prev = 0;
+	dedup_status st;
 
+	if (ix->map && (st = check_sum(ix, &ix->sec[4], err)))
+		return st;
 	for (i = 0; i < ix->df_terms; i++) {
 		const unsigned char *r = ix->df + DF_HEAD + i * DF_REC;
 		uint32_t term = (uint32_t)ix_get(r, 4);
@@ -811,18 +824,87 @@ dedup_status dedup_index_df_load(const struct dedup_index *ix,
 	return DEDUP_OK;
 }
 
+size_t ix_df_merge(const uint32_t *a, size_t na, const uint32_t *b,
+		   size_t nb, uint32_t *out)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na || j < nb) {
+		uint64_t c;
+
+		if (j == nb || (i < na && a[2 * i] < b[2 * j])) {
+			out[2 * k] = a[2 * i];
+			c = a[2 * i + 1];
+			i++;
+		} else if (i == na || b[2 * j] < a[2 * i]) {
+			out[2 * k] = b[2 * j];
+			c = b[2 * j + 1];
+			j++;
+		} else {
+			out[2 * k] = a[2 * i];
+			c = (uint64_t)a[2 * i + 1] + b[2 * j + 1];
+			i++;
+			j++;
+		}
+		out[2 * k + 1] = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+		k++;
+	}
+	return k;
+}
+
+struct df_collect {
+	uint32_t *v;
+	size_t n;
+};
+
+static int collect_df(uint32_t term, uint32_t count, void *arg)
+{
+	struct df_collect *c = arg;
+
+	c->v[2 * c->n] = term;
+	c->v[2 * c->n + 1] = count;
+	c->n++;
+	return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Kept as a sorted array rather than a struct dedup_df: merging one hash
+ * table into another walks it in slot order, which piles keys into long
+ * probe runs in the destination.
+ */
 dedup_status dedup_index_add_df(struct dedup_index *ix,
 				const struct dedup_df *df,
 				struct dedup_error *err)
 {
+	struct df_collect c = { NULL, 0 };
+	size_t n = dedup_df_size(df);
+	uint32_t *merged;
+
 	if (ix->flags & DEDUP_INDEX_READONLY)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "index '%s' is open read-only", ix->path);
-	if (!ix->pdf && dedup_df_new(&ix->pdf))
+	c.v = malloc((n ? n : 1) * 2 * sizeof(*c.v));
+	merged = malloc((n + ix->pdfn + 1) * 2 * sizeof(*merged));
+	if (!c.v || !merged) {
+		free(c.v);
+		free(merged);
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	if (dedup_df_merge(ix->pdf, df))
-		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	if (dedup_df_docs(df) || dedup_df_size(df))
+	}
+	dedup_df_foreach(df, collect_df, &c);
+	qsort(c.v, c.n, 2 * sizeof(*c.v), cmp_pair);
+	ix->pdfn = ix_df_merge(ix->pdf, ix->pdfn, c.v, c.n, merged);
+	free(ix->pdf);
+	free(c.v);
+	ix->pdf = merged;
+	ix->pdfdocs += dedup_df_docs(df);
+	if (dedup_df_docs(df) || n)
 		ix->dirty = 1;
 	return DEDUP_OK;
 }
@@ -845,12 +927,15 @@ dedup_status dedup_index_blob(const struct dedup_index *ix, const char *name,
 		uint64_t bl = ix_get(b, 4);
 
 		if (bl == nl && !memcmp(b + 4, name, nl)) {
+			dedup_status st = check_sum(ix, &ix->sec[i], err);
+
+			if (st)
+				return st;
 			*data = b + 4 + nl;
 			*len = (size_t)(ix->sec[i].len - 4 - nl);
 			return DEDUP_OK;
 		}
 	}
-	(void)err;
 	return DEDUP_DONE;
 }
 

@@ -120,7 +120,9 @@ struct dedup_index {
 	size_t pmask;
 	struct ix_rec *pk;
 	size_t pkn, pkalloc;
-	struct dedup_df *pdf;
+	uint32_t *pdf;           /* (term, count) pairs, terms ascending */
+	size_t pdfn;
+	uint64_t pdfdocs;
 	struct ix_blob *blobs;
 	size_t nblobs;
 	int dirty;
@@ -136,5 +138,12 @@ void ix_unload(struct dedup_index *ix);
 uint32_t ix_rep_of(const struct dedup_index *ix, uint32_t id);
 int64_t ix_added_of(const struct dedup_index *ix, uint32_t id);
 void ix_pending_clear(struct dedup_index *ix);
+/*
+ * Merge two (term, count) pair arrays with ascending terms into out (room
+ * for na + nb pairs), summing counts (saturated); returns the pairs
+ * written.
+ */
+size_t ix_df_merge(const uint32_t *a, size_t na, const uint32_t *b,
+		   size_t nb, uint32_t *out);
 
 #endif

@@ -144,72 +144,28 @@ static int cmp_rec(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static int cmp_term(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-struct df_collect {
-	uint32_t *v;
-	size_t n;
-};
-
-static int collect_df(uint32_t term, uint32_t count, void *arg)
-{
-	struct df_collect *c = arg;
-
-	c->v[2 * c->n] = term;
-	c->v[2 * c->n + 1] = count;
-	c->n++;
-	return 0;
-}
-
 /* Stored and pending frequencies, merged into one sorted table. */
 static dedup_status plan_df(const struct dedup_index *ix, struct plan *pl)
 {
-	struct df_collect c = { NULL, 0 };
-	size_t np = ix->pdf ? dedup_df_size(ix->pdf) : 0;
-	uint64_t i = 0, j = 0, k = 0;
+	uint32_t *stored = malloc(((size_t)ix->df_terms + 1) * 2 *
+				  sizeof(*stored));
+	uint64_t i;
 
-	c.v = malloc((np ? np : 1) * 2 * sizeof(*c.v));
-	pl->dfv = malloc(((size_t)ix->df_terms + np + 1) * 2 *
+	pl->dfv = malloc(((size_t)ix->df_terms + ix->pdfn + 1) * 2 *
 			 sizeof(*pl->dfv));
-	if (!c.v || !pl->dfv) {
-		free(c.v);
+	if (!stored || !pl->dfv) {
+		free(stored);
 		return DEDUP_ENOMEM;
 	}
-	if (np) {
-		dedup_df_foreach(ix->pdf, collect_df, &c);
-		qsort(c.v, c.n, 2 * sizeof(*c.v), cmp_term);
+	for (i = 0; i < ix->df_terms; i++) {
+		stored[2 * i] = (uint32_t)ix_get(ix->df + DF_HEAD + i * DF_REC, 4);
+		stored[2 * i + 1] = (uint32_t)ix_get(ix->df + DF_HEAD +
+						     i * DF_REC + 4, 4);
 	}
-	while (i < ix->df_terms || j < c.n) {
-		const unsigned char *r = ix->df + DF_HEAD + i * DF_REC;
-		uint32_t st = i < ix->df_terms ? (uint32_t)ix_get(r, 4) : 0;
-		uint64_t cnt;
-
-		if (i < ix->df_terms && (j == c.n || st < c.v[2 * j])) {
-			pl->dfv[2 * k] = st;
-			cnt = ix_get(r + 4, 4);
-			i++;
-		} else if (i < ix->df_terms && st == c.v[2 * j]) {
-			pl->dfv[2 * k] = st;
-			cnt = ix_get(r + 4, 4) + (uint64_t)c.v[2 * j + 1];
-			i++;
-			j++;
-		} else {
-			pl->dfv[2 * k] = c.v[2 * j];
-			cnt = c.v[2 * j + 1];
-			j++;
-		}
-		pl->dfv[2 * k + 1] = cnt > UINT32_MAX ? UINT32_MAX :
-				     (uint32_t)cnt;
-		k++;
-	}
-	pl->dfn = k;
-	pl->dfdocs = ix->df_docs + (ix->pdf ? dedup_df_docs(ix->pdf) : 0);
-	free(c.v);
+	pl->dfn = ix_df_merge(stored, (size_t)ix->df_terms, ix->pdf, ix->pdfn,
+			      pl->dfv);
+	pl->dfdocs = ix->df_docs + ix->pdfdocs;
+	free(stored);
 	return DEDUP_OK;
 }
 
