@@ -5,6 +5,7 @@
  *     -o DIR      write each cleaned file to DIR under its base name
  *     -l          with -o, also write DIR/NAME.log (reason<TAB>removed text)
  *     -r FILE     add a rule file to the built-in rules
+ *     -B          without the built-in rules
  *     -R          no rules;  -E  no text evidence
  *     -c          corpus evidence: a first pass counts lines over all inputs
  *     -n N        strip everything N times (for timing)
@@ -133,22 +134,23 @@ int main(int argc, char **argv)
 	struct dedup_rules *rs = NULL;
 	struct dedup_error err;
 	const char *outdir = NULL, *rulefile = NULL;
-	int c, want_log = 0, corpus = 0, repeat = 1, rep, rc = 1;
+	int c, want_log = 0, corpus = 0, repeat = 1, rep, rc = 1, builtin = 1;
 	size_t i, bytes = 0;
 	double t0, t;
 
-	while ((c = getopt(argc, argv, "o:lr:REcn:")) != -1) {
+	while ((c = getopt(argc, argv, "o:lr:BREcn:")) != -1) {
 		switch (c) {
 		case 'o': outdir = optarg; break;
 		case 'l': want_log = 1; break;
 		case 'r': rulefile = optarg; break;
+		case 'B': builtin = 0; break;
 		case 'R': opts.use_rules = 0; break;
 		case 'E': opts.use_evidence = 0; break;
 		case 'c': corpus = 1; break;
 		case 'n': repeat = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: bench_strip [-o DIR] [-l] "
-				"[-r FILE] [-R] [-E] [-c] [-n N] FILE|DIR...\n");
+				"[-r FILE] [-B] [-R] [-E] [-c] [-n N] FILE|DIR...\n");
 			return 2;
 		}
 	}
@@ -160,7 +162,7 @@ int main(int argc, char **argv)
 		if (add_path(argv[optind]))
 			return 1;
 	if (dedup_stopwords_new(&sw, &err) || dedup_rules_new(&rs, &err) ||
-	    dedup_rules_add_builtin(rs, &err) ||
+	    (builtin && dedup_rules_add_builtin(rs, &err)) ||
 	    (rulefile && dedup_rules_add_file(rs, rulefile, &err)) ||
 	    dedup_stripper_new(&st, rs, sw, &err)) {
 		fprintf(stderr, "bench_strip: %s\n", err.msg);

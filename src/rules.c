@@ -41,7 +41,11 @@ static void rule_release(struct rule *r)
 
 static void group_release(struct rule_group *g)
 {
-	pcre2_code_free(g->joined);
+	size_t i;
+
+	for (i = 0; i < g->njoin; i++)
+		pcre2_code_free(g->join[i].code);
+	free(g->join);
 	free(g->solo);
 	memset(g, 0, sizeof(*g));
 }
@@ -75,13 +79,13 @@ size_t dedup_rules_count(const struct dedup_rules *rs)
 	return rs->n;
 }
 
-static pcre2_code *compile(const char *src, size_t len, int *errcode,
-			   PCRE2_SIZE *erroff)
+static pcre2_code *compile(const char *src, size_t len, uint32_t opts,
+			   int *errcode, PCRE2_SIZE *erroff)
 {
 	pcre2_code *code;
 
-	code = pcre2_compile((PCRE2_SPTR)src, len, RULE_COMPILE_OPTS, errcode,
-			     erroff, NULL);
+	code = pcre2_compile((PCRE2_SPTR)src, len, RULE_COMPILE_OPTS | opts,
+			     errcode, erroff, NULL);
 	/* no JIT (unsupported CPU, no executable memory): the interpreter */
 	if (code)
 		(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
@@ -94,6 +98,15 @@ static uint32_t capture_count(const pcre2_code *code)
 
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
 	return n;
+}
+
+/* Anchored by its contents (every branch starts with ^ or \A). */
+static int is_anchored(const pcre2_code *code)
+{
+	uint32_t opts = 0;
+
+	pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &opts);
+	return (opts & PCRE2_ANCHORED) != 0;
 }
 
 /* A pattern that matches an empty line would remove every line. */
@@ -122,9 +135,9 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 
 	memset(g, 0, sizeof(g));
 	for (s = 0; s < SCOPE_COUNT; s++) {
-		size_t njoined = 0;
+		size_t j, k;
+		int failed = 0;
 
-		dedup_buf_reset(&src);
 		g[s].max_ovec = 1;
 		for (i = 0; i < rs->n; i++) {
 			struct rule *r = &rs->v[i];
@@ -132,28 +145,66 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 			if (r->scope != (enum rule_scope)s)
 				continue;
 			g[s].nrules++;
+			r->anchored = is_anchored(r->code);
 			r->solo = capture_count(r->code) > 0;
-			if (r->solo)
-				continue;
-			if ((njoined && dedup_buf_addch(&src, '|')) ||
-			    dedup_buf_addf(&src, "(*MARK:%zu)(?:%s)", i,
-					   r->src)) {
+		}
+		if (g[s].nrules) {
+			g[s].join = calloc(g[s].nrules, sizeof(*g[s].join));
+			if (!g[s].join) {
 				st = DEDUP_ENOMEM;
 				goto out;
 			}
-			njoined++;
 		}
-		if (njoined) {
+		/* one alternation per (anchoring, length limit) */
+		for (i = 0; i < rs->n; i++) {
+			struct rule *r = &rs->v[i];
+
+			if (r->scope != (enum rule_scope)s || r->solo)
+				continue;
+			for (k = 0; k < g[s].njoin; k++)
+				if (g[s].join[k].anchored == r->anchored &&
+				    g[s].join[k].maxlen == r->maxlen)
+					break;
+			if (k == g[s].njoin) {
+				g[s].join[k].anchored = r->anchored;
+				g[s].join[k].maxlen = r->maxlen;
+				g[s].njoin++;
+			}
+		}
+		for (k = 0; k < g[s].njoin && !failed; k++) {
+			struct rule_join *jn = &g[s].join[k];
+			size_t njoined = 0;
 			int ec;
 			PCRE2_SIZE eo;
 
-			g[s].joined = compile(src.buf, src.len, &ec, &eo);
-			/* e.g. the same group name in two rules: all solo */
-			if (!g[s].joined)
-				for (i = 0; i < rs->n; i++)
-					if (rs->v[i].scope ==
-					    (enum rule_scope)s)
-						rs->v[i].solo = 1;
+			dedup_buf_reset(&src);
+			for (j = 0; j < rs->n; j++) {
+				struct rule *r = &rs->v[j];
+
+				if (r->scope != (enum rule_scope)s ||
+				    r->solo || r->anchored != jn->anchored ||
+				    r->maxlen != jn->maxlen)
+					continue;
+				if ((njoined && dedup_buf_addch(&src, '|')) ||
+				    dedup_buf_addf(&src, "(?:%s)", r->src)) {
+					st = DEDUP_ENOMEM;
+					goto out;
+				}
+				njoined++;
+			}
+			jn->code = compile(src.buf, src.len,
+				jn->anchored ? PCRE2_ANCHORED : 0, &ec, &eo);
+			if (!jn->code)
+				failed = 1;
+		}
+		/* e.g. the same group name in two rules: all solo */
+		if (failed) {
+			for (k = 0; k < g[s].njoin; k++)
+				pcre2_code_free(g[s].join[k].code);
+			g[s].njoin = 0;
+			for (i = 0; i < rs->n; i++)
+				if (rs->v[i].scope == (enum rule_scope)s)
+					rs->v[i].solo = 1;
 		}
 		for (i = 0; i < rs->n; i++) {
 			struct rule *r = &rs->v[i];
@@ -281,7 +332,7 @@ static dedup_status check_alt(struct parser *ps, const char *name,
 
 static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 			     const char *name, unsigned lineno,
-			     struct dedup_buf *src)
+			     unsigned maxlen, struct dedup_buf *src)
 {
 	struct rule *r;
 	PCRE2_UCHAR msg[128];
@@ -303,7 +354,8 @@ static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 	memset(r, 0, sizeof(*r));
 	r->scope = scope;
 	r->line = lineno;
-	r->code = compile(src->buf, src->len, &ec, &off);
+	r->maxlen = maxlen;
+	r->code = compile(src->buf, src->len, 0, &ec, &off);
 	if (!r->code) {
 		pcre2_get_error_message(ec, msg, sizeof(msg));
 		return dedup_error_set(ps->err, DEDUP_ERULE,
@@ -332,23 +384,41 @@ static dedup_status parse_rule(struct parser *ps, const char *s, size_t len)
 	struct dedup_buf src = DEDUP_BUF_INIT;
 	enum rule_scope scope = SCOPE_COUNT;
 	size_t i = 0, n;
-	unsigned lineno = ps->lineno;
+	unsigned lineno = ps->lineno, maxlen = 0;
 	int caseless = 0, sc;
 	dedup_status st = DEDUP_OK;
 
 	n = word_len(s, len);
-	if (n > 2 && s[n - 2] == '/' && s[n - 1] == 'i') {
-		caseless = 1;
-		n -= 2;
-	}
+	i = 0;
+	while (i < n && s[i] != '/')
+		i++;
 	for (sc = 0; sc < SCOPE_COUNT; sc++)
-		if (strlen(scope_names[sc]) == n &&
-		    !memcmp(scope_names[sc], s, n))
+		if (strlen(scope_names[sc]) == i &&
+		    !memcmp(scope_names[sc], s, i))
 			scope = (enum rule_scope)sc;
 	if (scope == SCOPE_COUNT)
 		return dedup_error_set(ps->err, DEDUP_ERULE,
 			"'%s' line %u: unknown scope '%.*s' (line, span, "
-			"tail or embed)", ps->origin, lineno, (int)word_len(s, len), s);
+			"tail or embed)", ps->origin, lineno, (int)i, s);
+	/* options: /i for caseless, /N for lines of at most N characters */
+	while (i < n) {
+		size_t a = ++i;
+
+		while (i < n && s[i] != '/')
+			i++;
+		if (i - a == 1 && s[a] == 'i') {
+			caseless = 1;
+		} else if (i > a && i - a <= 6 &&
+			   strspn(s + a, "0123456789") >= i - a &&
+			   s[a] != '0') {
+			maxlen = (unsigned)strtoul(s + a, NULL, 10);
+		} else {
+			return dedup_error_set(ps->err, DEDUP_ERULE,
+				"'%s' line %u: unknown option '%.*s' in "
+				"'%.*s' (i, or a length limit)", ps->origin,
+				lineno, (int)(i - a), s + a, (int)n, s);
+		}
+	}
 	i = skip_blanks(s, len, word_len(s, len));
 	n = word_len(s + i, len - i);
 	if (!valid_name(s + i, n))
@@ -402,7 +472,7 @@ static dedup_status parse_rule(struct parser *ps, const char *s, size_t len)
 	} else if (dedup_buf_add(&src, s + i, len - i)) {
 		goto nomem;
 	}
-	st = add_rule(ps, scope, name, lineno, &src);
+	st = add_rule(ps, scope, name, lineno, maxlen, &src);
 	goto out;
 nomem:
 	st = dedup_error_set(ps->err, DEDUP_ENOMEM,

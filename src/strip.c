@@ -171,14 +171,13 @@ void dedup_stripper_free(struct dedup_stripper *st)
  * none, -1 when it hit the match limit.
  */
 static int run(struct dedup_stripper *st, const pcre2_code *code,
-	       const char *s, size_t len, size_t start, size_t *ms,
-	       size_t *me, long *mark)
+	       const char *s, size_t len, size_t start, uint32_t opts,
+	       size_t *ms, size_t *me)
 {
 	PCRE2_SIZE *ov;
-	PCRE2_SPTR m;
 	int rc;
 
-	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, st->md,
+	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, opts, st->md,
 			 st->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
@@ -190,10 +189,6 @@ static int run(struct dedup_stripper *st, const pcre2_code *code,
 	ov = pcre2_get_ovector_pointer(st->md);
 	*ms = ov[0];
 	*me = ov[1];
-	if (mark) {
-		m = pcre2_get_mark(st->md);
-		*mark = m ? strtol((const char *)m, NULL, 10) : -1;
-	}
 	return 1;
 }
 
@@ -207,18 +202,39 @@ static void limit_hit(struct dedup_stripper *st, size_t rule)
 		"this document", r->name, r->origin, r->line);
 }
 
+/* Which rule of the alternation `jn` matched at `at`: the first one in
+ * order, as in the alternation. */
+static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
+		       const struct rule_join *jn, const char *s, size_t len,
+		       size_t at, size_t *me)
+{
+	const struct dedup_rules *rs = st->rules;
+	size_t i, a;
+
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+
+		if (r->scope != scope || r->solo ||
+		    r->anchored != jn->anchored || r->maxlen != jn->maxlen)
+			continue;
+		if (run(st, r->code, s, len, at, PCRE2_ANCHORED, &a, me) > 0)
+			return (long)i;
+	}
+	return -1;
+}
+
 /*
- * The leftmost match of any rule of `scope` in s[start..len): returns the
- * rule index and bounds, or -1.
+ * The leftmost match of any rule of `scope` in s[start..len), a line of
+ * `chars` characters: returns the rule index and bounds, or -1.
  */
 static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
-		       const char *s, size_t len, size_t start, size_t *ms,
-		       size_t *me)
+		       const char *s, size_t len, unsigned chars,
+		       size_t start, size_t *ms, size_t *me)
 {
 	const struct dedup_rules *rs = st->rules;
 	const struct rule_group *g;
 	size_t bs = 0, be = 0, a, b, i;
-	long best = -1, mark;
+	long best = -1, r;
 	int rc;
 
 	if (!rs)
@@ -226,25 +242,38 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 	g = &rs->group[scope];
 	if (!g->nrules)
 		return -1;
-	if (g->joined && !st->fallback[scope]) {
-		rc = run(st, g->joined, s, len, start, &a, &b, &mark);
+	for (i = 0; i < g->njoin && !st->fallback[scope]; i++) {
+		const struct rule_join *jn = &g->join[i];
+
+		if ((jn->anchored && start > 0) ||
+		    (jn->maxlen && chars > jn->maxlen))
+			continue;
+		rc = run(st, jn->code, s, len, start, 0, &a, &b);
 		if (rc < 0) {
 			/* find the culprit among the single rules */
 			st->fallback[scope] = 1;
-		} else if (rc > 0 && mark >= 0 && (size_t)mark < rs->n) {
-			best = mark;
+			best = -1;
+			break;
+		}
+		if (rc == 0 || (best >= 0 && a >= bs))
+			continue;
+		r = which_rule(st, scope, jn, s, len, a, &b);
+		if (r >= 0) {
+			best = r;
 			bs = a;
 			be = b;
 		}
 	}
 	for (i = 0; i < rs->n; i++) {
-		const struct rule *r = &rs->v[i];
+		const struct rule *rl = &rs->v[i];
 
-		if (r->scope != scope || st->disabled[i])
+		if (rl->scope != scope || st->disabled[i] ||
+		    (rl->maxlen && chars > rl->maxlen) ||
+		    (rl->anchored && start > 0))
 			continue;
-		if (!r->solo && !st->fallback[scope])
+		if (!rl->solo && !st->fallback[scope])
 			continue;
-		rc = run(st, r->code, s, len, start, &a, &b, NULL);
+		rc = run(st, rl->code, s, len, start, 0, &a, &b);
 		if (rc < 0) {
 			limit_hit(st, i);
 			continue;
@@ -261,6 +290,17 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 }
 
 /* ---- building segments ---- */
+
+static unsigned count_chars(const char *s, size_t len)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
 
 static int log_piece(struct dedup_buf *log, const char *reason,
 		     const char *s, size_t len)
@@ -314,11 +354,12 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
 {
 	size_t pos = 0, ms, me;
+	unsigned chars = use_rules ? count_chars(s, len) : 0;
 	long r;
 
 	dedup_buf_reset(&st->line);
 	while (use_rules && pos < len) {
-		r = scope_find(st, SCOPE_SPAN, s, len, pos, &ms, &me);
+		r = scope_find(st, SCOPE_SPAN, s, len, chars, pos, &ms, &me);
 		if (r < 0)
 			break;
 		if (me == ms) { /* cannot happen: empty matches are refused */
@@ -422,15 +463,6 @@ static int ends_sentence(const char *s, size_t len)
 	}
 }
 
-static unsigned count_chars(const char *s, size_t len)
-{
-	unsigned n = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return n;
-}
 
 /* The document language from the stopwords of its first words. */
 static int detect_lang(struct dedup_stripper *st)
@@ -892,20 +924,23 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		if (!opts->use_rules)
 			continue;
 		/* a tail rule first: it is the stronger verdict */
-		r = scope_find(st, SCOPE_TAIL, p, g->len, 0, &ms, &me);
+		r = scope_find(st, SCOPE_TAIL, p, g->len, g->chars, 0, &ms,
+			       &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->tail = 1;
 			g->reason = st->rules->v[r].name;
 			continue;
 		}
-		r = scope_find(st, SCOPE_LINE, p, g->len, 0, &ms, &me);
+		r = scope_find(st, SCOPE_LINE, p, g->len, g->chars, 0, &ms,
+			       &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->reason = st->rules->v[r].name;
 			continue;
 		}
-		r = scope_find(st, SCOPE_EMBED, p, g->len, 0, &ms, &me);
+		r = scope_find(st, SCOPE_EMBED, p, g->len, g->chars, 0, &ms,
+			       &me);
 		if (r >= 0) {
 			drop_embed(st, i, st->rules->v[r].name);
 			continue;

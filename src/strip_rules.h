@@ -2,12 +2,17 @@
  * strip_rules.h - compiled boilerplate rules, shared by rules.c and
  * strip.c (internal).
  *
- * Each rule is compiled alone (for its error message and as a fallback) and
- * the rules of one scope are also joined into one alternation, each branch
- * tagged with (*MARK:index), so that a hundred rules cost one JIT scan of a
- * line rather than a hundred. Rules whose pattern has capture groups stay
- * solo, because joining renumbers their backreferences. Everything here is
- * immutable once dedup_rules_add_*() returns and owned by struct
+ * Each rule is compiled alone (for its error message, to name the rule
+ * that matched, and as a fallback) and the rules of one scope are also
+ * joined into alternations, so that a hundred rules cost one JIT scan of a
+ * line rather than a hundred: the rules anchored at the start of the line
+ * are tried once per line, the others from each position, and rules with
+ * a length limit only on lines short enough (one alternation per anchoring
+ * and limit). After a match of an alternation, its rules are tried
+ * alone at the match position, in order, to find the one that matched
+ * (matches are rare, scans are not). Rules whose pattern has capture groups
+ * stay solo, because joining renumbers their backreferences. Everything
+ * here is immutable once dedup_rules_add_*() returns and owned by struct
  * dedup_rules.
  */
 #ifndef DEDUP_STRIP_RULES_H
@@ -32,12 +37,23 @@ struct rule {
 	unsigned line;  /* line of the rule in its origin */
 	enum rule_scope scope;
 	int solo;       /* not part of the joined pattern */
+	int anchored;   /* matches only at the start of the line */
+	unsigned maxlen; /* only lines of at most this many characters; 0: any */
 	char *src;      /* the pattern as compiled, case option included */
 	pcre2_code *code;
 };
 
+/* One alternation: the joinable rules of a scope with the same anchoring
+ * and length limit. */
+struct rule_join {
+	pcre2_code *code;
+	int anchored;
+	unsigned maxlen;
+};
+
 struct rule_group {
-	pcre2_code *joined; /* NULL when no rule of the scope can be joined */
+	struct rule_join *join;
+	size_t njoin;
 	size_t *solo;       /* indexes of the solo rules */
 	size_t nsolo;
 	size_t nrules;      /* rules of this scope, joined or solo */

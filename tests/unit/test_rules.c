@@ -104,6 +104,9 @@ static void test_errors(void **state)
 		     "parenthesis at offset 12");
 	expect_error("block x ^x$\n", "'site.rules' line 1: unknown scope "
 		     "'block'");
+	expect_error("line/q x ^x$\n", "line 1: unknown option 'q' in "
+		     "'line/q'");
+	expect_error("line/i/0 x ^x$\n", "unknown option '0'");
 	expect_error("line bad/name ^x$\n", "line 1: bad rule name "
 		     "'bad/name'");
 	expect_error("line lonely\n", "line 1: rule 'lonely': missing "
@@ -173,6 +176,14 @@ static void test_scopes(void **state)
 		   "-- posted by someone\n\nMore article text.\n",
 		   &out, &log);
 	assert_string_equal(out.buf, "Article text.\n\nMore article text.\n");
+	/* a length limit: only lines of at most that many characters */
+	strip_with("line/i/16 short-promo subscribe\n",
+		   "Subscribe now\nPlease subscribe to the list of "
+		   "members.\n\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 "
+		   "subscribe\n", &out, &log);
+	/* characters, not bytes: the accented line has 15 and 20 */
+	assert_string_equal(out.buf, "Please subscribe to the list of "
+			    "members.\n");
 	/* block alternatives, each anchored alone */
 	strip_with("line words {\n\t^alpha$\n\t^beta$\n}\n",
 		   "alpha\nalphabet\nbeta\n", &out, &log);
