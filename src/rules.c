@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "dedup/buf.h"
 #include "dedup/strip.h"
 #include "embedded.h"
@@ -36,6 +39,7 @@ static void rule_release(struct rule *r)
 	free(r->name);
 	free(r->origin);
 	free(r->src);
+	free(r->lsrc);
 	pcre2_code_free(r->code);
 }
 
@@ -109,6 +113,46 @@ static int is_anchored(const pcre2_code *code)
 	return (opts & PCRE2_ANCHORED) != 0;
 }
 
+/*
+ * Whether a caseless pattern can run exactly on lowercased text: it names
+ * no uppercase letter and no case-dependent class or option.
+ */
+static int lowerable(const char *p, size_t len)
+{
+	int32_t i = 0, n = (int32_t)len;
+	UChar32 c;
+
+	while (i < n) {
+		U8_NEXT(p, i, n, c);
+		if (c < 0)
+			return 0;
+		if (c == '\\') {
+			if (i >= n)
+				return 0;
+			c = (unsigned char)p[i++];
+			if (c == 'Q')
+				continue; /* quoted text is checked as text */
+			if ((c == 'p' || c == 'P') && i < n && p[i] == '{') {
+				/* \p{Lu} \p{Ll} \p{Lt} \p{L&} depend on case */
+				if (i + 2 < n && p[i + 1] == 'L' &&
+				    p[i + 2] != '}')
+					return 0;
+				while (i < n && p[i] != '}')
+					i++;
+			}
+			continue;
+		}
+		if (c == '(' && i + 1 < n && p[i] == '?' &&
+		    (p[i + 1] == '-' || p[i + 1] == '^'))
+			return 0;
+		if (c == '[' && i + 1 < n && p[i] == ':')
+			return 0; /* [:upper:] and friends */
+		if (u_isupper(c) || u_istitle(c))
+			return 0;
+	}
+	return 1;
+}
+
 /* A pattern that matches an empty line would remove every line. */
 static int matches_empty(const pcre2_code *code)
 {
@@ -163,11 +207,13 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 				continue;
 			for (k = 0; k < g[s].njoin; k++)
 				if (g[s].join[k].anchored == r->anchored &&
-				    g[s].join[k].maxlen == r->maxlen)
+				    g[s].join[k].maxlen == r->maxlen &&
+				    g[s].join[k].lowered == r->lowered)
 					break;
 			if (k == g[s].njoin) {
 				g[s].join[k].anchored = r->anchored;
 				g[s].join[k].maxlen = r->maxlen;
+				g[s].join[k].lowered = r->lowered;
 				g[s].njoin++;
 			}
 		}
@@ -183,10 +229,12 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 
 				if (r->scope != (enum rule_scope)s ||
 				    r->solo || r->anchored != jn->anchored ||
-				    r->maxlen != jn->maxlen)
+				    r->maxlen != jn->maxlen ||
+				    r->lowered != jn->lowered)
 					continue;
 				if ((njoined && dedup_buf_addch(&src, '|')) ||
-				    dedup_buf_addf(&src, "(?:%s)", r->src)) {
+				    dedup_buf_addf(&src, "(?:%s)", r->lowered ?
+						   r->lsrc : r->src)) {
 					st = DEDUP_ENOMEM;
 					goto out;
 				}
@@ -332,7 +380,8 @@ static dedup_status check_alt(struct parser *ps, const char *name,
 
 static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 			     const char *name, unsigned lineno,
-			     unsigned maxlen, struct dedup_buf *src)
+			     unsigned maxlen, int caseless,
+			     struct dedup_buf *src)
 {
 	struct rule *r;
 	PCRE2_UCHAR msg[128];
@@ -372,6 +421,10 @@ static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 	r->origin = strdup(ps->origin);
 	r->src = strdup(src->buf);
 	ps->n++;
+	if (caseless && lowerable(src->buf + 4, src->len - 4)) {
+		r->lsrc = strdup(src->buf + 4); /* past "(?i)" */
+		r->lowered = r->lsrc != NULL;
+	}
 	if (!r->name || !r->origin || !r->src)
 		return dedup_error_set(ps->err, DEDUP_ENOMEM,
 				       "cannot allocate rule '%s'", name);
@@ -472,7 +525,7 @@ static dedup_status parse_rule(struct parser *ps, const char *s, size_t len)
 	} else if (dedup_buf_add(&src, s + i, len - i)) {
 		goto nomem;
 	}
-	st = add_rule(ps, scope, name, lineno, maxlen, &src);
+	st = add_rule(ps, scope, name, lineno, maxlen, caseless, &src);
 	goto out;
 nomem:
 	st = dedup_error_set(ps->err, DEDUP_ENOMEM,

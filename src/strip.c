@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "dedup/stopwords.h"
 #include "dedup/strip.h"
 #include "strip_linestats.h"
@@ -52,6 +55,7 @@ static double tune(const char *n, double d)
 #define NEAR_WEIGHT tune("NEAR_W", 0.5)
 #define SHORT_PEN tune("SHORT_PEN", 10)
 #define RUN_GOOD tune("RUN_GOOD", 300)     /* chars of consecutive near-good text: good */
+#define FALLBACK_WORDS 4  /* short lines kept when nothing else is */
 
 /*
  * Corpus evidence. A segment found in at least RECUR_SHORT documents of
@@ -109,6 +113,7 @@ struct dedup_stripper {
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
 	struct dedup_buf work;
 	struct dedup_buf line;
+	struct dedup_buf lower; /* the current line lowercased in place */
 	/* per call */
 	dedup_status limit_st;
 	struct dedup_error *err;
@@ -130,6 +135,7 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	st->sw = sw;
 	dedup_buf_init(&st->work);
 	dedup_buf_init(&st->line);
+	dedup_buf_init(&st->lower);
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
@@ -161,6 +167,7 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	free(st->disabled);
 	dedup_buf_release(&st->work);
 	dedup_buf_release(&st->line);
+	dedup_buf_release(&st->lower);
 	free(st);
 }
 
@@ -215,7 +222,8 @@ static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
 		const struct rule *r = &rs->v[i];
 
 		if (r->scope != scope || r->solo ||
-		    r->anchored != jn->anchored || r->maxlen != jn->maxlen)
+		    r->anchored != jn->anchored ||
+		    r->maxlen != jn->maxlen || r->lowered != jn->lowered)
 			continue;
 		if (run(st, r->code, s, len, at, PCRE2_ANCHORED, &a, me) > 0)
 			return (long)i;
@@ -224,12 +232,87 @@ static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
 }
 
 /*
+ * The leftmost match of the rules of a lowered alternation run one by one,
+ * for lines that could not be lowercased in place.
+ */
+static long join_by_rule(struct dedup_stripper *st, enum rule_scope scope,
+			 const struct rule_join *jn, const char *s,
+			 size_t len, size_t start, size_t *ms, size_t *me)
+{
+	const struct dedup_rules *rs = st->rules;
+	size_t i, a, b;
+	long best = -1;
+	int rc;
+
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+
+		if (r->scope != scope || r->solo || st->disabled[i] ||
+		    r->anchored != jn->anchored ||
+		    r->maxlen != jn->maxlen || r->lowered != jn->lowered)
+			continue;
+		rc = run(st, r->code, s, len, start, 0, &a, &b);
+		if (rc < 0) {
+			limit_hit(st, i);
+			continue;
+		}
+		if (rc > 0 && (best < 0 || a < *ms)) {
+			best = (long)i;
+			*ms = a;
+			*me = b;
+		}
+	}
+	return best;
+}
+
+/*
+ * Lowercase s[0..len) into st->lower character by character. Returns 0
+ * when a character's lowercase has another UTF-8 length (offsets would
+ * move), or the line is not valid UTF-8.
+ */
+static int lower_line(struct dedup_stripper *st, const char *s, size_t len)
+{
+	int32_t i = 0, n = (int32_t)len, j;
+	unsigned char *o;
+	UChar32 c, l;
+	UBool err = 0;
+
+	dedup_buf_reset(&st->lower);
+	if (len > INT32_MAX || dedup_buf_grow(&st->lower, len + 1))
+		return 0;
+	o = (unsigned char *)st->lower.buf;
+	while (i < n) {
+		unsigned char b = (unsigned char)s[i];
+
+		if (b < 0x80) {
+			o[i++] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
+			continue;
+		}
+		j = i;
+		U8_NEXT(s, i, n, c);
+		if (c < 0)
+			return 0;
+		l = u_tolower(c);
+		if (U8_LENGTH(l) != i - j)
+			return 0;
+		U8_APPEND((uint8_t *)o, j, n, l, err);
+		if (err)
+			return 0;
+	}
+	/* grown above: room for len bytes and the NUL */
+	st->lower.len = len;
+	st->lower.buf[len] = '\0';
+	return 1;
+}
+
+/*
  * The leftmost match of any rule of `scope` in s[start..len), a line of
- * `chars` characters: returns the rule index and bounds, or -1.
+ * `chars` characters; `low` is the line lowercased in place, or NULL.
+ * Returns the rule index and bounds, or -1.
  */
 static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
-		       const char *s, size_t len, unsigned chars,
-		       size_t start, size_t *ms, size_t *me)
+		       const char *s, const char *low, size_t len,
+		       unsigned chars, size_t start, size_t *ms, size_t *me)
 {
 	const struct dedup_rules *rs = st->rules;
 	const struct rule_group *g;
@@ -248,7 +331,17 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		if ((jn->anchored && start > 0) ||
 		    (jn->maxlen && chars > jn->maxlen))
 			continue;
-		rc = run(st, jn->code, s, len, start, 0, &a, &b);
+		if (jn->lowered && !low) {
+			r = join_by_rule(st, scope, jn, s, len, start, &a, &b);
+			if (r >= 0 && (best < 0 || a < bs)) {
+				best = r;
+				bs = a;
+				be = b;
+			}
+			continue;
+		}
+		rc = run(st, jn->code, jn->lowered ? low : s, len, start, 0,
+			 &a, &b);
 		if (rc < 0) {
 			/* find the culprit among the single rules */
 			st->fallback[scope] = 1;
@@ -354,12 +447,19 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
 {
 	size_t pos = 0, ms, me;
-	unsigned chars = use_rules ? count_chars(s, len) : 0;
+	unsigned chars = 0;
+	const char *low = NULL;
 	long r;
 
 	dedup_buf_reset(&st->line);
+	if (use_rules && st->rules && st->rules->group[SCOPE_SPAN].nrules) {
+		chars = count_chars(s, len);
+		if (lower_line(st, s, len))
+			low = st->lower.buf;
+	}
 	while (use_rules && pos < len) {
-		r = scope_find(st, SCOPE_SPAN, s, len, chars, pos, &ms, &me);
+		r = scope_find(st, SCOPE_SPAN, s, low, len, chars, pos, &ms,
+			       &me);
 		if (r < 0)
 			break;
 		if (me == ms) { /* cannot happen: empty matches are refused */
@@ -817,18 +917,27 @@ static void main_region(struct seg *v, size_t n)
 }
 
 /*
- * A document of one or two plain paragraphs has no good block to anchor
- * the context; rather than return nothing, keep its sentence-like text.
+ * A document of one or two plain paragraphs, or of a headline and a few
+ * short lines, has no good block to anchor the context; rather than return
+ * nothing, keep its sentence-like text, or else its lines of a few words
+ * that no rule or corpus count removed.
  */
 static void keep_something(struct seg *v, size_t n)
 {
 	size_t i;
+	int kept = 0;
 
 	for (i = 0; i < n; i++)
 		if (!v[i].hard && v[i].cls == CLS_GOOD)
 			return;
 	for (i = 0; i < n; i++)
-		if (!v[i].hard && (v[i].cf == CLS_NEAR || v[i].cf == CLS_GOOD))
+		if (!v[i].hard && (v[i].cf == CLS_NEAR || v[i].cf == CLS_GOOD)) {
+			v[i].cls = CLS_GOOD;
+			kept = 1;
+		}
+	for (i = 0; i < n && !kept; i++)
+		if (!v[i].hard && v[i].cf == CLS_SHORT && !v[i].recur &&
+		    v[i].words >= FALLBACK_WORDS)
 			v[i].cls = CLS_GOOD;
 }
 
@@ -916,31 +1025,32 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		lang = detect_lang(st);
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
-		const char *p = st->work.buf + g->off;
+		const char *p = st->work.buf + g->off, *low;
 		long r;
 
 		measure(st, g, lang);
 		g->cf = classify(g, lang);
-		if (!opts->use_rules)
+		if (!opts->use_rules || !st->rules)
 			continue;
+		low = lower_line(st, p, g->len) ? st->lower.buf : NULL;
 		/* a tail rule first: it is the stronger verdict */
-		r = scope_find(st, SCOPE_TAIL, p, g->len, g->chars, 0, &ms,
-			       &me);
+		r = scope_find(st, SCOPE_TAIL, p, low, g->len, g->chars, 0,
+			       &ms, &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->tail = 1;
 			g->reason = st->rules->v[r].name;
 			continue;
 		}
-		r = scope_find(st, SCOPE_LINE, p, g->len, g->chars, 0, &ms,
-			       &me);
+		r = scope_find(st, SCOPE_LINE, p, low, g->len, g->chars, 0,
+			       &ms, &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->reason = st->rules->v[r].name;
 			continue;
 		}
-		r = scope_find(st, SCOPE_EMBED, p, g->len, g->chars, 0, &ms,
-			       &me);
+		r = scope_find(st, SCOPE_EMBED, p, low, g->len, g->chars, 0,
+			       &ms, &me);
 		if (r >= 0) {
 			drop_embed(st, i, st->rules->v[r].name);
 			continue;

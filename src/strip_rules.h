@@ -7,8 +7,8 @@
  * joined into alternations, so that a hundred rules cost one JIT scan of a
  * line rather than a hundred: the rules anchored at the start of the line
  * are tried once per line, the others from each position, and rules with
- * a length limit only on lines short enough (one alternation per anchoring
- * and limit). After a match of an alternation, its rules are tried
+ * a length limit only on lines short enough (one alternation per anchoring,
+ * limit and case handling). After a match of an alternation, its rules are tried
  * alone at the match position, in order, to find the one that matched
  * (matches are rare, scans are not). Rules whose pattern has capture groups
  * stay solo, because joining renumbers their backreferences. Everything
@@ -39,6 +39,15 @@ struct rule {
 	int solo;       /* not part of the joined pattern */
 	int anchored;   /* matches only at the start of the line */
 	unsigned maxlen; /* only lines of at most this many characters; 0: any */
+	/*
+	 * Caseless matching costs PCRE2 several times more than exact
+	 * matching. A caseless rule whose pattern names no uppercase letter
+	 * (and no case-dependent class) also joins an exact alternation run on
+	 * a lowercased copy of the line (lowercased character by character,
+	 * keeping byte offsets); a hit there is confirmed by the rule itself.
+	 */
+	int lowered;
+	char *lsrc;     /* the pattern without its (?i) prefix */
 	char *src;      /* the pattern as compiled, case option included */
 	pcre2_code *code;
 };
@@ -49,6 +58,7 @@ struct rule_join {
 	pcre2_code *code;
 	int anchored;
 	unsigned maxlen;
+	int lowered;    /* runs on the lowercased line (see struct rule) */
 };
 
 struct rule_group {

@@ -238,6 +238,11 @@ static void test_edge_inputs(void **state)
 	/* CRLF, no final newline, a paragraph break kept as one blank line */
 	strip_text(f, &none, "one\r\n\r\n\r\ntwo");
 	assert_string_equal(f->out.buf, "one\n\ntwo\n");
+	/* a document of a few short lines keeps them rather than nothing */
+	strip_text(f, NULL, "Ferry service resumes after the storm\n\n"
+		   "Crossings run every hour from Monday\nHome\n");
+	assert_string_equal(f->out.buf, "Ferry service resumes after the "
+			    "storm\n\nCrossings run every hour from Monday\n");
 	/* invalid UTF-8 is carried through, not a crash */
 	assert_int_equal(dedup_strip(f->st, &none, bad, sizeof(bad) - 1,
 				     &f->out, NULL, &err), DEDUP_OK);
