@@ -1,0 +1,473 @@
+/*
+ * bench_pipeline.c - where the time of a run goes, stage by stage.
+ *
+ * usage: bench_pipeline [-r REPS] [--level event|copy] [--no-strip]
+ *                       [--no-corpus-lines] [--check] PATH...
+ *
+ * Walks the PATHs as dedup does (hidden entries and *.tsv files left out,
+ * so a gen_corpus.py directory can be given as it is), then runs the
+ * stages of dedup_run_execute() in the same order and with the same
+ * options, on one thread, through the public stage APIs only:
+ *
+ *   walk       listing the files
+ *   read       reading them (twice: once per pass, as the run does)
+ *   repair     decoding and mojibake repair (twice: once per pass)
+ *   lines      pass 1: counting the lines that recur across documents
+ *   strip      pass 2: boilerplate removal
+ *   tokenize   pass 2: words and their folded forms
+ *   sig        pass 2: MinHash, term sample, date, document frequencies
+ *   cluster    LSH, verification, average linkage
+ *
+ * Each stage is timed in CPU time of the thread (CLOCK_THREAD_CPUTIME_ID),
+ * which other processes on a shared machine disturb far less than wall
+ * time; the whole is repeated REPS times (default 3) and the least time of
+ * each stage is kept. MB/s counts input bytes. --check also builds every
+ * signature through dedup_worker_sig() and fails when one differs, so
+ * that what is timed is what the tool computes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dedup/cluster.h"
+#include "dedup/pipeline.h"
+#include "dedup/repair.h"
+#include "dedup/sig.h"
+#include "dedup/stopwords.h"
+#include "dedup/strip.h"
+#include "dedup/tokenize.h"
+#include "dedup/walk.h"
+
+enum stage {
+	S_WALK, S_READ, S_REPAIR, S_LINES, S_STRIP, S_TOKENIZE, S_SIG,
+	S_CLUSTER, S_COUNT
+};
+
+static const char *const stage_name[S_COUNT] = {
+	"walk", "read", "repair", "lines", "strip", "tokenize", "sig",
+	"cluster",
+};
+
+struct bench {
+	struct dedup_options o;
+	int check;
+	const char *const *roots;
+	int nroots;
+
+	/* the corpus */
+	char **paths;
+	size_t n, alloc;
+
+	/* stage contexts, one set: this program is single-threaded */
+	struct dedup_stopwords *sw;
+	struct dedup_rules *rules;
+	struct dedup_repair *repair;
+	struct dedup_stripper *stripper;
+	struct dedup_tokenizer *tok;
+	struct dedup_sigbuilder *sb;
+
+	/* figures of one repetition */
+	double t[S_COUNT];
+	uint64_t in_bytes, repaired_bytes, clean_bytes, tokens;
+	size_t failed;
+	struct dedup_cluster_stats stats;
+};
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Time since *t0, charged to stage s; *t0 moves on. */
+static void charge(struct bench *b, enum stage s, double *t0)
+{
+	double t1 = cpu_now();
+
+	b->t[s] += t1 - *t0;
+	*t0 = t1;
+}
+
+static void die(const char *what, const struct dedup_error *err)
+{
+	fprintf(stderr, "bench_pipeline: %s: %s\n", what,
+		err && err->msg[0] ? err->msg : "failed");
+	exit(1);
+}
+
+static void add_path(struct bench *b, const char *path)
+{
+	if (b->n == b->alloc) {
+		size_t na = b->alloc ? b->alloc * 2 : 1024;
+		char **v = realloc(b->paths, na * sizeof(*v));
+
+		if (!v)
+			die("out of memory", NULL);
+		b->paths = v;
+		b->alloc = na;
+	}
+	b->paths[b->n] = strdup(path);
+	if (!b->paths[b->n])
+		die("out of memory", NULL);
+	b->n++;
+}
+
+static void walk(struct bench *b)
+{
+	struct dedup_walk *w;
+	struct dedup_walk_entry e;
+	struct dedup_error err;
+	dedup_status st;
+	int i;
+
+	if (dedup_walk_new(&w, &err) || dedup_walk_exclude(w, "*.tsv"))
+		die("cannot start the walk", &err);
+	for (i = 0; i < b->nroots; i++)
+		if (dedup_walk_add_root(w, b->roots[i]))
+			die("out of memory", NULL);
+	while ((st = dedup_walk_next(w, &e, &err)) != DEDUP_DONE) {
+		if (st == DEDUP_ENOMEM)
+			die("walk", &err);
+		if (st) {
+			fprintf(stderr, "bench_pipeline: %s\n", err.msg);
+			continue;
+		}
+		add_path(b, e.path);
+	}
+	dedup_walk_free(w);
+}
+
+static void setup(struct bench *b)
+{
+	struct dedup_error err;
+
+	if (dedup_stopwords_new(&b->sw, &err) ||
+	    dedup_rules_new(&b->rules, &err) ||
+	    (b->o.builtin_rules && dedup_rules_add_builtin(b->rules, &err)) ||
+	    dedup_repair_new(&b->repair, &err) ||
+	    dedup_stripper_new(&b->stripper, b->rules, b->sw, &err) ||
+	    dedup_tokenizer_new(&b->tok, &err) ||
+	    dedup_sigbuilder_new(&b->sb, &b->o.sig, b->sw, &err))
+		die("cannot set up the stages", &err);
+}
+
+static void teardown(struct bench *b)
+{
+	size_t i;
+
+	dedup_sigbuilder_free(b->sb);
+	dedup_tokenizer_free(b->tok);
+	dedup_stripper_free(b->stripper);
+	dedup_repair_free(b->repair);
+	dedup_rules_free(b->rules);
+	dedup_stopwords_free(b->sw);
+	for (i = 0; i < b->n; i++)
+		free(b->paths[i]);
+	free(b->paths);
+}
+
+/*
+ * One run, as dedup_run_execute() does it on one thread. Fills b->t and
+ * the counts; the signatures are left in sigs (n of them, initialized).
+ */
+static void run_once(struct bench *b, struct dedup_sig *sigs,
+		     struct dedup_assign *assign, struct dedup_linestats **lsp)
+{
+	struct dedup_strip_opts so = { 1, 1, NULL };
+	struct dedup_buf bytes = DEDUP_BUF_INIT, text = DEDUP_BUF_INIT;
+	struct dedup_buf clean = DEDUP_BUF_INIT;
+	struct dedup_tokens toks;
+	struct dedup_linestats *ls = NULL;
+	struct dedup_df *df = NULL;
+	struct dedup_error err;
+	unsigned char *bad;
+	dedup_status st;
+	double t0;
+	size_t i;
+
+	dedup_tokens_init(&toks);
+	bad = calloc(b->n ? b->n : 1, 1);
+	if (!bad || dedup_df_new(&df))
+		die("out of memory", NULL);
+	t0 = cpu_now();
+	if (b->o.strip && b->o.corpus_lines) {
+		if (dedup_linestats_new(&ls, &err))
+			die("linestats", &err);
+		for (i = 0; i < b->n; i++) {
+			st = dedup_read_file(b->paths[i], b->o.max_doc_size,
+					     &bytes, &err);
+			charge(b, S_READ, &t0);
+			if (!st)
+				st = dedup_repair_decode(b->repair, bytes.buf,
+							 bytes.len, &text,
+							 NULL, &err);
+			charge(b, S_REPAIR, &t0);
+			if (st == DEDUP_ENOMEM)
+				die("pass 1", &err);
+			if (st) {
+				bad[i] = 1;
+				continue;
+			}
+			if (dedup_linestats_observe(ls, text.buf, text.len))
+				die("out of memory", NULL);
+			charge(b, S_LINES, &t0);
+		}
+	}
+	so.lines = ls;
+	for (i = 0; i < b->n; i++) {
+		if (bad[i])
+			continue;
+		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
+				     &err);
+		charge(b, S_READ, &t0);
+		if (!st) {
+			b->in_bytes += bytes.len;
+			st = dedup_repair_decode(b->repair, bytes.buf,
+						 bytes.len, &text, NULL, &err);
+		}
+		charge(b, S_REPAIR, &t0);
+		if (!st && b->o.strip) {
+			b->repaired_bytes += text.len;
+			st = dedup_strip(b->stripper, &so, text.buf, text.len,
+					 &clean, NULL, &err);
+			/* as the pipeline: a runaway rule is skipped */
+			if (st == DEDUP_ELIMIT)
+				st = DEDUP_OK;
+		} else if (!st) {
+			b->repaired_bytes += text.len;
+			dedup_buf_reset(&clean);
+			if (dedup_buf_add(&clean, text.buf, text.len))
+				st = DEDUP_ENOMEM;
+		}
+		charge(b, S_STRIP, &t0);
+		if (!st) {
+			b->clean_bytes += clean.len;
+			st = dedup_tokenize(b->tok, clean.buf, clean.len,
+					    &toks, &err);
+		}
+		charge(b, S_TOKENIZE, &t0);
+		if (!st) {
+			b->tokens += toks.n;
+			st = dedup_sig_build(b->sb, &toks, clean.buf,
+					     clean.len, df, &sigs[i], &err);
+			if (!st)
+				dedup_df_add_doc(df, 1);
+		}
+		charge(b, S_SIG, &t0);
+		if (st == DEDUP_ENOMEM)
+			die("pass 2", &err);
+		if (st)
+			bad[i] = 1;
+	}
+	for (i = 0; i < b->n; i++)
+		b->failed += bad[i];
+	if (dedup_cluster_run(&b->o.cluster, sigs, b->n, df, assign,
+			      &b->stats, &err))
+		die("cluster", &err);
+	charge(b, S_CLUSTER, &t0);
+	dedup_df_free(df);
+	free(bad);
+	dedup_buf_release(&bytes);
+	dedup_buf_release(&text);
+	dedup_buf_release(&clean);
+	dedup_tokens_release(&toks);
+	*lsp = ls;
+}
+
+static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	return a->nperm == b->nperm && a->nterms == b->nterms &&
+	       a->nwords == b->nwords && a->ndistinct == b->ndistinct &&
+	       a->lang == b->lang && a->date == b->date &&
+	       a->body == b->body &&
+	       (!a->nperm ||
+		!memcmp(a->mins, b->mins, a->nperm * sizeof(*a->mins))) &&
+	       (!a->nterms ||
+		(!memcmp(a->terms, b->terms, a->nterms * sizeof(*a->terms)) &&
+		 !memcmp(a->tf, b->tf, a->nterms * sizeof(*a->tf))));
+}
+
+/* Signatures through the tool's own worker must equal ours. */
+static size_t check(struct bench *b, const struct dedup_sig *sigs,
+		    const struct dedup_linestats *ls)
+{
+	struct dedup_context *ctx;
+	struct dedup_worker *w;
+	struct dedup_buf bytes = DEDUP_BUF_INIT;
+	struct dedup_sig s;
+	struct dedup_error err;
+	size_t i, diff = 0;
+
+	if (dedup_context_new(&ctx, &b->o, &err) ||
+	    dedup_worker_new(&w, ctx, &err))
+		die("check", &err);
+	dedup_sig_init(&s);
+	for (i = 0; i < b->n; i++) {
+		if (dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
+				    &err) ||
+		    dedup_worker_sig(w, bytes.buf, bytes.len, ls, NULL, &s,
+				     &err))
+			continue; /* failed both ways: counted in failed */
+		if (!same_sig(&s, &sigs[i])) {
+			if (!diff)
+				fprintf(stderr, "bench_pipeline: signature of "
+					"'%s' differs from the tool's\n",
+					b->paths[i]);
+			diff++;
+		}
+	}
+	dedup_sig_release(&s);
+	dedup_buf_release(&bytes);
+	dedup_worker_free(w);
+	dedup_context_free(ctx);
+	return diff;
+}
+
+static void usage(void)
+{
+	fputs("usage: bench_pipeline [-r REPS] [--level event|copy] "
+	      "[--no-strip]\n"
+	      "                      [--no-corpus-lines] [--check] PATH...\n",
+	      stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b;
+	double best[S_COUNT], total = 0, wall = 0, t0;
+	struct dedup_sig *sigs = NULL;
+	struct dedup_assign *assign = NULL;
+	struct dedup_linestats *ls = NULL;
+	enum dedup_level level = DEDUP_LEVEL_EVENT;
+	int reps = 3, strip = 1, corpus_lines = 1, i, r, s;
+	size_t k;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (!strcmp(argv[i], "-r") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end || v < 1 || v > 100)
+				usage();
+			reps = (int)v;
+		} else if (!strcmp(argv[i], "--level") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "event"))
+				level = DEDUP_LEVEL_EVENT;
+			else if (!strcmp(argv[i], "copy"))
+				level = DEDUP_LEVEL_COPY;
+			else
+				usage();
+		} else if (!strcmp(argv[i], "--no-strip")) {
+			strip = 0;
+		} else if (!strcmp(argv[i], "--no-corpus-lines")) {
+			corpus_lines = 0;
+		} else if (!strcmp(argv[i], "--check")) {
+			b.check = 1;
+		} else {
+			usage();
+		}
+	}
+	if (i == argc)
+		usage();
+	dedup_options_default(&b.o, level);
+	b.o.strip = strip;
+	b.o.corpus_lines = corpus_lines;
+	b.o.threads = 1;
+	b.roots = (const char *const *)argv + i;
+	b.nroots = argc - i;
+
+	for (s = 0; s < S_COUNT; s++)
+		best[s] = -1;
+	for (r = 0; r < reps; r++) {
+		double w0 = wall_now();
+
+		for (k = 0; k < b.n; k++)
+			free(b.paths[k]);
+		b.n = 0;
+		memset(b.t, 0, sizeof(b.t));
+		b.in_bytes = b.repaired_bytes = b.clean_bytes = b.tokens = 0;
+		b.failed = 0;
+		t0 = cpu_now();
+		walk(&b);
+		charge(&b, S_WALK, &t0);
+		if (!b.n)
+			die("no documents found", NULL);
+		if (!b.sb)
+			setup(&b);
+		if (sigs)
+			for (k = 0; k < b.n; k++)
+				dedup_sig_release(&sigs[k]);
+		free(sigs);
+		free(assign);
+		dedup_linestats_free(ls);
+		sigs = calloc(b.n, sizeof(*sigs));
+		assign = calloc(b.n, sizeof(*assign));
+		if (!sigs || !assign)
+			die("out of memory", NULL);
+		for (k = 0; k < b.n; k++)
+			dedup_sig_init(&sigs[k]);
+		run_once(&b, sigs, assign, &ls);
+		w0 = wall_now() - w0;
+		if (!r || w0 < wall)
+			wall = w0;
+		for (s = 0; s < S_COUNT; s++)
+			if (best[s] < 0 || b.t[s] < best[s])
+				best[s] = b.t[s];
+	}
+	for (s = 0; s < S_COUNT; s++)
+		total += best[s];
+
+	printf("%zu documents (%zu failed), %.1f MB in, %.1f MB repaired, "
+	       "%.1f MB after strip, %llu tokens\n", b.n, b.failed,
+	       (double)b.in_bytes / 1e6, (double)b.repaired_bytes / 1e6,
+	       (double)b.clean_bytes / 1e6, (unsigned long long)b.tokens);
+	printf("cluster: %llu candidate pairs, %llu verified, %llu clusters, "
+	       "%u bands x %u rows\n",
+	       (unsigned long long)b.stats.candidates,
+	       (unsigned long long)b.stats.verified,
+	       (unsigned long long)b.stats.clusters, b.stats.bands,
+	       b.stats.rows);
+	printf("least of %d runs, one thread, CPU time\n", reps);
+	printf("%-10s %9s %7s %9s %9s\n", "stage", "seconds", "share",
+	       "MB/s", "us/doc");
+	for (s = 0; s < S_COUNT; s++)
+		printf("%-10s %9.3f %6.1f%% %9.1f %9.1f\n", stage_name[s],
+		       best[s], total > 0 ? 100 * best[s] / total : 0,
+		       best[s] > 0 ? (double)b.in_bytes / 1e6 / best[s] : 0,
+		       1e6 * best[s] / (double)b.n);
+	printf("%-10s %9.3f %6.1f%% %9.1f %9.1f\n", "total", total, 100.0,
+	       total > 0 ? (double)b.in_bytes / 1e6 / total : 0,
+	       1e6 * total / (double)b.n);
+	printf("wall time of the fastest run: %.3f s (%.0f docs/s)\n", wall,
+	       wall > 0 ? (double)b.n / wall : 0);
+
+	i = 0;
+	if (b.check) {
+		size_t diff = check(&b, sigs, ls);
+
+		printf("check: %zu of %zu signatures differ from "
+		       "dedup_worker_sig()\n", diff, b.n);
+		i = diff ? 1 : 0;
+	}
+	for (k = 0; k < b.n; k++)
+		dedup_sig_release(&sigs[k]);
+	free(sigs);
+	free(assign);
+	dedup_linestats_free(ls);
+	teardown(&b);
+	return i;
+}
