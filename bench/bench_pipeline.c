@@ -101,8 +101,10 @@ static void charge(struct bench *b, enum stage s, double *t0)
 
 static void die(const char *what, const struct dedup_error *err)
 {
-	fprintf(stderr, "bench_pipeline: %s: %s\n", what,
-		err && err->msg[0] ? err->msg : "failed");
+	if (err && err->msg[0])
+		fprintf(stderr, "bench_pipeline: %s: %s\n", what, err->msg);
+	else
+		fprintf(stderr, "bench_pipeline: %s\n", what);
 	exit(1);
 }
 
