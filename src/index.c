@@ -481,9 +481,8 @@ int64_t ix_added_of(const struct dedup_index *ix, uint32_t id)
 	return ix->pv[id - ix->n].added;
 }
 
-dedup_status dedup_index_entry(const struct dedup_index *ix, uint32_t id,
-			       struct dedup_index_entry *e,
-			       struct dedup_error *err)
+void ix_entry_raw(const struct dedup_index *ix, uint32_t id,
+		  struct dedup_index_entry *e)
 {
 	if (id < ix->n) {
 		const unsigned char *r = ix->ent + (size_t)id * ENT_SIZE;
@@ -491,21 +490,13 @@ dedup_status dedup_index_entry(const struct dedup_index *ix, uint32_t id,
 
 		e->path_len = (size_t)ix_get(r + E_PATHLEN, 4);
 		e->sig_len = (size_t)ix_get(r + E_SIGLEN, 4);
-		if (ix_bytes_sum(b, e->path_len, b + e->path_len, e->sig_len) !=
-		    (uint32_t)ix_get(r + E_SUM, 4))
-			return dedup_error_set(err, DEDUP_EFORMAT,
-					       "index '%s' is corrupt: checksum "
-					       "of entry %u does not match",
-					       ix->path, id);
 		e->path = (const char *)b;
 		e->sig = b + e->path_len;
 		e->added = (int64_t)ix_get(r + E_ADDED, 8);
 		e->date = (int32_t)(uint32_t)ix_get(r + E_DATE, 4);
 		e->body = ix_get(r + E_BODY, 8);
 		e->rep = (uint32_t)ix_get(r + E_REP, 4);
-		return DEDUP_OK;
-	}
-	if (id - ix->n < ix->pn) {
+	} else {
 		const struct ix_pend *p = &ix->pv[id - ix->n];
 
 		e->path = ix->pheap.buf + p->off;
@@ -516,6 +507,27 @@ dedup_status dedup_index_entry(const struct dedup_index *ix, uint32_t id,
 		e->date = p->date;
 		e->body = p->body;
 		e->rep = p->rep;
+	}
+}
+
+dedup_status dedup_index_entry(const struct dedup_index *ix, uint32_t id,
+			       struct dedup_index_entry *e,
+			       struct dedup_error *err)
+{
+	if (id < ix->n) {
+		const unsigned char *r = ix->ent + (size_t)id * ENT_SIZE;
+
+		ix_entry_raw(ix, id, e);
+		if (ix_bytes_sum(e->path, e->path_len, e->sig, e->sig_len) !=
+		    (uint32_t)ix_get(r + E_SUM, 4))
+			return dedup_error_set(err, DEDUP_EFORMAT,
+					       "index '%s' is corrupt: checksum "
+					       "of entry %u does not match",
+					       ix->path, id);
+		return DEDUP_OK;
+	}
+	if (id - ix->n < ix->pn) {
+		ix_entry_raw(ix, id, e);
 		return DEDUP_OK;
 	}
 	return dedup_error_set(err, DEDUP_EINVAL,
@@ -593,7 +605,7 @@ dedup_status dedup_index_find(const struct dedup_index *ix, const char *path,
 		for (; k != UINT32_MAX; k = ix->pnext[k]) {
 			if (ix->pv[k].pathhash != h)
 				continue;
-			dedup_index_entry(ix, ix->n + k, &e, NULL);
+			ix_entry_raw(ix, ix->n + k, &e);
 			if (same_doc(&e, path, path_len, body)) {
 				*id = ix->n + k;
 				return DEDUP_OK;
@@ -1016,7 +1028,7 @@ dedup_status dedup_index_verify(const struct dedup_index *ix,
 			   (ix_get(r, 8) == ix_get(r - REC_SIZE, 8) &&
 			    id <= ix_get(r - REC_SIZE + 8, 4)))))
 			return bad(ix, err, "path table out of order");
-		dedup_index_entry(ix, id, &e, NULL);
+		ix_entry_raw(ix, id, &e);
 		if (ix_path_hash(e.path, e.path_len) != ix_get(r, 8))
 			return bad(ix, err, "path table does not match");
 	}

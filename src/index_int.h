@@ -138,6 +138,10 @@ void ix_unload(struct dedup_index *ix);
 uint32_t ix_rep_of(const struct dedup_index *ix, uint32_t id);
 int64_t ix_added_of(const struct dedup_index *ix, uint32_t id);
 void ix_pending_clear(struct dedup_index *ix);
+/* Entry id (stored or pending, valid) without checking its checksum:
+ * for the writer, after dedup_index_verify(). */
+void ix_entry_raw(const struct dedup_index *ix, uint32_t id,
+		  struct dedup_index_entry *e);
 /*
  * Merge two (term, count) pair arrays with ascending terms into out (room
  * for na + nb pairs), summing counts (saturated); returns the pairs

@@ -173,8 +173,8 @@ static int same_path(const struct dedup_index *ix, uint32_t a, uint32_t b)
 {
 	struct dedup_index_entry x, y;
 
-	dedup_index_entry(ix, a, &x, NULL);
-	dedup_index_entry(ix, b, &y, NULL);
+	ix_entry_raw(ix, a, &x);
+	ix_entry_raw(ix, b, &y);
 	return x.path_len == y.path_len && !memcmp(x.path, y.path, x.path_len);
 }
 
@@ -303,7 +303,7 @@ static void write_entries(const struct dedup_index *ix, struct writer *w,
 
 		if (pl->newid[i] == UINT32_MAX)
 			continue;
-		dedup_index_entry(ix, i, &e, NULL);
+		ix_entry_raw(ix, i, &e);
 		sum = i < ix->n ?
 		      (uint32_t)ix_get(ix->ent + (size_t)i * ENT_SIZE + E_SUM, 4) :
 		      ix->pv[i - ix->n].sum;
@@ -330,7 +330,7 @@ static void write_heap(const struct dedup_index *ix, struct writer *w,
 	for (i = 0; i < pl->total && !w->errnum; i++) {
 		if (pl->newid[i] == UINT32_MAX)
 			continue;
-		dedup_index_entry(ix, i, &e, NULL);
+		ix_entry_raw(ix, i, &e);
 		out(w, e.path, e.path_len);
 		out(w, e.sig, e.sig_len);
 	}

@@ -19,7 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include "dedup/cluster.h"
 #include "dedup/index.h"
+#include "dedup/pipeline.h"
+#include "dedup/walk.h"
 
 static char dir[256];
 static char ixpath[300];
@@ -714,6 +719,327 @@ static void test_full_disk(void **state)
 	free(good);
 }
 
+/* ---- two nights through the real stages: the integration recipe ---- */
+
+#define MAX_DOCS 64
+
+struct nightrun {
+	struct dedup_worker *w;
+	const struct dedup_options *o;
+	char *path[MAX_DOCS];
+	char *cluster[MAX_DOCS]; /* path of the representative, per path */
+	size_t n;
+};
+
+static int add_candidate(uint32_t id, void *arg)
+{
+	uint32_t *set = arg;
+
+	if (set[0] < MAX_DOCS * 4)
+		set[++set[0]] = id;
+	return 0;
+}
+
+static char *entry_path(struct dedup_index *ix, uint32_t id)
+{
+	struct dedup_index_entry e;
+
+	assert_int_equal(dedup_index_entry(ix, id, &e, NULL), DEDUP_OK);
+	return strndup(e.path, e.path_len);
+}
+
+/*
+ * One night, as `dedup --index` does it: load the history's frequencies;
+ * build tonight's signatures; find each new document's candidates among
+ * the indexed ones by band keys; cluster tonight's documents with them
+ * pinned; record clusters by path; add the new documents (representatives
+ * first, so members can name them) and commit.
+ */
+static void run_night(struct nightrun *nr, struct dedup_index *ix,
+		      char **files, size_t nf)
+{
+	const struct dedup_cluster_params *cp = &nr->o->cluster;
+	struct dedup_sig sigs[MAX_DOCS * 5];
+	struct dedup_assign out[MAX_DOCS * 5];
+	uint32_t cand[MAX_DOCS * 4 + 1] = { 0 }, ids[MAX_DOCS * 4];
+	uint32_t pinned_rep[MAX_DOCS * 4], newid[MAX_DOCS];
+	uint32_t nb = dedup_cluster_bands(cp), np = 0, i, k;
+	struct dedup_df *df, *tonight;
+	struct dedup_buf bytes = DEDUP_BUF_INIT;
+	struct dedup_error err;
+	uint64_t keys[1024];
+	int any = 0;
+
+	assert_true(nb <= 1024);
+	assert_int_equal(dedup_df_new(&df), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&tonight), DEDUP_OK);
+	assert_int_equal(dedup_index_df_load(ix, df, &err), DEDUP_OK);
+	for (i = 0; i < nf; i++) {
+		dedup_sig_init(&sigs[MAX_DOCS * 4 + i]);
+		assert_int_equal(dedup_read_file(files[i], 0, &bytes, &err), 0);
+		assert_int_equal(dedup_worker_sig(nr->w, bytes.buf, bytes.len,
+						  NULL, tonight,
+						  &sigs[MAX_DOCS * 4 + i], &err),
+				 DEDUP_OK);
+	}
+	assert_int_equal(dedup_df_merge(df, tonight), DEDUP_OK);
+	/* candidates, and the representatives of their clusters */
+	for (i = 0; i < nf; i++) {
+		if (dedup_cluster_keys(cp, df, &sigs[MAX_DOCS * 4 + i], keys) == 1)
+			assert_int_equal(dedup_index_match(ix, keys, nb,
+							   cp->max_bucket,
+							   add_candidate, cand,
+							   &err), DEDUP_OK);
+	}
+	for (i = 1; i <= cand[0]; i++) {
+		struct dedup_index_entry e;
+
+		assert_int_equal(dedup_index_entry(ix, cand[i], &e, &err), 0);
+		if (cand[0] < MAX_DOCS * 4)
+			cand[++cand[0]] = e.rep;
+	}
+	for (i = 1; i <= cand[0]; i++) {
+		for (k = 0; k < np && ids[k] != cand[i]; k++)
+			;
+		if (k == np)
+			ids[np++] = cand[i];
+	}
+	for (k = 0; k < np; k++) {
+		struct dedup_index_entry e;
+		uint32_t r;
+
+		dedup_sig_init(&sigs[k]);
+		assert_int_equal(dedup_index_sig(ix, ids[k], &sigs[k], &err), 0);
+		assert_int_equal(dedup_index_entry(ix, ids[k], &e, &err), 0);
+		for (r = 0; r < np && ids[r] != e.rep; r++)
+			;
+		assert_true(r < np);
+		pinned_rep[k] = r;
+	}
+	/* pinned first, then tonight's */
+	for (i = 0; i < nf; i++) {
+		sigs[np + i] = sigs[MAX_DOCS * 4 + i];
+		dedup_sig_init(&sigs[MAX_DOCS * 4 + i]);
+	}
+	assert_int_equal(dedup_cluster_run_pinned(cp, sigs, np + nf, np,
+						  pinned_rep, df, out, NULL,
+						  &err), DEDUP_OK);
+	for (i = 0; i < nf; i++) {
+		uint32_t r = out[np + i].rep;
+
+		nr->path[nr->n] = strdup(files[i]);
+		nr->cluster[nr->n] = r < np ? entry_path(ix, ids[r]) :
+				     strdup(files[r - np]);
+		nr->n++;
+	}
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < nf; i++) {
+			struct dedup_index_doc d = { 0 };
+			uint32_t r = out[np + i].rep;
+			int added;
+
+			if ((r == np + i) != (k == 0))
+				continue;
+			d.path = files[i];
+			d.path_len = strlen(files[i]);
+			d.sig = &sigs[np + i];
+			d.rep = r == np + i ? UINT32_MAX :
+				r < np ? ids[r] : newid[r - np];
+			d.keys = keys;
+			d.nkeys = dedup_cluster_keys(cp, df, d.sig, keys) == 1 ?
+				  nb : 0;
+			assert_int_equal(dedup_index_add(ix, &d, &newid[i],
+							 &added, &err), 0);
+			any |= added;
+		}
+	}
+	if (any)
+		assert_int_equal(dedup_index_add_df(ix, tonight, &err), 0);
+	assert_int_equal(dedup_index_commit(ix, NULL, &err), DEDUP_OK);
+	for (i = 0; i < np + nf; i++)
+		dedup_sig_release(&sigs[i]);
+	dedup_buf_release(&bytes);
+	dedup_df_free(df);
+	dedup_df_free(tonight);
+}
+
+static const char *cluster_of(const struct nightrun *nr, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < nr->n; i++)
+		if (!strcmp(nr->path[i], path))
+			return nr->cluster[i];
+	fail_msg("no record for %s", path);
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* labels[i]: the label of files[i] in data/sample/labels.tsv, or "". */
+static void load_labels(const char *src, char **files, size_t nf,
+			char labels[][64])
+{
+	char line[512], path[512];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < nf; i++)
+		labels[i][0] = '\0';
+	snprintf(path, sizeof(path), "%s/data/sample/labels.tsv", src);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t'), *nl;
+
+		if (line[0] == '#' || !tab)
+			continue;
+		*tab++ = '\0';
+		if ((nl = strchr(tab, '\n')))
+			*nl = '\0';
+		for (i = 0; i < nf; i++) {
+			const char *base = strrchr(files[i], '/') + 1;
+
+			if (!strcmp(base, line))
+				snprintf(labels[i], 64, "%s", tab);
+		}
+	}
+	fclose(f);
+}
+
+static void test_two_nights(void **state)
+{
+	const char *src = getenv("DEDUP_SOURCE_DIR");
+	struct dedup_index_settings set;
+	struct dedup_options o;
+	struct dedup_context *ctx;
+	struct nightrun one = { 0 }, two = { 0 };
+	struct dedup_index *ix;
+	struct dedup_error err;
+	char *files[MAX_DOCS], *n1[MAX_DOCS], *n2[MAX_DOCS], dirpath[512];
+	char labels[MAX_DOCS][64];
+	unsigned wrong_one = 0, wrong_two = 0;
+	size_t nf = 0, c1 = 0, c2 = 0, i, j;
+	struct dirent *de;
+	DIR *d;
+
+	(void)state;
+	if (!src)
+		skip();
+	snprintf(dirpath, sizeof(dirpath), "%s/data/sample/articles", src);
+	d = opendir(dirpath);
+	if (!d)
+		skip();
+	while ((de = readdir(d)) && nf < MAX_DOCS) {
+		if (!strstr(de->d_name, ".txt"))
+			continue;
+		files[nf] = malloc(strlen(dirpath) + strlen(de->d_name) + 2);
+		sprintf(files[nf], "%s/%s", dirpath, de->d_name);
+		nf++;
+	}
+	closedir(d);
+	qsort(files, nf, sizeof(*files), cmp_str);
+	for (i = 0; i < nf; i++) {
+		if (i % 2)
+			n2[c2++] = files[i];
+		else
+			n1[c1++] = files[i];
+	}
+
+	dedup_options_default(&o, DEDUP_LEVEL_EVENT);
+	o.threads = 1;
+	assert_int_equal(dedup_context_new(&ctx, &o, &err), DEDUP_OK);
+	assert_int_equal(dedup_worker_new(&one.w, ctx, &err), DEDUP_OK);
+	one.o = two.o = dedup_context_options(ctx);
+	two.w = one.w;
+	memset(&set, 0, sizeof(set));
+	set.sig = o.sig;
+	set.nhash = o.cluster.nhash;
+	set.bands = dedup_cluster_bands(&o.cluster);
+	set.rows = o.cluster.rows;
+	if (!set.rows)
+		dedup_lsh_optimal(o.cluster.lsh_threshold, o.cluster.nhash,
+				  &set.bands, &set.rows);
+	set.top_terms = o.cluster.top_terms;
+
+	/* one run over both nights: an empty index, all documents */
+	assert_int_equal(dedup_index_open(&ix, ixpath, &set,
+					  DEDUP_INDEX_CREATE, &err), DEDUP_OK);
+	run_night(&one, ix, files, nf);
+	dedup_index_free(ix);
+	unlink(ixpath);
+
+	/* night 1, then night 2 against the index */
+	assert_int_equal(dedup_index_open(&ix, ixpath, &set,
+					  DEDUP_INDEX_CREATE, &err), DEDUP_OK);
+	run_night(&two, ix, n1, c1);
+	dedup_index_free(ix);
+	assert_int_equal(dedup_index_open(&ix, ixpath, &set, 0, &err),
+			 DEDUP_OK);
+	run_night(&two, ix, n2, c2);
+	assert_int_equal(dedup_index_stored(ix), nf);
+	/* a repeated night adds nothing */
+	run_night(&two, ix, n2, c2);
+	assert_int_equal(dedup_index_stored(ix), nf);
+	dedup_index_free(ix);
+
+	/*
+	 * Two nights against the index group no worse than one run over
+	 * both: no more pairs against the labels, and no pair joined that
+	 * the labels keep apart unless the one run joins it too. (Without
+	 * the corpus line counts, which the index cannot hold yet, neither
+	 * matches the labels exactly.)
+	 */
+	load_labels(src, files, nf, labels);
+	for (i = 0, j = 0; i < nf; i++) {
+		size_t k;
+
+		for (k = i + 1; k < nf; k++) {
+			int l = labels[i][0] && !strcmp(labels[i], labels[k]);
+			int a = !strcmp(cluster_of(&one, files[i]),
+					cluster_of(&one, files[k]));
+			int b = !strcmp(cluster_of(&two, files[i]),
+					cluster_of(&two, files[k]));
+
+			if (b && !l && !a)
+				fail_msg("%s and %s joined across nights",
+					 files[i], files[k]);
+			if (a != b)
+				print_message("%s and %s: one run %s, two "
+					      "nights %s, labels %s\n",
+					      strrchr(files[i], '/') + 1,
+					      strrchr(files[k], '/') + 1,
+					      a ? "together" : "apart",
+					      b ? "together" : "apart",
+					      l ? "together" : "apart");
+			wrong_one += a != l;
+			wrong_two += b != l;
+			j += b;
+		}
+	}
+	assert_true(j > 0);
+	assert_true(wrong_two <= wrong_one);
+	/* the repeated night printed what night 2 printed */
+	for (i = 0; i < c2; i++)
+		assert_string_equal(two.cluster[c1 + i],
+				    two.cluster[c1 + c2 + i]);
+	for (i = 0; i < one.n; i++) {
+		free(one.path[i]);
+		free(one.cluster[i]);
+	}
+	for (i = 0; i < two.n; i++) {
+		free(two.path[i]);
+		free(two.cluster[i]);
+	}
+	for (i = 0; i < nf; i++)
+		free(files[i]);
+	dedup_worker_free(one.w);
+	dedup_context_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +1063,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_at_every_step, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_two_nights, setup,
 						teardown),
 	};
 
