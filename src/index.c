@@ -125,6 +125,7 @@ static dedup_status parse_header(struct dedup_index *ix,
 				       "index '%s' is truncated (%zu bytes)" :
 				       "index '%s' has trailing bytes (%zu bytes)",
 				       ix->path, ix->size);
+	ix->set_version = (uint32_t)ix_get(h + 16, 4);
 	ix->set.sig.level = (enum dedup_level)ix_get(h + 20, 4);
 	ix->set.sig.nperm = (uint32_t)ix_get(h + 24, 4);
 	ix->set.sig.shingle = (uint32_t)ix_get(h + 28, 4);
@@ -281,6 +282,11 @@ static dedup_status check_settings(const struct dedup_index *ix,
 	const struct dedup_index_settings *have = &ix->set;
 	const char *p = ix->path;
 
+	if (ix->set_version != DEDUP_INDEX_SETTINGS_VERSION)
+		return dedup_error_set(err, DEDUP_ESETTINGS,
+			"index '%s' was built by a dedup that makes signatures "
+			"of version %u; this one makes version %u: rebuild it",
+			p, ix->set_version, DEDUP_INDEX_SETTINGS_VERSION);
 	if (have->sig.level != want->sig.level)
 		return dedup_error_set(err, DEDUP_ESETTINGS,
 			"index '%s' was built with --level %s; this run uses %s",
@@ -387,6 +393,7 @@ dedup_status dedup_index_open(struct dedup_index **out, const char *path,
 		if (st)
 			goto fail;
 		ix->set = *settings;
+		ix->set_version = DEDUP_INDEX_SETTINGS_VERSION;
 		ix->created = ix->now;
 		*out = ix;
 		return DEDUP_OK;

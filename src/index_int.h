@@ -99,6 +99,7 @@ struct dedup_index {
 	unsigned flags;
 	int lockfd;
 	struct dedup_index_settings set;
+	uint32_t set_version;  /* DEDUP_INDEX_SETTINGS_VERSION it was made by */
 	int64_t now;
 
 	/* the stored index, NULL map when there is no file yet */

@@ -415,7 +415,8 @@ static void write_header(const struct dedup_index *ix, struct writer *w,
 	memcpy(h, IX_MAGIC, sizeof(IX_MAGIC) - 1);
 	ix_put(h + 8, IX_FORMAT, 4);
 	ix_put(h + 12, pl->nsec, 4);
-	ix_put(h + 16, DEDUP_INDEX_SETTINGS_VERSION, 4);
+	/* kept as found: compacting an old index must not relabel it */
+	ix_put(h + 16, ix->set_version, 4);
 	ix_put(h + 20, (uint32_t)ix->set.sig.level, 4);
 	ix_put(h + 24, ix->set.sig.nperm, 4);
 	ix_put(h + 28, ix->set.sig.shingle, 4);

@@ -74,7 +74,8 @@ struct dedup_index;
  * `settings` may be NULL to accept whatever the index holds (statistics,
  * compaction); otherwise they are compared with the stored ones and a
  * difference is DEDUP_ESETTINGS ("index 'x' was built with --level copy;
- * this run uses event"). A new index needs them.
+ * this run uses event"), as is an index made with another
+ * DEDUP_INDEX_SETTINGS_VERSION. A new index needs them.
  *
  * A truncated, corrupt or foreign file is DEDUP_EFORMAT; it is never
  * modified.

@@ -24,6 +24,8 @@
 #include "dedup/cluster.h"
 #include "dedup/index.h"
 #include "dedup/pipeline.h"
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 #include "dedup/walk.h"
 
 static char dir[256];
@@ -131,6 +133,33 @@ static void commit(struct dedup_index *ix, int64_t expire)
 
 	if (st)
 		fail_msg("commit: %s", err.msg);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+static void spill(const char *path, const void *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
 }
 
 /* Three documents, the second a member of the first; a df and a blob. */
@@ -376,6 +405,45 @@ static void test_settings_refused(void **state)
 	s.rows = 3;
 	assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err),
 			 DEDUP_ESETTINGS);
+	/* signatures made by another version of the code: refused */
+	{
+		unsigned char *b;
+		size_t len;
+		uint32_t nsec;
+		XXH3_state_t h;
+		uint64_t sum;
+		int k;
+
+		b = slurp(ixpath, &len);
+		b[16] ^= 3;
+		nsec = (uint32_t)b[12] | (uint32_t)b[13] << 8;
+		XXH3_64bits_reset(&h);
+		XXH3_64bits_update(&h, b, 120);
+		XXH3_64bits_update(&h, b + 128, (size_t)nsec * 32);
+		sum = XXH3_64bits_digest(&h);
+		for (k = 0; k < 8; k++)
+			b[120 + k] = (unsigned char)(sum >> (8 * k));
+		spill(ixpath, b, len);
+		settings(&s, DEDUP_LEVEL_EVENT);
+		assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err),
+				 DEDUP_ESETTINGS);
+		assert_non_null(strstr(err.msg, "rebuild it"));
+		/* readable, and compaction keeps its version */
+		assert_int_equal(dedup_index_open(&ix, ixpath, NULL, 0, &err),
+				 DEDUP_OK);
+		{
+			struct dedup_index_commit_opts o = { 0, 1, 1 };
+
+			assert_int_equal(dedup_index_commit(ix, &o, &err),
+					 DEDUP_OK);
+		}
+		dedup_index_free(ix);
+		assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err),
+				 DEDUP_ESETTINGS);
+		free(b);
+		unlink(ixpath);
+		build_small();
+	}
 	/* irrelevant at the event level: accepted */
 	settings(&s, DEDUP_LEVEL_EVENT);
 	s.sig.shingle = 3;
@@ -388,33 +456,6 @@ static void test_settings_refused(void **state)
 	assert_int_equal(dedup_index_settings(ix)->sig.level,
 			 DEDUP_LEVEL_EVENT);
 	dedup_index_free(ix);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *b;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
-static void spill(const char *path, const void *b, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* Open and read everything; the first failure's status. */
