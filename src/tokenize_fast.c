@@ -5,9 +5,12 @@
  * ICU's root word rules use for letters, digits and their punctuation
  * (WB3-WB13b with ICU's tailoring) and folds them with a per-code-point
  * table computed from ICU itself, so that the result is exactly that of
- * dedup_tokenize_icu(). Whatever the table does not cover (dictionary
- * scripts, kana, ideographs, emoji sequences, code points past
- * TOK_TABLE_LIMIT, malformed bytes) is handed to ICU one "run" at a time.
+ * dedup_tokenize_icu(). Words with characters the table cannot fold alone
+ * (combining marks, compatibility letters past TOK_TABLE_LIMIT) are split
+ * here and folded by dedup_fold(). What the rules here do not cover
+ * (dictionary scripts, kana, ideographs, ZWJ emoji sequences, regional
+ * indicators, planes 2 and up, malformed bytes) is handed to ICU one
+ * "run" at a time.
  *
  * A run starts and ends at a safe point: a position just after an ASCII
  * space, tab or line feed and before an ASCII character that is not a
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include <unicode/ustring.h>
+#include <unicode/utf16.h>
 
 #include "tokenize_int.h"
 
@@ -44,10 +48,12 @@ static uint8_t ascii_mid[256];
 /* Set when the ASCII tables are what lane_run()'s arithmetic assumes. */
 static int swar_ok;
 /*
- * The rest of the BMP: class | TCP_* flags << 4, read through hi_entries
- * (no folds: see build_table()).
+ * The rest of the BMP and plane 1 (emoji, historic scripts, mathematical
+ * letters): class | TCP_* flags << 4, read through hi_entries (no folds:
+ * see build_table()). Planes 2 and up are left to ICU.
  */
-static uint8_t hi_info[0x10000 - TOK_TABLE_LIMIT];
+#define HI_LIMIT 0x20000
+static uint8_t hi_info[HI_LIMIT - TOK_TABLE_LIMIT];
 static struct tok_cp hi_entries[256];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static UErrorCode table_status;
@@ -89,10 +95,15 @@ static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
 		   UErrorCode *st)
 {
 	UChar src[2], dst[32];
-	int32_t n, i, n8 = 0;
+	int32_t n, i, ns = 0, n8 = 0;
+	UBool bad = 0;
 
-	src[0] = (UChar)c;
-	n = unorm2_normalize(nfkc_cf, src, 1, dst, 32, st);
+	U16_APPEND(src, ns, 2, c, bad);
+	if (bad) {
+		*st = U_ILLEGAL_ARGUMENT_ERROR;
+		return -1;
+	}
+	n = unorm2_normalize(nfkc_cf, src, ns, dst, 32, st);
 	if (U_FAILURE(*st))
 		return -1;
 	for (i = 0; i < n; i++)
@@ -109,7 +120,7 @@ static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
 static void build_table(void)
 {
 	USet *sets[NSETS] = { 0 };
-	uint8_t *bmp_cls = NULL; /* class of every BMP code point */
+	uint8_t *cls_of = NULL; /* class of every code point below HI_LIMIT */
 	int swar_ok_build = 1;
 	const UNormalizer2 *nfkc_cf;
 	UErrorCode st = U_ZERO_ERROR;
@@ -129,13 +140,13 @@ static void build_table(void)
 	}
 	/* Fill by ranges, the sets of highest precedence last. */
 	table_what = "allocate the code point table";
-	bmp_cls = malloc(0x10000);
-	if (!bmp_cls) {
+	cls_of = malloc(HI_LIMIT);
+	if (!cls_of) {
 		st = U_MEMORY_ALLOCATION_ERROR;
 		goto out;
 	}
 	table_what = "build the word break sets";
-	memset(bmp_cls, TC_OT, 0x10000);
+	memset(cls_of, TC_OT, HI_LIMIT);
 	for (k = NSETS; k-- > 0;) {
 		int32_t item, nitems = uset_getItemCount(sets[k]);
 
@@ -145,19 +156,19 @@ static void build_table(void)
 			if (uset_getItem(sets[k], item, &lo, &hi, NULL, 0,
 					 &st) != 0 || U_FAILURE(st))
 				goto out; /* sets of strings: not ours */
-			for (c = lo; c <= hi && c < 0x10000; c++)
-				bmp_cls[c] = class_sets[k].cls;
+			for (c = lo; c <= hi && c < HI_LIMIT; c++)
+				cls_of[c] = class_sets[k].cls;
 		}
 	}
 	/* Lone surrogates are not text: ICU decides what they are. */
-	memset(bmp_cls + 0xD800, TC_FB, 0x800);
+	memset(cls_of + 0xD800, TC_FB, 0x800);
 	table_what = "fold the code point table";
 	for (c = 0; c < TOK_TABLE_LIMIT; c++) {
 		struct tok_cp *e = &cp_table[c];
 		int8_t type = u_charType(c);
 		int n;
 
-		e->cls = bmp_cls[c];
+		e->cls = cls_of[c];
 		if (type == U_UPPERCASE_LETTER || type == U_TITLECASE_LETTER)
 			e->flags |= TCP_UPPER;
 		if (type == U_DECIMAL_DIGIT_NUMBER)
@@ -206,13 +217,13 @@ static void build_table(void)
 	}
 	/*
 	 * Past the folded table only the class and flags are kept: words
-	 * with such letters or digits are folded by dedup_fold(), and an
-	 * Extend/Format character is taken only if it folds to nothing
-	 * (variation selectors, the BOM), else it is left to ICU.
+	 * with such characters are folded by dedup_fold(), except for the
+	 * Extend/Format characters that fold to nothing alone (variation
+	 * selectors, the BOM).
 	 */
-	for (c = TOK_TABLE_LIMIT; c < 0x10000; c++) {
+	for (c = TOK_TABLE_LIMIT; c < HI_LIMIT; c++) {
 		int8_t type = u_charType(c);
-		unsigned cls = bmp_cls[c], flags = 0;
+		unsigned cls = cls_of[c], flags = 0;
 
 		if (type == U_UPPERCASE_LETTER || type == U_TITLECASE_LETTER)
 			flags |= TCP_UPPER;
@@ -224,8 +235,6 @@ static void build_table(void)
 			if (fold_cp(nfkc_cf, c, f, &st) == 0 &&
 			    unorm2_hasBoundaryBefore(nfkc_cf, c))
 				flags |= TCP_SIMPLE;
-			else
-				cls = TC_FB;
 			if (U_FAILURE(st))
 				goto out;
 		}
@@ -238,7 +247,7 @@ static void build_table(void)
 	swar_ok = swar_ok_build;
 out:
 	table_status = st;
-	free(bmp_cls);
+	free(cls_of);
 	for (k = 0; k < NSETS; k++)
 		if (sets[k])
 			uset_close(sets[k]);
@@ -288,6 +297,17 @@ static inline const struct tok_cp *cp_at(const struct tok_cp *tab,
 		if (c >= TOK_TABLE_LIMIT)
 			return &hi_entries[hi_info[c - TOK_TABLE_LIMIT]];
 		return &tab[c];
+	}
+	if (b >= 0xF0 && b < 0xF1) {
+		if (i + 3 >= len || (s[i + 1] & 0xC0) != 0x80 ||
+		    (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
+			goto fb;
+		c = ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
+		    (s[i + 3] & 0x3Fu);
+		if (c < 0x10000 || c >= HI_LIMIT)
+			goto fb;
+		*n = 4;
+		return &hi_entries[hi_info[c - TOK_TABLE_LIMIT]];
 	}
 fb:
 	*n = 1;
