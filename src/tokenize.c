@@ -143,7 +143,7 @@ dedup_status dedup_fold(struct dedup_tokenizer *tk, const char *word,
 			struct dedup_error *err)
 {
 	UErrorCode st = U_ZERO_ERROR;
-	int32_t n16, nn, i, n8;
+	int32_t n16, nn, i, n8, nsub = 0;
 
 	if (len > TOK_ICU_MAX)
 		return dedup_error_set(err, DEDUP_ENOMEM,
@@ -153,9 +153,25 @@ dedup_status dedup_fold(struct dedup_tokenizer *tk, const char *word,
 	if (grow16(&tk->u16, &tk->u16_alloc, (int32_t)len + 1))
 		goto nomem;
 	u_strFromUTF8WithSub(tk->u16, tk->u16_alloc, &n16, word, (int32_t)len,
-			     0xFFFD, NULL, &st);
+			     0xFFFD, &nsub, &st);
 	if (U_FAILURE(st))
 		return icu_error(err, "convert a word to UTF-16", st);
+	/*
+	 * Most words (ideographs, lowercase text) are their own fold: then
+	 * the valid input bytes are the output.
+	 */
+	if (!nsub && unorm2_spanQuickCheckYes(tk->nfkc_cf, tk->u16, n16,
+					      &st) == n16 && U_SUCCESS(st)) {
+		for (i = 0; i < n16; i++)
+			if (tok_typo_map(tk->u16[i]) != tk->u16[i])
+				break;
+		if (i == n16) {
+			if (dedup_buf_add(out, word, len))
+				goto nomem;
+			return DEDUP_OK;
+		}
+	}
+	st = U_ZERO_ERROR;
 	if (grow16(&tk->n16, &tk->n16_alloc, n16 + 16))
 		goto nomem;
 	nn = unorm2_normalize(tk->nfkc_cf, tk->u16, n16, tk->n16,
