@@ -25,15 +25,16 @@
 # counts: the output must not depend on them); the others write /dev/null.
 #
 # Columns: docs; MB of article files; best wall seconds; docs/s and MB/s
-# from it; peak RSS in MiB (largest of the runs); RSS bytes per document
-# beyond the previous size (the slope: what each extra document costs);
-# seconds with -j1 and the speed-up (-j1 time / main time); whether the
-# outputs are byte-identical; pairwise F1, ARI and B-cubed F1 of the event
-# clusters against labels.tsv (../shared/eval/eval_clusters.py). Below the
-# table: a
-# least-squares line RSS = fixed + slope * docs over all sizes, the cost per
-# document of the largest size relative to the smallest, and the load
-# average before and after (the machine is shared: note it with figures).
+# from it; CPU seconds (user + system, least of the runs: the load moves
+# them less than wall time); peak RSS in MiB (largest of the runs); RSS
+# bytes per document beyond the previous size (the slope: what each extra
+# document costs); seconds with -j1 and the speed-up (-j1 time / main
+# time); whether the outputs are byte-identical; pairwise F1, ARI and
+# B-cubed F1 of the event clusters against labels.tsv
+# (../shared/eval/eval_clusters.py). Below the table: a least-squares line
+# RSS = fixed + slope * docs over all sizes, the cost per document of the
+# largest size relative to the smallest, and the load average before and
+# after (the machine is shared: note it with figures).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -133,28 +134,32 @@ corpus() {
 }
 
 # Best of $runs runs of dedup with options $1 over corpus $2; the first
-# run's output goes to $3. Prints "SECONDS PEAK_KB".
+# run's output goes to $3. Prints "WALL_SECONDS PEAK_KB CPU_SECONDS" (CPU:
+# user + system, the least of the runs).
 measure() {
 	r=1
 	best=
+	cpu=
 	peak=0
 	while [ "$r" -le "$runs" ]; do
 		out=/dev/null
 		[ "$r" = 1 ] && out=$3
 		# shellcheck disable=SC2086 # $1 is a list of options
-		if ! /usr/bin/time -f '%e %M' -o "$tmp/time" \
+		if ! /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" \
 			"$dedup" -q $1 --exclude '*.tsv' "$2" >"$out" \
 			2>"$tmp/err"; then
 			echo "run_bench.sh: dedup $1 $2 failed:" >&2
 			tail -5 "$tmp/err" >&2
 		fi
-		read -r e m <"$tmp/time"
+		read -r e m u s <"$tmp/time"
 		best=$(awk -v a="${best:-$e}" -v b="$e" \
 			'BEGIN { print (b < a ? b : a) }')
+		cpu=$(awk -v a="$cpu" -v b="$u" -v c="$s" \
+			'BEGIN { b += c; print (a != "" && a < b ? a : b) }')
 		[ "$m" -gt "$peak" ] && peak=$m
 		r=$((r + 1))
 	done
-	echo "$best $peak"
+	echo "$best $peak $cpu"
 }
 
 # Pairwise F1, ARI, B-cubed F1 of output $1 for corpus $2.
@@ -182,11 +187,15 @@ for n in "$@"; do
 	bytes=$(find "$c" -type f -name 'd*.txt' -printf '%s\n' |
 		awk '{ s += $1 } END { print s + 0 }')
 	res=$(measure "${jmain:+-j $jmain}" "$c" "$tmp/out-main")
-	t=${res% *} kb=${res#* }
+	set -f
+	# shellcheck disable=SC2086 # split the three figures
+	set -- $res
+	set +f
+	t=$1 kb=$2 cpu=$3
 	t1=- same=-
 	if [ "$scale" = 1 ]; then
 		res=$(measure "-j 1" "$c" "$tmp/out-j1")
-		t1=${res% *}
+		t1=${res%% *}
 		if cmp -s "$tmp/out-main" "$tmp/out-j1"; then
 			same=yes
 		else
@@ -195,15 +204,15 @@ for n in "$@"; do
 	fi
 	q="- - -"
 	[ "$quality" = 1 ] && q=$(score "$tmp/out-main" "$c")
-	echo "$n $bytes $t $kb $t1 $same $q" >>"$rows"
+	echo "$n $bytes $t $kb $t1 $same $q $cpu" >>"$rows"
 	echo "done: $n docs in $t s" >&2
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 sort -n "$rows" | awk -v load0="$load0" -v load1="$load1" '
 BEGIN {
-	printf "%8s %8s %8s %8s %7s %8s %9s %8s %7s %5s %6s %6s %6s\n",
-		"docs", "MB", "s", "docs/s", "MB/s", "RSS MiB", "B/doc+",
+	printf "%8s %8s %8s %8s %7s %8s %8s %9s %8s %7s %5s %6s %6s %6s\n",
+		"docs", "MB", "s", "docs/s", "MB/s", "CPU s", "RSS MiB", "B/doc+",
 		"s -j1", "j1/jN", "same", "pairF1", "ARI", "B3F1"
 }
 {
@@ -214,9 +223,9 @@ BEGIN {
 	sp = "-"
 	if ($5 != "-" && $3 > 0)
 		sp = sprintf("%.2f", $5 / $3)
-	printf "%8d %8.1f %8.2f %8.0f %7.1f %8.1f %9s %8s %7s %5s %6s %6s %6s\n",
+	printf "%8d %8.1f %8.2f %8.0f %7.1f %8.2f %8.1f %9s %8s %7s %5s %6s %6s %6s\n",
 		$1, mb, $3, ($3 > 0 ? $1 / $3 : 0), ($3 > 0 ? mb / $3 : 0),
-		$4 / 1024, slope, $5, sp, $6, $7, $8, $9
+		$10, $4 / 1024, slope, $5, sp, $6, $7, $8, $9
 }
 END {
 	if (NR >= 2) {
