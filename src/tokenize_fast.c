@@ -298,7 +298,7 @@ static inline const struct tok_cp *cp_at(const struct tok_cp *tab,
 			return &hi_entries[hi_info[c - TOK_TABLE_LIMIT]];
 		return &tab[c];
 	}
-	if (b >= 0xF0 && b < 0xF1) {
+	if (b == 0xF0) { /* planes 1 to 3; only plane 1 is ours */
 		if (i + 3 >= len || (s[i + 1] & 0xC0) != 0x80 ||
 		    (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
 			goto fb;
