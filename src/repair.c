@@ -982,18 +982,19 @@ static int pair_bad(const struct ccls *a, const struct ccls *b)
 		return 2;
 	if (a->kind == K_LET && !a->ascii) {
 		if (a->marker && !b->ascii && b->kind != K_MARK)
-			return b->kind == K_LET ? 1 : 2;
+			return b->kind == K_LET && !b->upper ? 1 : 2;
 		if (b->kind == K_SYM || b->kind == K_NBSP)
-			return 1;
+			return a->upper ? 2 : 1;
 		if (b->kind == K_QUOTE &&
 		    !(a->lower && a->script == S_LATIN))
 			return 1;
 	}
 	if (a->kind == K_LET && b->kind == K_SYM)
 		return 1;
+	if (a->kind == K_SYM && b->kind == K_SYM)
+		return 2;
 	if (a->kind == K_SYM &&
-	    (b->kind == K_SYM || b->kind == K_QUOTE ||
-	     (b->kind == K_LET && !b->ascii)))
+	    (b->kind == K_QUOTE || (b->kind == K_LET && !b->ascii)))
 		return 1;
 	if (a->kind == K_QUOTE && b->kind == K_SYM)
 		return 1;
@@ -1019,6 +1020,8 @@ static int unlikely(uint32_t d, uint32_t prev)
 
 	if (d >= 0x80 && d < 0xA0)
 		return 1; /* maybe a byte of the next layer down */
+	if (d >= 0xE000 && d <= 0xF8FF)
+		return 1; /* icon fonts put symbols there */
 	if (t == U_UNASSIGNED || t == U_PRIVATE_USE_CHAR ||
 	    t == U_SURROGATE || t == U_CONTROL_CHAR)
 		return -1;
@@ -1437,7 +1440,8 @@ struct span {
  * to replace: those that gain clearly on their own ("strong"), those that
  * gain when the document holds strong spans of p (`ev` counts them, across
  * layers), and those that lose nothing when their own line holds one.
- * Returns the total gain of the accepted spans; with `apply`, writes the
+ * Returns a score (characters covered and gain of the accepted spans);
+ * with `apply`, writes the
  * repaired text to r->cp2 and its length to *n2.
  */
 static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
@@ -1493,7 +1497,13 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		}
 		if (!accept)
 			continue;
-		total += sp->gain + 1;
+		/*
+		 * What counts most is how much of the text a code page
+		 * explains: with several layers, the first step often looks
+		 * no better than smaller, partial readings through another.
+		 */
+		total += 4 * (int)(r->units[sp->b - 1].end - r->units[sp->a].start) +
+			 sp->gain;
 		if (!apply)
 			continue;
 		(*fixed)++;
@@ -1696,6 +1706,9 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 				      NULL, &nomem);
 			if (nomem)
 				goto nomem;
+#ifdef REPAIR_TRACE
+			fprintf(stderr, "layer %u cp %s units %zu score %d\n", layer, cp_icu[p], nu, score);
+#endif
 			if (score > best_score)
 				best_score = score, best = p;
 		}
