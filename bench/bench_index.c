@@ -267,6 +267,12 @@ int main(int argc, char **argv)
 	t1 = now();
 	printf("stats pass: %.3f s (%llu clusters)\n", t1 - t0,
 	       (unsigned long long)st.clusters);
+	t0 = now();
+	if (dedup_index_verify(ix, &err))
+		goto fail;
+	t1 = now();
+	printf("verify (every checksum and table): %.2f s (%.0f MB/s)\n",
+	       t1 - t0, st.file_bytes / 1e6 / (t1 - t0));
 
 	/* frequencies */
 	if (dedup_df_new(&df))

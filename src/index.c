@@ -1019,13 +1019,13 @@ dedup_status dedup_index_verify(const struct dedup_index *ix,
 		if (st)
 			return st;
 	}
-	for (id = 0; id < ix->n; id++) {
-		st = dedup_index_entry(ix, id, &e, err);
-		if (st)
-			return st;
-	}
-	/* Sorted, and each record holds the hash of its entry's path: with
-	 * n records and no repeated (hash, id) pair every entry is found. */
+	/*
+	 * The entry checksums need no second pass: they were computed from
+	 * the same heap bytes the heap checksum just covered. The path
+	 * table is sorted and each record holds the hash of its entry's
+	 * path: with n records and no repeated (hash, id) pair, every entry
+	 * is found.
+	 */
 	for (i = 0; i < ix->n; i++) {
 		const unsigned char *r = ix->paths + i * REC_SIZE;
 
@@ -1039,14 +1039,21 @@ dedup_status dedup_index_verify(const struct dedup_index *ix,
 		if (ix_path_hash(e.path, e.path_len) != ix_get(r, 8))
 			return bad(ix, err, "path table does not match");
 	}
-	for (i = 0; i < ix->nkeys; i++) {
-		const unsigned char *r = ix->keys + i * REC_SIZE;
+	{
+		uint64_t pk = 0;
+		uint32_t pid = 0;
 
-		if (ix_get(r + 8, 4) >= ix->n ||
-		    (i && (ix_get(r, 8) < ix_get(r - REC_SIZE, 8) ||
-			   (ix_get(r, 8) == ix_get(r - REC_SIZE, 8) &&
-			    ix_get(r + 8, 4) <= ix_get(r - REC_SIZE + 8, 4)))))
-			return bad(ix, err, "key table out of order");
+		for (i = 0; i < ix->nkeys; i++) {
+			const unsigned char *r = ix->keys + i * REC_SIZE;
+			uint64_t k = ix_get(r, 8);
+
+			id = (uint32_t)ix_get(r + 8, 4);
+			if (id >= ix->n ||
+			    (i && (k < pk || (k == pk && id <= pid))))
+				return bad(ix, err, "key table out of order");
+			pk = k;
+			pid = id;
+		}
 	}
 	for (i = 1; i < ix->df_terms; i++)
 		if (ix_get(ix->df + DF_HEAD + i * DF_REC, 4) <=

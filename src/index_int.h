@@ -48,14 +48,31 @@ enum {
 #define E_REP 36
 #define E_SUM 40
 
+/* Little-endian loads; on little-endian hosts a plain unaligned load. */
 static inline uint64_t ix_get(const unsigned char *p, int bytes)
 {
-	uint64_t v = 0;
-	int i;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (bytes == 8) {
+		uint64_t v;
 
-	for (i = bytes - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+		memcpy(&v, p, 8);
+		return v;
+	}
+	if (bytes == 4) {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		return v;
+	}
+#endif
+	{
+		uint64_t v = 0;
+		int i;
+
+		for (i = bytes - 1; i >= 0; i--)
+			v = (v << 8) | p[i];
+		return v;
+	}
 }
 
 static inline void ix_put(unsigned char *p, uint64_t v, int bytes)
