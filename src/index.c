@@ -208,8 +208,12 @@ static dedup_status check_entries(struct dedup_index *ix,
 		if (rep >= ix->n ||
 		    ix_get(ix->ent + (size_t)rep * ENT_SIZE + E_REP, 4) != rep)
 			return bad(ix, err, "entry names a bad representative");
-		if (ix_get(e + 44, 4) != 0)
-			return bad(ix, err, "reserved entry field set");
+		{
+			float sc = ix_float((uint32_t)ix_get(e + E_SCORE, 4));
+
+			if (!(sc >= 0 && sc <= 1))
+				return bad(ix, err, "entry score out of range");
+		}
 	}
 	return DEDUP_OK;
 }
@@ -503,6 +507,7 @@ void ix_entry_raw(const struct dedup_index *ix, uint32_t id,
 		e->date = (int32_t)(uint32_t)ix_get(r + E_DATE, 4);
 		e->body = ix_get(r + E_BODY, 8);
 		e->rep = (uint32_t)ix_get(r + E_REP, 4);
+		e->score = ix_float((uint32_t)ix_get(r + E_SCORE, 4));
 	} else {
 		const struct ix_pend *p = &ix->pv[id - ix->n];
 
@@ -514,6 +519,7 @@ void ix_entry_raw(const struct dedup_index *ix, uint32_t id,
 		e->date = p->date;
 		e->body = p->body;
 		e->rep = p->rep;
+		e->score = p->score;
 	}
 }
 
@@ -729,7 +735,8 @@ dedup_status dedup_index_add(struct dedup_index *ix,
 				       "index '%s' could not be reopened after "
 				       "its last commit", ix->path);
 	if (!doc->sig || doc->path_len > UINT32_MAX ||
-	    (doc->nkeys && !doc->keys))
+	    (doc->nkeys && !doc->keys) ||
+	    !(doc->score >= 0 && doc->score <= 1))
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "bad document for index '%s'", ix->path);
 	if (doc->rep != UINT32_MAX && doc->rep >= self)
@@ -794,6 +801,7 @@ dedup_status dedup_index_add(struct dedup_index *ix,
 	p->sig_len = (uint32_t)sig.len;
 	p->date = doc->sig->date;
 	p->rep = rep;
+	p->score = rep == self ? 1.0f : (float)doc->score;
 	p->sum = ix_bytes_sum(ix->pheap.buf + p->off, p->path_len,
 			      ix->pheap.buf + p->off + p->path_len, p->sig_len);
 	ix->pnext[ix->pn] = ix->phead[p->pathhash & ix->pmask];

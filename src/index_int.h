@@ -47,6 +47,7 @@ enum {
 #define E_DATE 32
 #define E_REP 36
 #define E_SUM 40
+#define E_SCORE 44 /* IEEE-754 binary32 bits */
 
 /* Little-endian loads; on little-endian hosts a plain unaligned load. */
 static inline uint64_t ix_get(const unsigned char *p, int bytes)
@@ -75,6 +76,22 @@ static inline uint64_t ix_get(const unsigned char *p, int bytes)
 	}
 }
 
+static inline float ix_float(uint32_t bits)
+{
+	float f;
+
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static inline uint32_t ix_float_bits(float f)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &f, sizeof(bits));
+	return bits;
+}
+
 static inline void ix_put(unsigned char *p, uint64_t v, int bytes)
 {
 	int i;
@@ -98,6 +115,7 @@ struct ix_pend {
 	int32_t date;
 	uint32_t rep;
 	uint32_t sum;
+	float score;
 };
 
 struct ix_rec {

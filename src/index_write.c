@@ -316,6 +316,10 @@ static void write_entries(const struct dedup_index *ix, struct writer *w,
 		ix_put(r + E_DATE, (uint32_t)e.date, 4);
 		ix_put(r + E_REP, pl->newrep[pl->newid[i]], 4);
 		ix_put(r + E_SUM, sum, 4);
+		/* a promoted representative is its own cluster's keep */
+		ix_put(r + E_SCORE, ix_float_bits(pl->newrep[pl->newid[i]] ==
+						  pl->newid[i] ? 1.0f :
+						  (float)e.score), 4);
 		out(w, r, sizeof(r));
 		heapoff += e.path_len + e.sig_len;
 	}

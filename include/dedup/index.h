@@ -100,6 +100,8 @@ struct dedup_index_entry {
 	int32_t date;        /* days since 1970, DEDUP_DATE_NONE */
 	uint64_t body;       /* dedup_sig.body */
 	uint32_t rep;        /* id of the entry representing its cluster */
+	double score;        /* similarity to the representative when it was
+				added (binary32 precision); 1 for itself */
 	const void *sig;     /* dedup_sig_encode() bytes */
 	size_t sig_len;
 };
@@ -144,6 +146,8 @@ struct dedup_index_doc {
 	const struct dedup_sig *sig;
 	uint32_t rep;           /* representative: an id (stored or added in
 				   this session), UINT32_MAX for itself */
+	double score;           /* similarity to it, 0..1 (ignored for
+				   itself): a re-run can print it again */
 	const uint64_t *keys;   /* LSH band keys, may be NULL when nkeys 0 */
 	size_t nkeys;
 };

@@ -103,6 +103,7 @@ static uint32_t add_doc(struct dedup_index *ix, const char *path,
 	d.added = added;
 	d.sig = &s;
 	d.rep = rep;
+	d.score = 0.5 + (seed % 4) * 0.1;
 	d.keys = keys;
 	d.nkeys = 2;
 	assert_int_equal(dedup_index_add(ix, &d, &id, was_added, &err),
@@ -204,7 +205,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(e.path_len, strlen("night1/b.txt"));
 	assert_memory_equal(e.path, "night1/b.txt", e.path_len);
 	assert_int_equal(e.rep, 0);
+	assert_true(e.score == 0.7f);
 	assert_int_equal(e.added, 1000);
+	assert_int_equal(dedup_index_entry(ix, 0, &e, &err), DEDUP_OK);
+	assert_true(e.score == 1);
 	dedup_sig_init(&s);
 	assert_int_equal(dedup_index_sig(ix, 2, &s, &err), DEDUP_OK);
 	make_sig(&want, 3, 23);
@@ -343,6 +347,7 @@ static void test_expiry_promotes(void **state)
 	assert_int_equal(dedup_index_entry(ix, 0, &e, &err), DEDUP_OK);
 	assert_memory_equal(e.path, "new/m1.txt", e.path_len);
 	assert_int_equal(e.rep, 0);
+	assert_true(e.score == 1);
 	assert_int_equal(dedup_index_entry(ix, 1, &e, &err), DEDUP_OK);
 	assert_int_equal(e.rep, 0);
 	assert_int_equal(dedup_index_entry(ix, 2, &e, &err), DEDUP_OK);
@@ -886,6 +891,7 @@ static void run_night(struct nightrun *nr, struct dedup_index *ix,
 			d.sig = &sigs[np + i];
 			d.rep = r == np + i ? UINT32_MAX :
 				r < np ? ids[r] : newid[r - np];
+			d.score = out[np + i].score;
 			d.keys = keys;
 			d.nkeys = dedup_cluster_keys(cp, df, d.sig, keys) == 1 ?
 				  nb : 0;
