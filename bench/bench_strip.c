@@ -150,7 +150,8 @@ int main(int argc, char **argv)
 		case 'n': repeat = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: bench_strip [-o DIR] [-l] "
-				"[-r FILE] [-B] [-R] [-E] [-c] [-n N] FILE|DIR...\n");
+				"[-r FILE] [-B] [-R] [-E] [-c] [-n N] "
+				"FILE|DIR...\n");
 			return 2;
 		}
 	}

@@ -26,36 +26,34 @@
 #include "strip_rules.h"
 #include "strip_segment.h"
 #include "strip_words.h"
-#ifdef DEDUP_STRIP_TUNING
-#include <stdio.h>
-/* development builds only: thresholds from the environment */
-static double tune(const char *n, double d)
-{
-	const char *e = getenv(n);
 
-	return e ? atof(e) : d;
-}
-#else
-#define tune(n, d) (d)
-#endif
-
-/* Text evidence thresholds (chars are code points). Like jusText's, but
- * the stopword densities are lower because our lists are shorter. */
-#define LEN_LOW tune("LEN_LOW", 100)       /* below: short */
-#define LEN_HIGH tune("LEN_HIGH", 200)     /* at least: may be good on its own */
-#define SW_LOW tune("SW_LOW", 0.22)      /* below: bad unless short */
-#define SW_HIGH tune("SW_HIGH", 0.30)     /* at least, with LEN_HIGH: good */
-#define HEADING_DIST tune("HEADING_DIST", 200) /* chars of short text between heading and good */
+/*
+ * Text evidence (chars are code points). Like jusText's thresholds, tuned
+ * on text rather than HTML blocks: stopword densities are lower because
+ * our lists are shorter, and the short-line limit higher because plain
+ * text keeps link lists and captions that HTML would mark as such.
+ */
+#define LEN_LOW 100       /* below: short */
+#define LEN_HIGH 200      /* at least: may be good on its own */
+#define SW_LOW 0.22       /* stopword density below: bad unless short */
+#define SW_HIGH 0.30      /* at least, with LEN_HIGH: good */
+#define CAPS_BAD 0.70     /* share of capitalised words of a menu line */
+#define HEADING_DIST 200  /* chars of short text between heading and text */
 #define HEADING_MAX_WORDS 20
-#define CAPS_BAD tune("CAPS_BAD", 0.70)    /* share of capitalised words of a menu line */
-#define MAX_LANG_WORDS 4000
-#define REGION_SHARE tune("REGION_SHARE", 0.3)
-#define HARD_PEN tune("HARD_PEN", 0.5)
-#define TRAIL_KEEP tune("TRAIL_KEEP", 2)
-#define NEAR_WEIGHT tune("NEAR_W", 0.5)
-#define SHORT_PEN tune("SHORT_PEN", 10)
-#define RUN_GOOD tune("RUN_GOOD", 300)     /* chars of consecutive near-good text: good */
+#define RUN_GOOD 300      /* chars of consecutive near-good text: good */
 #define FALLBACK_WORDS 4  /* short lines kept when nothing else is */
+#define MAX_LANG_WORDS 4000 /* words looked at to pick the language */
+
+/*
+ * The article's stretch of the page (main_region): segment scores are
+ * +chars for good text, NEAR_WEIGHT * chars for near-good, -SHORT_PEN for
+ * a short line, -chars for bad text and -HARD_PEN * chars for what rules
+ * removed; other stretches count if worth REGION_SHARE of the best.
+ */
+#define NEAR_WEIGHT 0.5
+#define SHORT_PEN 10
+#define HARD_PEN 0.5
+#define REGION_SHARE 0.3
 
 /*
  * Corpus evidence. A segment found in at least RECUR_SHORT documents of
@@ -469,8 +467,9 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
 			return DEDUP_ENOMEM;
 		/* keep words apart: "end.{{x}}Next" */
-		if (st->line.len && !is_space_byte(st->line.buf[st->line.len - 1])
-		    && me < len && !is_space_byte(s[me]) &&
+		if (st->line.len &&
+		    !is_space_byte(st->line.buf[st->line.len - 1]) &&
+		    me < len && !is_space_byte(s[me]) &&
 		    dedup_buf_addch(&st->line, ' '))
 			return DEDUP_ENOMEM;
 		pos = me;
@@ -652,20 +651,16 @@ static enum cls neighbour(const struct seg *v, size_t n, size_t i, int dir,
 static int is_heading(const struct seg *v, size_t n, size_t i)
 {
 	size_t dist = 0, j;
-	int hard = 0;
 
 	if (v[i].hard || v[i].sentence || v[i].words > HEADING_MAX_WORDS ||
 	    !v[i].words)
 		return 0;
 	for (j = i + 1; j < n && dist <= HEADING_DIST; j++) {
-		if (v[j].hard) {
-			if (++hard > tune("HEAD_HARD", 0))
-				return 0;
-			continue;
-		}
+		/* a byline or dateline between: the page's own title */
+		if (v[j].hard)
+			return 0;
 		if (v[j].cls == CLS_GOOD ||
-		    (tune("HEAD_NEAR", 1) && v[j].cls == CLS_NEAR &&
-		     v[j].sentence && !v[j].heading))
+		    (v[j].cls == CLS_NEAR && v[j].sentence && !v[j].heading))
 			return 1;
 		dist += v[j].chars;
 	}
@@ -688,8 +683,7 @@ static void promote_runs(struct seg *v, size_t n)
 		chars = 0;
 		for (j = i; j < n; j++) {
 			/* a lone short line (a subheading) does not end it */
-			if (v[j].cls == CLS_SHORT && !v[j].hard &&
-			    tune("RUN_SHORT", 1) && j + 1 < n &&
+			if (v[j].cls == CLS_SHORT && !v[j].hard && j + 1 < n &&
 			    v[j + 1].cls == CLS_NEAR && !v[j + 1].hard)
 				continue;
 			if (v[j].cls != CLS_NEAR && !v[j].hard)
@@ -884,10 +878,6 @@ static double scan_regions(struct seg *v, size_t n, double min, int mark)
 			run = cur;
 			ra = start;
 			rb = i + 1;
-		} else if (region_score(&v[i]) > 0 &&
-			   cur >= TRAIL_KEEP * run) {
-			/* text after a dip (an embedded post) */
-			rb = i + 1;
 		}
 		if (cur > best)
 			best = cur;
@@ -906,14 +896,9 @@ static void main_region(struct seg *v, size_t n)
 	if (best <= 0)
 		return;
 	scan_regions(v, n, REGION_SHARE * best, 1);
-	for (i = 0; i < n; i++) {
-		/* a heading right above a stretch belongs to it */
-		if (tune("LEAD", 0) && v[i].heading && i + 1 < n &&
-		    v[i + 1].region)
-			continue;
+	for (i = 0; i < n; i++)
 		if (!v[i].hard && !v[i].region && v[i].cf != CLS_GOOD)
 			v[i].cls = CLS_BAD;
-	}
 }
 
 /*
@@ -931,7 +916,8 @@ static void keep_something(struct seg *v, size_t n)
 		if (!v[i].hard && v[i].cls == CLS_GOOD)
 			return;
 	for (i = 0; i < n; i++)
-		if (!v[i].hard && (v[i].cf == CLS_NEAR || v[i].cf == CLS_GOOD)) {
+		if (!v[i].hard &&
+		    (v[i].cf == CLS_NEAR || v[i].cf == CLS_GOOD)) {
 			v[i].cls = CLS_GOOD;
 			kept = 1;
 		}
@@ -1064,7 +1050,7 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		for (i = 0; i < st->nsegs; i++)
 			st->segs[i].cls = st->segs[i].hard ? CLS_BAD : CLS_GOOD;
 	}
-	if (opts->use_evidence && !tune("NOREGION", 0))
+	if (opts->use_evidence)
 		main_region(st->segs, st->nsegs);
 	if (opts->use_evidence)
 		keep_something(st->segs, st->nsegs);
@@ -1079,17 +1065,6 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 			g->reason = st->segs[tail].reason;
 		}
 	}
-#ifdef DEDUP_STRIP_TUNING
-	if (getenv("STRIP_DEBUG"))
-		for (i = 0; i < st->nsegs; i++)
-			fprintf(stderr, "cf%d cls%d hard%d head%d sw%u/%u %.*s\n",
-				st->segs[i].cf, st->segs[i].cls,
-				st->segs[i].hard, st->segs[i].heading,
-				st->segs[i].stop, st->segs[i].words,
-				(int)(st->segs[i].len > 60 ? 60 :
-				      st->segs[i].len),
-				st->work.buf + st->segs[i].off);
-#endif
 	s = emit_output(st, out, log);
 	if (s)
 		goto fail;

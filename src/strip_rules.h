@@ -2,17 +2,17 @@
  * strip_rules.h - compiled boilerplate rules, shared by rules.c and
  * strip.c (internal).
  *
- * Each rule is compiled alone (for its error message, to name the rule
- * that matched, and as a fallback) and the rules of one scope are also
- * joined into alternations, so that a hundred rules cost one JIT scan of a
- * line rather than a hundred: the rules anchored at the start of the line
- * are tried once per line, the others from each position, and rules with
- * a length limit only on lines short enough (one alternation per anchoring,
- * limit and case handling). After a match of an alternation, its rules are tried
- * alone at the match position, in order, to find the one that matched
+ * Each rule is compiled alone (for its error message, to name the rule that
+ * matched, and as a fallback) and the rules of one scope are also joined
+ * into alternations, so that a hundred rules cost a few JIT scans of a line
+ * rather than a hundred: the rules anchored at the start of the line are
+ * tried once per line, the others from each position, and rules with a
+ * length limit only on lines short enough (one alternation per anchoring,
+ * limit and case handling). After a match of an alternation, its rules are
+ * tried alone at the match position, in order, to find the one that matched
  * (matches are rare, scans are not). Rules whose pattern has capture groups
- * stay solo, because joining renumbers their backreferences. Everything
- * here is immutable once dedup_rules_add_*() returns and owned by struct
+ * stay solo, because joining renumbers their backreferences. Everything here
+ * is immutable once dedup_rules_add_*() returns and owned by struct
  * dedup_rules.
  */
 #ifndef DEDUP_STRIP_RULES_H
@@ -38,7 +38,7 @@ struct rule {
 	enum rule_scope scope;
 	int solo;       /* not part of the joined pattern */
 	int anchored;   /* matches only at the start of the line */
-	unsigned maxlen; /* only lines of at most this many characters; 0: any */
+	unsigned maxlen; /* only lines of at most maxlen characters; 0: any */
 	/*
 	 * Caseless matching costs PCRE2 several times more than exact
 	 * matching. A caseless rule whose pattern names no uppercase letter

@@ -97,7 +97,8 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 			if (d >= 0 && c == ',')
 				join = is_digit_cp(prev) && is_digit_cp(d);
 			else if (d >= 0 && c == '.')
-				join = (is_letter_cp(prev) && is_letter_cp(d)) ||
+				join = (is_letter_cp(prev) &&
+					is_letter_cp(d)) ||
 				       (is_digit_cp(prev) && is_digit_cp(d));
 			else if (d >= 0)
 				join = is_letter_cp(prev) && is_letter_cp(d);

@@ -49,13 +49,25 @@ dedup_status dedup_rules_add_file(struct dedup_rules *rs, const char *path,
 				  struct dedup_error *err);
 size_t dedup_rules_count(const struct dedup_rules *rs);
 
-/* Counts of line fingerprints across the documents of a run. */
+/*
+ * Counts of line fingerprints across the documents of a run, for template
+ * lines that no rule names. Fixed memory whatever the corpus size (a
+ * count-min sketch of 4 x 2^18 32-bit counters, 4 MiB, plus 32 KiB of
+ * scratch); counts are sums, so they do not depend on the order of the
+ * documents or on how they were spread over threads. Counts may exceed the
+ * truth through collisions, never fall below it. Free with
+ * dedup_linestats_free(); dedup_linestats_free(NULL) does nothing.
+ */
 struct dedup_linestats;
 
 dedup_status dedup_linestats_new(struct dedup_linestats **out,
 				 struct dedup_error *err);
 void dedup_linestats_free(struct dedup_linestats *ls);
-/* Count the lines of one repaired document (each distinct line once). */
+/*
+ * Count the lines of one repaired document: each distinct line, or glued
+ * segment (see docs/rules.md), once. Up to 4096 distinct segments per
+ * document are counted. Not thread-safe: one struct per thread.
+ */
 dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 				     const char *text, size_t len);
 /* Add the counts of src into dst (order does not matter). */
@@ -67,7 +79,12 @@ uint64_t dedup_linestats_docs(const struct dedup_linestats *ls);
 struct dedup_strip_opts {
 	int use_rules;     /* apply the rule set */
 	int use_evidence;  /* line classification by text evidence */
-	const struct dedup_linestats *lines; /* may be NULL */
+	/*
+	 * Frozen counts of the run's documents, or NULL for none: a segment
+	 * in 8 or more documents (a sentence: 16, and not when the document
+	 * is mostly such sentences, i.e. a copy of an article) is dropped.
+	 */
+	const struct dedup_linestats *lines;
 };
 
 struct dedup_stripper;
@@ -80,13 +97,15 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 void dedup_stripper_free(struct dedup_stripper *st);
 
 /*
- * Write the text of `len` bytes at `text` without its boilerplate into
- * `out` (reset first). When `log` is not NULL, one line is appended per
- * removed piece: "REASON<TAB>removed text" (REASON is a rule name or an
- * evidence name such as "short-line" or "recurring"). Returns DEDUP_OK,
- * DEDUP_ENOMEM, or DEDUP_ELIMIT when a rule hit PCRE2's match limit (the
- * rule is then skipped for this document and err names it; out is still
- * complete).
+ * Write the text of `len` bytes at `text` without its boilerplate into `out`
+ * (reset first): the kept lines and segments, one per line, a blank line
+ * where the input had one between kept text. `opts` NULL means rules and
+ * evidence on, no corpus counts. When `log` is not NULL, one line is
+ * appended per removed piece: "REASON<TAB>removed text" (REASON is a rule
+ * name or an evidence name such as "short-line" or "recurring"). Returns
+ * DEDUP_OK, DEDUP_ENOMEM, or DEDUP_ELIMIT when a rule hit PCRE2's match
+ * limit (the rule is then skipped for this document and err names it; out is
+ * still complete).
  */
 dedup_status dedup_strip(struct dedup_stripper *st,
 			 const struct dedup_strip_opts *opts,
