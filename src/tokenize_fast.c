@@ -62,7 +62,8 @@ static const char *table_what;
 /*
  * The sets of ICU 72's root word rules (word.txt), in order of precedence.
  * The first set lists what we leave to ICU: the dictionary scripts
- * ($dictionary: complex context, Han, kana, Hangul syllables), ideographs,
+ * ($dictionary: complex context, Han, kana; not the Hangul syllables,
+ * which ICU has no dictionary for and joins by its own rule), ideographs,
  * ZWJ (which joins emoji) and regional indicators.
  */
 static const struct {
@@ -70,8 +71,9 @@ static const struct {
 	const UChar *pat;
 } class_sets[] = {
 	{ TC_FB, u"[[:Line_Break=Complex_Context:][:Han:][:Hiragana:]"
-		 u"\\p{Word_Break=Katakana}\\p{Ideographic}[\\uAC00-\\uD7A3]"
+		 u"\\p{Word_Break=Katakana}\\p{Ideographic}"
 		 u"\\p{Word_Break=ZWJ}\\p{Word_Break=Regional_Indicator}]" },
+	{ TC_HG, u"[\\uAC00-\\uD7A3]" },
 	{ TC_CR, u"[\\p{Word_Break=CR}]" },
 	{ TC_LF, u"[\\p{Word_Break=LF}]" },
 	{ TC_NL, u"[\\p{Word_Break=Newline}]" },
@@ -117,11 +119,23 @@ static int fold_cp(const UNormalizer2 *nfkc_cf, UChar32 c, char *out,
 	return U_FAILURE(*st) ? -1 : n8;
 }
 
+static int hangul_folds_to_itself(const UNormalizer2 *nfkc_cf, UChar32 c,
+				  UErrorCode *st)
+{
+	char f[TOK_FOLD_MAX], u[4];
+	int n = fold_cp(nfkc_cf, c, f, st);
+
+	u[0] = (char)(0xE0 | (c >> 12));
+	u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+	u[2] = (char)(0x80 | (c & 0x3F));
+	return n == 3 && !memcmp(f, u, 3);
+}
+
 static void build_table(void)
 {
 	USet *sets[NSETS] = { 0 };
 	uint8_t *cls_of = NULL; /* class of every code point below HI_LIMIT */
-	int swar_ok_build = 1;
+	int swar_ok_build = 1, hangul_ok = 1;
 	const UNormalizer2 *nfkc_cf;
 	UErrorCode st = U_ZERO_ERROR;
 	UChar32 c;
@@ -238,12 +252,23 @@ static void build_table(void)
 			if (U_FAILURE(st))
 				goto out;
 		}
-		hi_info[c - TOK_TABLE_LIMIT] = (uint8_t)(cls | flags << 4);
+		/*
+		 * A Hangul syllable is copied as its fold: check that it is,
+		 * or leave them all to ICU.
+		 */
+		if (cls == TC_HG && !hangul_folds_to_itself(nfkc_cf, c, &st))
+			hangul_ok = 0;
+		if (U_FAILURE(st))
+			goto out;
+		hi_info[c - TOK_TABLE_LIMIT] = (uint8_t)(cls | flags << 5);
 	}
 	for (k = 0; k < 256; k++) {
-		hi_entries[k].cls = k & 15;
-		hi_entries[k].flags = (uint8_t)(k >> 4);
+		hi_entries[k].cls = k & 31;
+		hi_entries[k].flags = (uint8_t)(k >> 5);
 	}
+	if (!hangul_ok)
+		for (c = 0xAC00; c <= 0xD7A3; c++)
+			hi_info[c - TOK_TABLE_LIMIT] = TC_FB;
 	swar_ok = swar_ok_build;
 out:
 	table_status = st;
@@ -587,7 +612,7 @@ static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 static inline int is_stop(int cls)
 {
 	return cls == TC_OT || cls == TC_WS || cls == TC_CR || cls == TC_LF ||
-	       cls == TC_NL;
+	       cls == TC_NL || cls == TC_HG;
 }
 
 /*
@@ -681,6 +706,8 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				break;
 			case TC_HL: case TC_ENL:
 				goto word;
+			case TC_HG:
+				goto hangul;
 			case TC_FB:
 				fb = i;
 				goto fallback;
@@ -745,6 +772,37 @@ word:
 			goto out;
 		i = w.end;
 		continue;
+hangul:
+		/*
+		 * ICU joins Hangul syllables only to each other, with nothing
+		 * between ($HangulSyllable $HangulSyllable), and that rule
+		 * does not take Extend/Format characters: a run followed by
+		 * one ends in an untagged rule and is no word.
+		 */
+		for (k = i + n; k < len; k += n) {
+			e = cp_at(tab, s, k, len, &n);
+			if (e->cls != TC_HG)
+				break;
+		}
+		if (k < len && e->cls == TC_FB) {
+			fb = k;
+			goto fallback;
+		}
+		if (k < len && e->cls == TC_EXF) {
+			i = k;
+			continue;
+		}
+		if (tok_room(b, k - i))
+			goto nomem;
+		fold_off = b->len;
+		memcpy(b->buf + b->len, s + i, k - i);
+		b->len += k - i;
+		b->buf[b->len] = '\0';
+		ret = tok_emit(out, text, &ts, i, k, fold_off, 0, err);
+		if (ret)
+			goto out;
+		i = k;
+		continue;
 fallback:
 		/* Redo the run from the last safe point with ICU. */
 		out->n = safe_n;
@@ -781,6 +839,10 @@ static const char *const probes[] = {
 	"\xcc\x81lead \n\xcc\x81" "after \r\n  \xe2\x80\x83\xe2\x80\x83x\xe2\x80\x83",
 	"well-known e\xe2\x80\x94mail \xe2\x80\x9cq\xe2\x80\x9d don\xe2\x80\x99t "
 	"1\xe2\x80\x99" "000 \xd9\xa1\xd9\xab\xd9\xa2 \xef\xbc\xa1\xef\xbc\x8e\xef\xbc\xa2",
+	"\xed\x95\x9c\xea\xb5\xad \xed\x95\x9c\xea\xb5\xad" "abc "
+	"\xed\x95\x9c" "1 _\xed\x95\x9c \xed\x95\x9c_a \xed\x95\x9c\xcc\x81 "
+	"\xed\x95\x9c\xc2\xad\xea\xb5\xad \xed\x95\x9c'\xea\xb5\xad "
+	"\xed\x95\x9c.\xea\xb5\xad 3.\xed\x95\x9c",
 	"\xc4\xb0stanbul I\xc5\x9eIK \xc4\xb1 Stra\xc3\x9f" "e \xce\x90 \xe2\x85\xa7 "
 	"\xc7\x85" "a \xea\x9c\xa2\xea\x9c\xa3 \xe2\x96\xba \xee\xa0\xb8 \xef\xbf\xbd",
 };

@@ -42,6 +42,7 @@ enum tok_class {
 	TC_CR,
 	TC_LF,
 	TC_NL,  /* Newline: VT, FF, NEL, LS, PS */
+	TC_HG,  /* Hangul syllable: joins only the next syllable */
 	TC_FB,  /* leave to ICU */
 	TC_COUNT
 };

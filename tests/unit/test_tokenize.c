@@ -461,7 +461,7 @@ static void test_samples(void **state)
 static void test_fast_coverage(void **state)
 {
 	static const char *const alphabetic[] = {
-		"en", "de", "fr", "es", "pl", "tr", "ru", "el", "vi", "ar",
+		"en", "de", "fr", "es", "pl", "tr", "ru", "el", "vi", "ar", "ko",
 	};
 	struct fixture *f = *state;
 	const char *src = getenv("DEDUP_SOURCE_DIR");
