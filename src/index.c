@@ -567,18 +567,43 @@ dedup_status dedup_index_sig(const struct dedup_index *ix, uint32_t id,
 	return DEDUP_OK;
 }
 
-/* First record of a sorted (u64, u32) table whose key is >= key. */
-static uint64_t lower_bound(const unsigned char *t, uint64_t n, uint64_t key)
+/*
+ * First record of a sorted table whose key is >= key: records of `size`
+ * bytes with a `bytes`-byte key first. The keys are hashes, spread evenly,
+ * so interpolation lands a probe next to the answer (a couple of probes
+ * instead of twenty page touches); after four probes the range is halved,
+ * which bounds the worst case of a skewed (damaged) table by a binary
+ * search.
+ */
+static uint64_t lower_bound(const unsigned char *t, uint64_t n, size_t size,
+			    int bytes, uint64_t key)
 {
 	uint64_t lo = 0, hi = n;
+	int probes = 0;
 
 	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
+		uint64_t probe;
 
-		if (ix_get(t + mid * REC_SIZE, 8) < key)
-			lo = mid + 1;
+		if (++probes > 4) {
+			probe = lo + (hi - lo) / 2;
+		} else {
+			uint64_t kl = ix_get(t + lo * size, bytes);
+			uint64_t kh = ix_get(t + (hi - 1) * size, bytes);
+
+			if (key <= kl)
+				return lo;
+			if (key > kh)
+				return hi;
+			probe = lo + (uint64_t)((double)(key - kl) /
+						(double)(kh - kl) *
+						(double)(hi - 1 - lo));
+			if (probe >= hi)
+				probe = hi - 1;
+		}
+		if (ix_get(t + probe * size, bytes) < key)
+			lo = probe + 1;
 		else
-			hi = mid;
+			hi = probe;
 	}
 	return lo;
 }
@@ -598,7 +623,7 @@ dedup_status dedup_index_find(const struct dedup_index *ix, const char *path,
 	struct dedup_index_entry e;
 	dedup_status st;
 
-	for (i = lower_bound(ix->paths, ix->n, h);
+	for (i = lower_bound(ix->paths, ix->n, REC_SIZE, 8, h);
 	     i < ix->n && ix_get(ix->paths + i * REC_SIZE, 8) == h; i++) {
 		uint32_t cand = (uint32_t)ix_get(ix->paths + i * REC_SIZE + 8, 4);
 
@@ -646,7 +671,8 @@ dedup_status dedup_index_match(const struct dedup_index *ix,
 	dedup_status st = DEDUP_OK;
 
 	for (k = 0; k < nkeys; k++) {
-		uint64_t lo = lower_bound(ix->keys, ix->nkeys, keys[k]), hi;
+		uint64_t lo = lower_bound(ix->keys, ix->nkeys, REC_SIZE, 8,
+					  keys[k]), hi;
 
 		for (hi = lo; hi < ix->nkeys &&
 		     ix_get(ix->keys + hi * REC_SIZE, 8) == keys[k]; hi++)
@@ -849,6 +875,32 @@ dedup_status dedup_index_df_load(const struct dedup_index *ix,
 	}
 	dedup_df_add_doc(df, ix->df_docs);
 	return DEDUP_OK;
+}
+
+dedup_status dedup_index_df_check(const struct dedup_index *ix,
+				  struct dedup_error *err)
+{
+	return ix->map ? check_sum(ix, &ix->sec[4], err) : DEDUP_OK;
+}
+
+uint32_t dedup_index_df_get(const struct dedup_index *ix, uint32_t term)
+{
+	const unsigned char *t = ix->df + DF_HEAD;
+	uint64_t i;
+
+	if (!ix->df_terms)
+		return 0;
+	if (!term)
+		term = 1; /* as struct dedup_df stores it */
+	i = lower_bound(t, ix->df_terms, DF_REC, 4, term);
+	if (i < ix->df_terms && ix_get(t + i * DF_REC, 4) == term)
+		return (uint32_t)ix_get(t + i * DF_REC + 4, 4);
+	return 0;
+}
+
+uint64_t dedup_index_df_docs(const struct dedup_index *ix)
+{
+	return ix->df_docs;
 }
 
 size_t ix_df_merge(const uint32_t *a, size_t na, const uint32_t *b,

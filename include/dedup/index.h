@@ -176,6 +176,19 @@ dedup_status dedup_index_df_load(const struct dedup_index *ix,
 dedup_status dedup_index_add_df(struct dedup_index *ix,
 				const struct dedup_df *df,
 				struct dedup_error *err);
+/*
+ * The stored count of one term and the stored document count, by binary
+ * search in the mapped table (nothing is loaded). Clustering weighs only
+ * the terms sampled in signatures, so a caller can fill a small dedup_df
+ * with the terms of tonight's and the candidates' signatures instead of
+ * loading millions of terms. dedup_index_df_check() first checks the
+ * table's checksum (DEDUP_EFORMAT when damaged): without it a damaged
+ * table gives wrong counts, never a crash.
+ */
+dedup_status dedup_index_df_check(const struct dedup_index *ix,
+				  struct dedup_error *err);
+uint32_t dedup_index_df_get(const struct dedup_index *ix, uint32_t term);
+uint64_t dedup_index_df_docs(const struct dedup_index *ix);
 
 /*
  * Named opaque blobs (for example "linestats", from a serializer of

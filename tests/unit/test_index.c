@@ -232,6 +232,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(dedup_df_get(df, 7), 1);
 	assert_int_equal(dedup_df_docs(df), 3);
 	dedup_df_free(df);
+	assert_int_equal(dedup_index_df_check(ix, &err), DEDUP_OK);
+	assert_int_equal(dedup_index_df_get(ix, 42), 3);
+	assert_int_equal(dedup_index_df_get(ix, 7), 1);
+	assert_int_equal(dedup_index_df_get(ix, 8), 0);
+	assert_int_equal(dedup_index_df_docs(ix), 3);
 
 	assert_int_equal(dedup_index_blob(ix, "linestats", &blob, &blen, &err),
 			 DEDUP_OK);
@@ -481,6 +486,8 @@ static dedup_status open_and_read(unsigned flags, struct dedup_error *err)
 	dedup_df_new(&df);
 	for (i = 0; !st && i < dedup_index_stored(ix); i++)
 		st = dedup_index_sig(ix, i, &sig, err);
+	if (!st)
+		st = dedup_index_df_check(ix, err);
 	if (!st)
 		st = dedup_index_df_load(ix, df, err);
 	if (!st)
