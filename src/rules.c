@@ -47,8 +47,10 @@ static void group_release(struct rule_group *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->njoin; i++)
+	for (i = 0; i < g->njoin; i++) {
 		pcre2_code_free(g->join[i].code);
+		free(g->join[i].filter);
+	}
 	free(g->join);
 	free(g->solo);
 	memset(g, 0, sizeof(*g));
@@ -244,11 +246,22 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 				jn->anchored ? PCRE2_ANCHORED : 0, &ec, &eo);
 			if (!jn->code)
 				failed = 1;
+			/* tried once per line anyway when anchored */
+			if (!jn->anchored && jn->code) {
+				jn->filter = calloc(1, sizeof(*jn->filter));
+				if (jn->filter && strip_prefilter_add(
+					    jn->filter, src.buf, src.len)) {
+					free(jn->filter);
+					jn->filter = NULL;
+				}
+			}
 		}
 		/* e.g. the same group name in two rules: all solo */
 		if (failed) {
-			for (k = 0; k < g[s].njoin; k++)
+			for (k = 0; k < g[s].njoin; k++) {
 				pcre2_code_free(g[s].join[k].code);
+				free(g[s].join[k].filter);
+			}
 			g[s].njoin = 0;
 			for (i = 0; i < rs->n; i++)
 				if (rs->v[i].scope == (enum rule_scope)s)

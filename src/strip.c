@@ -229,6 +229,25 @@ static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
 	return -1;
 }
 
+/* run() for an alternation with a prefilter: anchored attempts where a
+ * match may start, leftmost first. */
+static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
+			const char *s, size_t len, size_t start, size_t *ms,
+			size_t *me)
+{
+	size_t pos = start;
+	int rc;
+
+	while ((pos = strip_prefilter_next(jn->filter, s, len, pos)) !=
+	       (size_t)-1) {
+		rc = run(st, jn->code, s, len, pos, PCRE2_ANCHORED, ms, me);
+		if (rc)
+			return rc;
+		pos++;
+	}
+	return 0;
+}
+
 /*
  * The leftmost match of the rules of a lowered alternation run one by one,
  * for lines that could not be lowercased in place.
@@ -338,8 +357,10 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			}
 			continue;
 		}
-		rc = run(st, jn->code, jn->lowered ? low : s, len, start, 0,
-			 &a, &b);
+		rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s,
+					       len, start, &a, &b) :
+			run(st, jn->code, jn->lowered ? low : s, len, start, 0,
+			    &a, &b);
 		if (rc < 0) {
 			/* find the culprit among the single rules */
 			st->fallback[scope] = 1;

@@ -22,6 +22,7 @@
 #include <pcre2.h>
 
 #include "dedup/strip.h"
+#include "strip_prefilter.h"
 
 enum rule_scope {
 	SCOPE_LINE, /* drop the line (or glued segment) it matches */
@@ -59,6 +60,7 @@ struct rule_join {
 	int anchored;
 	unsigned maxlen;
 	int lowered;    /* runs on the lowercased line (see struct rule) */
+	struct strip_prefilter *filter; /* floating alternations; may be NULL */
 };
 
 struct rule_group {

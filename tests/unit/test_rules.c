@@ -11,6 +11,10 @@
 
 #include "dedup/buf.h"
 #include "dedup/strip.h"
+#include "strip_prefilter.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 static dedup_status add(struct dedup_rules *rs, const char *text,
 			struct dedup_error *err)
@@ -221,6 +225,90 @@ static void test_glued_segments(void **state)
 	dedup_buf_release(&log);
 }
 
+/*
+ * The prefilter must never skip a position where the pattern matches:
+ * compare it with PCRE2 at every position of every subject.
+ */
+static void test_prefilter(void **state)
+{
+	static const char *const good[] = {
+		"\\b(?:newsletter|subscribe to|sign up)\\b",
+		"(?:an? )?(?:old |new )?browser",
+		"\\bcookies?\\b.*\\b(?:accept|agree)",
+		"x?yz|ab+c|(?:de){2}f|ghh*",
+		"\\{\\{\\s*[#^/]?\\w*\\}\\}",
+		"</?(?:div|p|a)\\b[^<>]*>",
+		"(?<=[.!?] )(?:photo|foto)s?:",
+		"(?:(?:ab|cd)e|fg(?:h|ij))k",
+		"caf\xc3\xa9 (?:au lait|cr\xc3\xa8me)",
+		"a{0,1}bc|(?:xy){1}z",
+	};
+	static const char *const bad[] = {
+		"\\w+ing", ".ab", "[ab]cd", "a|bc", "(?i)abc", "\\d\\d\\d",
+		"(?:a|bc)?",
+	};
+	static const char *const subjects[] = {
+		"Get our newsletter, subscribe to it, or sign up today.",
+		"You use a new browser; an old browser; a browser.",
+		"cookies: we accept cookie terms and agree",
+		"yz xyz abbbc ab ac dedef g gh ghhh",
+		"text {{#ad}} more {{ /x}} {{}}",
+		"a <div class=x> b </p> <a href=y> <b>",
+		"The end. Photos: Someone. Again! foto: x",
+		"abek cdek fghk fgijk fgk",
+		"un caf\xc3\xa9 au lait, un caf\xc3\xa9 cr\xc3\xa8me",
+		"abc bc xyz xyxyz",
+	};
+	size_t i, j, pos;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct strip_prefilter *pf = calloc(1, sizeof(*pf));
+		pcre2_match_data *md;
+		pcre2_code *code;
+		PCRE2_SIZE eo;
+		int ec;
+
+		assert_non_null(pf);
+		if (strip_prefilter_add(pf, good[i], strlen(good[i])))
+			fail_msg("'%s' should be filterable", good[i]);
+		code = pcre2_compile((PCRE2_SPTR)good[i], PCRE2_ZERO_TERMINATED,
+				     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+		assert_non_null(code);
+		md = pcre2_match_data_create_from_pattern(code, NULL);
+		for (j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
+			const char *t = subjects[j];
+			size_t len = strlen(t);
+
+			for (pos = 0; pos < len; pos++) {
+				int rc = pcre2_match(code, (PCRE2_SPTR)t, len,
+						     pos, PCRE2_ANCHORED, md,
+						     NULL);
+				size_t next;
+
+				if (rc < 0)
+					continue;
+				next = strip_prefilter_next(pf, t, len, pos);
+				if (next != pos)
+					fail_msg("'%s' matches '%s' at %zu, "
+						 "filter says %zu", good[i], t,
+						 pos, next);
+			}
+		}
+		pcre2_match_data_free(md);
+		pcre2_code_free(code);
+		free(pf);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct strip_prefilter *pf = calloc(1, sizeof(*pf));
+
+		assert_non_null(pf);
+		if (!strip_prefilter_add(pf, bad[i], strlen(bad[i])))
+			fail_msg("'%s' should not be filterable", bad[i]);
+		free(pf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_glued_segments),
+		cmocka_unit_test(test_prefilter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,386 @@
+/*
+ * strip_prefilter.c - leading-trigram prefilter for joined rule patterns.
+ *
+ * The pattern is walked like a small regex parser that knows literals,
+ * escaped punctuation, \b, lookarounds (skipped: they take no text),
+ * non-capturing groups with alternatives and the quantifiers ? * + {..}. Each way into the pattern gives the literal
+ * bytes it must start with, up to PREFIX_MAX; anything else (a class, a
+ * dot, a property, a lookaround, an option setting) ends the prefix there,
+ * and a prefix shorter than PREFIX_MIN makes the pattern unfilterable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "strip_prefilter.h"
+
+#define MAX_DEPTH 64
+#define MAX_PATTERN (1 << 16)
+
+/* The hash of a prefix, built one byte at a time as the filter scans. */
+static uint32_t step(uint32_t h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
+}
+
+static unsigned bit_of(uint32_t h)
+{
+	return (h ^ h >> 16) & (PREFILTER_BITS - 1);
+}
+
+/* Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX). */
+static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
+		       int n)
+{
+	uint32_t h = 2166136261u;
+	unsigned k;
+	int i;
+
+	for (i = 0; i < n; i++)
+		h = step(h, t[i]);
+	k = bit_of(h);
+	pf->bits[k / 64] |= 1ull << (k % 64);
+	k = (unsigned)t[0] << 8 | t[1];
+	pf->pairs[k / 64] |= 1ull << (k % 64);
+	pf->lengths |= 1u << n;
+}
+
+/* A branch's literal prefix ends here: usable when long enough. */
+static int end_prefix(struct strip_prefilter *pf, const unsigned char *t,
+		      int n)
+{
+	if (n < PREFIX_MIN)
+		return -1;
+	set_prefix(pf, t, n);
+	return 0;
+}
+
+/* End of the group whose body starts at i (just past "(" or "(?:"). */
+static size_t group_end(const char *s, size_t n, size_t i)
+{
+	int depth = 1, in_class = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '\\') {
+			i += 2;
+			continue;
+		}
+		if (in_class) {
+			if (c == ']')
+				in_class = 0;
+		} else if (c == '[') {
+			in_class = 1;
+			if (i + 1 < n && s[i + 1] == ']')
+				i++;
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth == 0) {
+			return i;
+		}
+		i++;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * Length of a quantifier at i (0 if none); *optional when it allows zero
+ * times, *repeat when it allows more than once.
+ */
+static size_t quantifier(const char *s, size_t n, size_t i, int *optional,
+			 int *repeat)
+{
+	size_t j;
+
+	*optional = 0;
+	*repeat = 1;
+	if (i >= n)
+		return 0;
+	if (s[i] == '?') {
+		*optional = 1;
+		*repeat = 0;
+		j = i + 1;
+	} else if (s[i] == '*') {
+		*optional = 1;
+		j = i + 1;
+	} else if (s[i] == '+') {
+		j = i + 1;
+	} else if (s[i] == '{') {
+		j = i + 1;
+		if (j >= n || s[j] < '0' || s[j] > '9')
+			return 0; /* a literal '{' */
+		*optional = s[j] == '0';
+		while (j < n && s[j] != '}')
+			j++;
+		if (j == n)
+			return 0;
+		/* {0,1} and {1} take the item at most once */
+		*repeat = !(j - i == 4 && !memcmp(s + i, "{0,1}", 5)) &&
+			  !(j - i == 2 && s[i + 1] == '1');
+		j++;
+	} else {
+		return 0;
+	}
+	/* lazy or possessive suffix */
+	if (j < n && (s[j] == '?' || s[j] == '+'))
+		j++;
+	return j - i;
+}
+
+struct walk {
+	struct strip_prefilter *pf;
+	int failed;
+};
+
+static void walk(struct walk *w, const char *s, size_t n,
+		 unsigned char *acc, int accn, int depth);
+
+/* Walk `a` (an alternative) followed by `rest`. */
+static void walk_join(struct walk *w, const char *a, size_t an,
+		      const char *rest, size_t rn, unsigned char *acc,
+		      int accn, int depth)
+{
+	char *buf;
+
+	if (an + rn > MAX_PATTERN) {
+		w->failed = 1;
+		return;
+	}
+	buf = malloc(an + rn + 1);
+	if (!buf) {
+		w->failed = 1;
+		return;
+	}
+	memcpy(buf, a, an);
+	memcpy(buf + an, rest, rn);
+	walk(w, buf, an + rn, acc, accn, depth + 1);
+	free(buf);
+}
+
+/* Walk a sequence without top-level '|'. */
+static void walk_seq(struct walk *w, const char *s, size_t n,
+		     unsigned char *acc, int accn, int depth)
+{
+	size_t i = 0;
+
+	while (!w->failed) {
+		size_t clen, q, body, end, k, alt;
+		int opt, rep;
+		unsigned char c;
+
+		if (accn == PREFIX_MAX) {
+			set_prefix(w->pf, acc, accn);
+			return;
+		}
+		if (i >= n) {
+			if (end_prefix(w->pf, acc, accn))
+				w->failed = 1;
+			return;
+		}
+		c = (unsigned char)s[i];
+		if (c == '\\') {
+			if (i + 1 >= n) {
+				w->failed = 1;
+				return;
+			}
+			c = (unsigned char)s[i + 1];
+			if (c == 'b') {
+				i += 2;
+				continue;
+			}
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9')) {
+				if (end_prefix(w->pf, acc, accn))
+					w->failed = 1;
+				return;
+			}
+			i += 1; /* escaped punctuation: a literal */
+			clen = 1;
+		} else if (c == '(') {
+			if (i + 2 < n && s[i + 1] == '?' &&
+			    (s[i + 2] == '=' || s[i + 2] == '!' ||
+			     (s[i + 2] == '<' && i + 3 < n &&
+			      (s[i + 3] == '=' || s[i + 3] == '!')))) {
+				/* a lookaround takes no text: skip it */
+				end = group_end(s, n, i + 3);
+				if (end == (size_t)-1) {
+					w->failed = 1;
+					return;
+				}
+				i = end + 1;
+				continue;
+			}
+			if (i + 2 < n && s[i + 1] == '?' && s[i + 2] == ':')
+				body = i + 3;
+			else if (i + 1 < n && s[i + 1] != '?' &&
+				 s[i + 1] != '*')
+				body = i + 1;
+			else {
+				if (end_prefix(w->pf, acc, accn))
+					w->failed = 1;
+				return;
+			}
+			end = group_end(s, n, body);
+			if (end == (size_t)-1) {
+				w->failed = 1;
+				return;
+			}
+			q = quantifier(s, n, end + 1, &opt, &rep);
+			if (opt)
+				walk_seq(w, s + end + 1 + q, n - end - 1 - q,
+					 acc, accn, depth + 1);
+			/* each alternative, then what follows the group
+			 * (nothing after a repeat: it may come again) */
+			for (k = alt = body; k <= end && !w->failed; k++) {
+				size_t e = k;
+
+				if (k < end && s[k] == '\\') {
+					k++;
+					continue;
+				}
+				if (k < end && s[k] == '[') {
+					/* skip the class */
+					size_t m = k + 1;
+
+					if (m < end && s[m] == ']')
+						m++;
+					while (m < end && s[m] != ']') {
+						if (s[m] == '\\')
+							m++;
+						m++;
+					}
+					k = m;
+					continue;
+				}
+				if (k < end && s[k] == '(') {
+					size_t g = group_end(s, end, k + 1);
+
+					if (g == (size_t)-1) {
+						w->failed = 1;
+						return;
+					}
+					k = g;
+					continue;
+				}
+				if (k < end && s[k] != '|')
+					continue;
+				walk_join(w, s + alt, e - alt,
+					  rep && q ? "" : s + end + 1 + q,
+					  rep && q ? 0 : n - end - 1 - q, acc,
+					  accn, depth);
+				alt = k + 1;
+			}
+			return;
+		} else if (c == '[' || c == '.' || c == '^' || c == '$' ||
+			   c == ')' || c == '|') {
+			if (end_prefix(w->pf, acc, accn))
+				w->failed = 1;
+			return;
+		} else {
+			/* one UTF-8 character */
+			clen = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+			if (i + clen > n) {
+				w->failed = 1;
+				return;
+			}
+		}
+		q = quantifier(s, n, i + clen, &opt, &rep);
+		if (opt) /* without the character */
+			walk_seq(w, s + i + clen + q, n - i - clen - q, acc,
+				 accn, depth + 1);
+		for (k = 0; k < clen && accn < PREFIX_MAX; k++)
+			acc[accn++] = (unsigned char)s[i + k];
+		if (q && rep) {
+			/* a repeat: what follows is not known */
+			if (end_prefix(w->pf, acc, accn))
+				w->failed = 1;
+			return;
+		}
+		i += clen + q;
+	}
+}
+
+static void walk(struct walk *w, const char *s, size_t n,
+		 unsigned char *acc, int accn, int depth)
+{
+	size_t i, a = 0, g;
+
+	if (depth > MAX_DEPTH) {
+		w->failed = 1;
+		return;
+	}
+	/* split at top-level '|' */
+	for (i = 0; i <= n && !w->failed; i++) {
+		unsigned char copy[PREFIX_MAX];
+
+		if (i < n && s[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (i < n && s[i] == '[') {
+			size_t m = i + 1;
+
+			if (m < n && s[m] == ']')
+				m++;
+			while (m < n && s[m] != ']') {
+				if (s[m] == '\\')
+					m++;
+				m++;
+			}
+			i = m;
+			continue;
+		}
+		if (i < n && s[i] == '(') {
+			g = group_end(s, n, i + 1);
+			if (g == (size_t)-1) {
+				w->failed = 1;
+				return;
+			}
+			i = g;
+			continue;
+		}
+		if (i < n && s[i] != '|')
+			continue;
+		memcpy(copy, acc, PREFIX_MAX);
+		walk_seq(w, s + a, i - a, copy, accn, depth);
+		a = i + 1;
+	}
+}
+
+int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
+			size_t len)
+{
+	struct walk w = { pf, 0 };
+	unsigned char acc[PREFIX_MAX] = { 0 };
+
+	walk(&w, src, len, acc, 0, 0);
+	return w.failed ? -1 : 0;
+}
+
+size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
+			    size_t len, size_t start)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+	int n;
+
+	for (i = start; i + PREFIX_MIN <= len; i++) {
+		uint32_t h = 2166136261u;
+		unsigned pair = (unsigned)p[i] << 8 | p[i + 1];
+
+		/* most positions fail here, with one lookup */
+		if (!(pf->pairs[pair / 64] >> (pair % 64) & 1u))
+			continue;
+		for (n = 1; n <= PREFIX_MAX && i + n <= len; n++) {
+			unsigned k;
+
+			h = step(h, p[i + n - 1]);
+			if (!(pf->lengths >> n & 1u))
+				continue;
+			k = bit_of(h);
+			if (pf->bits[k / 64] >> (k % 64) & 1u)
+				return i;
+		}
+	}
+	return (size_t)-1;
+}

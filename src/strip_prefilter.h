@@ -1,0 +1,46 @@
+/*
+ * strip_prefilter.h - a literal prefilter for joined rule patterns
+ * (internal).
+ *
+ * A floating pattern such as \b(?:newsletter|subscribe to|...) is tried by
+ * PCRE2 from every position of a line, each alternative in turn. When every
+ * way into the pattern starts with at least PREFIX_MIN literal bytes, those
+ * prefixes (up to PREFIX_MAX bytes each) are hashed into a 64 Kibit bitmap.
+ * A match can only start where one of them starts, so the pattern is run
+ * anchored at those positions only: a line without any is never given to
+ * PCRE2, and the others cost a few anchored attempts instead of one attempt
+ * per position. Hash collisions only add attempts, never lose a match.
+ */
+#ifndef DEDUP_STRIP_PREFILTER_H
+#define DEDUP_STRIP_PREFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PREFILTER_BITS 65536
+#define PREFIX_MIN 2
+#define PREFIX_MAX 8
+
+struct strip_prefilter {
+	uint64_t bits[PREFILTER_BITS / 64];  /* hashes of whole prefixes */
+	uint64_t pairs[65536 / 64];          /* their first two bytes, exact */
+	uint32_t lengths; /* bit n: some prefix has n bytes */
+};
+
+/*
+ * Add the literal prefixes of the exact (case-sensitive) PCRE2 pattern
+ * src[0..len) to pf. Returns 0, or -1 when some match of the pattern may
+ * start with fewer than PREFIX_MIN literal bytes (the filter is then
+ * unusable).
+ */
+int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
+			size_t len);
+
+/*
+ * The first position at or after `start` in s[0..len) that begins with a
+ * prefix of the set (where a match may start), or (size_t)-1.
+ */
+size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
+			    size_t len, size_t start);
+
+#endif
