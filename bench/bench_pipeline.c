@@ -457,6 +457,22 @@ int main(int argc, char **argv)
 	printf("wall time of the fastest run: %.3f s (%.0f docs/s)\n", wall,
 	       wall > 0 ? (double)b.n / wall : 0);
 
+	{
+		uint64_t mins = 0, terms = 0;
+
+		for (k = 0; k < b.n; k++) {
+			mins += (uint64_t)sigs[k].nperm * sizeof(*sigs[k].mins);
+			terms += (uint64_t)sigs[k].nterms *
+				 (sizeof(*sigs[k].terms) + sizeof(*sigs[k].tf));
+		}
+		/* what the run keeps per document until the clustering */
+		printf("signatures: %.0f bytes per document (struct %zu, "
+		       "MinHash %.0f, term sample %.0f), before allocator "
+		       "overhead\n",
+		       (double)(b.n * sizeof(struct dedup_sig) + mins + terms) /
+		       (double)b.n, sizeof(struct dedup_sig),
+		       (double)mins / (double)b.n, (double)terms / (double)b.n);
+	}
 	i = 0;
 	if (b.check) {
 		size_t diff = check(&b, sigs, ls);
