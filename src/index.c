@@ -134,6 +134,7 @@ static dedup_status parse_header(struct dedup_index *ix,
 	ix->set.bands = (uint32_t)ix_get(h + 40, 4);
 	ix->set.rows = (uint32_t)ix_get(h + 44, 4);
 	ix->set.top_terms = (uint32_t)ix_get(h + 48, 4);
+	ix->set.cleaning = ix_get(h + 96, 8);
 	ix->created = (int64_t)ix_get(h + 56, 8);
 	ix->committed = (int64_t)ix_get(h + 64, 8);
 	ix->generation = ix_get(h + 72, 8);
@@ -318,6 +319,10 @@ static dedup_status check_settings(const struct dedup_index *ix,
 			"of %u rows; this run uses %u in %u of %u", p,
 			have->nhash, have->bands, have->rows, want->nhash,
 			want->bands, want->rows);
+	if (have->cleaning != want->cleaning)
+		return dedup_error_set(err, DEDUP_ESETTINGS,
+			"index '%s' was built with other cleaning options "
+			"(boilerplate removal or rules); this run's differ", p);
 	if (have->sig.level == DEDUP_LEVEL_EVENT &&
 	    have->top_terms != want->top_terms)
 		return dedup_error_set(err, DEDUP_ESETTINGS,

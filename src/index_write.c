@@ -434,6 +434,7 @@ static void write_header(const struct dedup_index *ix, struct writer *w,
 	ix_put(h + 72, ix->generation + 1, 8);
 	ix_put(h + 80, pl->m, 8);
 	ix_put(h + 88, w->off, 8);
+	ix_put(h + 96, ix->set.cleaning, 8);
 	for (i = 0; i < pl->nsec; i++) {
 		unsigned char *r = h + HDR_SIZE + (size_t)i * SEC_SIZE;
 

@@ -48,11 +48,15 @@ extern "C" {
  * parameters; nhash, bands, rows and top_terms are the LSH parameters the
  * band keys were computed with (see dedup/cluster.h). Fields that do not
  * matter at a level (shingle and nperm at the event level, top_terms at
- * the copy level) are not compared.
+ * the copy level) are not compared. `cleaning` is the caller's hash of
+ * whatever else changes signatures made from the same bytes (boilerplate
+ * removal on or off, the rule files' contents), compared exactly; 0 when
+ * the caller does not track it.
  */
 struct dedup_index_settings {
 	struct dedup_sig_params sig;
 	uint32_t nhash, bands, rows, top_terms;
+	uint64_t cleaning;
 };
 
 enum dedup_index_flags {

@@ -415,6 +415,11 @@ static void test_settings_refused(void **state)
 	s.rows = 3;
 	assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err),
 			 DEDUP_ESETTINGS);
+	settings(&s, DEDUP_LEVEL_EVENT);
+	s.cleaning = 0x5eed;
+	assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err),
+			 DEDUP_ESETTINGS);
+	assert_non_null(strstr(err.msg, "other cleaning options"));
 	/* signatures made by another version of the code: refused */
 	{
 		unsigned char *b;
@@ -465,6 +470,17 @@ static void test_settings_refused(void **state)
 			 DEDUP_OK);
 	assert_int_equal(dedup_index_settings(ix)->sig.level,
 			 DEDUP_LEVEL_EVENT);
+	dedup_index_free(ix);
+	/* the cleaning tag is kept */
+	unlink(ixpath);
+	settings(&s, DEDUP_LEVEL_COPY);
+	s.cleaning = 0xfeedULL << 40;
+	assert_int_equal(dedup_index_open(&ix, ixpath, &s, DEDUP_INDEX_CREATE,
+					  &err), DEDUP_OK);
+	assert_int_equal(dedup_index_commit(ix, NULL, &err), DEDUP_OK);
+	dedup_index_free(ix);
+	assert_int_equal(dedup_index_open(&ix, ixpath, &s, 0, &err), DEDUP_OK);
+	assert_true(dedup_index_settings(ix)->cleaning == 0xfeedULL << 40);
 	dedup_index_free(ix);
 }
 
