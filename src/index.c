@@ -209,6 +209,8 @@ static dedup_status check_entries(struct dedup_index *ix,
 		if (rep >= ix->n ||
 		    ix_get(ix->ent + (size_t)rep * ENT_SIZE + E_REP, 4) != rep)
 			return bad(ix, err, "entry names a bad representative");
+		if (ix_get(ix->paths + (size_t)i * REC_SIZE + 8, 4) >= ix->n)
+			return bad(ix, err, "path table names a bad entry");
 		{
 			float sc = ix_float((uint32_t)ix_get(e + E_SCORE, 4));
 

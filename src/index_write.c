@@ -218,7 +218,7 @@ static dedup_status mark_superseded(const struct dedup_index *ix,
 
 static dedup_status make_plan(const struct dedup_index *ix,
 			      const struct dedup_index_commit_opts *o,
-			      struct plan *pl, int *changed)
+			      struct plan *pl)
 {
 	unsigned char *drop = NULL;
 	uint32_t *promo = NULL, i, k;
@@ -239,8 +239,6 @@ static dedup_status make_plan(const struct dedup_index *ix,
 		promo[i] = UINT32_MAX;
 		if (o->expire_before && ix_added_of(ix, i) < o->expire_before)
 			drop[i] = 1;
-		if (drop[i] && i < ix->n)
-			*changed = 1;
 		pl->newid[i] = drop[i] ? UINT32_MAX : pl->m++;
 	}
 	/* A dropped representative hands its cluster to its oldest member
@@ -572,10 +570,21 @@ static int fsync_dir(struct writer *w, const char *path)
 }
 
 /* Whether the commit has anything to write. */
+/*
+ * Whether the commit has anything to write: decided from the entry
+ * records alone, so that a repeated night costs no pass over the file.
+ */
 static int has_changes(const struct dedup_index *ix,
-		       const struct dedup_index_commit_opts *o, int dropped)
+		       const struct dedup_index_commit_opts *o)
 {
-	return !ix->map || ix->dirty || dropped || o->force;
+	uint32_t i;
+
+	if (!ix->map || ix->dirty || o->force || o->drop_superseded)
+		return 1;
+	for (i = 0; o->expire_before && i < ix->n; i++)
+		if (ix_added_of(ix, i) < o->expire_before)
+			return 1;
+	return 0;
 }
 
 dedup_status dedup_index_commit(struct dedup_index *ix,
@@ -591,7 +600,7 @@ dedup_status dedup_index_commit(struct dedup_index *ix,
 	const char *fault = getenv("DEDUP_INDEX_FAULT");
 	dedup_status st;
 	size_t npk = 0;
-	int changed = 0, fd;
+	int fd;
 
 	memset(&pl, 0, sizeof(pl));
 	if (ix->broken)
@@ -601,19 +610,19 @@ dedup_status dedup_index_commit(struct dedup_index *ix,
 	if (ix->flags & DEDUP_INDEX_READONLY)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "index '%s' is open read-only", ix->path);
+	if (!has_changes(ix, o))
+		return DEDUP_OK;
 	/* Never copy damage into the new file. */
 	st = dedup_index_verify(ix, err);
 	if (st)
 		return st;
-	st = make_plan(ix, o, &pl, &changed);
+	st = make_plan(ix, o, &pl);
 	if (!st)
 		st = plan_keys(ix, &pl, &pk, &npk);
 	if (st) {
 		dedup_error_set(err, st, "out of memory");
 		goto out;
 	}
-	if (!has_changes(ix, o, changed))
-		goto out;
 	if (dedup_buf_addf(&tmp, "%s.tmp", ix->path)) {
 		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 		goto out;
