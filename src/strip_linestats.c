@@ -152,6 +152,81 @@ uint64_t dedup_linestats_docs(const struct dedup_linestats *ls)
 	return ls->docs;
 }
 
+/* Image: magic, depth, width bits, docs, observations, counters; all
+ * integers little-endian. */
+static const char magic[8] = { 'D', 'D', 'L', 'S', 'T', 'A', 'T', '1' };
+#define HEADER_SIZE 32
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+dedup_status dedup_linestats_write(const struct dedup_linestats *ls,
+				   struct dedup_buf *out)
+{
+	size_t i, n = (size_t)LS_DEPTH * LS_WIDTH;
+	unsigned char *p;
+
+	if (dedup_buf_grow(out, HEADER_SIZE + 4 * n))
+		return DEDUP_ENOMEM;
+	p = (unsigned char *)out->buf + out->len;
+	memcpy(p, magic, 8);
+	put_le(p + 8, LS_DEPTH, 4);
+	put_le(p + 12, LS_WIDTH_BITS, 4);
+	put_le(p + 16, ls->docs, 8);
+	put_le(p + 24, ls->observations, 8);
+	for (i = 0; i < n; i++)
+		put_le(p + HEADER_SIZE + 4 * i, ls->cnt[i], 4);
+	out->len += HEADER_SIZE + 4 * n;
+	out->buf[out->len] = '\0';
+	return DEDUP_OK;
+}
+
+dedup_status dedup_linestats_read(struct dedup_linestats *ls,
+				  const void *data, size_t len,
+				  struct dedup_error *err)
+{
+	const unsigned char *p = data;
+	size_t i, n = (size_t)LS_DEPTH * LS_WIDTH;
+
+	if (len < HEADER_SIZE || memcmp(p, magic, 8))
+		return dedup_error_set(err, DEDUP_EFORMAT,
+				       "not a line statistics image");
+	if (get_le(p + 8, 4) != LS_DEPTH ||
+	    get_le(p + 12, 4) != LS_WIDTH_BITS)
+		return dedup_error_set(err, DEDUP_ESETTINGS,
+			"line statistics of another size (%u x 2^%u)",
+			(unsigned)get_le(p + 8, 4),
+			(unsigned)get_le(p + 12, 4));
+	if (len != HEADER_SIZE + 4 * n)
+		return dedup_error_set(err, DEDUP_EFORMAT,
+			"line statistics image of %zu bytes, not %zu", len,
+			HEADER_SIZE + 4 * n);
+	for (i = 0; i < n; i++) {
+		uint64_t s = (uint64_t)ls->cnt[i] +
+			     get_le(p + HEADER_SIZE + 4 * i, 4);
+
+		ls->cnt[i] = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+	}
+	ls->docs += get_le(p + 16, 8);
+	ls->observations += get_le(p + 24, 8);
+	return DEDUP_OK;
+}
+
 uint32_t strip_linestats_count(const struct dedup_linestats *ls,
 			       uint64_t fp)
 {

@@ -76,6 +76,23 @@ dedup_status dedup_linestats_merge(struct dedup_linestats *dst,
 /* Number of documents observed. */
 uint64_t dedup_linestats_docs(const struct dedup_linestats *ls);
 
+/*
+ * Serialize the counts (for an index to keep them between runs): appends
+ * a fixed-size image (32-byte header, then 4 MiB of little-endian
+ * counters) to `out`. Returns DEDUP_OK or DEDUP_ENOMEM.
+ */
+dedup_status dedup_linestats_write(const struct dedup_linestats *ls,
+				   struct dedup_buf *out);
+/*
+ * Add the counts of an image made by dedup_linestats_write() to `ls` (as
+ * dedup_linestats_merge() would). DEDUP_EFORMAT when the image is not one,
+ * or is truncated; DEDUP_ESETTINGS when it has another sketch size; `ls`
+ * is then unchanged.
+ */
+dedup_status dedup_linestats_read(struct dedup_linestats *ls,
+				  const void *data, size_t len,
+				  struct dedup_error *err);
+
 struct dedup_strip_opts {
 	int use_rules;     /* apply the rule set */
 	int use_evidence;  /* line classification by text evidence */

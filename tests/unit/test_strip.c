@@ -414,6 +414,54 @@ static void test_linestats_order(void **state)
 	dedup_linestats_free(NULL);
 }
 
+/* Counts saved and read back give the same result; bad images fail. */
+static void test_linestats_image(void **state)
+{
+	struct fixture *f = *state;
+	struct dedup_strip_opts opts = { 1, 1, NULL };
+	struct dedup_linestats *ls, *back;
+	struct dedup_buf doc = DEDUP_BUF_INIT, img = DEDUP_BUF_INIT;
+	struct dedup_buf ref = DEDUP_BUF_INIT;
+	struct dedup_error err;
+	int i;
+
+	assert_int_equal(dedup_linestats_new(&ls, &err), DEDUP_OK);
+	assert_int_equal(dedup_linestats_new(&back, &err), DEDUP_OK);
+	for (i = 0; i < 40; i++) {
+		make_doc(&doc, i, 1);
+		dedup_linestats_observe(ls, doc.buf, doc.len);
+	}
+	assert_int_equal(dedup_linestats_write(ls, &img), DEDUP_OK);
+	assert_int_equal(dedup_linestats_read(back, img.buf, img.len, &err),
+			 DEDUP_OK);
+	assert_int_equal(dedup_linestats_docs(back), 40);
+	make_doc(&doc, 9, 1);
+	opts.lines = ls;
+	strip_text(f, &opts, doc.buf);
+	assert_int_equal(dedup_buf_add(&ref, f->out.buf, f->out.len), 0);
+	opts.lines = back;
+	strip_text(f, &opts, doc.buf);
+	assert_string_equal(f->out.buf, ref.buf);
+	assert_false(contains(&f->out, "Valley Courier"));
+	/* truncated, foreign, other size: refused, counts unchanged */
+	assert_int_equal(dedup_linestats_read(back, img.buf, img.len - 1,
+					      &err), DEDUP_EFORMAT);
+	assert_int_equal(dedup_linestats_read(back, "hello", 5, &err),
+			 DEDUP_EFORMAT);
+	img.buf[12] ^= 1;
+	assert_int_equal(dedup_linestats_read(back, img.buf, img.len, &err),
+			 DEDUP_ESETTINGS);
+	img.buf[0] = 'X';
+	assert_int_equal(dedup_linestats_read(back, img.buf, img.len, &err),
+			 DEDUP_EFORMAT);
+	assert_int_equal(dedup_linestats_docs(back), 40);
+	dedup_buf_release(&doc);
+	dedup_buf_release(&img);
+	dedup_buf_release(&ref);
+	dedup_linestats_free(ls);
+	dedup_linestats_free(back);
+}
+
 /* ---- the seeds in ../shared (skipped when absent) ---- */
 
 /* After the last point where a scraper glued two blocks ("menuNews",
@@ -548,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_recurring_template),
 		cmocka_unit_test(test_copies_keep_body),
 		cmocka_unit_test(test_linestats_order),
+		cmocka_unit_test(test_linestats_image),
 		cmocka_unit_test(test_seeds),
 	};
 
