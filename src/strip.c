@@ -85,6 +85,7 @@ struct seg {
 	size_t off, len;    /* in st->work */
 	size_t line;        /* input line number */
 	unsigned chars, words, stop, caps;
+	unsigned alnum;     /* words with a letter or digit */
 	unsigned blank;     /* a blank line came before it */
 	unsigned sentence;  /* ends like a sentence */
 	enum cls cf;        /* context-free class */
@@ -614,6 +615,8 @@ static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 	g->sentence = ends_sentence(s, g->len);
 	while (strip_next_word(s, g->len, &pos, &w)) {
 		g->words++;
+		if (w.flags & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
+			g->alnum++;
 		if (w.flags & STRIP_WORD_UPPER)
 			g->caps++;
 		if (st->sw && lang != DEDUP_LANG_NONE &&
@@ -627,7 +630,8 @@ static enum cls classify(const struct seg *g, int lang)
 {
 	double density, caps;
 
-	if (!g->words)
+	/* rules of underscores, dashes, stars: decoration */
+	if (!g->words || !g->alnum)
 		return CLS_BAD;
 	if (g->chars < LEN_LOW)
 		return CLS_SHORT;
