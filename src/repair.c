@@ -71,6 +71,7 @@ static const char *const cp_icu[NCP] = {
  * no unit, reference or repair can span it.
  */
 #define SEP 0x110000u
+#define NOTHING 0x110001u /* a unit that produces no character */
 #define DIRECT_MAX 0x2600 /* code points below this have a direct slot */
 #define MAX_SLOTS 1536
 #define MAX_LAYERS 8
@@ -874,6 +875,7 @@ enum kind {
 enum { S_LATIN = 1, S_GREEK, S_CYRILLIC, S_CJK, S_OTHER = 100 };
 
 struct ccls {
+	uint32_t c;
 	uint8_t kind;
 	bool ascii, upper, lower;
 	bool marker; /* Latin-1 capital: the lead of most 1252 mojibake */
@@ -929,6 +931,7 @@ static void classify(uint32_t c, struct ccls *k)
 	int8_t t;
 
 	memset(k, 0, sizeof(*k));
+	k->c = c;
 	if (c < 0x80) {
 		k->ascii = true;
 		if ((c | 0x20) - 'a' < 26u) {
@@ -983,8 +986,9 @@ static int pair_bad(const struct ccls *a, const struct ccls *b)
 	if (a->kind == K_LET && !a->ascii) {
 		if (a->marker && !b->ascii && b->kind != K_MARK)
 			return b->kind == K_LET && !b->upper ? 1 : 2;
+		/* "â€" starts the mojibake of all general punctuation */
 		if (b->kind == K_SYM || b->kind == K_NBSP)
-			return a->upper ? 2 : 1;
+			return a->upper || b->c == 0x20AC ? 2 : 1;
 		if (b->kind == K_QUOTE &&
 		    !(a->lower && a->script == S_LATIN))
 			return 1;
@@ -1123,6 +1127,48 @@ static inline bool is_space(uint32_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0;
 }
 
+/* Decoded characters of the adjacent units just before, oldest first. */
+struct hist {
+	uint32_t d[3];
+	unsigned n;
+};
+
+/*
+ * Whether d, read in code page p, completes a UTF-8 sequence begun by the
+ * characters in h: then a repair one layer up produced them all.
+ */
+static bool completes(unsigned p, const struct hist *h, uint32_t d)
+{
+	unsigned char by[4];
+	unsigned start, k, need;
+	int b;
+
+	for (start = 0; start < h->n; start++) {
+		b = enc(p, h->d[start]);
+		if (b < 0xC2 || b > 0xF4)
+			continue;
+		need = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+		if (need != h->n - start + 1)
+			continue;
+		by[0] = (unsigned char)b;
+		for (k = start + 1; k < h->n; k++) {
+			b = enc(p, h->d[k]);
+			if (b < 0x80 || b > 0xBF)
+				break;
+			by[k - start] = (unsigned char)b;
+		}
+		if (k < h->n)
+			continue;
+		b = enc(p, d);
+		if (b < 0x80 || b > 0xBF)
+			continue;
+		by[need - 1] = (unsigned char)b;
+		if (utf8_seq(by, need, false) == need)
+			return true;
+	}
+	return false;
+}
+
 static bool lossy_ok(uint32_t d)
 {
 	int8_t t = u_charType((UChar32)d);
@@ -1144,7 +1190,7 @@ static bool lossy_ok(uint32_t d)
  */
 static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		       unsigned char *by, size_t k, size_t need, size_t j,
-		       uint32_t prev, struct unit *u)
+		       uint32_t prev, const struct hist *h, struct unit *u)
 {
 	enum { DROP, FFFD, SPACE };
 	struct {
@@ -1159,11 +1205,29 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 
 	uint32_t cj = j < n ? cp[j] : 0;
 
+	/*
+	 * 0xC2 right after a unit, its continuation lost: that byte was a C1
+	 * control, itself the lost byte of a sequence one layer down. Drop
+	 * the lead so that the next layer sees that loss and can judge it.
+	 */
+	if (need == 2 && h->n && by[0] == 0xC2) {
+		for (x = 0x80; x < 0xA0 && !T.undef[p][x - 0x80]; x++)
+			;
+		if (x < 0xA0) {
+			u->start = i;
+			u->end = i + 1;
+			u->d = NOTHING;
+			u->lossy = true;
+			u->bonus = 0;
+			return true;
+		}
+	}
+
 	for (kind = DROP; kind <= SPACE; kind++) {
-		if (kind == FFFD && cj != 0xFFFD)
-			continue;
-		if (kind == SPACE && cj != ' ')
-			continue;
+		if ((kind == FFFD) != (cj == 0xFFFD) && kind != SPACE)
+			continue; /* U+FFFD marks where the byte was */
+		if (kind == SPACE && (cj != ' ' || need != 2))
+			continue; /* only Latin-1 letters and NBSP end in A0 */
 		if (kind != SPACE && need < 3)
 			continue; /* one char left: too little evidence */
 		t = kind == DROP ? j : j + 1;
@@ -1195,11 +1259,21 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 	u->start = i;
 	u->lossy = true;
 	u->bonus = 0;
+	/* one reading completes what the units before began */
+	for (m = 0, x = nc; m < nc; m++)
+		if (completes(p, h, cand[m].d))
+			x = x == nc ? m : nc + 1;
+	if (x < nc) {
+		m = x;
+		goto take;
+	}
 	for (m = 0; m < nc; m++) {
 		next = cand[m].end < n ? cp[cand[m].end] : '\n';
+		/* a closing quote at the end of a word or after punctuation */
 		if (cand[m].d == 0x201D && cand[m].kind != SPACE &&
 		    !is_space(prev) &&
-		    (is_space(next) || (next < 0x80 && !u_isalnum(next))))
+		    (is_space(next) || (next < 0x80 && !u_isalnum(next)) ||
+		     (prev < 0x80 && strchr(".,;:!?", (int)prev))))
 			goto take;
 		if (cand[m].d == 0xFE0F && prev >= 0x2000 &&
 		    !u_isalnum((UChar32)prev))
@@ -1218,8 +1292,11 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		goto take;
 	}
 	/* Several readings: the character is lost, the rest is not. */
-	for (m = 0; m < nc && cand[m].kind == SPACE; m++)
+	for (m = 0; m < nc && cand[m].kind != FFFD; m++)
 		;
+	if (m == nc)
+		for (m = 0; m < nc && cand[m].kind != DROP; m++)
+			;
 	if (m == nc)
 		return false;
 	u->d = 0xFFFD;
@@ -1236,7 +1313,7 @@ take:
  * there form one UTF-8 sequence (or one missing a byte, see lossy_unit).
  */
 static bool find_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
-		      uint32_t prev, struct unit *u)
+		      uint32_t prev, const struct hist *h, struct unit *u)
 {
 	unsigned char by[6];
 	size_t need, k, j, m;
@@ -1253,8 +1330,8 @@ static bool find_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		by[k] = (unsigned char)b;
 	}
 	if (k < need)
-		return lossy_unit(cp, n, i, p, by, k, need, j, prev,
-					   u);
+		return lossy_unit(cp, n, i, p, by, k, need, j, prev, h,
+				  u);
 	u->start = i;
 	u->lossy = false;
 	if (utf8_seq(by, need, false) == need) {
@@ -1333,6 +1410,8 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 	*maxpen = 0;
 	classify(prev, &a);
 	for (t = 0; t < nu; t++) {
+		if (u[t].d == NOTHING)
+			continue;
 		pen = u[t].d == 0xFFFD ? 0 : unlikely(u[t].d, pc);
 		if (pen < 0)
 			return -100;
@@ -1374,7 +1453,8 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 		if (i + 1 < n) {
 			nx = slot_of(cp[i + 1]);
 			next = nx ? nx->cont : 0;
-			if (cp[i + 1] == ' ' || cp[i + 1] == 0xFFFD)
+			if (cp[i + 1] == ' ' || cp[i + 1] == 0xFFFD ||
+			    (!next && i > 0 && cp[i - 1] >= 0x80))
 				next = 0xFFFF;
 		} else {
 			next = 0;
@@ -1397,17 +1477,20 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
 			 size_t n, unsigned p, bool *nomem)
 {
-	size_t h, i, nu = 0, last_end = 0;
+	size_t x, i, nu = 0, last_end = 0;
 	uint32_t prev, last_d = 0;
+	struct hist h = { { 0 }, 0 };
 	struct unit u;
 
-	for (h = 0; h < r->nhot; h++) {
-		i = r->hot[h];
+	for (x = 0; x < r->nhot; x++) {
+		i = r->hot[x];
 		if (i < last_end)
 			continue;
-		prev = i == 0 ? '\n' : nu && i == last_end ? last_d : cp[i - 1];
-		if (!find_unit(cp, n, i, p, prev, &u) ||
-		    (u.d != 0xFFFD && unlikely(u.d, prev) < 0))
+		if (!nu || i != last_end)
+			h.n = 0;
+		prev = i == 0 ? '\n' : h.n ? last_d : cp[i - 1];
+		if (!find_unit(cp, n, i, p, prev, &h, &u) ||
+		    (u.d < 0xFFFD && unlikely(u.d, prev) < 0))
 			continue;
 		if (!grow_array((void **)&r->units, &r->units_alloc, nu + 1,
 				sizeof(u))) {
@@ -1415,7 +1498,12 @@ static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
 			return 0;
 		}
 		r->units[nu++] = u;
-		last_d = u.d;
+		if (u.d != NOTHING) {
+			last_d = u.d;
+			if (h.n == 3)
+				memmove(h.d, h.d + 1, 2 * sizeof(h.d[0])), h.n--;
+			h.d[h.n++] = u.d;
+		}
 		last_end = u.end;
 	}
 	return nu;
@@ -1448,8 +1536,8 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		 size_t nu, unsigned *ev, bool apply, size_t *n2,
 		 unsigned *fixed, bool *nomem)
 {
-	size_t a, b, k, w = 0, from = 0, ns = 0, t;
-	unsigned strong = 0, doc_ev;
+	size_t a, b, k, w = 0, from = 0, ns = 0, t, whole;
+	unsigned strong = 0, weak = 0, doc_ev;
 	int total = 0, maxpen;
 	bool accept, near;
 	struct span *sp;
@@ -1467,21 +1555,31 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		sp->a = a;
 		sp->b = b;
 		sp->lossy = false;
-		for (k = a; k < b; k++)
+		whole = 0;
+		for (k = a; k < b; k++) {
 			sp->lossy |= r->units[k].lossy;
+			whole += !r->units[k].lossy;
+		}
 		sp->gain = span_gain(cp, n, r->units + a, b - a, &maxpen);
 		sp->clean = maxpen == 0;
-		sp->strong = !sp->lossy &&
+		/* a loss next to two intact units is still clear evidence */
+		sp->strong = (!sp->lossy || whole >= 2) &&
 			     (sp->gain >= 2 || (b - a >= 2 && sp->gain >= 1));
 		strong += sp->strong;
+		weak += !sp->lossy && sp->gain >= 1;
 	}
+	/* several small lossless repairs of one kind back each other */
+	if (weak >= 3 && strong < 1)
+		strong = 1;
 	if (strong > *ev)
 		*ev = strong;
 	doc_ev = *ev;
 	for (k = 0; k < ns; k++) {
 		sp = &r->spans[k];
 		accept = sp->strong ||
-			 (sp->gain >= 1 && doc_ev - sp->strong >= 1);
+			 (sp->gain >= 1 && doc_ev - sp->strong >= 1) ||
+			 (sp->lossy && sp->gain >= 2 &&
+			  r->units[sp->b - 1].end - r->units[sp->a].start >= 2);
 		if (!accept && sp->gain == 0 && !sp->lossy && sp->clean) {
 			near = false;
 			for (t = k; !near && t-- > 0 &&
@@ -1511,7 +1609,8 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		       (r->units[sp->a].start - from) * sizeof(*cp));
 		w += r->units[sp->a].start - from;
 		for (t = sp->a; t < sp->b; t++)
-			r->cp2[w++] = r->units[t].d;
+			if (r->units[t].d != NOTHING)
+				r->cp2[w++] = r->units[t].d;
 		from = r->units[sp->b - 1].end;
 	}
 	if (apply) {
