@@ -11,7 +11,8 @@
  *     -n N        strip everything N times (for timing)
  *
  * Inputs must be UTF-8 (no repair is run). Prints the number of files,
- * megabytes and the stripping speed in MB/s (first pass excluded).
+ * megabytes and the stripping speed in MB/s of CPU time, one thread (the
+ * counting pass of -c excluded).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,7 +121,9 @@ static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* CPU time of this process: other jobs on a shared machine do not
+	 * count against the stage */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -205,7 +208,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t = now() - t0;
-	printf("files %zu  rules %zu  MB %.2f  seconds %.3f  MB/s %.1f\n",
+	printf("files %zu  rules %zu  MB %.2f  cpu seconds %.3f  MB/s %.1f\n",
 	       ndocs, dedup_rules_count(rs), bytes / 1e6, t,
 	       t > 0 ? bytes / 1e6 / t : 0.0);
 	rc = 0;
