@@ -560,6 +560,22 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 	return DEDUP_OK;
 }
 
+static dedup_status convert_1252(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_repair_report *rep,
+				 struct dedup_error *err)
+{
+	size_t k;
+
+	rep->converted = 1;
+	rep->encoding = "windows-1252";
+	dedup_buf_reset(&r->text);
+	for (k = 0; k < len; k++)
+		if (add_1252(&r->text, (unsigned char)in[k]))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "cannot convert %zu bytes", len);
+	return DEDUP_OK;
+}
+
 /*
  * Not UTF-8: ask ICU which encodings fit, best first, and take the first
  * one we trust that converts without error.
@@ -582,9 +598,7 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	ucsdet_setText(r->det, in, (int32_t)len, &st);
 	m = ucsdet_detectAll(r->det, &nm, &st);
 	if (U_FAILURE(st))
-		return dedup_error_set(err, DEDUP_EICU,
-				       "charset detection failed: %s",
-				       u_errorName(st));
+		nm = 0; /* nothing fits: see below */
 	for (i = 0; i < nm; i++) {
 		st = U_ZERO_ERROR;
 		name = ucsdet_getName(m[i], &st);
@@ -598,14 +612,9 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 			continue;
 		rep->converted = 1;
 		if (!legacy[j].icu) {
-			rep->encoding = "windows-1252";
-			dedup_buf_reset(&r->text);
-			for (k = 0; k < len; k++)
-				if (add_1252(&r->text, (unsigned char)in[k]))
-					return dedup_error_set(err,
-						DEDUP_ENOMEM,
-						"cannot convert %zu bytes",
-						len);
+			ret = convert_1252(r, in, len, rep, err);
+			if (ret)
+				return ret;
 		} else {
 			ret = icu_convert(r, j, in, len, err);
 			if (ret == DEDUP_EBINARY)
@@ -614,6 +623,21 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 				return ret;
 			rep->encoding = legacy[j].icu;
 		}
+		*text = r->text.buf;
+		*tlen = r->text.len;
+		return DEDUP_OK;
+	}
+	/*
+	 * Short or odd text gives detection too little to go on. Text in an
+	 * 8-bit code page has mostly ASCII between its letters; random bytes
+	 * do not.
+	 */
+	for (k = 0, j = 0; k < len; k++)
+		j += (unsigned char)in[k] >= 0x80;
+	if (j * 10 <= len * 3) {
+		ret = convert_1252(r, in, len, rep, err);
+		if (ret)
+			return ret;
 		*text = r->text.buf;
 		*tlen = r->text.len;
 		return DEDUP_OK;
@@ -1758,10 +1782,15 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 	bool nomem = false, dirty;
 	uint32_t *tmp, c;
 
-	if (len > SIZE_MAX / 8 ||
-	    !grow_array((void **)&r->cp, &r->cp_alloc, 2 * len + 1,
+	/* room for the dirty lines: a code point per byte at most, plus SEP */
+	for (i = 0, k = 0; i < len; i += ll) {
+		ll = next_line(s + i, len - i, &dirty);
+		if (dirty)
+			k += ll + 1;
+	}
+	if (!grow_array((void **)&r->cp, &r->cp_alloc, k + 1,
 			sizeof(uint32_t)) ||
-	    !grow_array((void **)&r->cp2, &r->cp2_alloc, 2 * len + 1,
+	    !grow_array((void **)&r->cp2, &r->cp2_alloc, k + 1,
 			sizeof(uint32_t)))
 		goto nomem;
 	for (i = 0; i < len; i += ll) {

@@ -371,6 +371,53 @@ static void test_damage_sentences(void **state)
 			 tried);
 }
 
+static size_t cp_len(const char *s, size_t n)
+{
+	size_t k = 1;
+
+	while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k++;
+	return k;
+}
+
+/*
+ * Whether `got` is `want` with some characters replaced by U+FFFD (what a
+ * repair does where a byte was lost and the context leaves several
+ * readings). Returns the number of such characters, -1 if it is not.
+ */
+static long lossy_match(const char *want, size_t wn, const char *got,
+			size_t gn)
+{
+	size_t i = 0, j = 0, a, b;
+	long lost = 0;
+
+	while (i < wn && j < gn) {
+		a = cp_len(want + i, wn - i);
+		b = cp_len(got + j, gn - j);
+		if (a == b && !memcmp(want + i, got + j, a)) {
+			i += a, j += b;
+			continue;
+		}
+		if (b != 3 || memcmp(got + j, "\xEF\xBF\xBD", 3))
+			return -1;
+		i += a, j += b, lost++;
+	}
+	return i == wn && j == gn ? lost : -1;
+}
+
+/* Mojibake markers that must not be left behind. */
+static int has_residue(const char *want, const char *got)
+{
+	static const char *const marks[] = { "\xC3\xA2\xE2\x82\xAC", "\xC3\x83",
+					     "\xC3\x82", "\xC3\xB0\xC5\xB8" };
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (strstr(got, marks[i]) && !strstr(want, marks[i]))
+			return 1;
+	return 0;
+}
+
 /* The path of a file of ../shared, or NULL when it is absent. */
 static int shared_path(char *buf, size_t n, const char *rel)
 {
@@ -496,6 +543,122 @@ static void test_damage_articles(void **state)
 	assert_true(failed * 50 <= tried);
 }
 
+/*
+ * Damage that loses bytes: the repair gives the original back, except
+ * that a character whose lost byte leaves several readings may become
+ * U+FFFD; it never leaves mojibake behind and never invents a character.
+ */
+static void test_damage_lossy(void **state)
+{
+	struct dedup_buf dmg = DEDUP_BUF_INIT, out = DEDUP_BUF_INIT,
+			 ref = DEDUP_BUF_INIT;
+	struct damage_rng rng = { 777 };
+	struct damage_chain ch;
+	char path[4096], list[4096];
+	size_t len, tried = 0, exact = 0, marked = 0, wrong = 0, resid = 0;
+	size_t trial;
+	char *in = NULL, *names = NULL, *line, *next, *tab;
+	const char *s;
+	long lost;
+
+	(void)state;
+	if (shared_path(list, sizeof(list), "corpora/gva_dev/labels.tsv"))
+		names = slurp(list, &len);
+	line = names;
+	for (trial = 0; trial < 1200; trial++) {
+		/* articles while there are, then sentences written here */
+		s = clean_text[trial % (sizeof(clean_text) /
+					sizeof(clean_text[0]))];
+		len = strlen(s);
+		free(in);
+		in = NULL;
+		for (; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			tab = strchr(line, '\t');
+			if (!tab)
+				continue;
+			*tab = '\0';
+			snprintf(path, sizeof(path), "corpora/gva_dev/docs/%s",
+				 line);
+			if (!shared_path(list, sizeof(list), path))
+				continue;
+			in = slurp(list, &len);
+			line = next;
+			break;
+		}
+		if (in)
+			s = in;
+		assert_int_equal(dedup_repair_decode(rep_ctx, s, len, &ref,
+						     NULL, NULL),
+				 DEDUP_OK);
+		damage_pick(&rng, &ch, 1);
+		if (ch.n > 2)
+			continue; /* three lossy layers: too much is gone */
+		assert_int_equal(damage_apply(&ch, ref.buf, ref.len, &dmg),
+				 DEDUP_OK);
+		assert_int_equal(dedup_repair_decode(rep_ctx, dmg.buf, dmg.len,
+						     &out, NULL, NULL),
+				 DEDUP_OK);
+		tried++;
+		lost = lossy_match(ref.buf, ref.len, out.buf, out.len);
+		if (lost == 0)
+			exact++;
+		else if (lost > 0)
+			marked++;
+		else if (wrong++ < 5)
+			fprintf(stderr, "lossy damage %s not undone\n",
+				damage_describe(&ch));
+		resid += has_residue(ref.buf, out.buf);
+	}
+	free(in);
+	free(names);
+	dedup_buf_release(&dmg);
+	dedup_buf_release(&out);
+	dedup_buf_release(&ref);
+	fprintf(stderr,
+		"lossy damage: %zu texts, %zu exact, %zu with U+FFFD, %zu "
+		"wrong, %zu with mojibake left\n",
+		tried, exact, marked, wrong, resid);
+	assert_true(wrong * 20 <= tried);
+	assert_true(resid * 50 <= tried);
+}
+
+/* Arbitrary bytes: always a clean status, valid UTF-8 out, no crash. */
+static void test_random_bytes(void **state)
+{
+	struct damage_rng rng = { 4242 };
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	unsigned char buf[512];
+	size_t trial, n, i, k;
+	dedup_status st;
+	/* bytes mojibake and legacy text are made of, to get past detection */
+	static const unsigned char pool[] = "ab \n&;#\xC2\xC3\xE2\x80\x9D\xA9"
+					    "\xF0\x9F\xED\xA0\xEF\xBF\xBD";
+
+	(void)state;
+	for (trial = 0; trial < 3000; trial++) {
+		n = damage_below(&rng, sizeof(buf));
+		for (i = 0; i < n; i++)
+			buf[i] = trial % 2 ? (unsigned char)damage_next(&rng)
+					   : pool[damage_below(&rng,
+						sizeof(pool) - 1)];
+		st = dedup_repair_decode(rep_ctx, (const char *)buf, n, &out,
+					 NULL, NULL);
+		if (st != DEDUP_OK && st != DEDUP_EBINARY)
+			fail_msg("status %d on %zu random bytes", st, n);
+		if (st)
+			continue;
+		assert_int_equal(strlen(out.buf), out.len);
+		for (i = 0; i < out.len; i += k) {
+			k = cp_len(out.buf + i, out.len - i);
+			assert_true(k <= 4);
+		}
+	}
+	dedup_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +668,8 @@ int main(void)
 		cmocka_unit_test(test_damage_sentences),
 		cmocka_unit_test(test_seed_000),
 		cmocka_unit_test(test_damage_articles),
+		cmocka_unit_test(test_damage_lossy),
+		cmocka_unit_test(test_random_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, load_cases, free_cases);
