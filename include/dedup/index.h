@@ -220,7 +220,9 @@ struct dedup_index_commit_opts {
  * directory, fsynced, renamed over PATH and the directory fsynced; on any
  * failure (a full disk: DEDUP_EIO) the old index stays as it was and the
  * handle still holds this session's additions. When nothing changed and
- * not `force`, nothing is written. After success the handle shows the new
+ * not `force`, nothing is written (and nothing read). Otherwise the stored
+ * index is verified first (dedup_index_verify()): damage is reported as
+ * DEDUP_EFORMAT, never copied. After success the handle shows the new
  * index (ids renumbered) and the lock is still held. opts may be NULL.
  *
  * Expiring a representative whose members stay promotes the oldest
