@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -25,6 +26,7 @@
 #include <xxhash.h>
 
 #include "dedup/index.h"
+#include "dedup/strip.h"
 #include "index_int.h"
 
 uint64_t ix_path_hash(const char *path, size_t len)
@@ -1071,6 +1073,60 @@ dedup_status dedup_index_set_blob(struct dedup_index *ix, const char *name,
 	b->len = len;
 	ix->dirty = 1;
 	return DEDUP_OK;
+}
+
+#define LINES_BLOB "linestats"
+
+dedup_status dedup_index_lines_load(const struct dedup_index *ix,
+				    struct dedup_linestats *ls,
+				    struct dedup_error *err)
+{
+	const void *data;
+	size_t len;
+	dedup_status st;
+
+	st = dedup_index_blob(ix, LINES_BLOB, &data, &len, err);
+	if (st == DEDUP_DONE)
+		return DEDUP_OK;
+	if (st)
+		return st;
+	st = dedup_linestats_read(ls, data, len, err);
+	if (st == DEDUP_EFORMAT || st == DEDUP_ESETTINGS) {
+		char why[sizeof(err->msg)];
+
+		/* the detail is rewritten into the same buffer: copy it */
+		snprintf(why, sizeof(why), "%s",
+			 err ? err->msg : dedup_strerror(st));
+		return dedup_error_set(err, st, "index '%s': cannot use its "
+				       "line counts: %s", ix->path, why);
+	}
+	return st;
+}
+
+/* The stored (or already added) counts plus ls, as the new blob. */
+dedup_status dedup_index_add_lines(struct dedup_index *ix,
+				   const struct dedup_linestats *ls,
+				   struct dedup_error *err)
+{
+	struct dedup_linestats *total = NULL;
+	struct dedup_buf img = DEDUP_BUF_INIT;
+	dedup_status st;
+
+	if (ix->flags & DEDUP_INDEX_READONLY)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "index '%s' is open read-only", ix->path);
+	st = dedup_linestats_new(&total, err);
+	if (!st)
+		st = dedup_index_lines_load(ix, total, err);
+	if (!st && dedup_linestats_merge(total, ls))
+		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	if (!st && dedup_linestats_write(total, &img))
+		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	if (!st)
+		st = dedup_index_set_blob(ix, LINES_BLOB, img.buf, img.len, err);
+	dedup_buf_release(&img);
+	dedup_linestats_free(total);
+	return st;
 }
 
 dedup_status dedup_index_verify(const struct dedup_index *ix,

@@ -208,6 +208,22 @@ dedup_status dedup_index_set_blob(struct dedup_index *ix, const char *name,
 				  const void *data, size_t len,
 				  struct dedup_error *err);
 
+/*
+ * Corpus line counts of the strip stage, kept as the "linestats" blob
+ * (dedup_linestats_write() image). _lines_load adds the stored counts to
+ * ls (nothing stored: DEDUP_OK, ls unchanged); _add_lines adds ls to them
+ * at the next commit; what dedup_index_add_df() says of repeated nights
+ * holds here too.
+ */
+struct dedup_linestats;
+
+dedup_status dedup_index_lines_load(const struct dedup_index *ix,
+				    struct dedup_linestats *ls,
+				    struct dedup_error *err);
+dedup_status dedup_index_add_lines(struct dedup_index *ix,
+				   const struct dedup_linestats *ls,
+				   struct dedup_error *err);
+
 struct dedup_index_commit_opts {
 	int64_t expire_before; /* drop entries added before (0: none) */
 	int drop_superseded;   /* keep only the newest entry of each path */

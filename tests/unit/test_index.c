@@ -24,6 +24,7 @@
 #include "dedup/cluster.h"
 #include "dedup/index.h"
 #include "dedup/pipeline.h"
+#include "dedup/strip.h"
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 #include "dedup/walk.h"
@@ -180,7 +181,7 @@ static void build_small(void)
 	dedup_df_add_doc(df, 3);
 	assert_int_equal(dedup_index_add_df(ix, df, &err), DEDUP_OK);
 	dedup_df_free(df);
-	assert_int_equal(dedup_index_set_blob(ix, "linestats", "abc", 3, &err),
+	assert_int_equal(dedup_index_set_blob(ix, "notes", "abc", 3, &err),
 			 DEDUP_OK);
 	commit(ix, 0);
 	dedup_index_free(ix);
@@ -238,7 +239,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(dedup_index_df_get(ix, 8), 0);
 	assert_int_equal(dedup_index_df_docs(ix), 3);
 
-	assert_int_equal(dedup_index_blob(ix, "linestats", &blob, &blen, &err),
+	assert_int_equal(dedup_index_blob(ix, "notes", &blob, &blen, &err),
 			 DEDUP_OK);
 	assert_int_equal(blen, 3);
 	assert_memory_equal(blob, "abc", 3);
@@ -387,6 +388,49 @@ static void test_superseded(void **state)
 	assert_int_equal(dedup_index_entry(ix, 1, &e, &err), DEDUP_OK);
 	assert_int_equal(e.added, 200);
 	dedup_index_free(ix);
+}
+
+static void test_lines(void **state)
+{
+	static const char text[] =
+		"Share this story with your friends\n"
+		"A river barge ran aground near the old mill on Tuesday.\n";
+	struct dedup_linestats *ls, *back;
+	struct dedup_index *ix;
+	struct dedup_error err;
+
+	(void)state;
+	build_small();
+	assert_int_equal(dedup_linestats_new(&ls, &err), DEDUP_OK);
+	assert_int_equal(dedup_linestats_observe(ls, text, sizeof(text) - 1),
+			 DEDUP_OK);
+	assert_int_equal(dedup_linestats_observe(ls, text, sizeof(text) - 1),
+			 DEDUP_OK);
+	ix = open_ix(0, DEDUP_OK);
+	/* nothing stored yet: loads nothing */
+	assert_int_equal(dedup_linestats_new(&back, &err), DEDUP_OK);
+	assert_int_equal(dedup_index_lines_load(ix, back, &err), DEDUP_OK);
+	assert_int_equal(dedup_linestats_docs(back), 0);
+	/* two nights' counts add up */
+	assert_int_equal(dedup_index_add_lines(ix, ls, &err), DEDUP_OK);
+	commit(ix, 0);
+	assert_int_equal(dedup_index_add_lines(ix, ls, &err), DEDUP_OK);
+	commit(ix, 0);
+	dedup_index_free(ix);
+	ix = open_ix(0, DEDUP_OK);
+	assert_int_equal(dedup_index_lines_load(ix, back, &err), DEDUP_OK);
+	assert_int_equal(dedup_linestats_docs(back), 4);
+	/* damaged counts are an error naming the index */
+	assert_int_equal(dedup_index_set_blob(ix, "linestats", "abc", 3, &err),
+			 DEDUP_OK);
+	assert_int_equal(dedup_index_lines_load(ix, back, &err),
+			 DEDUP_EFORMAT);
+	assert_non_null(strstr(err.msg, "line counts"));
+	assert_non_null(strstr(err.msg, ixpath));
+	assert_int_equal(dedup_linestats_docs(back), 4);
+	dedup_index_free(ix);
+	dedup_linestats_free(back);
+	dedup_linestats_free(ls);
 }
 
 static void test_settings_refused(void **state)
@@ -1124,6 +1168,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_settings_refused, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_every_byte, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_and_foreign,
