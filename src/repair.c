@@ -1151,6 +1151,18 @@ static inline bool is_space(uint32_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0;
 }
 
+static bool lossy_ok(uint32_t d)
+{
+	int8_t t = u_charType((UChar32)d);
+
+	if (d == 0xA0)
+		return true;
+	return t != U_UNASSIGNED && t != U_PRIVATE_USE_CHAR &&
+	       t != U_SURROGATE && t != U_CONTROL_CHAR &&
+	       t != U_FORMAT_CHAR && t != U_SPACE_SEPARATOR &&
+	       unlikely(d, 'a') == 0;
+}
+
 /* Decoded characters of the adjacent units just before, oldest first. */
 struct hist {
 	uint32_t d[3];
@@ -1187,23 +1199,13 @@ static bool completes(unsigned p, const struct hist *h, uint32_t d)
 		if (b < 0x80 || b > 0xBF)
 			continue;
 		by[need - 1] = (unsigned char)b;
-		if (utf8_seq(by, need, false) == need)
+		if (utf8_seq(by, need, false) == need &&
+		    lossy_ok(utf8_get(by, need)))
 			return true;
 	}
 	return false;
 }
 
-static bool lossy_ok(uint32_t d)
-{
-	int8_t t = u_charType((UChar32)d);
-
-	if (d == 0xA0)
-		return true;
-	return t != U_UNASSIGNED && t != U_PRIVATE_USE_CHAR &&
-	       t != U_SURROGATE && t != U_CONTROL_CHAR &&
-	       t != U_FORMAT_CHAR && t != U_SPACE_SEPARATOR &&
-	       unlikely(d, 'a') == 0;
-}
 
 /*
  * A sequence missing one byte: by[0..k) came from chars ending before
@@ -1412,15 +1414,95 @@ static bool needs_nfc(const char *text, size_t n)
 	return false;
 }
 
-/* Gain in plausibility from replacing the units u[0..nu) (adjacent). */
+#define LOOKAHEAD_MAX 64 /* longest span whose deeper layers we try */
+
+/*
+ * Read all of d[0..n) through code page p as UTF-8 into out: false unless
+ * every non-ASCII character is part of a complete sequence.
+ */
+static bool decode_through(unsigned p, const uint32_t *d, size_t n,
+			   uint32_t *out, size_t *nout)
+{
+	unsigned char by[4];
+	size_t i = 0, o = 0, need, k;
+	int b;
+
+	while (i < n) {
+		if (d[i] < 0x80) {
+			out[o++] = d[i++];
+			continue;
+		}
+		b = enc(p, d[i]);
+		if (b < 0xC2 || b > 0xF4)
+			return false;
+		need = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+		if (i + need > n)
+			return false;
+		by[0] = (unsigned char)b;
+		for (k = 1; k < need; k++) {
+			b = enc(p, d[i + k]);
+			if (b < 0x80 || b > 0xBF)
+				return false;
+			by[k] = (unsigned char)b;
+		}
+		if (utf8_seq(by, need, false) != need)
+			return false;
+		out[o++] = utf8_get(by, need);
+		i += need;
+	}
+	*nout = o;
+	return true;
+}
+
+/*
+ * Badness of prev, d[0..n), next, plus the penalties of d's characters
+ * (into *maxpen, the largest). C1 controls in d count as symbols: they may
+ * be bytes of a layer further down.
+ */
+static int seq_bad(uint32_t prev, const uint32_t *d, size_t n, uint32_t next,
+		   int *maxpen)
+{
+	struct ccls a, b;
+	uint32_t pc = prev;
+	int bad = 0, pen;
+	size_t t;
+
+	*maxpen = 0;
+	classify(prev, &a);
+	for (t = 0; t < n; t++) {
+		pen = d[t] == 0xFFFD ? 0 : unlikely(d[t], pc);
+		if (pen < 0)
+			return 1000;
+		if (pen > *maxpen)
+			*maxpen = pen;
+		bad += pen;
+		classify(d[t], &b);
+		if (b.kind == K_C1)
+			b.kind = K_SYM;
+		bad += pair_bad(&a, &b);
+		a = b;
+		pc = d[t];
+	}
+	classify(next, &b);
+	return bad + pair_bad(&a, &b);
+}
+
+/*
+ * Gain in plausibility from replacing the units u[0..nu) (adjacent). With
+ * several layers of damage the first step can look no better than where
+ * it started, so a short lossless span is also judged by what one or two
+ * more layers through some code page would make of it.
+ */
 static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 		     size_t nu, int *maxpen)
 {
 	struct ccls a, b;
-	size_t s = u[0].start, e = u[nu - 1].end, t;
+	size_t s = u[0].start, e = u[nu - 1].end, t, nd = 0, n1, n2;
 	uint32_t prev = s ? cp[s - 1] : '\n', next = e < n ? cp[e] : '\n';
-	uint32_t pc = prev;
-	int orig = 0, neu = 0, pen;
+	uint32_t d[LOOKAHEAD_MAX], d1[LOOKAHEAD_MAX], d2[LOOKAHEAD_MAX];
+	int orig = 0, neu, bonus = 0, deeper, mp;
+	unsigned p, q;
+	bool lossy = false;
 
 	classify(prev, &a);
 	for (t = s; t < e; t++) {
@@ -1431,27 +1513,46 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 	classify(next, &b);
 	orig += pair_bad(&a, &b);
 
+	/* seq_bad() wants an array: long spans are judged in pieces */
+	neu = 0;
 	*maxpen = 0;
-	classify(prev, &a);
 	for (t = 0; t < nu; t++) {
+		lossy |= u[t].lossy;
+		bonus += u[t].bonus;
 		if (u[t].d == NOTHING)
 			continue;
-		pen = u[t].d == 0xFFFD ? 0 : unlikely(u[t].d, pc);
-		if (pen < 0)
-			return -100;
-		if (pen > *maxpen)
-			*maxpen = pen;
-		neu += pen - u[t].bonus;
-		classify(u[t].d, &b);
-		/* a C1 control made here may be a byte of the next layer */
-		if (b.kind == K_C1)
-			b.kind = K_SYM;
-		neu += pair_bad(&a, &b);
-		a = b;
-		pc = u[t].d;
+		if (nd == LOOKAHEAD_MAX) {
+			neu += seq_bad(prev, d, nd, u[t].d, &mp);
+			if (mp > *maxpen)
+				*maxpen = mp;
+			prev = d[nd - 1];
+			nd = 0;
+			lossy = true; /* too long to look deeper */
+		}
+		d[nd++] = u[t].d;
 	}
-	classify(next, &b);
-	neu += pair_bad(&a, &b);
+	neu += seq_bad(prev, d, nd, next, &mp);
+	if (mp > *maxpen)
+		*maxpen = mp;
+	if (neu >= 1000)
+		return -100;
+	neu -= bonus;
+	if (lossy || orig - neu >= 2)
+		return orig - neu;
+	for (p = 0; p < NCP; p++) {
+		if (!decode_through(p, d, nd, d1, &n1) || n1 == nd)
+			continue;
+		deeper = seq_bad(prev, d1, n1, next, &mp) - bonus - 1;
+		if (mp == 0 && deeper < neu)
+			neu = deeper;
+		for (q = 0; q < NCP; q++) {
+			if (!decode_through(q, d1, n1, d2, &n2) || n2 == n1)
+				continue;
+			deeper = seq_bad(prev, d2, n2, next, &mp) - bonus - 2;
+			if (mp == 0 && deeper < neu)
+				neu = deeper;
+		}
+	}
 	return orig - neu;
 }
 
