@@ -587,6 +587,14 @@ static int has_changes(const struct dedup_index *ix,
 	return 0;
 }
 
+dedup_status dedup_index_compact(struct dedup_index *ix, int64_t expire_before,
+				 struct dedup_error *err)
+{
+	struct dedup_index_commit_opts o = { expire_before, 1, 1 };
+
+	return dedup_index_commit(ix, &o, err);
+}
+
 dedup_status dedup_index_commit(struct dedup_index *ix,
 				const struct dedup_index_commit_opts *opts,
 				struct dedup_error *err)

@@ -253,8 +253,17 @@ dedup_status dedup_index_commit(struct dedup_index *ix,
 				struct dedup_error *err);
 
 /*
- * Check every section checksum and every entry (a full read of the file):
- * DEDUP_EFORMAT naming what is wrong.
+ * Compaction (`dedup index compact`): verify everything, drop the entries
+ * added before expire_before (0: none) and those superseded by a newer
+ * entry with the same path, and rewrite the file. The same as a commit
+ * with drop_superseded and force set.
+ */
+dedup_status dedup_index_compact(struct dedup_index *ix, int64_t expire_before,
+				 struct dedup_error *err);
+
+/*
+ * Check every section checksum, both lookup tables and the frequency
+ * table (a full read of the file): DEDUP_EFORMAT naming what is wrong.
  */
 dedup_status dedup_index_verify(const struct dedup_index *ix,
 				struct dedup_error *err);
