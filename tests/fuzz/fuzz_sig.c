@@ -1,0 +1,58 @@
+/*
+ * fuzz_sig.c - signature decoding (dedup_sig_decode), the format signatures
+ * have in an index file.
+ *
+ * Properties: a decoded signature encodes back to exactly the bytes it was
+ * read from, any shorter prefix of them is refused, its terms ascend, and
+ * its Jaccard estimate against itself lies in 0..1. A refusal is
+ * DEDUP_EFORMAT (or DEDUP_ENOMEM) and leaves a released signature.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "dedup/sig.h"
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dedup_buf enc = DEDUP_BUF_INIT;
+	struct dedup_sig s, t;
+	struct dedup_error err;
+	dedup_status st;
+	size_t used = 0;
+	double j;
+	uint32_t i;
+
+	dedup_sig_init(&s);
+	dedup_sig_init(&t);
+	st = dedup_sig_decode(&s, data, size, &used, &err);
+	if (st != DEDUP_OK) {
+		FUZZ_CHECK(st == DEDUP_EFORMAT || st == DEDUP_ENOMEM,
+			   "status %d: %s", st, err.msg);
+		FUZZ_CHECK(!s.mins && !s.terms && !s.tf,
+			   "refused signature keeps arrays");
+		goto out;
+	}
+	FUZZ_CHECK(used > 0 && used <= size, "used %zu of %zu", used, size);
+	for (i = 1; i < s.nterms; i++)
+		FUZZ_CHECK(s.terms[i - 1] < s.terms[i], "terms not ascending");
+
+	st = dedup_sig_encode(&s, &enc);
+	if (st == DEDUP_ENOMEM)
+		goto out;
+	FUZZ_CHECK(st == DEDUP_OK, "encode status %d", st);
+	FUZZ_CHECK(enc.len == used && !memcmp(enc.buf, data, used),
+		   "re-encoding differs (%zu bytes, read %zu)", enc.len, used);
+
+	st = dedup_sig_decode(&t, data, used - 1, NULL, &err);
+	FUZZ_CHECK(st == DEDUP_EFORMAT, "truncated signature accepted (%d)",
+		   st);
+
+	j = dedup_sig_jaccard(&s, &s);
+	FUZZ_CHECK(!isnan(j) && j >= 0.0 && j <= 1.0, "jaccard %g", j);
+out:
+	dedup_sig_release(&s);
+	dedup_sig_release(&t);
+	dedup_buf_release(&enc);
+	return 0;
+}
