@@ -815,6 +815,8 @@ static unsigned scan(const char *text, size_t n)
 		i += k;
 		if (c < 0xA0 || c == 0xFFFD)
 			return flags | SCAN_REPAIR;
+		if (c == 0xC3 && i < n && s[i] == ' ')
+			return flags | SCAN_REPAIR; /* "Ã " is "à" */
 		if (!nfc_simple(c))
 			flags |= SCAN_NFC;
 		sl = slot_of(c);
@@ -1009,7 +1011,19 @@ static int pair_bad(const struct ccls *a, const struct ccls *b)
 		return 2;
 	if (a->kind == K_LET && !a->ascii) {
 		if (a->marker && !b->ascii && b->kind != K_MARK)
-			return b->kind == K_LET && !b->upper ? 1 : 2;
+			return b->kind != K_LET ||
+					       (b->upper && (a->c == 0xC2 ||
+							     a->c == 0xC3))
+				       ? 2
+				       : !b->upper || b->c == 0x160 ||
+						       b->c == 0x152 ||
+						       b->c == 0x17D ||
+						       b->c == 0x178
+				       ? 1
+				       : 0;
+		/* A-tilde ends no word: its NBSP became a space */
+		if (a->c == 0xC3 && b->c == ' ')
+			return 2;
 		/* "â€" starts the mojibake of all general punctuation */
 		if (b->kind == K_SYM || b->kind == K_NBSP)
 			return a->upper || b->c == 0x20AC ? 2 : 1;
@@ -1061,10 +1075,18 @@ static int unlikely(uint32_t d, uint32_t prev)
 		return d == 0xAD ? 1 : 2;
 	if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK ||
 	    t == U_COMBINING_SPACING_MARK) {
+		UErrorCode st = U_ZERO_ERROR;
+		UScriptCode sd;
+
 		if (!u_isalpha((UChar32)prev))
 			return 3;
 		if (d < 0x370)
 			return 0;
+		/* a mark of another script than its letter */
+		sd = uscript_getScript((UChar32)d, &st);
+		if (sd != USCRIPT_INHERITED && sd != USCRIPT_COMMON &&
+		    sd != uscript_getScript((UChar32)prev, &st))
+			return 3;
 	}
 	if (d < 0x180)
 		return 0;
@@ -1252,11 +1274,23 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 	for (kind = DROP; kind <= SPACE; kind++) {
 		if ((kind == FFFD) != (cj == 0xFFFD) && kind != SPACE)
 			continue; /* U+FFFD marks where the byte was */
-		if (kind == SPACE && (cj != ' ' || need != 2))
-			continue; /* only Latin-1 letters and NBSP end in A0 */
+		/*
+		 * Only Latin-1 letters and NBSP end in A0. The space is the
+		 * lost byte when another follows (the character ended a
+		 * word). After a lowercase letter (no word ends in a capital
+		 * A-tilde or A-circumflex) a single space is kept: spaces
+		 * may have been squeezed.
+		 */
+		if (kind == SPACE &&
+		    (cj != ' ' || need != 2 ||
+		     !((j + 1 < n && cp[j + 1] == ' ') ||
+		       u_islower((UChar32)prev))))
+			continue;
 		if (kind != SPACE && need < 3)
 			continue; /* one char left: too little evidence */
 		t = kind == DROP ? j : j + 1;
+		if (kind == SPACE && !(j + 1 < n && cp[j + 1] == ' '))
+			t = j;
 		for (m = k + 1; m < need; m++, t++) {
 			if (t >= n)
 				break;
@@ -1704,7 +1738,8 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		accept = sp->strong ||
 			 (sp->gain >= 1 && doc_ev - sp->strong >= 1) ||
 			 (sp->lossy && sp->gain >= 2 &&
-			  r->units[sp->b - 1].end - r->units[sp->a].start >= 2);
+			  r->units[sp->b - 1].end - r->units[sp->a].start >= 2) ||
+			 (sp->lossy && sp->gain >= 3);
 		if (!accept && sp->gain == 0 && !sp->lossy && sp->clean) {
 			near = false;
 			for (t = k; !near && t-- > 0 &&
