@@ -905,6 +905,7 @@ struct ccls {
 	uint8_t kind;
 	bool ascii, upper, lower;
 	bool marker; /* Latin-1 capital: the lead of most 1252 mojibake */
+	bool box;    /* box drawing or block: comes in runs */
 	int script;
 };
 
@@ -978,6 +979,7 @@ static void classify(uint32_t c, struct ccls *k)
 	}
 	if (is_sym(c)) {
 		k->kind = K_SYM;
+		k->box = c >= 0x2500 && c <= 0x259F;
 		return;
 	}
 	if (is_quote(c)) {
@@ -1034,7 +1036,7 @@ static int pair_bad(const struct ccls *a, const struct ccls *b)
 	if (a->kind == K_LET && b->kind == K_SYM)
 		return 1;
 	if (a->kind == K_SYM && b->kind == K_SYM)
-		return 2;
+		return a->box && b->box ? 0 : 2;
 	if (a->kind == K_SYM &&
 	    (b->kind == K_QUOTE || (b->kind == K_LET && !b->ascii)))
 		return 1;
@@ -1105,8 +1107,14 @@ static int unlikely(uint32_t d, uint32_t prev)
 	}
 	if (d < 0x370)
 		return 1;
+	if (d < 0x386)
+		return 3; /* archaic Greek, numeral signs, tonos alone */
+	if (d < 0x3CF)
+		return 0; /* Greek */
+	if (d < 0x400)
+		return 2; /* Greek symbols, Coptic */
 	if (d < 0x460)
-		return 0; /* Greek, Cyrillic */
+		return 0; /* Cyrillic */
 	if (d < 0x490)
 		return 3; /* archaic Cyrillic */
 	if (d < 0x530)
