@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "dedup/index.h"
 #include "dedup/pipeline.h"
 #include "dedup/repair.h"
 #include "dedup/stopwords.h"
@@ -34,7 +38,32 @@ struct dedup_context {
 	struct dedup_options o;
 	struct dedup_rules *rules;
 	struct dedup_stopwords *sw;
+	uint64_t cleaning; /* hash of what changes cleaning, for indexes */
 };
+
+/* Options and rule files that change what a document's signature is. */
+static dedup_status cleaning_hash(const struct dedup_options *o,
+				  uint64_t *out, struct dedup_error *err)
+{
+	XXH3_state_t h;
+	struct dedup_buf b = DEDUP_BUF_INIT;
+	unsigned char flags[3];
+	dedup_status st = DEDUP_OK;
+	size_t i;
+
+	flags[0] = (unsigned char)o->strip;
+	flags[1] = (unsigned char)o->corpus_lines;
+	flags[2] = (unsigned char)o->builtin_rules;
+	XXH3_64bits_reset(&h);
+	XXH3_64bits_update(&h, flags, sizeof(flags));
+	for (i = 0; !st && i < o->n_rule_files; i++) {
+		st = dedup_read_file(o->rule_files[i], 0, &b, err);
+		XXH3_64bits_update(&h, b.buf, b.len + 1);
+	}
+	dedup_buf_release(&b);
+	*out = XXH3_64bits_digest(&h);
+	return st;
+}
 
 dedup_status dedup_context_new(struct dedup_context **out,
 			       const struct dedup_options *o,
@@ -56,7 +85,9 @@ dedup_status dedup_context_new(struct dedup_context **out,
 	ctx->o = *o;
 	ctx->o.rule_files = NULL; /* not kept: the rules are compiled now */
 	ctx->o.n_rule_files = 0;
-	st = dedup_stopwords_new(&ctx->sw, err);
+	st = cleaning_hash(o, &ctx->cleaning, err);
+	if (!st)
+		st = dedup_stopwords_new(&ctx->sw, err);
 	if (!st)
 		st = dedup_rules_new(&ctx->rules, err);
 	if (!st && o->builtin_rules)
@@ -84,6 +115,26 @@ const struct dedup_options *dedup_context_options(
 	const struct dedup_context *ctx)
 {
 	return &ctx->o;
+}
+
+dedup_status dedup_context_index_settings(const struct dedup_context *ctx,
+					  struct dedup_index_settings *set,
+					  struct dedup_error *err)
+{
+	const struct dedup_cluster_params *p = &ctx->o.cluster;
+
+	(void)err;
+	memset(set, 0, sizeof(*set));
+	set->sig = ctx->o.sig;
+	set->nhash = p->nhash;
+	set->top_terms = p->top_terms;
+	set->bands = dedup_cluster_bands(p);
+	set->rows = p->rows;
+	if (!p->bands)
+		dedup_lsh_optimal(p->lsh_threshold, p->nhash, &set->bands,
+				  &set->rows);
+	set->cleaning = ctx->cleaning;
+	return DEDUP_OK;
 }
 
 struct dedup_worker {
@@ -192,6 +243,9 @@ struct doc {
 	dedup_status status;
 	char *message;
 	int empty;
+	int indexed;       /* found in the index with the same content */
+	int keep;
+	char *rep_ext;     /* representative's path, when it is indexed */
 };
 
 struct dedup_run {
@@ -200,10 +254,24 @@ struct dedup_run {
 	size_t n, alloc;
 	struct dedup_sig *sigs;
 	struct dedup_assign *assign;
-	struct dedup_linestats *lines;
-	struct dedup_df *df;
+	struct dedup_linestats *lines;     /* counted in this run */
+	struct dedup_linestats *lines_all; /* with the index's, or NULL */
+	struct dedup_df *df;               /* counted in this run */
+	struct dedup_df *df_all;           /* with the index's, or NULL */
+	struct dedup_index *ix;
 	struct dedup_cluster_stats stats;
 };
+
+void dedup_run_set_index(struct dedup_run *run, struct dedup_index *ix)
+{
+	run->ix = ix;
+}
+
+/* The line counts stripping uses: this run's, plus the index's. */
+static const struct dedup_linestats *strip_lines(const struct dedup_run *run)
+{
+	return run->lines_all ? run->lines_all : run->lines;
+}
 
 dedup_status dedup_run_new(struct dedup_run **out,
 			   const struct dedup_context *ctx,
@@ -229,6 +297,7 @@ void dedup_run_free(struct dedup_run *run)
 		free(run->docs[i].path);
 		free(run->docs[i].bytes);
 		free(run->docs[i].message);
+		free(run->docs[i].rep_ext);
 		if (run->sigs)
 			dedup_sig_release(&run->sigs[i]);
 	}
@@ -236,7 +305,9 @@ void dedup_run_free(struct dedup_run *run)
 	free(run->sigs);
 	free(run->assign);
 	dedup_linestats_free(run->lines);
+	dedup_linestats_free(run->lines_all);
 	dedup_df_free(run->df);
+	dedup_df_free(run->df_all);
 	free(run);
 }
 
@@ -359,8 +430,8 @@ static void *pass_thread(void *arg)
 						     "out of memory");
 		} else if (!st) {
 			st = dedup_worker_sig(w, bytes.buf, bytes.len,
-					      run->lines, df, &run->sigs[i],
-					      &err);
+					      strip_lines(run), df,
+					      &run->sigs[i], &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
 		}
@@ -453,12 +524,260 @@ dedup_status dedup_run_count_lines(struct dedup_run *run,
 
 const struct dedup_linestats *dedup_run_lines(const struct dedup_run *run)
 {
-	return run->lines;
+	return strip_lines(run);
+}
+
+/* Ascending unique ids. */
+struct idset {
+	uint32_t *v;
+	size_t n, alloc;
+};
+
+static int idset_add(uint32_t id, void *arg)
+{
+	struct idset *s = arg;
+
+	if (s->n == s->alloc) {
+		size_t na = s->alloc ? s->alloc * 2 : 256;
+		uint32_t *v = realloc(s->v, na * sizeof(*v));
+
+		if (!v)
+			return -1;
+		s->v = v;
+		s->alloc = na;
+	}
+	s->v[s->n++] = id;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void idset_sort(struct idset *s)
+{
+	size_t i, j = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+	for (i = 0; i < s->n; i++)
+		if (!j || s->v[i] != s->v[j - 1])
+			s->v[j++] = s->v[i];
+	s->n = j;
+}
+
+static uint32_t idset_find(const struct idset *s, uint32_t id)
+{
+	const uint32_t *p = bsearch(&id, s->v, s->n, sizeof(id), cmp_u32);
+
+	return p ? (uint32_t)(p - s->v) : UINT32_MAX;
+}
+
+static char *entry_path(const struct dedup_index_entry *e)
+{
+	char *p = malloc(e->path_len + 1);
+
+	if (p) {
+		memcpy(p, e->path, e->path_len);
+		p[e->path_len] = '\0';
+	}
+	return p;
+}
+
+/* A document already indexed with this content: report what is stored. */
+static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
+				 uint32_t id, struct dedup_error *err)
+{
+	struct dedup_index_entry e, r;
+	dedup_status st;
+
+	st = dedup_index_entry(run->ix, id, &e, err);
+	if (!st)
+		st = dedup_index_entry(run->ix, e.rep, &r, err);
+	if (st)
+		return st;
+	d->indexed = 1;
+	d->keep = e.rep == id;
+	d->rep_ext = entry_path(&r);
+	if (!d->rep_ext)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	run->assign[d - run->docs].score = d->keep ? 1 : e.score;
+	return DEDUP_OK;
+}
+
+/*
+ * Cluster the run's new documents with the indexed documents that share a
+ * band key with them (and those documents' representatives), then add the
+ * new documents to the index.
+ */
+static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *df,
+				  struct dedup_error *err)
+{
+	const struct dedup_cluster_params *p = &run->ctx->o.cluster;
+	uint32_t bands = dedup_cluster_bands(p), *newidx = NULL, *pinned = NULL;
+	uint32_t *newid = NULL;
+	uint64_t *keys = NULL;
+	unsigned char *haskeys = NULL;
+	struct idset cand = { 0 };
+	struct dedup_sig *all = NULL;
+	struct dedup_assign *as = NULL;
+	size_t nnew = 0, m = 0, i, j, k;
+	dedup_status st = DEDUP_ENOMEM;
+
+	newidx = malloc((run->n ? run->n : 1) * sizeof(*newidx));
+	if (!newidx)
+		goto out;
+	for (i = 0; i < run->n; i++) {
+		struct doc *d = &run->docs[i];
+		uint32_t id;
+
+		if (d->status)
+			continue;
+		st = dedup_index_find(run->ix, d->path, strlen(d->path),
+				      run->sigs[i].body, &id, err);
+		if (st == DEDUP_OK) {
+			st = index_repeat(run, d, id, err);
+			if (st)
+				goto out;
+			continue;
+		}
+		if (st != DEDUP_DONE)
+			goto out;
+		newidx[nnew++] = (uint32_t)i;
+	}
+	st = DEDUP_ENOMEM;
+	keys = malloc((nnew ? nnew : 1) * (size_t)bands * sizeof(*keys));
+	haskeys = calloc(nnew ? nnew : 1, 1);
+	if (!keys || !haskeys)
+		goto out;
+	for (j = 0; j < nnew; j++) {
+		int has = dedup_cluster_keys(p, df, &run->sigs[newidx[j]],
+					     keys + j * bands);
+
+		if (has < 0)
+			goto out;
+		haskeys[j] = (unsigned char)has;
+		if (has && dedup_index_match(run->ix, keys + j * bands, bands,
+					     p->max_bucket, idset_add, &cand,
+					     err))
+			goto out_err;
+	}
+	/* the candidates' representatives come too: they name the clusters */
+	idset_sort(&cand);
+	m = cand.n;
+	for (k = 0; k < m; k++) {
+		struct dedup_index_entry e;
+
+		if (dedup_index_entry(run->ix, cand.v[k], &e, err))
+			goto out_err;
+		if (idset_add(e.rep, &cand))
+			goto out;
+	}
+	idset_sort(&cand);
+	m = cand.n;
+
+	all = calloc(m + nnew ? m + nnew : 1, sizeof(*all));
+	as = calloc(m + nnew ? m + nnew : 1, sizeof(*as));
+	pinned = malloc((m ? m : 1) * sizeof(*pinned));
+	newid = malloc((nnew ? nnew : 1) * sizeof(*newid));
+	if (!all || !as || !pinned || !newid)
+		goto out;
+	for (k = 0; k < m; k++) {
+		struct dedup_index_entry e;
+
+		dedup_sig_init(&all[k]);
+		if (dedup_index_sig(run->ix, cand.v[k], &all[k], err) ||
+		    dedup_index_entry(run->ix, cand.v[k], &e, err))
+			goto out_err;
+		pinned[k] = idset_find(&cand, e.rep);
+	}
+	for (j = 0; j < nnew; j++)
+		all[m + j] = run->sigs[newidx[j]]; /* borrowed */
+	st = dedup_cluster_run_pinned(p, all, m + nnew, m, pinned, df, as,
+				      &run->stats, err);
+	if (st)
+		goto out;
+
+	for (j = 0; j < nnew; j++) {
+		struct doc *d = &run->docs[newidx[j]];
+		uint32_t r = as[m + j].rep;
+
+		run->assign[newidx[j]].score = as[m + j].score;
+		if (r < m) {
+			struct dedup_index_entry e;
+
+			if (dedup_index_entry(run->ix, cand.v[r], &e, err))
+				goto out_err;
+			d->rep_ext = entry_path(&e);
+			if (!d->rep_ext)
+				goto out;
+			run->assign[newidx[j]].rep = UINT32_MAX;
+		} else {
+			run->assign[newidx[j]].rep = newidx[r - m];
+			d->keep = r == m + j;
+		}
+	}
+	/* Representatives first, so their members can name their ids. */
+	for (k = 0; k < 2; k++) {
+		for (j = 0; j < nnew; j++) {
+			struct doc *d = &run->docs[newidx[j]];
+			uint32_t r = as[m + j].rep;
+			struct dedup_index_doc doc = {
+				.path = d->path,
+				.path_len = strlen(d->path),
+				.sig = &run->sigs[newidx[j]],
+				.score = as[m + j].score,
+				.keys = haskeys[j] ? keys + j * bands : NULL,
+				.nkeys = haskeys[j] ? bands : 0,
+			};
+			int added;
+
+			if ((k == 0) != (r == m + j))
+				continue;
+			if (r == m + j)
+				doc.rep = UINT32_MAX;
+			else if (r < m)
+				doc.rep = cand.v[r];
+			else
+				doc.rep = newid[r - m];
+			if (dedup_index_add(run->ix, &doc, &newid[j], &added,
+					    err))
+				goto out_err;
+		}
+	}
+	if (nnew && dedup_index_add_df(run->ix, run->df, err))
+		goto out_err;
+	if (nnew && run->lines && dedup_index_add_lines(run->ix, run->lines, err))
+		goto out_err;
+	st = DEDUP_OK;
+	goto out;
+out_err:
+	st = err ? err->code : DEDUP_EFORMAT;
+	if (!st)
+		st = DEDUP_EFORMAT;
+out:
+	if (st == DEDUP_ENOMEM)
+		dedup_error_set(err, st, "out of memory while matching the index");
+	if (all)
+		for (k = 0; k < m; k++)
+			dedup_sig_release(&all[k]);
+	free(all);
+	free(as);
+	free(pinned);
+	free(newid);
+	free(newidx);
+	free(keys);
+	free(haskeys);
+	free(cand.v);
+	return st;
 }
 
 dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 {
 	const struct dedup_options *o = &run->ctx->o;
+	const struct dedup_df *df;
 	dedup_status st;
 	size_t i;
 
@@ -466,18 +785,49 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		st = dedup_run_count_lines(run, err);
 		if (st)
 			return st;
+		if (run->ix) {
+			st = dedup_linestats_new(&run->lines_all, err);
+			if (!st)
+				st = dedup_index_lines_load(run->ix,
+							    run->lines_all, err);
+			if (!st && dedup_linestats_merge(run->lines_all,
+							 run->lines))
+				st = dedup_error_set(err, DEDUP_ENOMEM,
+						     "out of memory");
+			if (st)
+				return st;
+		}
 	}
 	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
 	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
 	if (!run->sigs || !run->assign || dedup_df_new(&run->df))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	for (i = 0; i < run->n; i++)
+	for (i = 0; i < run->n; i++) {
 		dedup_sig_init(&run->sigs[i]);
+		run->assign[i].rep = (uint32_t)i;
+		run->assign[i].score = 1;
+	}
 	st = run_pass(run, 1, err);
 	if (st)
 		return st;
-	return dedup_cluster_run(&o->cluster, run->sigs, run->n, run->df,
-				 run->assign, &run->stats, err);
+	df = run->df;
+	if (run->ix) {
+		if (dedup_df_new(&run->df_all))
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		st = dedup_index_df_load(run->ix, run->df_all, err);
+		if (st)
+			return st;
+		if (dedup_df_merge(run->df_all, run->df))
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		return index_cluster(run, run->df_all, err);
+	}
+	st = dedup_cluster_run(&o->cluster, run->sigs, run->n, df,
+			       run->assign, &run->stats, err);
+	if (st)
+		return st;
+	for (i = 0; i < run->n; i++)
+		run->docs[i].keep = run->assign[i].rep == i;
+	return DEDUP_OK;
 }
 
 size_t dedup_run_count(const struct dedup_run *run)
@@ -494,8 +844,15 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 	info->status = d->status;
 	info->message = d->message;
 	info->empty = d->empty;
-	info->rep = run->assign ? run->assign[i].rep : (uint32_t)i;
+	info->indexed = d->indexed;
+	info->keep = run->assign ? d->keep : 1;
 	info->score = run->assign ? run->assign[i].score : 1;
+	if (d->rep_ext)
+		info->rep_path = d->rep_ext;
+	else if (run->assign && run->assign[i].rep < run->n)
+		info->rep_path = run->docs[run->assign[i].rep].path;
+	else
+		info->rep_path = d->path;
 }
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run)
@@ -505,7 +862,7 @@ const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run)
 
 const struct dedup_df *dedup_run_df(const struct dedup_run *run)
 {
-	return run->df;
+	return run->df_all ? run->df_all : run->df;
 }
 
 const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i)

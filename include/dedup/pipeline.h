@@ -55,6 +55,17 @@ const struct dedup_options *dedup_context_options(
 
 struct dedup_worker;
 struct dedup_linestats;
+struct dedup_index;
+struct dedup_index_settings;
+
+/*
+ * The settings an index must have to be used with this context: the
+ * signature and LSH parameters, and a hash of the cleaning options and
+ * rule files (a change there changes signatures).
+ */
+dedup_status dedup_context_index_settings(const struct dedup_context *ctx,
+					  struct dedup_index_settings *set,
+					  struct dedup_error *err);
 
 dedup_status dedup_worker_new(struct dedup_worker **out,
 			      const struct dedup_context *ctx,
@@ -86,6 +97,17 @@ dedup_status dedup_run_new(struct dedup_run **out,
 			   struct dedup_error *err);
 void dedup_run_free(struct dedup_run *run);
 
+/*
+ * Match the run against an open index (not owned): the index's line
+ * counts and document frequencies join the run's, new documents are
+ * clustered with the indexed documents they resemble (indexed clusters
+ * stay as they are, their representative stays the keep), a document
+ * already indexed with the same path and content is not processed again
+ * but reported as stored, and every new document is added to the index.
+ * The caller commits the index after dedup_run_execute().
+ */
+void dedup_run_set_index(struct dedup_run *run, struct dedup_index *ix);
+
 /* Add a document by path ("-": standard input, read at once). */
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err);
@@ -113,7 +135,10 @@ struct dedup_doc_info {
 	dedup_status status;   /* DEDUP_OK, or why it could not be processed */
 	const char *message;   /* the reason, or NULL */
 	int empty;             /* processed, but no text left (a warning) */
-	uint32_t rep;          /* index of the representative */
+	int keep;              /* 1 when the document represents its cluster */
+	int indexed;           /* 1 when found in the index as it is */
+	const char *rep_path;  /* path of the representative (in this run or
+				  in the index) */
 	double score;          /* similarity to the representative */
 };
 

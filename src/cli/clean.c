@@ -46,6 +46,7 @@ static int write_file(const char *dir, const char *rel, const char *data,
 	}
 	if (make_parents(path.buf))
 		goto out;
+	cli_tmp_set(CLI_TMP_CLEAN, tmp.buf);
 	f = fopen(tmp.buf, "wb");
 	if (!f)
 		goto out;
@@ -64,6 +65,7 @@ static int write_file(const char *dir, const char *rel, const char *data,
 	}
 	ret = 0;
 out:
+	cli_tmp_clear(CLI_TMP_CLEAN);
 	if (ret)
 		cli_error("cannot write '%s': %s", path.buf, strerror(errno));
 	dedup_buf_release(&path);

@@ -6,6 +6,21 @@
 
 #include "dedup/pipeline.h"
 
+/* Exit statuses, documented in README.md and --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_SOME_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_LOCKED = 3,
+};
+
+struct dedup_index;
+
+/* `dedup index stats|compact FILE`; returns an exit status. */
+int cli_index_cmd(int argc, char **argv, long expire_days);
+/* Commit with --expire DAYS (0: none); 0 or -1 (reported). */
+int cli_index_commit(struct dedup_index *ix, const char *path, long days);
+
 /* The documents of one invocation, in input order. */
 struct cli_input {
 	char *path; /* as walked */
@@ -19,6 +34,15 @@ struct cli_inputs {
 
 int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel);
 void cli_inputs_release(struct cli_inputs *in);
+
+/*
+ * Temporary files being written (slot 0: an index, slot 1: a cleaned
+ * document) are removed when SIGINT, SIGTERM or SIGHUP ends the program.
+ */
+enum { CLI_TMP_INDEX, CLI_TMP_CLEAN };
+void cli_signals_init(void);
+void cli_tmp_set(int slot, const char *path);
+void cli_tmp_clear(int slot);
 
 /* "dedup: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

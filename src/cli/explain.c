@@ -136,7 +136,8 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 	       o->cluster.level == DEDUP_LEVEL_COPY ? "copy" : "event");
 	printf("verdict\t%s\n", s >= o->cluster.threshold ?
 	       "similar enough to join one cluster" : "different");
-	printf("in this run\t%s\n", da.rep == db.rep ? "same cluster" :
+	printf("in this run\t%s\n", !strcmp(da.rep_path, db.rep_path) ?
+	       "same cluster" :
 	       "different clusters");
 	printf("corpus\t%zu documents\n", dedup_run_count(run));
 	for (k = 0; k < 2; k++) {

@@ -10,13 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "dedup/index.h"
 #include "dedup/output.h"
 #include "dedup/pipeline.h"
 #include "dedup/walk.h"
 #include "cli.h"
 
-enum { EXIT_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
+
 
 static const char *progname = "dedup";
 
@@ -58,6 +60,7 @@ static const char usage_text[] =
 "usage: dedup [OPTIONS] PATH...\n"
 "       dedup clean [OPTIONS] [--no-strip] [--out-dir DIR] PATH...\n"
 "       dedup explain [OPTIONS] FILE1 FILE2 [CORPUS...]\n"
+"       dedup index stats|compact [--expire DAYS] FILE\n"
 "\n"
 "Find near-duplicate news articles: every file under each PATH (directories\n"
 "are walked recursively, '-' is standard input) is repaired, stripped of\n"
@@ -101,6 +104,13 @@ static const char usage_text[] =
 "      --no-corpus-lines   do not treat lines recurring across documents as\n"
 "                          boilerplate\n"
 "  -j, --threads N         worker threads (default: available cores)\n"
+"Index (nightly runs):\n"
+"      --index FILE        match against the documents of earlier runs kept\n"
+"                          in FILE (created if missing) and add this run's;\n"
+"                          records are printed for this run's documents only\n"
+"      --wait              wait for another run holding the index, instead\n"
+"                          of failing with status 3\n"
+"      --expire DAYS       drop index entries added more than DAYS days ago\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
 "\n"
@@ -113,14 +123,19 @@ static const char usage_text[] =
 "weigh most and what cleaning removed. Files or directories after the two\n"
 "are the corpus whose document frequencies weigh the terms.\n"
 "\n"
+"index stats FILE: what an index holds. index compact FILE: rewrite it,\n"
+"dropping superseded entries (and, with --expire, old ones).\n"
+"\n"
 "Exit status: 0 all documents processed; 1 some input could not be\n"
-"processed or output could not be written (each reported on stderr, the rest\n"
-"still processed); 2 usage error.\n";
+"processed, the index could not be used, or output could not be written\n"
+"(each reported on stderr, the rest still processed); 2 usage error;\n"
+"3 the index is locked by another run (see --wait).\n";
 
 enum {
 	OPT_INCLUDE = 256, OPT_EXCLUDE, OPT_KEEP, OPT_DUPS, OPT_LEVEL,
 	OPT_SHINGLE, OPT_PERMS, OPT_TERMS, OPT_RULES, OPT_NO_BUILTIN,
-	OPT_NO_STRIP, OPT_NO_LINES, OPT_MAX_DOC, OPT_OUT_DIR,
+	OPT_NO_STRIP, OPT_NO_LINES, OPT_MAX_DOC, OPT_OUT_DIR, OPT_INDEX,
+	OPT_WAIT, OPT_EXPIRE,
 };
 
 static const struct option long_options[] = {
@@ -144,6 +159,9 @@ static const struct option long_options[] = {
 	{ "no-corpus-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "threads", required_argument, NULL, 'j' },
 	{ "out-dir", required_argument, NULL, OPT_OUT_DIR },
+	{ "index", required_argument, NULL, OPT_INDEX },
+	{ "wait", no_argument, NULL, OPT_WAIT },
+	{ "expire", required_argument, NULL, OPT_EXPIRE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -151,7 +169,7 @@ static const struct option long_options[] = {
 
 /* Everything the command line sets, with defaults in cli_defaults(). */
 struct cli {
-	enum { CMD_CLUSTER, CMD_CLEAN, CMD_EXPLAIN } cmd;
+	enum { CMD_CLUSTER, CMD_CLEAN, CMD_EXPLAIN, CMD_INDEX } cmd;
 	enum dedup_format format;
 	int nul, quiet, strip, corpus_lines, builtin_rules;
 	enum dedup_level level;
@@ -163,6 +181,9 @@ struct cli {
 	const char **includes, **excludes, **lists;
 	size_t ninc, nexc, nlists;
 	const char *out_dir;
+	const char *index;
+	int wait;
+	long expire_days;          /* 0: no expiry */
 };
 
 static void cli_defaults(struct cli *c)
@@ -348,6 +369,17 @@ static int parse_options(struct cli *c, int argc, char **argv)
 				return usage_error("--out-dir works with 'dedup clean' only");
 			c->out_dir = optarg;
 			break;
+		case OPT_INDEX:
+			c->index = optarg;
+			break;
+		case OPT_WAIT:
+			c->wait = 1;
+			break;
+		case OPT_EXPIRE:
+			if (parse_long(optarg, 1, 1000000, &c->expire_days))
+				return usage_error("--expire takes a number of days, not '%s'",
+						   optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return fflush(stdout) || ferror(stdout) ? EXIT_SOME_FAILED :
@@ -479,7 +511,7 @@ static int write_records(const struct cli *c, struct dedup_run *run)
 {
 	struct dedup_writer *wr = NULL;
 	struct dedup_error err;
-	struct dedup_doc_info d, r;
+	struct dedup_doc_info d;
 	size_t i;
 	int ret = 0;
 
@@ -493,10 +525,9 @@ static int write_records(const struct cli *c, struct dedup_run *run)
 		dedup_run_doc(run, i, &d);
 		if (d.status)
 			continue;
-		dedup_run_doc(run, d.rep, &r);
 		rec.path = d.path;
-		rec.cluster = r.path;
-		rec.role = d.rep == i ? DEDUP_ROLE_KEEP : DEDUP_ROLE_DUP;
+		rec.cluster = d.rep_path;
+		rec.role = d.keep ? DEDUP_ROLE_KEEP : DEDUP_ROLE_DUP;
 		rec.score = d.score;
 		if (dedup_writer_write(wr, &rec, &err)) {
 			ret = -1;
@@ -511,30 +542,83 @@ static int write_records(const struct cli *c, struct dedup_run *run)
 	return ret;
 }
 
+/* Open the index named by --index, reporting why it cannot be used. */
+static int open_index(const struct cli *c, struct dedup_context *ctx,
+		      struct dedup_index **ix)
+{
+	struct dedup_index_settings set;
+	struct dedup_error err;
+	dedup_status st;
+
+	st = dedup_context_index_settings(ctx, &set, &err);
+	if (!st)
+		st = dedup_index_open(ix, c->index, &set,
+				      DEDUP_INDEX_CREATE |
+				      (c->wait ? DEDUP_INDEX_WAIT : 0), &err);
+	if (!st)
+		return EXIT_OK;
+	cli_error("%s", err.msg);
+	return st == DEDUP_ELOCKED ? EXIT_LOCKED : EXIT_SOME_FAILED;
+}
+
+int cli_index_commit(struct dedup_index *ix, const char *path, long days)
+{
+	struct dedup_index_commit_opts co = { 0 };
+	struct dedup_error err;
+	struct dedup_buf tmp = DEDUP_BUF_INIT;
+	dedup_status st;
+
+	if (days)
+		co.expire_before = (int64_t)time(NULL) - (int64_t)days * 86400;
+	if (!dedup_buf_addf(&tmp, "%s.tmp", path))
+		cli_tmp_set(CLI_TMP_INDEX, tmp.buf);
+	st = dedup_index_commit(ix, &co, &err);
+	cli_tmp_clear(CLI_TMP_INDEX);
+	dedup_buf_release(&tmp);
+	if (st) {
+		cli_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_cluster(const struct cli *c, struct dedup_context *ctx,
 		       struct cli_inputs *in, int *failed)
 {
 	struct dedup_run *run = NULL;
+	struct dedup_index *ix = NULL;
 	struct dedup_error err;
 	size_t i;
-	int ret = -1;
+	int ret;
 
+	if (c->index) {
+		ret = open_index(c, ctx, &ix);
+		if (ret)
+			return ret;
+	}
+	ret = EXIT_SOME_FAILED;
 	if (dedup_run_new(&run, ctx, &err))
 		goto fail;
+	if (ix)
+		dedup_run_set_index(run, ix);
 	for (i = 0; i < in->n; i++)
 		if (dedup_run_add(run, in->v[i].path, &err))
 			goto fail;
 	if (dedup_run_execute(run, &err))
 		goto fail;
 	report_docs(c, run, failed);
-	ret = write_records(c, run);
-	if (ret)
+	/* The index holds this run before its records are printed. */
+	if (ix && cli_index_commit(ix, c->index, c->expire_days))
+		goto out;
+	if (write_records(c, run))
 		*failed = 1;
-	dedup_run_free(run);
-	return 0;
+	ret = EXIT_OK;
+	goto out;
 fail:
 	cli_error("%s", err.msg);
+out:
 	dedup_run_free(run);
+	dedup_index_free(ix);
 	return ret;
 }
 
@@ -548,7 +632,12 @@ int main(int argc, char **argv)
 	int ret, failed = 0;
 
 	cli_defaults(&c);
-	if (argc > 1 && !strcmp(argv[1], "clean")) {
+	cli_signals_init();
+	if (argc > 1 && !strcmp(argv[1], "index")) {
+		c.cmd = CMD_INDEX;
+		argv++;
+		argc--;
+	} else if (argc > 1 && !strcmp(argv[1], "clean")) {
 		c.cmd = CMD_CLEAN;
 		argv++;
 		argc--;
@@ -562,6 +651,10 @@ int main(int argc, char **argv)
 		goto out;
 	argc -= optind;
 	argv += optind;
+	if (c.cmd == CMD_INDEX) {
+		ret = cli_index_cmd(argc, argv, c.expire_days);
+		goto out;
+	}
 	if (c.cmd == CMD_EXPLAIN && argc < 2) {
 		ret = usage_error("explain takes two files (and optionally a corpus)");
 		goto out;
@@ -585,11 +678,14 @@ int main(int argc, char **argv)
 		ret = EXIT_SOME_FAILED;
 		goto out;
 	}
-	if (c.cmd == CMD_CLEAN)
+	if (c.cmd == CMD_CLEAN) {
 		ret = cli_clean(ctx, &in, c.out_dir, c.strip, &failed);
-	else
+		ret = ret || failed ? EXIT_SOME_FAILED : EXIT_OK;
+	} else {
 		ret = cmd_cluster(&c, ctx, &in, &failed);
-	ret = ret || failed ? EXIT_SOME_FAILED : EXIT_OK;
+		if (ret == EXIT_OK && failed)
+			ret = EXIT_SOME_FAILED;
+	}
 out:
 	dedup_context_free(ctx);
 	cli_inputs_release(&in);
