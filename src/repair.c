@@ -88,6 +88,7 @@ struct slot {
 static struct {
 	uint32_t fwd[NCP][128];   /* byte 0x80+i -> code point ("sloppy") */
 	uint8_t undef[NCP][128];  /* 1: byte undefined in the code page */
+	unsigned nundef[NCP];
 	uint16_t direct[DIRECT_MAX];
 	struct slot slots[MAX_SLOTS];
 	unsigned nslots;
@@ -185,14 +186,18 @@ static void build_tables(void)
 			n = ucnv_toUChars(cnv, u, 4, &in, 1, &st);
 			if (U_FAILURE(st) || n != 1 || u[0] == 0xFFFD ||
 			    u[0] == 0x1A ||
-			    (p != CP_LATIN1 && u[0] == b && b < 0xA0)) {
+			    (p != CP_LATIN1 && p != CP_8859_2 && u[0] == b &&
+			     b < 0xA0)) {
 				/*
-				 * Undefined: decoders that do not fail keep
-				 * the byte as the same-valued code point
-				 * (what ftfy calls "sloppy" decoding).
+				 * Undefined (ICU maps some to C1 controls,
+				 * which only the ISO code pages define):
+				 * decoders that do not fail keep the byte as
+				 * the same-valued code point (what ftfy calls
+				 * "sloppy" decoding).
 				 */
 				T.fwd[p][b - 0x80] = b;
 				T.undef[p][b - 0x80] = 1;
+				T.nundef[p]++;
 			} else {
 				T.fwd[p][b - 0x80] = u[0];
 			}
@@ -1174,6 +1179,7 @@ struct unit {
 	uint32_t d;
 	int bonus;
 	bool lossy;
+	bool weak; /* a lead and a lost byte: only with clear damage near */
 };
 
 static inline bool is_space(uint32_t c)
@@ -1203,7 +1209,7 @@ struct hist {
  * Whether d, read in code page p, completes a UTF-8 sequence begun by the
  * characters in h: then a repair one layer up produced them all.
  */
-static bool completes(unsigned p, const struct hist *h, uint32_t d)
+static bool completes_in(unsigned p, const struct hist *h, uint32_t d)
 {
 	unsigned char by[4];
 	unsigned start, k, need;
@@ -1233,6 +1239,19 @@ static bool completes(unsigned p, const struct hist *h, uint32_t d)
 		    lossy_ok(utf8_get(by, need)))
 			return true;
 	}
+	return false;
+}
+
+/* The layer below may be in any code page: p first. */
+static bool completes(unsigned p, const struct hist *h, uint32_t d)
+{
+	unsigned q;
+
+	if (completes_in(p, h, d))
+		return true;
+	for (q = 0; q < NCP; q++)
+		if (q != p && completes_in(q, h, d))
+			return true;
 	return false;
 }
 
@@ -1274,6 +1293,7 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 			u->end = i + 1;
 			u->d = NOTHING;
 			u->lossy = true;
+			u->weak = false;
 			u->bonus = 0;
 			return true;
 		}
@@ -1294,8 +1314,8 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		     !((j + 1 < n && cp[j + 1] == ' ') ||
 		       u_islower((UChar32)prev))))
 			continue;
-		if (kind != SPACE && need < 3)
-			continue; /* one char left: too little evidence */
+		if (kind == DROP && need < 3 && cj < 0x80)
+			continue; /* a letter before ASCII: too common */
 		t = kind == DROP ? j : j + 1;
 		if (kind == SPACE && !(j + 1 < n && cp[j + 1] == ' '))
 			t = j;
@@ -1311,7 +1331,16 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 			continue;
 		end = t;
 		for (x = 0x80; x < 0xC0 && nc < 24; x++) {
-			if (kind == SPACE ? x != 0xA0 : !T.undef[p][x - 0x80])
+			/*
+			 * Code pages defining every byte lose none: a
+			 * U+FFFD there is a loss one layer up, most likely
+			 * in Windows-1252.
+			 */
+			if (kind == SPACE ? x != 0xA0
+					  : !T.undef[T.nundef[p] || kind == DROP
+							     ? p
+							     : CP_1252]
+						    [x - 0x80])
 				continue;
 			by[k] = (unsigned char)x;
 			if (utf8_seq(by, need, false) != need)
@@ -1369,10 +1398,12 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		return false;
 	u->d = 0xFFFD;
 	u->end = cand[m].end;
+	u->weak = need < 3;
 	return true;
 take:
 	u->d = cand[m].d;
 	u->end = cand[m].end;
+	u->weak = need < 3 && cand[m].kind != SPACE;
 	return true;
 }
 
@@ -1402,6 +1433,7 @@ static bool find_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 				  u);
 	u->start = i;
 	u->lossy = false;
+	u->weak = false;
 	if (utf8_seq(by, need, false) == need) {
 		u->d = utf8_get(by, need);
 		u->end = j;
@@ -1620,8 +1652,9 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 		if (i + 1 < n) {
 			nx = slot_of(cp[i + 1]);
 			next = nx ? nx->cont : 0;
+			/* or a lost byte: see lossy_unit() */
 			if (cp[i + 1] == ' ' || cp[i + 1] == 0xFFFD ||
-			    (!next && i > 0 && cp[i - 1] >= 0x80))
+			    (!(sl->lead & next) && i > 0 && cp[i - 1] >= 0x80))
 				next = 0xFFFF;
 		} else {
 			next = 0;
@@ -1688,6 +1721,7 @@ struct span {
 	size_t a, b;  /* units [a, b) */
 	int gain;
 	bool lossy, strong, clean; /* clean: every result is common */
+	bool weak;                 /* only weak units */
 };
 
 /*
@@ -1722,9 +1756,11 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		sp->a = a;
 		sp->b = b;
 		sp->lossy = false;
+		sp->weak = true;
 		whole = 0;
 		for (k = a; k < b; k++) {
 			sp->lossy |= r->units[k].lossy;
+			sp->weak &= r->units[k].weak;
 			whole += !r->units[k].lossy;
 		}
 		sp->gain = span_gain(cp, n, r->units + a, b - a, &maxpen);
@@ -1743,12 +1779,15 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 	doc_ev = *ev;
 	for (k = 0; k < ns; k++) {
 		sp = &r->spans[k];
-		accept = sp->strong ||
-			 (sp->gain >= 1 && doc_ev - sp->strong >= 1) ||
-			 (sp->lossy && sp->gain >= 2 &&
-			  r->units[sp->b - 1].end - r->units[sp->a].start >= 2) ||
-			 (sp->lossy && sp->gain >= 3);
-		if (!accept && sp->gain == 0 && !sp->lossy && sp->clean) {
+		accept = !sp->weak &&
+			 (sp->strong ||
+			  (sp->gain >= 1 && doc_ev - sp->strong >= 1) ||
+			  (sp->lossy && sp->gain >= 2 &&
+			   r->units[sp->b - 1].end - r->units[sp->a].start >=
+				   2) ||
+			  (sp->lossy && sp->gain >= 3));
+		if (!accept && sp->gain >= 0 &&
+		    (sp->weak || (sp->gain == 0 && !sp->lossy && sp->clean))) {
 			near = false;
 			for (t = k; !near && t-- > 0 &&
 			     same_line(cp, r->units[r->spans[t].b - 1].end,
@@ -1768,8 +1807,9 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		 * explains: with several layers, the first step often looks
 		 * no better than smaller, partial readings through another.
 		 */
-		total += 4 * (int)(r->units[sp->b - 1].end - r->units[sp->a].start) +
-			 sp->gain;
+		for (t = sp->a; t < sp->b; t++)
+			total += r->units[t].lossy ? 1 : 4 * (int)(r->units[t].end - r->units[t].start);
+		total += sp->gain;
 		if (!apply)
 			continue;
 		(*fixed)++;
@@ -1875,7 +1915,20 @@ static size_t resolve_entities(uint32_t *cp, size_t n, unsigned *count)
 		while (i < e) {
 			if (cp[i] == '&') {
 				len = entity_at(cp, e, i, &v);
+				if (len && v == '&' && i + len < e &&
+				    entity_at(cp, e, i + len - 1, &v)) {
+					/*
+					 * Escaped twice ("&amp;lt;"): read the
+					 * '&' again, so repairing stays
+					 * idempotent.
+					 */
+					i += len - 1;
+					cp[i] = '&';
+					(*count)++;
+					continue;
+				}
 				if (len) {
+					entity_at(cp, e, i, &v);
 					cp[w++] = v;
 					i += len;
 					(*count)++;

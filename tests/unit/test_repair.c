@@ -405,6 +405,22 @@ static long lossy_match(const char *want, size_t wn, const char *got,
 	return i == wn && j == gn ? lost : -1;
 }
 
+/* Show where got first differs from want. */
+static void report_diff(const char *what, const char *want, size_t wn,
+			const char *got, size_t gn)
+{
+	size_t i = 0, s;
+
+	while (i < wn && i < gn && want[i] == got[i])
+		i++;
+	s = i > 30 ? i - 30 : 0;
+	while (s > 0 && ((unsigned char)want[s] & 0xC0) == 0x80)
+		s--;
+	fprintf(stderr, "%s: differs at byte %zu\n", what, i);
+	show("want ", want + s, wn - s < 70 ? wn - s : 70);
+	show("got  ", got + s, gn - s < 70 ? gn - s : 70);
+}
+
 /* Mojibake markers that must not be left behind. */
 static int has_residue(const char *want, const char *got)
 {
@@ -608,8 +624,8 @@ static void test_damage_lossy(void **state)
 		else if (lost > 0)
 			marked++;
 		else if (wrong++ < 5)
-			fprintf(stderr, "lossy damage %s not undone\n",
-				damage_describe(&ch));
+			report_diff(damage_describe(&ch), ref.buf, ref.len,
+				    out.buf, out.len);
 		resid += has_residue(ref.buf, out.buf);
 	}
 	free(in);
