@@ -99,6 +99,25 @@ struct seg {
 	const char *reason; /* why removed */
 };
 
+/* A match found by one alternation or rule; rule -1: none, -2: stopped by
+ * the match limit. */
+struct found {
+	long rule;
+	size_t ms, me;
+};
+
+/*
+ * What one alternation or rule found in the current line, and from where:
+ * span rules search the same line again after each cut, and the answer
+ * holds for any later start up to the match (PCRE2 sees the whole line
+ * whatever the start offset), so a line with many cuts costs one scan per
+ * alternation, not one per cut.
+ */
+struct memo {
+	struct found f;
+	int valid;
+};
+
 struct dedup_stripper {
 	const struct dedup_rules *rules;
 	const struct dedup_stopwords *sw;
@@ -109,6 +128,8 @@ struct dedup_stripper {
 	uint64_t *hashes;
 	size_t nhashes;
 	unsigned char *disabled; /* rules that hit the match limit */
+	struct memo *memo;       /* span matches of the current line */
+	size_t nmemo;
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
 	struct dedup_buf work;
 	struct dedup_buf line;
@@ -143,7 +164,9 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 		goto nomem;
 	if (rules && rules->n) {
 		st->disabled = calloc(rules->n, 1);
-		if (!st->disabled)
+		st->nmemo = rules->group[SCOPE_SPAN].njoin + rules->n;
+		st->memo = calloc(st->nmemo, sizeof(*st->memo));
+		if (!st->disabled || !st->memo)
 			goto nomem;
 	}
 	pcre2_set_match_limit(st->mctx, MATCH_LIMIT);
@@ -164,6 +187,7 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	free(st->segs);
 	free(st->hashes);
 	free(st->disabled);
+	free(st->memo);
 	dedup_buf_release(&st->work);
 	dedup_buf_release(&st->line);
 	dedup_buf_release(&st->lower);
@@ -323,20 +347,77 @@ static int lower_line(struct dedup_stripper *st, const char *s, size_t len)
 	return 1;
 }
 
+static struct found join_find(struct dedup_stripper *st,
+			      enum rule_scope scope,
+			      const struct rule_join *jn, const char *s,
+			      const char *low, size_t len, size_t start)
+{
+	struct found f = { -1, 0, 0 };
+	int rc;
+
+	if (jn->lowered && !low) {
+		f.rule = join_by_rule(st, scope, jn, s, len, start, &f.ms,
+				      &f.me);
+		return f;
+	}
+	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, len,
+				       start, &f.ms, &f.me) :
+		run(st, jn->code, jn->lowered ? low : s, len, start, 0,
+		    &f.ms, &f.me);
+	if (rc < 0)
+		f.rule = -2;
+	else if (rc > 0)
+		f.rule = which_rule(st, scope, jn, s, len, f.ms, &f.me);
+	return f;
+}
+
+static struct found rule_find(struct dedup_stripper *st, size_t i,
+			      const char *s, size_t len, size_t start)
+{
+	struct found f = { -1, 0, 0 };
+	int rc = run(st, st->rules->v[i].code, s, len, start, 0, &f.ms,
+		     &f.me);
+
+	if (rc < 0) {
+		limit_hit(st, i);
+		f.rule = -1; /* skipped from now on */
+		return f;
+	}
+	if (rc > 0)
+		f.rule = (long)i;
+	return f;
+}
+
+static int memo_holds(const struct memo *m, size_t start)
+{
+	return m && m->valid && (m->f.rule == -1 || m->f.ms >= start);
+}
+
+/* Take f if it starts before the best so far (ties: the longer). */
+static void keep_best(struct found *best, const struct found *f)
+{
+	if (f->rule < 0)
+		return;
+	if (best->rule < 0 || f->ms < best->ms ||
+	    (f->ms == best->ms && f->me > best->me))
+		*best = *f;
+}
+
 /*
  * The leftmost match of any rule of `scope` in s[start..len), a line of
- * `chars` characters; `low` is the line lowercased in place, or NULL.
- * Returns the rule index and bounds, or -1.
+ * `chars` characters; `low` is the line lowercased in place, or NULL;
+ * `memo` (joins first, then rules) keeps answers across calls on one line,
+ * or is NULL. Returns the rule index and bounds, or -1.
  */
 static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		       const char *s, const char *low, size_t len,
-		       unsigned chars, size_t start, size_t *ms, size_t *me)
+		       unsigned chars, size_t start, struct memo *memo,
+		       size_t *ms, size_t *me)
 {
 	const struct dedup_rules *rs = st->rules;
 	const struct rule_group *g;
-	size_t bs = 0, be = 0, a, b, i;
-	long best = -1, r;
-	int rc;
+	struct found best = { -1, 0, 0 }, f;
+	size_t i;
 
 	if (!rs)
 		return -1;
@@ -345,40 +426,31 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		return -1;
 	for (i = 0; i < g->njoin && !st->fallback[scope]; i++) {
 		const struct rule_join *jn = &g->join[i];
+		struct memo *m = memo ? &memo[i] : NULL;
 
 		if ((jn->anchored && start > 0) ||
 		    (jn->maxlen && chars > jn->maxlen))
 			continue;
-		if (jn->lowered && !low) {
-			r = join_by_rule(st, scope, jn, s, len, start, &a, &b);
-			if (r >= 0 && (best < 0 || a < bs)) {
-				best = r;
-				bs = a;
-				be = b;
-			}
+		if (memo_holds(m, start)) {
+			keep_best(&best, &m->f);
 			continue;
 		}
-		rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s,
-					       len, start, &a, &b) :
-			run(st, jn->code, jn->lowered ? low : s, len, start, 0,
-			    &a, &b);
-		if (rc < 0) {
+		f = join_find(st, scope, jn, s, low, len, start);
+		if (f.rule == -2) {
 			/* find the culprit among the single rules */
 			st->fallback[scope] = 1;
-			best = -1;
+			best.rule = -1;
 			break;
 		}
-		if (rc == 0 || (best >= 0 && a >= bs))
-			continue;
-		r = which_rule(st, scope, jn, s, len, a, &b);
-		if (r >= 0) {
-			best = r;
-			bs = a;
-			be = b;
+		if (m) {
+			m->f = f;
+			m->valid = 1;
 		}
+		keep_best(&best, &f);
 	}
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *rl = &rs->v[i];
+		struct memo *m = memo ? &memo[g->njoin + i] : NULL;
 
 		if (rl->scope != scope || st->disabled[i] ||
 		    (rl->maxlen && chars > rl->maxlen) ||
@@ -386,20 +458,20 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			continue;
 		if (!rl->solo && !st->fallback[scope])
 			continue;
-		rc = run(st, rl->code, s, len, start, 0, &a, &b);
-		if (rc < 0) {
-			limit_hit(st, i);
+		if (memo_holds(m, start)) {
+			keep_best(&best, &m->f);
 			continue;
 		}
-		if (rc > 0 && (best < 0 || a < bs || (a == bs && b > be))) {
-			best = (long)i;
-			bs = a;
-			be = b;
+		f = rule_find(st, i, s, len, start);
+		if (m && !st->disabled[i]) {
+			m->f = f;
+			m->valid = 1;
 		}
+		keep_best(&best, &f);
 	}
-	*ms = bs;
-	*me = be;
-	return best;
+	*ms = best.ms;
+	*me = best.me;
+	return best.rule;
 }
 
 /* ---- building segments ---- */
@@ -472,14 +544,16 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 	long r;
 
 	dedup_buf_reset(&st->line);
+	if (st->memo)
+		memset(st->memo, 0, st->nmemo * sizeof(*st->memo));
 	if (use_rules && st->rules && st->rules->group[SCOPE_SPAN].nrules) {
 		chars = count_chars(s, len);
 		if (lower_line(st, s, len))
 			low = st->lower.buf;
 	}
 	while (use_rules && pos < len) {
-		r = scope_find(st, SCOPE_SPAN, s, low, len, chars, pos, &ms,
-			       &me);
+		r = scope_find(st, SCOPE_SPAN, s, low, len, chars, pos,
+			       st->memo, &ms, &me);
 		if (r < 0)
 			break;
 		if (me == ms) { /* cannot happen: empty matches are refused */
@@ -1046,7 +1120,7 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		low = lower_line(st, p, g->len) ? st->lower.buf : NULL;
 		/* a tail rule first: it is the stronger verdict */
 		r = scope_find(st, SCOPE_TAIL, p, low, g->len, g->chars, 0,
-			       &ms, &me);
+			       NULL, &ms, &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->tail = 1;
@@ -1054,14 +1128,14 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 			continue;
 		}
 		r = scope_find(st, SCOPE_LINE, p, low, g->len, g->chars, 0,
-			       &ms, &me);
+			       NULL, &ms, &me);
 		if (r >= 0) {
 			g->hard = 1;
 			g->reason = st->rules->v[r].name;
 			continue;
 		}
 		r = scope_find(st, SCOPE_EMBED, p, low, g->len, g->chars, 0,
-			       &ms, &me);
+			       NULL, &ms, &me);
 		if (r >= 0) {
 			drop_embed(st, i, st->rules->v[r].name);
 			continue;

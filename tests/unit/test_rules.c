@@ -168,6 +168,12 @@ static void test_scopes(void **state)
 		   "First [promo a] part [promo b] end.\n", &out, &log);
 	assert_string_equal(out.buf, "First  part  end.\n");
 	assert_string_equal(log.buf, "promo\t[promo a]\npromo\t[promo b]\n");
+	/* two span rules taking turns along a line, one with a capture */
+	strip_with("span sq \\[x\\]\nspan cu (\\{)y\\}\n",
+		   "a [x] b {y} c [x] d {y} e {y}[x]f\n", &out, &log);
+	assert_string_equal(out.buf, "a  b  c  d  e f\n");
+	assert_string_equal(log.buf, "sq\t[x]\ncu\t{y}\nsq\t[x]\ncu\t{y}\n"
+			    "cu\t{y}\nsq\t[x]\n");
 	/* tail: from the marker to the end, once text came before it */
 	strip_with("tail related ^Related$\n",
 		   "Related\nText one.\nText two.\nRelated\nLink one\n"
