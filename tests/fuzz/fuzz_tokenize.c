@@ -10,6 +10,7 @@
 
 #include "dedup/tokenize.h"
 #include "fuzz_util.h"
+#include "tokenize_int.h"
 
 static struct dedup_tokenizer *tk;
 static struct dedup_tokens fast, icu;
@@ -20,6 +21,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (dedup_tokenizer_new(&tk, &err)) {
 		fprintf(stderr, "fuzz_tokenize: %s\n", err.msg);
+		abort();
+	}
+	/* Else dedup_tokenize() is ICU too and nothing is compared. */
+	if (!tk->fast_ok) {
+		fprintf(stderr, "fuzz_tokenize: the fast path failed its "
+			"self-test and is off\n");
 		abort();
 	}
 	dedup_tokens_init(&fast);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Hostile rule files (issue 8; syntax in docs/rules.md): a user rule with
 # catastrophic backtracking is stopped by PCRE2's limits and reported with
-# its name, file and line, the output still complete; absurd files (100,000
+# its name, file and line, the output still complete; a rule that needs
+# more than the JIT's stack still matches or is reported; absurd files (100,000
 # rules, a 1 MB pattern, a 1 MB line of junk, random bytes) end in success
 # or a clean refusal naming the file, never a hang or a crash. Every run is
 # under `timeout`.
@@ -45,6 +46,31 @@ grep -q "^$tmp/doc.txt	" "$tmp/slow.out" ||
 	fail "runaway rule: no record for the document"
 grep "runaway" "$tmp/slow.err" | grep "slow.rules" | grep -q "line 2" ||
 	fail "runaway rule: not reported with name, file and line: $(cat "$tmp/slow.err")"
+
+# ---- a rule deeper than PCRE2's JIT stack ----
+# The rule matches every line, but each repetition of its group keeps a
+# backtracking frame: on a 3,700-byte line the JIT's default 32 KiB stack
+# runs out. The long line must still go (a larger stack, or the
+# interpreter) or the rule be reported; silently keeping it is wrong.
+cat >"$tmp/deep.rules" <<'RULES'
+line every-line ^(?:.Q?)+$
+RULES
+python3 -c "
+s = ('The committee heard from residents of the northern estate, who said '
+     'the bus service had become unreliable since the depot moved. ')
+print('A short first line of the report.')
+print(s * 30)
+print('A closing line of the report.')" >"$tmp/deep.txt"
+timeout $limit "$dedup" clean --no-builtin-rules --rules "$tmp/deep.rules" \
+	"$tmp/deep.txt" >"$tmp/deep.out" 2>"$tmp/deep.err"
+rc=$?
+[ "$rc" -eq 124 ] && fail "deep rule: still running after ${limit}s"
+grep -q "short first line" "$tmp/deep.out" &&
+	fail "deep rule: does not match a short line"
+if grep -q "committee" "$tmp/deep.out"; then
+	grep -q "every-line" "$tmp/deep.err" ||
+		fail "deep rule: a 3,700-byte line it matches was kept, unreported"
+fi
 
 # ---- 100,000 rules ----
 python3 -c "
