@@ -89,6 +89,8 @@ static struct {
 	uint32_t fwd[NCP][128];   /* byte 0x80+i -> code point ("sloppy") */
 	uint8_t undef[NCP][128];  /* 1: byte undefined in the code page */
 	unsigned nundef[NCP];
+	uint8_t undef_list[NCP][32]; /* the undefined bytes in 80..BF */
+	unsigned nundef_list[NCP];
 	uint16_t direct[DIRECT_MAX];
 	struct slot slots[MAX_SLOTS];
 	unsigned nslots;
@@ -198,6 +200,9 @@ static void build_tables(void)
 				T.fwd[p][b - 0x80] = b;
 				T.undef[p][b - 0x80] = 1;
 				T.nundef[p]++;
+				if (b < 0xC0)
+					T.undef_list[p][T.nundef_list[p]++] =
+						(uint8_t)b;
 			} else {
 				T.fwd[p][b - 0x80] = u[0];
 			}
@@ -1273,7 +1278,9 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		size_t end;
 		int kind;
 	} cand[24];
-	size_t nc = 0, m, t, x, end;
+	size_t nc = 0, m, t, x, end, nx, ix;
+	const uint8_t *xs;
+	static const uint8_t a0 = 0xA0;
 	int kind, b;
 	uint32_t next;
 	unsigned nplaus = 0;
@@ -1330,19 +1337,20 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		if (m < need)
 			continue;
 		end = t;
-		for (x = 0x80; x < 0xC0 && nc < 24; x++) {
-			/*
-			 * Code pages defining every byte lose none: a
-			 * U+FFFD there is a loss one layer up, most likely
-			 * in Windows-1252.
-			 */
-			if (kind == SPACE ? x != 0xA0
-					  : !T.undef[T.nundef[p] || kind == DROP
-							     ? p
-							     : CP_1252]
-						    [x - 0x80])
-				continue;
-			by[k] = (unsigned char)x;
+		/*
+		 * Code pages defining every byte lose none: a U+FFFD there
+		 * is a loss one layer up, most likely in Windows-1252.
+		 */
+		if (kind == SPACE) {
+			xs = &a0;
+			nx = 1;
+		} else {
+			x = T.nundef[p] || kind == DROP ? p : CP_1252;
+			xs = T.undef_list[x];
+			nx = T.nundef_list[x];
+		}
+		for (ix = 0; ix < nx && nc < 24; ix++) {
+			by[k] = xs[ix];
 			if (utf8_seq(by, need, false) != need)
 				continue;
 			cand[nc].d = utf8_get(by, need);
@@ -1709,20 +1717,41 @@ static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
 	return nu;
 }
 
-static bool same_line(const uint32_t *cp, size_t from, size_t to)
-{
-	for (; from < to; from++)
-		if (cp[from] == '\n' || cp[from] == SEP)
-			return false;
-	return true;
-}
-
 struct span {
 	size_t a, b;  /* units [a, b) */
 	int gain;
 	bool lossy, strong, clean; /* clean: every result is common */
 	bool weak;                 /* only weak units */
+	unsigned line_strong;      /* strong spans on its line */
 };
+
+/* Count, for every span, the strong spans on its line (spans are sorted). */
+static void line_strong(struct dedup_repair *r, const uint32_t *cp, size_t ns)
+{
+	size_t k, first = 0, pos = 0, t, end;
+	unsigned count = 0;
+	bool newline;
+
+	for (k = 0; k <= ns; k++) {
+		newline = k == ns;
+		if (k < ns) {
+			end = r->units[r->spans[k].a].start;
+			for (; pos < end && !newline; pos++)
+				newline = cp[pos] == '\n' || cp[pos] == SEP;
+			pos = end;
+		}
+		if (newline && k > first) {
+			for (t = first; t < k; t++)
+				r->spans[t].line_strong = count;
+			first = k;
+			count = 0;
+		}
+		if (k < ns) {
+			count += r->spans[k].strong;
+			pos = r->units[r->spans[k].b - 1].end;
+		}
+	}
+}
 
 /*
  * Walk the spans (runs of adjacent units) of code page p and decide which
@@ -1740,7 +1769,7 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 	size_t a, b, k, w = 0, from = 0, ns = 0, t, whole;
 	unsigned strong = 0, weak = 0, doc_ev;
 	int total = 0, maxpen;
-	bool accept, near;
+	bool accept;
 	struct span *sp;
 
 	for (a = 0; a < nu; a = b) {
@@ -1774,6 +1803,7 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 	/* several small lossless repairs of one kind back each other */
 	if (weak >= 3 && strong < 1)
 		strong = 1;
+	line_strong(r, cp, ns);
 	if (strong > *ev)
 		*ev = strong;
 	doc_ev = *ev;
@@ -1787,19 +1817,8 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 				   2) ||
 			  (sp->lossy && sp->gain >= 3));
 		if (!accept && sp->gain >= 0 &&
-		    (sp->weak || (sp->gain == 0 && !sp->lossy && sp->clean))) {
-			near = false;
-			for (t = k; !near && t-- > 0 &&
-			     same_line(cp, r->units[r->spans[t].b - 1].end,
-				       r->units[sp->a].start);)
-				near = r->spans[t].strong;
-			for (t = k + 1; !near && t < ns &&
-			     same_line(cp, r->units[sp->b - 1].end,
-				       r->units[r->spans[t].a].start);
-			     t++)
-				near = r->spans[t].strong;
-			accept = near;
-		}
+		    (sp->weak || (sp->gain == 0 && !sp->lossy && sp->clean)))
+			accept = sp->line_strong > sp->strong;
 		if (!accept)
 			continue;
 		/*

@@ -1,12 +1,17 @@
 /*
  * repair.h - stage 1: decode raw bytes to UTF-8 and undo mojibake.
  *
- * Valid UTF-8 passes through; other input (UTF-16 with a BOM, legacy code
- * pages found by ICU charset detection) is converted. Then spans that are
- * UTF-8 wrongly decoded through a legacy code page (one or more layers, with
- * bytes lost on the way) are re-encoded and decoded again, C1 leftovers of
- * Windows-1252 and HTML character references are resolved, and the result
- * is put in NFC. Clean text comes back byte-identical (after NFC).
+ * Valid UTF-8 passes through; other input (UTF-16/32 with a BOM, UTF-8
+ * holding stray bytes or CESU-8 surrogate pairs, legacy code pages found by
+ * ICU charset detection) is converted. Then spans that are UTF-8 wrongly
+ * decoded through a legacy code page (Windows-1250/1251/1252/1253/1254/
+ * 1257, Latin-1, ISO-8859-2, Mac Roman, CP437; one or more layers; bytes
+ * lost on the way) are re-encoded and decoded again, C1 leftovers of
+ * Windows-1252 and HTML character references (outside markup and code) are
+ * resolved, and the result is put in NFC. A character whose lost byte
+ * leaves several readings becomes U+FFFD; nothing is invented. Clean text
+ * comes back byte-identical (after NFC), and repairing twice changes
+ * nothing more.
  *
  * A struct dedup_repair holds ICU converters and scratch space: create one
  * per thread and reuse it for every document. The caller owns `out`.
@@ -28,7 +33,7 @@ struct dedup_repair_report {
 	const char *encoding; /* source encoding as detected ("UTF-8",
 				 "windows-1252", "UTF-16LE"...), static */
 	unsigned converted;   /* 1 if the input was not UTF-8 */
-	unsigned spans_fixed; /* mojibake spans repaired */
+	unsigned spans_fixed; /* mojibake spans and C1 controls repaired */
 	unsigned entities;    /* HTML character references resolved */
 	unsigned bom;         /* 1 if a byte order mark was dropped */
 };
