@@ -1189,7 +1189,8 @@ struct unit {
 
 static inline bool is_space(uint32_t c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 ||
+	       c == SEP;
 }
 
 static bool lossy_ok(uint32_t d)
@@ -1378,7 +1379,7 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		if (cand[m].d == 0x201D && cand[m].kind != SPACE &&
 		    !is_space(prev) &&
 		    (is_space(next) || (next < 0x80 && !u_isalnum(next)) ||
-		     (prev < 0x80 && strchr(".,;:!?", (int)prev))))
+		     (prev && prev < 0x80 && strchr(".,;:!?", (int)prev))))
 			goto take;
 		if (cand[m].d == 0xFE0F && prev >= 0x2000 &&
 		    !u_isalnum((UChar32)prev))
@@ -1827,7 +1828,10 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 		 * no better than smaller, partial readings through another.
 		 */
 		for (t = sp->a; t < sp->b; t++)
-			total += r->units[t].lossy ? 1 : 4 * (int)(r->units[t].end - r->units[t].start);
+			total += r->units[t].lossy
+					 ? 1
+					 : 4 * (int)(r->units[t].end -
+						     r->units[t].start);
 		total += sp->gain;
 		if (!apply)
 			continue;
@@ -2050,9 +2054,6 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 				      NULL, &nomem);
 			if (nomem)
 				goto nomem;
-#ifdef REPAIR_TRACE
-			fprintf(stderr, "layer %u cp %s units %zu score %d\n", layer, cp_icu[p], nu, score);
-#endif
 			if (score > best_score)
 				best_score = score, best = p;
 		}

@@ -2,9 +2,11 @@
  * test_repair.c - unit tests of the repair stage.
  *
  * The bulk of the cases is the table tests/data/repair/cases.tsv (input,
- * expected output, why). Then: idempotence on every case, the synthetic
- * damage generator (damage.h) on sentences written here and, when
- * ../shared is present, on real articles, and seed 000.
+ * expected output, why). Then: idempotence on every case, the report and
+ * error paths, the synthetic damage generator (damage.h) on sentences
+ * written here and, when ../shared is present, on real articles (lossless
+ * chains must be undone exactly, lossy ones may only leave U+FFFD where a
+ * character was lost), seed 000, and random bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
