@@ -113,6 +113,15 @@ static void generate(struct set *s)
 	dedup_buf_release(&b);
 }
 
+static void free_set(struct set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->d[i].data);
+	free(s->d);
+}
+
 /*
  * CPU time of this process: the machine is shared, and MB/s per core is
  * what we want to know.
@@ -214,5 +223,9 @@ int main(int argc, char **argv)
 	run(r, "lossy", &lossy);
 	run(r, "mixed", &mixed);
 	dedup_repair_free(r);
+	free_set(&clean);
+	free_set(&damaged);
+	free_set(&lossy);
+	free_set(&mixed);
 	return 0;
 }
