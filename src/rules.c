@@ -41,6 +41,7 @@ static void rule_release(struct rule *r)
 	free(r->src);
 	free(r->lsrc);
 	pcre2_code_free(r->code);
+	pcre2_code_free(r->acode);
 }
 
 static void group_release(struct rule_group *g)
@@ -49,6 +50,7 @@ static void group_release(struct rule_group *g)
 
 	for (i = 0; i < g->njoin; i++) {
 		pcre2_code_free(g->join[i].code);
+		pcre2_code_free(g->join[i].acode);
 		free(g->join[i].filter);
 	}
 	free(g->join);
@@ -254,12 +256,21 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 					free(jn->filter);
 					jn->filter = NULL;
 				}
+				if (jn->filter) {
+					jn->acode = compile(src.buf, src.len,
+						PCRE2_ANCHORED, &ec, &eo);
+					if (!jn->acode) {
+						free(jn->filter);
+						jn->filter = NULL;
+					}
+				}
 			}
 		}
 		/* e.g. the same group name in two rules: all solo */
 		if (failed) {
 			for (k = 0; k < g[s].njoin; k++) {
 				pcre2_code_free(g[s].join[k].code);
+				pcre2_code_free(g[s].join[k].acode);
 				free(g[s].join[k].filter);
 			}
 			g[s].njoin = 0;
@@ -429,6 +440,12 @@ static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 		return dedup_error_set(ps->err, DEDUP_ERULE,
 			"'%s' line %u: rule '%s': matches an empty line",
 			ps->origin, lineno, name);
+	}
+	r->acode = compile(src->buf, src->len, PCRE2_ANCHORED, &ec, &off);
+	if (!r->acode) {
+		pcre2_code_free(r->code);
+		return dedup_error_set(ps->err, DEDUP_ENOMEM,
+				       "cannot compile rule '%s'", name);
 	}
 	r->name = strdup(name);
 	r->origin = strdup(ps->origin);

@@ -248,7 +248,7 @@ static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
 		    r->anchored != jn->anchored ||
 		    r->maxlen != jn->maxlen || r->lowered != jn->lowered)
 			continue;
-		if (run(st, r->code, s, len, at, PCRE2_ANCHORED, &a, me) > 0)
+		if (run(st, r->acode, s, len, at, 0, &a, me) > 0)
 			return (long)i;
 	}
 	return -1;
@@ -265,7 +265,7 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 
 	while ((pos = strip_prefilter_next(jn->filter, s, len, pos)) !=
 	       (size_t)-1) {
-		rc = run(st, jn->code, s, len, pos, PCRE2_ANCHORED, ms, me);
+		rc = run(st, jn->acode, s, len, pos, 0, ms, me);
 		if (rc)
 			return rc;
 		pos++;

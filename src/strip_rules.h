@@ -49,6 +49,13 @@ struct rule {
 	 */
 	int lowered;
 	char *lsrc;     /* the pattern without its (?i) prefix */
+	/*
+	 * The pattern compiled anchored, to name the rule of an alternation
+	 * at a match position: PCRE2_ANCHORED given at match time would make
+	 * PCRE2 leave the JIT for its interpreter, which checks the UTF-8 of
+	 * the rest of the line on every call.
+	 */
+	pcre2_code *acode;
 	char *src;      /* the pattern as compiled, case option included */
 	pcre2_code *code;
 };
@@ -61,6 +68,8 @@ struct rule_join {
 	unsigned maxlen;
 	int lowered;    /* runs on the lowercased line (see struct rule) */
 	struct strip_prefilter *filter; /* floating alternations; may be NULL */
+	pcre2_code *acode;  /* with a filter: compiled anchored, tried at the
+			       positions it finds */
 };
 
 struct rule_group {
