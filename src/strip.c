@@ -130,6 +130,7 @@ struct dedup_stripper {
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
 	size_t nmemo;
+	size_t nrules;           /* rules->n when the stripper was made */
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
 	struct dedup_buf work;
 	struct dedup_buf line;
@@ -152,6 +153,7 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	if (!st)
 		goto nomem;
 	st->rules = rules;
+	st->nrules = rules ? rules->n : 0;
 	st->sw = sw;
 	dedup_buf_init(&st->work);
 	dedup_buf_init(&st->line);
@@ -1098,6 +1100,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	if (!opts)
 		opts = &none;
 	dedup_buf_reset(out);
+	/* the per-rule arrays were sized for the set as it was */
+	if (st->rules && st->rules->n != st->nrules)
+		return dedup_error_set(err, DEDUP_EINVAL,
+			"rules were added after the stripper was made");
 	st->err = err;
 	st->limit_st = DEDUP_OK;
 	memset(st->fallback, 0, sizeof(st->fallback));

@@ -106,7 +106,11 @@ struct dedup_strip_opts {
 
 struct dedup_stripper;
 
-/* rules, sw must outlive the stripper; sw may be NULL (no stopword cue). */
+/*
+ * rules, sw must outlive the stripper and stay unchanged (dedup_strip()
+ * fails with DEDUP_EINVAL if rules were added since); sw may be NULL (no
+ * stopword cue).
+ */
 dedup_status dedup_stripper_new(struct dedup_stripper **out,
 				const struct dedup_rules *rules,
 				const struct dedup_stopwords *sw,

@@ -126,6 +126,28 @@ static void test_errors(void **state)
 		     "parenthesis");
 }
 
+/* A stripper refuses a rule set that grew after it was made. */
+static void test_set_changed(void **state)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	struct dedup_stripper *st;
+	struct dedup_rules *rs;
+	struct dedup_error err;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	assert_int_equal(add(rs, "line a ^a$\n", &err), DEDUP_OK);
+	assert_int_equal(dedup_stripper_new(&st, rs, NULL, &err), DEDUP_OK);
+	assert_int_equal(dedup_strip(st, NULL, "a\nb\n", 4, &out, NULL,
+				     &err), DEDUP_OK);
+	assert_int_equal(add(rs, "line b ^b$\n", &err), DEDUP_OK);
+	assert_int_equal(dedup_strip(st, NULL, "a\nb\n", 4, &out, NULL,
+				     &err), DEDUP_EINVAL);
+	dedup_stripper_free(st);
+	dedup_rules_free(rs);
+	dedup_buf_release(&out);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/dedup_test_rules_XXXXXX";
@@ -322,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_set_changed),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_glued_segments),
 		cmocka_unit_test(test_prefilter),
