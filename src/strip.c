@@ -4,15 +4,19 @@
  * One document at a time:
  *  1. span rules cut their matches out of each line;
  *  2. each line is cut into segments at glue points (strip_segment.c);
- *  3. each segment is classified: line and tail rules are final; segments
- *     that recur across many documents of the run are bad; otherwise the
- *     text evidence gives a jusText-like class (short, bad, near-good,
- *     good) from length, stopword density in the document's language,
- *     sentence punctuation and capitalisation;
- *  4. short and near-good segments take their class from their neighbours,
- *     and short headings right before good text are kept;
- *  5. the first tail rule that follows article text drops the rest;
- *  6. the kept segments are written one per line.
+ *  3. each segment is classified: line, tail and embed rules are final;
+ *     otherwise the text evidence gives a jusText-like class (short, bad,
+ *     near-good, good) from length, stopword density in the document's
+ *     language, sentence punctuation and capitalisation, and segments that
+ *     recur across many documents of the run count as bad;
+ *  4. runs of near-good paragraphs become good, short headings right
+ *     before text count as near-good, and short and near-good segments
+ *     take their class from their neighbours (jusText's context rules);
+ *  5. outside the stretch of the page that holds the article (maximum-sum
+ *     subarray of segment scores), only segments good on their own stay;
+ *  6. the first end-of-article marker with at least as much kept text
+ *     before it as after it drops the rest;
+ *  7. the kept segments are written one per line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -487,7 +491,6 @@ static unsigned count_chars(const char *s, size_t len)
 		n += ((unsigned char)s[i] & 0xC0) != 0x80;
 	return n;
 }
-
 
 static int log_piece(struct dedup_buf *log, const char *reason,
 		     const char *s, size_t len)
