@@ -1003,6 +1003,20 @@ static void main_region(struct seg *v, size_t n)
 	for (i = 0; i < n; i++)
 		if (!v[i].hard && !v[i].region && v[i].cf != CLS_GOOD)
 			v[i].cls = CLS_BAD;
+	/* the document's first line, when nothing but rule-removed lines
+	 * (byline, date, read time) separates it from the article: its
+	 * headline */
+	for (i = 0; i < n && v[i].hard; i++)
+		;
+	if (i + 1 < n && !v[i].region && v[i].words >= 3 &&
+	    v[i].words <= HEADING_MAX_WORDS && v[i].cf != CLS_BAD) {
+		size_t j = i + 1;
+
+		while (j < n && v[j].hard)
+			j++;
+		if (j < n && v[j].region)
+			v[i].cls = CLS_GOOD;
+	}
 }
 
 /*
