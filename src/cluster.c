@@ -23,10 +23,11 @@ void dedup_cluster_params_default(struct dedup_cluster_params *p,
 		p->lsh_threshold = 0.6;
 		p->nhash = 128;
 	} else {
-		p->threshold = 0.2;
-		p->lsh_threshold = 0.15;
+		p->threshold = 0.12;
+		p->lsh_threshold = 0.05;
 		p->nhash = 64;
-		p->top_terms = 24;
+		p->top_terms = 64;
+		p->date_window = 1;
 	}
 }
 
@@ -105,66 +106,6 @@ void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 	}
 }
 
-/* Per-document TF-IDF weights, in one array with offsets. */
-struct weights {
-	float *w;
-	size_t *off;
-	float *norm;
-};
-
-static float idf_of(const struct dedup_df *df, uint32_t term)
-{
-	double n = df ? (double)dedup_df_docs(df) : 1;
-	double d = df ? dedup_df_get(df, term) : 1;
-
-	if (d > n)
-		d = n;
-	return (float)(log((n + 1) / (d + 1)) + 1);
-}
-
-static float weight_of(const struct dedup_df *df, uint32_t term, uint16_t tf)
-{
-	return (float)((1 + log((double)tf)) * idf_of(df, term));
-}
-
-/*
- * Cosine of the two weight vectors restricted to the terms both samples
- * cover: a bottom-k sample holds every term below its largest hash, so
- * below the smaller of the two limits the samples are exact.
- */
-static double cosine(const struct dedup_sig *a, const float *wa,
-		     const struct dedup_sig *b, const float *wb)
-{
-	uint32_t lim = UINT32_MAX, i = 0, j = 0;
-	double dot = 0, na = 0, nb = 0;
-
-	if (a->ndistinct > a->nterms && a->nterms)
-		lim = a->terms[a->nterms - 1];
-	if (b->ndistinct > b->nterms && b->nterms &&
-	    b->terms[b->nterms - 1] < lim)
-		lim = b->terms[b->nterms - 1];
-	while (i < a->nterms && a->terms[i] <= lim) {
-		while (j < b->nterms && b->terms[j] < a->terms[i]) {
-			nb += (double)wb[j] * wb[j];
-			j++;
-		}
-		if (j < b->nterms && b->terms[j] == a->terms[i]) {
-			dot += (double)wa[i] * wb[j];
-			nb += (double)wb[j] * wb[j];
-			j++;
-		}
-		na += (double)wa[i] * wa[i];
-		i++;
-	}
-	while (j < b->nterms && b->terms[j] <= lim) {
-		nb += (double)wb[j] * wb[j];
-		j++;
-	}
-	if (na <= 0 || nb <= 0)
-		return 0;
-	return dot / sqrt(na * nb);
-}
-
 static int dates_apart(const struct dedup_cluster_params *p,
 		       const struct dedup_sig *a, const struct dedup_sig *b)
 {
@@ -177,150 +118,64 @@ static int dates_apart(const struct dedup_cluster_params *p,
 	return d > p->date_window || d < -p->date_window;
 }
 
-static double sim_with(const struct dedup_cluster_params *p,
-		       const struct dedup_sig *a, const float *wa,
-		       const struct dedup_sig *b, const float *wb)
+/*
+ * Cosine of the two unit vectors, less the largest single product: one
+ * shared place or station name alone must not make two reports alike.
+ */
+static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 {
-	double s;
+	const double one = (double)DEDUP_WEIGHT_ONE * DEDUP_WEIGHT_ONE;
+	uint64_t dot = 0, top = 0;
+	uint32_t i = 0, j = 0;
 
-	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
-		return 1;
-	if (dates_apart(p, a, b))
-		return 0;
-	if (p->level == DEDUP_LEVEL_COPY)
-		s = dedup_sig_jaccard(a, b);
-	else
-		s = cosine(a, wa, b, wb);
-	return s > 1 ? 1 : s;
-}
+	while (i < a->nterms && j < b->nterms) {
+		if (a->terms[i] < b->terms[j]) {
+			i++;
+		} else if (a->terms[i] > b->terms[j]) {
+			j++;
+		} else {
+			uint64_t x = (uint64_t)a->wt[i] * b->wt[j];
 
-double dedup_term_weight(const struct dedup_df *df, uint32_t term,
-			 uint32_t tf)
-{
-	return weight_of(df, term, (uint16_t)(tf < UINT16_MAX ? tf : UINT16_MAX));
-}
-
-static float *doc_weights(const struct dedup_df *df, const struct dedup_sig *s)
-{
-	float *w = malloc((s->nterms ? s->nterms : 1) * sizeof(*w));
-	uint32_t i;
-
-	if (!w)
-		return NULL;
-	for (i = 0; i < s->nterms; i++)
-		w[i] = weight_of(df, s->terms[i], s->tf[i]);
-	return w;
+			dot += x;
+			top = x > top ? x : top;
+			i++;
+			j++;
+		}
+	}
+	return (double)(dot - top) / one;
 }
 
 double dedup_similarity(const struct dedup_cluster_params *p,
 			const struct dedup_df *df, const struct dedup_sig *a,
 			const struct dedup_sig *b)
 {
-	float *wa = doc_weights(df, a), *wb = doc_weights(df, b);
-	double s = (wa && wb) ? sim_with(p, a, wa, b, wb) : 0;
+	double s;
 
-	free(wa);
-	free(wb);
-	return s;
-}
-
-/* Similarities already computed, keyed by the pair (i < j). */
-struct simcache {
-	uint64_t *keys; /* pair + 1, 0 for empty */
-	float *vals;
-	size_t mask, used;
-};
-
-static uint64_t pair_key(uint32_t i, uint32_t j)
-{
-	return i < j ? ((uint64_t)i << 32 | j) : ((uint64_t)j << 32 | i);
-}
-
-static int cache_init(struct simcache *c, size_t want)
-{
-	size_t cap = 1024;
-
-	while (cap < want * 2)
-		cap *= 2;
-	c->keys = calloc(cap, sizeof(*c->keys));
-	c->vals = malloc(cap * sizeof(*c->vals));
-	c->mask = cap - 1;
-	c->used = 0;
-	return c->keys && c->vals ? 0 : -1;
-}
-
-static void cache_release(struct simcache *c)
-{
-	free(c->keys);
-	free(c->vals);
-}
-
-static size_t cache_slot(const struct simcache *c, uint64_t key)
-{
-	size_t i = (size_t)(XXH3_64bits(&key, sizeof(key))) & c->mask;
-
-	while (c->keys[i] && c->keys[i] != key + 1)
-		i = (i + 1) & c->mask;
-	return i;
-}
-
-static int cache_put(struct simcache *c, uint64_t key, float v)
-{
-	size_t i;
-
-	if ((c->used + 1) * 4 > (c->mask + 1) * 3) {
-		struct simcache old = *c;
-		size_t k;
-
-		if (cache_init(c, (old.mask + 1)))
-			return -1;
-		for (k = 0; k <= old.mask; k++) {
-			if (old.keys[k]) {
-				i = cache_slot(c, old.keys[k] - 1);
-				c->keys[i] = old.keys[k];
-				c->vals[i] = old.vals[k];
-				c->used++;
-			}
-		}
-		cache_release(&old);
-	}
-	i = cache_slot(c, key);
-	if (!c->keys[i])
-		c->used++;
-	c->keys[i] = key + 1;
-	c->vals[i] = v;
-	return 0;
+	(void)df; /* the weights are in the signatures */
+	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
+		return 1;
+	/* dated reports days apart tell different events: a hard no */
+	if (dates_apart(p, a, b))
+		return -1;
+	if (p->level == DEDUP_LEVEL_COPY)
+		s = dedup_sig_jaccard(a, b);
+	else
+		s = vector_sim(a, b);
+	return s > 1 ? 1 : s;
 }
 
 struct run {
 	const struct dedup_cluster_params *p;
 	const struct dedup_sig *sigs;
 	size_t n;
-	float **w;
-	struct simcache cache;
-	uint32_t *parent, *next, *size;
 };
-
-static double sim_ij(struct run *r, uint32_t i, uint32_t j)
-{
-	uint64_t key = pair_key(i, j);
-	size_t slot = cache_slot(&r->cache, key);
-	double s;
-
-	if (i == j)
-		return 1;
-	if (r->cache.keys[slot])
-		return r->cache.vals[slot];
-	s = sim_with(r->p, &r->sigs[i], r->w[i], &r->sigs[j], r->w[j]);
-	cache_put(&r->cache, key, (float)s); /* a failed insert only costs time */
-	return s;
-}
 
 /* LSH values of one document, nhash of them (0 when it has no features). */
 static int doc_hashes(const struct dedup_cluster_params *p,
-		      const struct dedup_sig *s, const float *w, uint32_t *out,
+		      const struct dedup_sig *s, uint32_t *out,
 		      uint32_t *tmp_idx)
 {
+	const uint16_t *w = s->wt;
 	uint32_t i, k, m;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
@@ -342,7 +197,8 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 			uint32_t best = i;
 
 			for (k = i + 1; k < m; k++) {
-				float wk = w[tmp_idx[k]], wb = w[tmp_idx[best]];
+				uint16_t wk = w[tmp_idx[k]];
+				uint16_t wb = w[tmp_idx[best]];
 
 				if (wk > wb || (wk == wb &&
 				    s->terms[tmp_idx[k]] < s->terms[tmp_idx[best]]))
@@ -367,6 +223,10 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 			uint64_t h = XXH3_64bits_withSeed(&t, sizeof(t), i + 1);
 			double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
 			double v = -log(u) / w[tmp_idx[k]];
+
+			/* ties (equal weights and u) go to the lower term id */
+			if (v == best && t > win)
+				continue;
 
 			if (v < best) {
 				best = v;
@@ -411,21 +271,25 @@ int dedup_cluster_keys(const struct dedup_cluster_params *p,
 		       uint64_t *keys)
 {
 	uint32_t bands, rows, *hv, *idx;
-	float *w = doc_weights(df, s);
 	int has = -1;
 
+	(void)df; /* the weights are in the signature */
 	bands_rows(p, &bands, &rows);
 	hv = malloc(p->nhash * sizeof(*hv));
 	idx = malloc((s->nterms ? s->nterms : 1) * sizeof(*idx));
-	if (w && hv && idx) {
-		has = doc_hashes(p, s, w, hv, idx);
+	if (hv && idx) {
+		has = doc_hashes(p, s, hv, idx);
 		if (has)
 			band_keys(hv, bands, rows, keys);
 	}
-	free(w);
 	free(hv);
 	free(idx);
 	return has;
+}
+
+static uint64_t pair_key(uint32_t i, uint32_t j)
+{
+	return i < j ? ((uint64_t)i << 32 | j) : ((uint64_t)j << 32 | i);
 }
 
 struct keydoc {
@@ -492,8 +356,7 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 	if (!hv || !keys || !has || !idx || !kd)
 		goto out;
 	for (d = 0; d < r->n; d++) {
-		has[d] = (unsigned char)doc_hashes(p, &r->sigs[d], r->w[d], hv,
-						   idx);
+		has[d] = (unsigned char)doc_hashes(p, &r->sigs[d], hv, idx);
 		if (has[d])
 			band_keys(hv, bands, rows, keys + d * bands);
 	}
@@ -548,20 +411,9 @@ out:
 }
 
 struct edge {
-	float s;
+	double s;
 	uint32_t i, j;
 };
-
-static int cmp_edge(const void *a, const void *b)
-{
-	const struct edge *x = a, *y = b;
-
-	if (x->s != y->s)
-		return x->s > y->s ? -1 : 1;
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return (x->j > y->j) - (x->j < y->j);
-}
 
 static uint32_t find_root(uint32_t *parent, uint32_t x)
 {
@@ -573,32 +425,208 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
 }
 
 /*
- * Mean similarity over the cross pairs of two clusters. Very large
- * clusters are compared through their first members only, which bounds
- * the cost of one merge.
+ * Greedy average linkage over a sparse graph (pairs that were never
+ * candidates count as 0). Each cluster keeps, per neighbouring cluster,
+ * the sum of its cross-pair similarities; a max-heap of pair scores
+ * sum / (|A| |B|) with lazy invalidation gives the next merge.
  */
-#define LINK_MEMBERS 64
+struct nbr {
+	uint32_t id;
+	double sum;
+};
 
-static double avg_link(struct run *r, uint32_t a, uint32_t b)
+struct nbrs {
+	struct nbr *v;
+	uint32_t n, alloc;
+};
+
+struct heapent {
+	double score;
+	uint32_t a, b;          /* a < b, cluster roots */
+	uint32_t sa, sb;        /* their stamps when pushed */
+};
+
+struct hac {
+	const struct dedup_cluster_params *p;
+	uint32_t *parent, *size, *stamp;
+	unsigned char *pinned;
+	struct nbrs *nb;
+	struct heapent *heap;
+	size_t nheap, heapalloc;
+};
+
+static int heap_less(const struct heapent *x, const struct heapent *y)
 {
-	uint32_t x, y, nx = 0, ny;
-	double sum = 0;
-	uint64_t cnt = 0;
+	if (x->score != y->score)
+		return x->score < y->score;
+	if (x->a != y->a)
+		return x->a > y->a;
+	return x->b > y->b;
+}
 
-	for (x = a; nx < LINK_MEMBERS; x = r->next[x]) {
-		ny = 0;
-		for (y = b; ny < LINK_MEMBERS; y = r->next[y]) {
-			sum += sim_ij(r, x, y);
-			cnt++;
-			ny++;
-			if (r->next[y] == b)
-				break;
-		}
-		nx++;
-		if (r->next[x] == a)
-			break;
+static int heap_push(struct hac *h, double score, uint32_t a, uint32_t b)
+{
+	struct heapent e;
+	size_t i;
+
+	if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
 	}
-	return cnt ? sum / (double)cnt : 0;
+	if (h->nheap == h->heapalloc) {
+		size_t na = h->heapalloc ? h->heapalloc * 2 : 1024;
+		struct heapent *v = realloc(h->heap, na * sizeof(*v));
+
+		if (!v)
+			return -1;
+		h->heap = v;
+		h->heapalloc = na;
+	}
+	e.score = score;
+	e.a = a;
+	e.b = b;
+	e.sa = h->stamp[a];
+	e.sb = h->stamp[b];
+	for (i = h->nheap++; i && heap_less(&h->heap[(i - 1) / 2], &e);
+	     i = (i - 1) / 2)
+		h->heap[i] = h->heap[(i - 1) / 2];
+	h->heap[i] = e;
+	return 0;
+}
+
+static struct heapent heap_pop(struct hac *h)
+{
+	struct heapent top = h->heap[0], last = h->heap[--h->nheap];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < h->nheap) {
+		if (c + 1 < h->nheap && heap_less(&h->heap[c], &h->heap[c + 1]))
+			c++;
+		if (!heap_less(&last, &h->heap[c]))
+			break;
+		h->heap[i] = h->heap[c];
+		i = c;
+	}
+	if (h->nheap)
+		h->heap[i] = last;
+	return top;
+}
+
+static int nbr_add(struct nbrs *l, uint32_t id, double s)
+{
+	if (l->n == l->alloc) {
+		uint32_t na = l->alloc ? l->alloc * 2 : 4;
+		struct nbr *v = realloc(l->v, na * sizeof(*v));
+
+		if (!v)
+			return -1;
+		l->v = v;
+		l->alloc = na;
+	}
+	l->v[l->n].id = id;
+	l->v[l->n].sum = s;
+	l->n++;
+	return 0;
+}
+
+static int cmp_nbr(const void *a, const void *b)
+{
+	const struct nbr *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Replace the entries for `a` and `b` in x's list by one for `r`. */
+static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
+{
+	uint32_t i, k = 0;
+	double sum = 0;
+	int seen = 0;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].id == a || l->v[i].id == b) {
+			sum += l->v[i].sum;
+			seen = 1;
+		} else {
+			l->v[k++] = l->v[i];
+		}
+	}
+	l->n = k;
+	if (seen) {
+		/* there was room for at least one of the two */
+		l->v[l->n].id = r;
+		l->v[l->n].sum = sum;
+		l->n++;
+		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
+	}
+}
+
+/* Merge cluster b into a (both roots); returns -1 when out of memory. */
+static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
+{
+	struct nbrs *la = &h->nb[a], *lb = &h->nb[b], m = { 0 };
+	uint32_t i = 0, j = 0, k;
+
+	/* merge the two sorted lists, dropping a and b themselves */
+	while (i < la->n || j < lb->n) {
+		struct nbr x;
+
+		if (j >= lb->n || (i < la->n && la->v[i].id < lb->v[j].id)) {
+			x = la->v[i++];
+		} else if (i >= la->n || lb->v[j].id < la->v[i].id) {
+			x = lb->v[j++];
+		} else {
+			x = la->v[i++];
+			x.sum += lb->v[j++].sum;
+		}
+		if (x.id == a || x.id == b)
+			continue;
+		if (nbr_add(&m, x.id, x.sum)) {
+			free(m.v);
+			return -1;
+		}
+	}
+	h->parent[b] = a;
+	h->size[a] += h->size[b];
+	h->pinned[a] |= h->pinned[b];
+	h->stamp[a]++;
+	h->stamp[b]++;
+	free(la->v);
+	free(lb->v);
+	*la = m;
+	memset(lb, 0, sizeof(*lb));
+	for (k = 0; k < m.n; k++) {
+		uint32_t x = m.v[k].id;
+
+		nbr_rename(&h->nb[x], a, b, a);
+		if (heap_push(h, m.v[k].sum / ((double)h->size[a] * h->size[x]),
+			      a, x))
+			return -1;
+	}
+	return 0;
+}
+
+static int hac_run(struct hac *h)
+{
+	while (h->nheap) {
+		struct heapent e = heap_pop(h);
+
+		if (e.score < h->p->threshold)
+			break;
+		if (h->parent[e.a] != e.a || h->parent[e.b] != e.b ||
+		    h->stamp[e.a] != e.sa || h->stamp[e.b] != e.sb)
+			continue; /* stale: one side has merged since */
+		if (h->size[e.a] + h->size[e.b] > h->p->max_cluster)
+			continue;
+		/* two settled clusters stay apart: they were judged before */
+		if (h->pinned[e.a] && h->pinned[e.b])
+			continue;
+		if (hac_merge(h, e.a, e.b))
+			return -1;
+	}
+	return 0;
 }
 
 /* Earlier date first, then more content, then input order. */
@@ -639,11 +667,10 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 				      struct dedup_error *err)
 {
 	struct run r = { .p = p, .sigs = sigs, .n = n };
-	unsigned char *pinned = NULL; /* per root: holds settled documents */
+	struct hac h = { .p = p };
 	struct pairs ps = { 0 };
-	struct edge *edges = NULL;
-	uint32_t *rep = NULL, bands = p->bands, rows = p->rows;
-	size_t ne = 0, i;
+	uint32_t *rep = NULL, bands, rows;
+	size_t nverified = 0, i, m = n ? n : 1;
 	dedup_status st;
 
 	st = dedup_cluster_params_check(p, err);
@@ -654,81 +681,74 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 				       "too many documents in one run");
 	bands_rows(p, &bands, &rows);
 	st = DEDUP_ENOMEM;
-	r.w = calloc(n ? n : 1, sizeof(*r.w));
-	r.parent = malloc((n ? n : 1) * sizeof(*r.parent));
-	r.next = malloc((n ? n : 1) * sizeof(*r.next));
-	r.size = malloc((n ? n : 1) * sizeof(*r.size));
-	rep = malloc((n ? n : 1) * sizeof(*rep));
-	pinned = calloc(n ? n : 1, 1);
-	if (!r.w || !r.parent || !r.next || !r.size || !rep || !pinned ||
-	    cache_init(&r.cache, n * 4))
+	h.parent = malloc(m * sizeof(*h.parent));
+	h.size = malloc(m * sizeof(*h.size));
+	h.stamp = calloc(m, sizeof(*h.stamp));
+	h.pinned = calloc(m, 1);
+	h.nb = calloc(m, sizeof(*h.nb));
+	rep = malloc(m * sizeof(*rep));
+	if (!h.parent || !h.size || !h.stamp || !h.pinned || !h.nb || !rep)
 		goto out;
 	for (i = 0; i < n; i++) {
-		r.w[i] = doc_weights(df, &sigs[i]);
-		if (!r.w[i])
-			goto out;
-		r.parent[i] = r.next[i] = (uint32_t)i;
-		r.size[i] = 1;
+		h.parent[i] = (uint32_t)i;
+		h.size[i] = 1;
 	}
-	/* Settled clusters are taken as they are, representative first. */
+	/* Settled clusters are taken as they are: one node each. */
 	for (i = 0; i < npinned; i++) {
 		uint32_t a = pinned_rep[i] < npinned ? pinned_rep[i] :
 						       (uint32_t)i;
-		uint32_t ra = find_root(r.parent, a);
-		uint32_t rb = find_root(r.parent, (uint32_t)i), t;
+		uint32_t ra = find_root(h.parent, a);
+		uint32_t rb = find_root(h.parent, (uint32_t)i);
 
-		pinned[ra] = pinned[rb] = 1;
-		if (ra == rb)
-			continue;
-		r.parent[rb] = ra;
-		r.size[ra] += r.size[rb];
-		t = r.next[ra];
-		r.next[ra] = r.next[rb];
-		r.next[rb] = t;
+		h.pinned[ra] = 1;
+		if (ra != rb) {
+			h.parent[rb] = ra;
+			h.size[ra] += h.size[rb];
+		}
 	}
 	st = candidates(&r, bands, rows, &ps);
 	if (st)
 		goto out;
 	st = DEDUP_ENOMEM;
-	edges = malloc((ps.n ? ps.n : 1) * sizeof(*edges));
-	if (!edges)
-		goto out;
 	for (i = 0; i < ps.n; i++) {
 		uint32_t a = (uint32_t)(ps.v[i] >> 32), b = (uint32_t)ps.v[i];
-		double s = sim_ij(&r, a, b);
+		uint32_t ra = find_root(h.parent, a), rb = find_root(h.parent, b);
+		double s;
 
-		if (s >= p->threshold) {
-			edges[ne].s = (float)s;
-			edges[ne].i = a;
-			edges[ne].j = b;
-			ne++;
+		if (ra == rb)
+			continue;
+		s = dedup_similarity(p, df, &sigs[a], &sigs[b]);
+		if (s >= p->threshold)
+			nverified++;
+		if (nbr_add(&h.nb[ra], rb, s) || nbr_add(&h.nb[rb], ra, s))
+			goto out;
+	}
+	/* Sum duplicate neighbours (pairs between settled clusters). */
+	for (i = 0; i < n; i++) {
+		struct nbrs *l = &h.nb[i];
+		uint32_t k, j = 0;
+
+		if (!l->n)
+			continue;
+		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
+		for (k = 1; k < l->n; k++) {
+			if (l->v[k].id == l->v[j].id)
+				l->v[j].sum += l->v[k].sum;
+			else
+				l->v[++j] = l->v[k];
+		}
+		l->n = j + 1;
+		for (k = 0; k < l->n; k++) {
+			uint32_t x = l->v[k].id;
+			double sc = l->v[k].sum / ((double)h.size[i] * h.size[x]);
+
+			if (x > i && sc >= p->threshold &&
+			    heap_push(&h, sc, (uint32_t)i, x))
+				goto out;
 		}
 	}
-	qsort(edges, ne, sizeof(*edges), cmp_edge);
-	for (i = 0; i < ne; i++) {
-		uint32_t a = find_root(r.parent, edges[i].i);
-		uint32_t b = find_root(r.parent, edges[i].j), t;
-
-		if (a == b || r.size[a] + r.size[b] > p->max_cluster)
-			continue;
-		/* two settled clusters stay apart: they were judged before */
-		if (pinned[a] && pinned[b])
-			continue;
-		if (avg_link(&r, a, b) < p->threshold)
-			continue;
-		if (r.size[a] < r.size[b]) {
-			t = a;
-			a = b;
-			b = t;
-		}
-		pinned[a] |= pinned[b];
-		r.parent[b] = a;
-		r.size[a] += r.size[b];
-		/* splice the two circular member lists */
-		t = r.next[a];
-		r.next[a] = r.next[b];
-		r.next[b] = t;
-	}
+	if (hac_run(&h))
+		goto out;
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;
@@ -737,12 +757,12 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		uint32_t a = pinned_rep[i] < npinned ? pinned_rep[i] :
 						       (uint32_t)i;
 
-		rep[find_root(r.parent, a)] = a;
+		rep[find_root(h.parent, a)] = a;
 	}
 	for (i = npinned; i < n; i++) {
-		uint32_t root = find_root(r.parent, (uint32_t)i);
+		uint32_t root = find_root(h.parent, (uint32_t)i);
 
-		if (pinned[root])
+		if (h.pinned[root])
 			continue;
 		if (rep[root] == UINT32_MAX ||
 		    better_rep(sigs, (uint32_t)i, rep[root]))
@@ -751,34 +771,35 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
 		stats->candidates = ps.n;
-		stats->verified = ne;
+		stats->verified = nverified;
 		stats->bands = bands;
 		stats->rows = rows;
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t root = find_root(r.parent, (uint32_t)i);
+		uint32_t root = find_root(h.parent, (uint32_t)i);
+		double s;
 
 		out[i].rep = rep[root];
-		out[i].score = rep[root] == i ? 1 :
-			       sim_ij(&r, (uint32_t)i, rep[root]);
-		if (stats && rep[root] == i && r.size[root] > 1)
+		s = rep[root] == i ? 1 :
+		    dedup_similarity(p, df, &sigs[i], &sigs[rep[root]]);
+		out[i].score = s < 0 ? 0 : s;
+		if (stats && rep[root] == i && h.size[root] > 1)
 			stats->clusters++;
 	}
 	st = DEDUP_OK;
 out:
 	if (st)
 		dedup_error_set(err, st, "out of memory while clustering");
-	if (r.w)
+	if (h.nb)
 		for (i = 0; i < n; i++)
-			free(r.w[i]);
-	free(r.w);
-	free(r.parent);
-	free(r.next);
-	free(r.size);
+			free(h.nb[i].v);
+	free(h.nb);
+	free(h.heap);
+	free(h.parent);
+	free(h.size);
+	free(h.stamp);
+	free(h.pinned);
 	free(rep);
-	free(pinned);
-	free(edges);
 	free(ps.v);
-	cache_release(&r.cache);
 	return st;
 }

@@ -213,8 +213,9 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 
 dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 			      size_t len, const struct dedup_linestats *lines,
-			      struct dedup_df *df, struct dedup_sig *sig,
-			      struct dedup_error *err)
+			      const struct dedup_df *df,
+			      const struct dedup_sitenames *site,
+			      struct dedup_sig *sig, struct dedup_error *err)
 {
 	dedup_status st;
 
@@ -226,10 +227,61 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 			    err);
 	if (st)
 		return st;
-	st = dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
-			     df, sig, err);
-	if (!st && df)
-		dedup_df_add_doc(df, 1);
+	return dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
+			       df, site, sig, err);
+}
+
+/* The first line with text: a scraped page's title. */
+static const char *first_line(const char *text, size_t len, size_t *n)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *q = nl ? nl : end, *r;
+
+		for (r = p; r < q && (*r == ' ' || *r == '\t' || *r == '\r'); r++)
+			;
+		if (r < q) {
+			*n = (size_t)(q - p);
+			return p;
+		}
+		p = q + 1;
+	}
+	*n = 0;
+	return NULL;
+}
+
+/*
+ * First-pass work on one document: recurring lines, the headline's site
+ * pieces, and the document frequencies of its terms. The whole repaired
+ * text is counted: boilerplate words only look more common than they are.
+ */
+static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
+				   size_t len, struct dedup_linestats *ls,
+				   struct dedup_sitenames *sn,
+				   struct dedup_df *df, struct dedup_error *err)
+{
+	const char *line;
+	size_t n;
+	dedup_status st;
+
+	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
+	if (st)
+		return st;
+	if (ls && dedup_linestats_observe(ls, w->text.buf, w->text.len))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	line = first_line(w->text.buf, w->text.len, &n);
+	if (line) {
+		st = dedup_tokenize(w->tok, line, n, &w->tokens, err);
+		if (!st)
+			st = dedup_sitenames_observe(sn, line, n, &w->tokens);
+		if (st)
+			return dedup_error_set(err, st, "%s", dedup_strerror(st));
+	}
+	st = dedup_tokenize(w->tok, w->text.buf, w->text.len, &w->tokens, err);
+	if (!st)
+		st = dedup_sig_count(w->sb, &w->tokens, df, err);
 	return st;
 }
 
@@ -258,6 +310,8 @@ struct dedup_run {
 	struct dedup_linestats *lines_all; /* with the index's, or NULL */
 	struct dedup_df *df;               /* counted in this run */
 	struct dedup_df *df_all;           /* with the index's, or NULL */
+	struct dedup_sitenames *site;      /* site-name words of this run */
+	int counted;                       /* the first pass is done */
 	struct dedup_index *ix;
 	struct dedup_cluster_stats stats;
 };
@@ -308,6 +362,7 @@ void dedup_run_free(struct dedup_run *run)
 	dedup_linestats_free(run->lines_all);
 	dedup_df_free(run->df);
 	dedup_df_free(run->df_all);
+	dedup_sitenames_free(run->site);
 	free(run);
 }
 
@@ -401,16 +456,19 @@ static void *pass_thread(void *arg)
 	struct dedup_run *run = ps->run;
 	struct dedup_worker *w = NULL;
 	struct dedup_linestats *ls = NULL;
+	struct dedup_sitenames *sn = NULL;
 	struct dedup_df *df = NULL;
-	struct dedup_buf bytes = DEDUP_BUF_INIT, text = DEDUP_BUF_INIT;
+	struct dedup_buf bytes = DEDUP_BUF_INIT;
 	struct dedup_error err;
 	dedup_status st;
 	size_t i;
 
+	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
-	if (!st && !ps->second)
+	if (!st && !ps->second && run->lines)
 		st = dedup_linestats_new(&ls, &err);
-	if (!st && ps->second && dedup_df_new(&df))
+	if (!st && !ps->second &&
+	    (dedup_df_new(&df) || dedup_sitenames_new(&sn)))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (st)
 		goto out;
@@ -422,16 +480,12 @@ static void *pass_thread(void *arg)
 		dedup_error_clear(&err);
 		st = dedup_run_read(run, i, &bytes, &err);
 		if (!st && !ps->second) {
-			st = dedup_repair_decode(w->repair, bytes.buf,
-						 bytes.len, &text, NULL, &err);
-			if (!st && dedup_linestats_observe(ls, text.buf,
-							   text.len))
-				st = dedup_error_set(&err, DEDUP_ENOMEM,
-						     "out of memory");
+			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
+					    &err);
 		} else if (!st) {
 			st = dedup_worker_sig(w, bytes.buf, bytes.len,
-					      strip_lines(run), df,
-					      &run->sigs[i], &err);
+					      strip_lines(run), dedup_run_df(run),
+					      run->site, &run->sigs[i], &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
 		}
@@ -447,6 +501,8 @@ static void *pass_thread(void *arg)
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (df && dedup_df_merge(run->df, df))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
+	if (sn && dedup_sitenames_merge(run->site, sn))
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	pthread_mutex_unlock(&ps->lock);
 out:
 	if (st) {
@@ -460,8 +516,8 @@ out:
 		atomic_store(&ps->next, run->n);
 	}
 	dedup_buf_release(&bytes);
-	dedup_buf_release(&text);
 	dedup_linestats_free(ls);
+	dedup_sitenames_free(sn);
 	dedup_df_free(df);
 	dedup_worker_free(w);
 	return NULL;
@@ -512,14 +568,25 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 dedup_status dedup_run_count_lines(struct dedup_run *run,
 				   struct dedup_error *err)
 {
+	const struct dedup_options *o = &run->ctx->o;
 	dedup_status st;
 
-	if (run->lines)
+	if (run->counted)
 		return DEDUP_OK;
-	st = dedup_linestats_new(&run->lines, err);
+	if (o->strip && o->corpus_lines) {
+		st = dedup_linestats_new(&run->lines, err);
+		if (st)
+			return st;
+	}
+	if (dedup_df_new(&run->df) || dedup_sitenames_new(&run->site))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	st = run_pass(run, 0, err);
 	if (st)
 		return st;
-	return run_pass(run, 0, err);
+	/* a piece of title in two documents names a site, not an event */
+	dedup_sitenames_freeze(run->site, 2);
+	run->counted = 1;
+	return DEDUP_OK;
 }
 
 const struct dedup_linestats *dedup_run_lines(const struct dedup_run *run)
@@ -777,15 +844,15 @@ out:
 dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 {
 	const struct dedup_options *o = &run->ctx->o;
-	const struct dedup_df *df;
 	dedup_status st;
 	size_t i;
 
-	if (o->strip && o->corpus_lines) {
-		st = dedup_run_count_lines(run, err);
-		if (st)
-			return st;
-		if (run->ix) {
+	st = dedup_run_count_lines(run, err);
+	if (st)
+		return st;
+	if (run->ix) {
+		/* the index's statistics join this run's before signatures */
+		if (run->lines) {
 			st = dedup_linestats_new(&run->lines_all, err);
 			if (!st)
 				st = dedup_index_lines_load(run->ix,
@@ -797,10 +864,17 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 			if (st)
 				return st;
 		}
+		if (dedup_df_new(&run->df_all))
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		st = dedup_index_df_load(run->ix, run->df_all, err);
+		if (st)
+			return st;
+		if (dedup_df_merge(run->df_all, run->df))
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
 	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
 	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
-	if (!run->sigs || !run->assign || dedup_df_new(&run->df))
+	if (!run->sigs || !run->assign)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < run->n; i++) {
 		dedup_sig_init(&run->sigs[i]);
@@ -810,18 +884,9 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	st = run_pass(run, 1, err);
 	if (st)
 		return st;
-	df = run->df;
-	if (run->ix) {
-		if (dedup_df_new(&run->df_all))
-			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-		st = dedup_index_df_load(run->ix, run->df_all, err);
-		if (st)
-			return st;
-		if (dedup_df_merge(run->df_all, run->df))
-			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	if (run->ix)
 		return index_cluster(run, run->df_all, err);
-	}
-	st = dedup_cluster_run(&o->cluster, run->sigs, run->n, df,
+	st = dedup_cluster_run(&o->cluster, run->sigs, run->n, run->df,
 			       run->assign, &run->stats, err);
 	if (st)
 		return st;

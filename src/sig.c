@@ -1,7 +1,9 @@
 /*
- * sig.c - signatures: MinHash of the feature set, a consistent bottom-k
- * sample of content terms, and the scalars verification needs.
+ * sig.c - signatures: the weighted vector of a document's content terms,
+ * a MinHash of its shingles at the copy level, and the scalars
+ * verification needs (see dedup/sig.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,19 +13,47 @@
 #include "dedup/sig.h"
 #include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
+#include "embedded.h"
 #include "textdate.h"
 
-#define SIG_MAGIC 0x31474953u /* "SIG1" */
-#define TF_MAX UINT16_MAX
+#define SIG_MAGIC 0x32474953u /* "SIG2" */
+
+/*
+ * Weights of one occurrence (see sig.h). Far into a long text the weight
+ * falls as 1/position, down to a floor: the lead of a report carries its
+ * event, the tail its background.
+ */
+#define W_NAME 2.0       /* capitalized word: names of people and places */
+#define W_NUMBER 2.0     /* numbers: counts, ages, times, addresses */
+#define W_BIGRAM 0.5     /* a bigram on top of its two words */
+#define LEAD_WORDS 100.0 /* content words at full weight */
+#define TAIL_FLOOR 0.1
+#define IDF_POWER 1.5    /* sharpens rare over common terms */
+
+/* A set of 64-bit token hashes (filler words), open addressing. */
+struct hashset {
+	uint64_t *v;
+	size_t mask;
+};
+
+struct occ {
+	uint32_t term;
+	float w;
+};
 
 struct dedup_sigbuilder {
 	struct dedup_sig_params p;
 	const struct dedup_stopwords *sw;
+	struct hashset filler;
+	uint32_t min_df;
 	uint64_t *mul, *add;    /* MinHash permutations, nperm each */
-	uint32_t *feat;         /* feature hashes of one document */
+	uint32_t *feat;         /* shingle hashes of one document */
 	size_t nfeat, featalloc;
-	uint32_t *terms;        /* content terms of one document */
-	size_t nterms, termalloc;
+	struct occ *occ;        /* term occurrences of one document */
+	size_t nocc, occalloc;
+	float *wbuf;            /* weights of distinct terms */
+	uint32_t *ibuf;
+	size_t wbufalloc;
 };
 
 void dedup_sig_params_default(struct dedup_sig_params *p,
@@ -33,6 +63,13 @@ void dedup_sig_params_default(struct dedup_sig_params *p,
 	p->nperm = 128;
 	p->shingle = 5;
 	p->kterms = 256;
+	/*
+	 * Truncation to a word's first five characters is a cheap stemmer
+	 * that works across European languages about as well as real ones
+	 * (McNamee and Mayfield, "Character N-Gram Tokenization for European
+	 * Language Text Retrieval", Information Retrieval 7, 2004).
+	 */
+	p->stem = 5;
 }
 
 dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
@@ -53,6 +90,10 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "kept terms must be 1 to 4096, not %u",
 				       p->kterms);
+	if (p->stem > 64)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "stem length must be 0 to 64, not %u",
+				       p->stem);
 	return DEDUP_OK;
 }
 
@@ -67,7 +108,7 @@ void dedup_sig_release(struct dedup_sig *s)
 {
 	free(s->mins);
 	free(s->terms);
-	free(s->tf);
+	free(s->wt);
 	dedup_sig_init(s);
 }
 
@@ -79,6 +120,65 @@ static uint64_t splitmix64(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+static int hashset_has(const struct hashset *hs, uint64_t h)
+{
+	size_t i;
+
+	if (!hs->v)
+		return 0;
+	h |= 1; /* 0 marks an empty slot */
+	for (i = (size_t)(h >> 7) & hs->mask; hs->v[i]; i = (i + 1) & hs->mask)
+		if (hs->v[i] == h)
+			return 1;
+	return 0;
+}
+
+/* Every word of the built-in filler lists (data/filler/LANG.txt). */
+static int load_filler(struct hashset *hs)
+{
+	const struct dedup_embedded *e;
+	size_t words = 0, cap = 64, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass) {
+			while (cap < words * 2)
+				cap *= 2;
+			hs->v = calloc(cap, sizeof(*hs->v));
+			if (!hs->v)
+				return -1;
+			hs->mask = cap - 1;
+		}
+		for (e = dedup_embedded_files; e->name; e++) {
+			const char *p = e->data, *end = e->data + e->len;
+
+			if (strncmp(e->name, "filler/", 7))
+				continue;
+			while (p < end) {
+				const char *nl = memchr(p, '\n', (size_t)(end - p));
+				const char *q = nl ? nl : end;
+				size_t n = (size_t)(q - p);
+
+				while (n && (p[n - 1] == '\r' || p[n - 1] == ' '))
+					n--;
+				if (n && p[0] != '#') {
+					if (pass) {
+						uint64_t h = dedup_token_hash(p, n) | 1;
+						size_t i = (size_t)(h >> 7) & hs->mask;
+
+						while (hs->v[i] && hs->v[i] != h)
+							i = (i + 1) & hs->mask;
+						hs->v[i] = h;
+					} else {
+						words++;
+					}
+				}
+				p = q + 1;
+			}
+		}
+	}
+	return 0;
 }
 
 dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
@@ -100,9 +200,10 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	b->p = *p;
 	b->sw = sw;
+	b->min_df = 2;
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
-	if (!b->mul || !b->add) {
+	if (!b->mul || !b->add || load_filler(&b->filler)) {
 		dedup_sigbuilder_free(b);
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
@@ -114,14 +215,22 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 	return DEDUP_OK;
 }
 
+void dedup_sigbuilder_set_min_df(struct dedup_sigbuilder *b, uint32_t min_df)
+{
+	b->min_df = min_df;
+}
+
 void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 {
 	if (!b)
 		return;
+	free(b->filler.v);
 	free(b->mul);
 	free(b->add);
 	free(b->feat);
-	free(b->terms);
+	free(b->occ);
+	free(b->wbuf);
+	free(b->ibuf);
 	free(b);
 }
 
@@ -129,7 +238,7 @@ static int push32(uint32_t **v, size_t *n, size_t *alloc, uint32_t x)
 {
 	if (*n == *alloc) {
 		size_t na = *alloc ? *alloc * 2 : 256;
-		uint32_t *p = realloc(*v, na * sizeof(**v));
+		uint32_t *p = realloc(*v, na * sizeof(*v[0]));
 
 		if (!p)
 			return -1;
@@ -140,11 +249,35 @@ static int push32(uint32_t **v, size_t *n, size_t *alloc, uint32_t x)
 	return 0;
 }
 
+static int push_occ(struct dedup_sigbuilder *b, uint32_t term, double w)
+{
+	if (b->nocc == b->occalloc) {
+		size_t na = b->occalloc ? b->occalloc * 2 : 512;
+		struct occ *p = realloc(b->occ, na * sizeof(*p));
+
+		if (!p)
+			return -1;
+		b->occ = p;
+		b->occalloc = na;
+	}
+	b->occ[b->nocc].term = term;
+	b->occ[b->nocc].w = (float)w;
+	b->nocc++;
+	return 0;
+}
+
 static int cmp32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+static int cmp_occ(const void *a, const void *b)
+{
+	const struct occ *x = a, *y = b;
+
+	return (x->term > y->term) - (x->term < y->term);
 }
 
 static size_t sort_unique(uint32_t *v, size_t n)
@@ -160,22 +293,179 @@ static size_t sort_unique(uint32_t *v, size_t n)
 	return m + 1;
 }
 
-/*
- * Whether a token carries content. Stopwords of the document's language
- * go (of any language when it is unknown); so do single letters, which are
- * initials and list markers more often than words.
- */
-static int is_content(const struct dedup_sigbuilder *b, int lang,
-		      const struct dedup_token *t)
+/* Term ids are 32-bit; 0 is kept for "not a term". */
+static uint32_t term_id(uint64_t h)
 {
-	if (t->len == 1 && !(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)))
-		return 0;
-	return !(b->sw && dedup_stopwords_is(b->sw, lang, t->hash));
+	uint32_t t = (uint32_t)(h ^ (h >> 32));
+
+	return t ? t : 1;
 }
 
-uint32_t dedup_sig_term(uint64_t h)
+uint32_t dedup_sig_bigram(uint32_t first, uint32_t second)
 {
-	return (uint32_t)(h ^ (h >> 32));
+	uint32_t pair[2] = { first, second };
+
+	return term_id(XXH3_64bits_withSeed(pair, sizeof(pair), 2));
+}
+
+/* Bytes of the first n UTF-8 characters of s (len bytes). */
+static size_t utf8_prefix(const char *s, size_t len, uint32_t n)
+{
+	size_t i = 0;
+
+	while (i < len && n) {
+		i++;
+		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+			i++;
+		n--;
+	}
+	return i;
+}
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
+			const struct dedup_token *t, const char *text)
+{
+	const char *w = text + t->off;
+	size_t n = t->len;
+
+	if (memchr(w, '_', n))
+		return 0; /* identifiers and markup, not words */
+	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) &&
+	    utf8_chars(w, n) < 2)
+		return 0; /* initials and list markers */
+	if (b->sw && dedup_stopwords_is(b->sw, lang, t->hash))
+		return 0;
+	if (hashset_has(&b->filler, t->hash))
+		return 0;
+	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER)) {
+		size_t cut = utf8_prefix(w, n, b->p.stem);
+
+		if (cut < n)
+			return term_id(dedup_token_hash(w, cut));
+	}
+	return term_id(t->hash);
+}
+
+/*
+ * A telephone number is digits grouped 3-3-4 (with an optional leading 1)
+ * or 3-4, each group its own token: it names a newsroom, not an event.
+ */
+static size_t phone_at(const struct dedup_tokens *toks, size_t i)
+{
+	static const uint32_t shapes[][4] = {
+		{ 1, 3, 3, 4 }, { 3, 3, 4, 0 }, { 3, 4, 0, 0 },
+	};
+	size_t s, k;
+
+	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		for (k = 0; k < 4 && shapes[s][k]; k++) {
+			const struct dedup_token *t = &toks->v[i + k];
+			size_t d;
+
+			if (i + k >= toks->n || !(t->flags & DEDUP_TOK_NUMBER) ||
+			    t->len != shapes[s][k])
+				break;
+			for (d = 0; d < t->len; d++)
+				if (toks->text.buf[t->off + d] < '0' ||
+				    toks->text.buf[t->off + d] > '9')
+					break;
+			if (d < t->len)
+				break;
+			/* groups within a few bytes of each other */
+			if (k && t->src - (t[-1].src + t[-1].len) > 3)
+				break;
+		}
+		if ((k == 4 || !shapes[s][k]) && k >= 2)
+			return k;
+	}
+	return 0;
+}
+
+/* The weighted term occurrences of a document, into b->occ. */
+static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *toks,
+		       int lang, const struct dedup_sitenames *site,
+		       uint32_t *nwords)
+{
+	uint32_t prev = 0, pos = 0;
+	size_t i, skip;
+
+	b->nocc = 0;
+	for (i = 0; i < toks->n; i++) {
+		const struct dedup_token *t = &toks->v[i];
+		uint32_t term;
+		double lead, w;
+
+		skip = phone_at(toks, i);
+		if (skip) {
+			i += skip - 1;
+			continue;
+		}
+		if (site && dedup_sitenames_has(site, t->hash))
+			continue;
+		term = dedup_sig_term(b, lang, t, toks->text.buf);
+		if (!term)
+			continue;
+		pos++;
+		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
+		if (lead < TAIL_FLOOR)
+			lead = TAIL_FLOOR;
+		w = (t->flags & DEDUP_TOK_NUMBER) ? W_NUMBER :
+		    (t->flags & DEDUP_TOK_UPPER) ? W_NAME : 1;
+		if (push_occ(b, term, w * lead))
+			return -1;
+		if (prev && push_occ(b, dedup_sig_bigram(prev, term),
+				     W_BIGRAM * lead))
+			return -1;
+		prev = term;
+	}
+	*nwords = pos;
+	return 0;
+}
+
+/* Sort occurrences and sum them per term; returns the distinct count. */
+static size_t sum_terms(struct dedup_sigbuilder *b)
+{
+	size_t i, m = 0;
+
+	if (!b->nocc)
+		return 0;
+	qsort(b->occ, b->nocc, sizeof(*b->occ), cmp_occ);
+	for (i = 1; i < b->nocc; i++) {
+		if (b->occ[i].term == b->occ[m].term)
+			b->occ[m].w += b->occ[i].w;
+		else
+			b->occ[++m] = b->occ[i];
+	}
+	return m + 1;
+}
+
+dedup_status dedup_sig_count(struct dedup_sigbuilder *b,
+			     const struct dedup_tokens *toks,
+			     struct dedup_df *df, struct dedup_error *err)
+{
+	int lang = b->sw ? dedup_stopwords_detect(b->sw, toks) :
+			   DEDUP_LANG_NONE;
+	uint32_t nwords;
+	size_t i, n;
+
+	if (occurrences(b, toks, lang, NULL, &nwords))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	n = sum_terms(b);
+	for (i = 0; i < n; i++)
+		if (dedup_df_add(df, b->occ[i].term, 1))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "out of memory");
+	dedup_df_add_doc(df, 1);
+	return DEDUP_OK;
 }
 
 /*
@@ -202,87 +492,132 @@ static void minhash(const struct dedup_sigbuilder *b, const uint32_t *feat,
 	}
 }
 
+static int copy_shingles(struct dedup_sigbuilder *b,
+			 const struct dedup_tokens *toks)
+{
+	const struct dedup_token *t = toks->v;
+	size_t n = toks->n, k = b->p.shingle, i, j;
+	size_t last = n >= k ? n - k + 1 : (n ? 1 : 0);
+
+	b->nfeat = 0;
+	for (i = 0; i < last; i++) {
+		uint64_t w[16];
+		size_t m = n - i < k ? n - i : k;
+
+		for (j = 0; j < m; j++)
+			w[j] = t[i + j].hash;
+		if (push32(&b->feat, &b->nfeat, &b->featalloc,
+			   term_id(XXH3_64bits(w, m * sizeof(*w)))))
+			return -1;
+	}
+	b->nfeat = sort_unique(b->feat, b->nfeat);
+	return 0;
+}
+
+/* Strongest first; ties by term id so that the choice is stable. */
+static _Thread_local const float *sort_w;
+static _Thread_local const struct occ *sort_occ;
+
+static int cmp_strength(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (sort_w[x] != sort_w[y])
+		return sort_w[x] > sort_w[y] ? -1 : 1;
+	return (sort_occ[x].term > sort_occ[y].term) -
+	       (sort_occ[x].term < sort_occ[y].term);
+}
+
+static void select_strongest(uint32_t *idx, size_t n, const float *w,
+			     const struct occ *occ)
+{
+	/* qsort takes no context in C11: thread-local statics carry it */
+	sort_w = w;
+	sort_occ = occ;
+	qsort(idx, n, sizeof(*idx), cmp_strength);
+}
+
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     const char *text, size_t len,
-			     struct dedup_df *df, struct dedup_sig *s,
-			     struct dedup_error *err)
+			     const struct dedup_df *df,
+			     const struct dedup_sitenames *site,
+			     struct dedup_sig *s, struct dedup_error *err)
 {
-	const struct dedup_token *t = toks->v;
-	size_t n = toks->n, i, j, keep;
+	double ndocs = df ? (double)dedup_df_docs(df) : 0, norm = 0;
+	size_t n, i, keep = 0;
 	XXH3_state_t body;
+	uint32_t nwords;
 	int lang;
 
 	dedup_sig_release(s);
 	lang = b->sw ? dedup_stopwords_detect(b->sw, toks) : DEDUP_LANG_NONE;
 	s->lang = lang;
 	s->date = dedup_text_date(text, len);
-
-	b->nterms = 0;
-	b->nfeat = 0;
 	XXH3_64bits_reset(&body);
-	for (i = 0; i < n; i++) {
-		XXH3_64bits_update(&body, &t[i].hash, sizeof(t[i].hash));
-		if (!is_content(b, lang, &t[i]))
-			continue;
-		if (push32(&b->terms, &b->nterms, &b->termalloc,
-			   dedup_sig_term(t[i].hash)))
-			goto nomem;
-	}
+	for (i = 0; i < toks->n; i++)
+		XXH3_64bits_update(&body, &toks->v[i].hash,
+				   sizeof(toks->v[i].hash));
 	s->body = XXH3_64bits_digest(&body);
-	s->nwords = (uint32_t)(b->nterms < UINT32_MAX ? b->nterms : UINT32_MAX);
 
-	if (b->p.level == DEDUP_LEVEL_COPY) {
-		size_t k = b->p.shingle, last = n >= k ? n - k + 1 : (n ? 1 : 0);
-
-		for (i = 0; i < last; i++) {
-			uint64_t w[16];
-			size_t m = n - i < k ? n - i : k;
-
-			for (j = 0; j < m; j++)
-				w[j] = t[i + j].hash;
-			if (push32(&b->feat, &b->nfeat, &b->featalloc,
-				   dedup_sig_term(XXH3_64bits(w, m * sizeof(*w)))))
-				goto nomem;
-		}
-	}
-
-	/* Content terms with their counts: sort, then run-length. */
-	qsort(b->terms, b->nterms, sizeof(*b->terms), cmp32);
-	keep = 0;
-	for (i = 0; i < b->nterms; i = j) {
-		for (j = i + 1; j < b->nterms && b->terms[j] == b->terms[i]; j++)
-			;
-		if (df && dedup_df_add(df, b->terms[i], 1))
+	if (occurrences(b, toks, lang, site, &nwords))
+		goto nomem;
+	s->nwords = nwords;
+	n = sum_terms(b);
+	s->ndistinct = (uint32_t)n;
+	if (n > b->wbufalloc) {
+		free(b->wbuf);
+		free(b->ibuf);
+		b->wbuf = malloc(n * sizeof(*b->wbuf));
+		b->ibuf = malloc(n * sizeof(*b->ibuf));
+		b->wbufalloc = b->wbuf && b->ibuf ? n : 0;
+		if (!b->wbufalloc)
 			goto nomem;
-		keep++;
 	}
-	s->ndistinct = (uint32_t)keep;
-	if (keep > b->p.kterms)
+	for (i = 0; i < n; i++) {
+		double c = b->occ[i].w, tf = c >= 1 ? 1 + log(c) : c, idf = 1;
+
+		if (df) {
+			double d = dedup_df_get(df, b->occ[i].term);
+
+			if (d < b->min_df || d >= ndocs) {
+				b->wbuf[i] = 0;
+				continue;
+			}
+			/* kept unshared terms weigh as if seen twice */
+			if (d < 2)
+				d = 2;
+			idf = pow(log(ndocs / d), IDF_POWER);
+		}
+		b->wbuf[i] = (float)(tf * idf);
+		if (b->wbuf[i] > 0)
+			b->ibuf[keep++] = (uint32_t)i;
+	}
+	if (keep > b->p.kterms) {
+		select_strongest(b->ibuf, keep, b->wbuf, b->occ);
 		keep = b->p.kterms;
+	}
+	qsort(b->ibuf, keep, sizeof(*b->ibuf), cmp32); /* back to term order */
+	for (i = 0; i < keep; i++)
+		norm += (double)b->wbuf[b->ibuf[i]] * b->wbuf[b->ibuf[i]];
+	norm = sqrt(norm);
 	s->terms = malloc((keep ? keep : 1) * sizeof(*s->terms));
-	s->tf = malloc((keep ? keep : 1) * sizeof(*s->tf));
+	s->wt = malloc((keep ? keep : 1) * sizeof(*s->wt));
 	s->nperm = b->p.level == DEDUP_LEVEL_COPY ? b->p.nperm : 0;
 	s->mins = malloc((s->nperm ? s->nperm : 1) * sizeof(*s->mins));
-	if (!s->terms || !s->tf || !s->mins)
+	if (!s->terms || !s->wt || !s->mins)
 		goto nomem;
-	/* The smallest hashes are a consistent sample (bottom-k sketch). */
-	s->nterms = 0;
-	for (i = 0; i < b->nterms && s->nterms < keep; i = j) {
-		for (j = i + 1; j < b->nterms && b->terms[j] == b->terms[i]; j++)
-			;
-		s->terms[s->nterms] = b->terms[i];
-		s->tf[s->nterms] = (uint16_t)(j - i < TF_MAX ? j - i : TF_MAX);
-		s->nterms++;
-	}
+	for (i = 0; i < keep; i++) {
+		double w = b->wbuf[b->ibuf[i]] / norm;
+		long q = lround(w * DEDUP_WEIGHT_ONE);
 
-	/*
-	 * At the event level the clusterer draws weighted MinHash values
-	 * from the term sample once IDF is known; only the copy level keeps
-	 * a MinHash of its shingles.
-	 */
+		s->terms[i] = b->occ[b->ibuf[i]].term;
+		s->wt[i] = (uint16_t)(q < 1 ? 1 : q > 65535 ? 65535 : q);
+	}
+	s->nterms = (uint32_t)keep;
 	if (s->nperm) {
-		b->nfeat = sort_unique(b->feat, b->nfeat);
+		if (copy_shingles(b, toks))
+			goto nomem;
 		minhash(b, b->feat, b->nfeat, s->mins);
 	}
 	return DEDUP_OK;
@@ -343,7 +678,7 @@ dedup_status dedup_sig_encode(const struct dedup_sig *s, struct dedup_buf *out)
 	for (i = 0; !st && i < s->nterms; i++)
 		st = put_le(out, s->terms[i], 4);
 	for (i = 0; !st && i < s->nterms; i++)
-		st = put_le(out, s->tf[i], 2);
+		st = put_le(out, s->wt[i], 2);
 	return st;
 }
 
@@ -375,8 +710,8 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	s->body = get_le(p + 28, 8);
 	s->mins = malloc((nperm ? nperm : 1) * sizeof(*s->mins));
 	s->terms = malloc((nterms ? nterms : 1) * sizeof(*s->terms));
-	s->tf = malloc((nterms ? nterms : 1) * sizeof(*s->tf));
-	if (!s->mins || !s->terms || !s->tf) {
+	s->wt = malloc((nterms ? nterms : 1) * sizeof(*s->wt));
+	if (!s->mins || !s->terms || !s->wt) {
 		dedup_sig_release(s);
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
@@ -392,7 +727,7 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 		}
 	}
 	for (i = 0; i < nterms; i++, p += 2)
-		s->tf[i] = (uint16_t)get_le(p, 2);
+		s->wt[i] = (uint16_t)get_le(p, 2);
 	if (used)
 		*used = need;
 	return DEDUP_OK;

@@ -122,10 +122,6 @@ double dedup_similarity(const struct dedup_cluster_params *p,
 			const struct dedup_df *df, const struct dedup_sig *a,
 			const struct dedup_sig *b);
 
-/* The weight of a term seen tf times: (1 + ln tf) * IDF from df. */
-double dedup_term_weight(const struct dedup_df *df, uint32_t term,
-			 uint32_t tf);
-
 #ifdef __cplusplus
 }
 #endif

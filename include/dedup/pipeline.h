@@ -84,11 +84,15 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 				struct dedup_buf *out, struct dedup_buf *log,
 				struct dedup_error *err);
 
-/* Signature of one document; counts its terms into df when not NULL. */
+/*
+ * Signature of one document, weighted by the document frequencies in df
+ * (NULL: unweighted), without the site-name words in site (may be NULL).
+ */
 dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 			      size_t len, const struct dedup_linestats *lines,
-			      struct dedup_df *df, struct dedup_sig *sig,
-			      struct dedup_error *err);
+			      const struct dedup_df *df,
+			      const struct dedup_sitenames *site,
+			      struct dedup_sig *sig, struct dedup_error *err);
 
 struct dedup_run;
 
@@ -113,9 +117,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err);
 
 /*
- * First pass only: read, repair and count recurring lines. Called by
- * dedup_run_execute() when the options ask for it; `dedup clean` calls it
- * alone. Per-document failures are recorded, not returned.
+ * First pass only: read and repair every document, count recurring lines,
+ * headline pieces (site names) and the document frequencies of terms.
+ * Called by dedup_run_execute(); `dedup clean` calls it alone for the line
+ * counts. Per-document failures are recorded, not returned.
  */
 dedup_status dedup_run_count_lines(struct dedup_run *run,
 				   struct dedup_error *err);

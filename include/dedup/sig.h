@@ -1,15 +1,22 @@
 /*
  * sig.h - stage 3b: a document's signature, the unit the clusterer needs.
  *
- * From the tokens of a cleaned body a signature keeps, in a fixed small
- * size whatever the document's length:
- *   - a MinHash of the document's feature set (content words for the event
- *     level, word 5-shingles for the copy level), for LSH candidates;
- *   - a bottom-k sample of its content terms with their counts, drawn by
- *     hash so that two documents sample the same terms consistently, for
- *     the verified (IDF-weighted cosine) similarity;
+ * A signature is what the clusterer compares, in a size bounded whatever
+ * the document's length:
+ *   - the document's content terms as a weighted unit vector, at most
+ *     kterms of them, the strongest kept: word stems (the first `stem`
+ *     characters of words that are not stopwords or newsroom filler) and
+ *     bigrams of adjacent content words; each occurrence weighs 2 for a
+ *     capitalized word (names) or a number, 1 otherwise, less far into the
+ *     text; the weight of a term is (1 + ln count) * ln(N / df)^1.5, terms
+ *     seen in a single document of the run are dropped (they cannot be
+ *     shared);
+ *   - at the copy level, a MinHash of word shingles, for LSH candidates;
  *   - a few scalars: content word count, detected language, a date found in
  *     the text, the hash of the whole body (exact copies).
+ * Weights need document frequencies, so a run counts terms in a first pass
+ * (dedup_sig_count) and builds signatures in a second (dedup_sig_build).
+ *
  * A signature is self-contained and serializable (dedup_sig_encode), so it
  * can be stored in an index, merged from shards, or computed on any thread.
  *
@@ -27,6 +34,7 @@ extern "C" {
 #endif
 
 struct dedup_tokens;
+struct dedup_token;
 struct dedup_stopwords;
 
 enum dedup_level {
@@ -36,9 +44,10 @@ enum dedup_level {
 
 struct dedup_sig_params {
 	enum dedup_level level;
-	uint32_t nperm;   /* MinHash permutations (1..1024) */
+	uint32_t nperm;   /* MinHash permutations at the copy level (1..1024) */
 	uint32_t shingle; /* words per shingle at the copy level (1..16) */
-	uint32_t kterms;  /* content terms kept for verification (1..4096) */
+	uint32_t kterms;  /* content terms kept per document (1..4096) */
+	uint32_t stem;    /* characters kept of a word (0: whole words) */
 };
 
 /* Default parameters for a level. */
@@ -49,27 +58,50 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 				    struct dedup_error *err);
 
 #define DEDUP_DATE_NONE INT32_MIN
+#define DEDUP_WEIGHT_ONE 65535u /* a weight of 1 in dedup_sig.wt */
 
 struct dedup_sig {
 	uint32_t nperm;   /* entries in mins */
-	uint32_t nterms;  /* entries in terms/tf */
+	uint32_t nterms;  /* entries in terms/wt */
 	uint32_t nwords;  /* content words in the body */
-	uint32_t ndistinct; /* distinct content terms (> nterms: sampled) */
+	uint32_t ndistinct; /* distinct terms before keeping the strongest */
 	int32_t lang;     /* stopword language index, DEDUP_LANG_NONE */
 	int32_t date;     /* days since 1970-01-01 of a date in the text */
 	uint64_t body;    /* hash of the folded token stream (exact copies) */
 	uint32_t *mins;   /* MinHash values, UINT32_MAX for an empty set */
-	uint32_t *terms;  /* term hashes, ascending */
-	uint16_t *tf;     /* occurrences of terms[i] in the body (saturated) */
+	uint32_t *terms;  /* term ids, ascending */
+	uint16_t *wt;     /* unit-vector weight of terms[i], 0..65535 */
 };
 
 void dedup_sig_init(struct dedup_sig *s);
 void dedup_sig_release(struct dedup_sig *s);
 
 /*
- * Scratch space for building signatures: one per thread. It also counts,
- * for every distinct content term of every document built through it, one
- * document frequency (see dedup_df below), when `df` is given.
+ * Words of site names, learned from headlines: scrapers keep the page
+ * title ("Storm hits coast - Channel 9 News"), and the part after the
+ * headline that recurs across documents names the site, not the event.
+ * Filled per thread in the first pass, merged, then frozen and read.
+ */
+struct dedup_sitenames;
+
+dedup_status dedup_sitenames_new(struct dedup_sitenames **out);
+void dedup_sitenames_free(struct dedup_sitenames *sn);
+/*
+ * Record the headline of one document: `line` is its first line and
+ * `toks` that line's tokens (src offsets into line).
+ */
+dedup_status dedup_sitenames_observe(struct dedup_sitenames *sn,
+				     const char *line, size_t len,
+				     const struct dedup_tokens *toks);
+dedup_status dedup_sitenames_merge(struct dedup_sitenames *dst,
+				   const struct dedup_sitenames *src);
+/* Keep the words of pieces seen in at least min_docs documents. */
+void dedup_sitenames_freeze(struct dedup_sitenames *sn, uint32_t min_docs);
+/* 1 when a token hash is a site-name word (after freezing). */
+int dedup_sitenames_has(const struct dedup_sitenames *sn, uint64_t hash);
+
+/*
+ * Scratch space for building signatures: one per thread.
  */
 struct dedup_sigbuilder;
 struct dedup_df;
@@ -81,18 +113,39 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 void dedup_sigbuilder_free(struct dedup_sigbuilder *b);
 
 /*
+ * Terms seen in fewer than min_df documents are dropped (default 2: a term
+ * in one document of a run cannot be shared). A run that adds to an index
+ * uses 1, since later documents may share what is new tonight.
+ */
+void dedup_sigbuilder_set_min_df(struct dedup_sigbuilder *b, uint32_t min_df);
+
+/* First pass: count each distinct term of a document once, and the doc. */
+dedup_status dedup_sig_count(struct dedup_sigbuilder *b,
+			     const struct dedup_tokens *toks,
+			     struct dedup_df *df, struct dedup_error *err);
+
+/*
  * Fill `s` (released and rebuilt) from the tokens of one cleaned body.
  * `text` is the cleaned text the tokens came from (dates are looked for in
- * it); when `df` is not NULL each distinct content term is counted once.
+ * it). `df` gives the document frequencies (NULL: every term weighs the
+ * same and none is dropped); `site` (may be NULL) the site-name words.
  */
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     const char *text, size_t len,
-			     struct dedup_df *df, struct dedup_sig *s,
-			     struct dedup_error *err);
+			     const struct dedup_df *df,
+			     const struct dedup_sitenames *site,
+			     struct dedup_sig *s, struct dedup_error *err);
 
-/* The content-term id of a token hash, as stored in dedup_sig.terms. */
-uint32_t dedup_sig_term(uint64_t token_hash);
+/*
+ * The term id of one word token as signatures store it (its stem), or 0
+ * when the token is not a content word; `text` holds the tokens' folded
+ * forms (tokens->text.buf).
+ */
+uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
+			const struct dedup_token *t, const char *text);
+/* The id of the bigram of two term ids. */
+uint32_t dedup_sig_bigram(uint32_t first, uint32_t second);
 
 /* Estimated Jaccard similarity of the two MinHash sets. */
 double dedup_sig_jaccard(const struct dedup_sig *a, const struct dedup_sig *b);

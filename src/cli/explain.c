@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
 #include "cli.h"
 
@@ -19,7 +20,6 @@
 struct shared {
 	uint32_t term;
 	double contrib;
-	const char *word;
 };
 
 static int cmp_shared(const void *a, const void *b)
@@ -31,27 +31,37 @@ static int cmp_shared(const void *a, const void *b)
 	return (x->term > y->term) - (x->term < y->term);
 }
 
-/* The first word in `toks` whose term is `term`, or "?". */
-static const char *word_of(const struct dedup_tokens *toks, uint32_t term)
+/*
+ * Words for a term id: the first word of `toks` whose stem is the term, or
+ * the first pair of adjacent content words whose bigram it is.
+ */
+static void words_of(const struct dedup_sigbuilder *b, int lang,
+		     const struct dedup_tokens *toks, uint32_t term,
+		     struct dedup_buf *out)
 {
-	size_t i;
+	const char *text = toks->text.buf;
+	size_t i, prev = SIZE_MAX;
+	uint32_t prevterm = 0;
 
-	for (i = 0; i < toks->n; i++)
-		if (dedup_sig_term(toks->v[i].hash) == term)
-			return toks->text.buf + toks->v[i].off;
-	return "?";
-}
+	dedup_buf_reset(out);
+	for (i = 0; i < toks->n; i++) {
+		uint32_t t = dedup_sig_term(b, lang, &toks->v[i], text);
 
-static double norm_of(const struct dedup_df *df, const struct dedup_sig *s)
-{
-	double n = 0, w;
-	uint32_t i;
-
-	for (i = 0; i < s->nterms; i++) {
-		w = dedup_term_weight(df, s->terms[i], s->tf[i]);
-		n += w * w;
+		if (!t)
+			continue;
+		if (t == term) {
+			dedup_buf_addstr(out, text + toks->v[i].off);
+			return;
+		}
+		if (prevterm && dedup_sig_bigram(prevterm, t) == term) {
+			dedup_buf_addf(out, "%s %s", text + toks->v[prev].off,
+				       text + toks->v[i].off);
+			return;
+		}
+		prev = i;
+		prevterm = t;
 	}
-	return sqrt(n);
+	dedup_buf_addstr(out, "?");
 }
 
 /* Print what cleaning removed from one document, one piece a line. */
@@ -83,15 +93,17 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 	struct dedup_run *run = NULL;
 	struct dedup_worker *w = NULL;
 	struct dedup_tokenizer *tk = NULL;
+	struct dedup_stopwords *sw = NULL;
+	struct dedup_sigbuilder *bld = NULL;
+	struct dedup_buf word = DEDUP_BUF_INIT;
 	struct dedup_tokens ta, tb;
 	struct dedup_buf bytes = DEDUP_BUF_INIT, text[2], log[2];
 	struct dedup_error err;
 	struct dedup_doc_info da, db;
 	const struct dedup_sig *sa, *sb;
-	const struct dedup_df *df;
 	struct shared *sh = NULL;
 	size_t nsh = 0, i, j;
-	double s, na, nb;
+	double s;
 	int k, ret = 1;
 
 	dedup_tokens_init(&ta);
@@ -101,7 +113,8 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 		dedup_buf_init(&log[k]);
 	}
 	if (dedup_run_new(&run, ctx, &err) || dedup_worker_new(&w, ctx, &err) ||
-	    dedup_tokenizer_new(&tk, &err))
+	    dedup_tokenizer_new(&tk, &err) || dedup_stopwords_new(&sw, &err) ||
+	    dedup_sigbuilder_new(&bld, &o->sig, sw, &err))
 		goto fail;
 	for (k = 0; k < argc; k++)
 		if (dedup_run_add(run, argv[k], &err))
@@ -126,10 +139,9 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 	    dedup_tokenize(tk, text[1].buf, text[1].len, &tb, &err))
 		goto fail;
 
-	df = dedup_run_df(run);
 	sa = dedup_run_sig(run, 0);
 	sb = dedup_run_sig(run, 1);
-	s = dedup_similarity(&o->cluster, df, sa, sb);
+	s = dedup_similarity(&o->cluster, dedup_run_df(run), sa, sb);
 	printf("similarity\t%.4f\n", s);
 	printf("threshold\t%.4f\n", o->cluster.threshold);
 	printf("level\t%s\n",
@@ -155,8 +167,6 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 	sh = malloc((sa->nterms ? sa->nterms : 1) * sizeof(*sh));
 	if (!sh)
 		goto out;
-	na = norm_of(df, sa);
-	nb = norm_of(df, sb);
 	for (i = 0, j = 0; i < sa->nterms && j < sb->nterms;) {
 		if (sa->terms[i] < sb->terms[j]) {
 			i++;
@@ -164,20 +174,19 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 			j++;
 		} else {
 			sh[nsh].term = sa->terms[i];
-			sh[nsh].contrib = na > 0 && nb > 0 ?
-				dedup_term_weight(df, sa->terms[i], sa->tf[i]) *
-				dedup_term_weight(df, sb->terms[j], sb->tf[j]) /
-				(na * nb) : 0;
-			sh[nsh].word = word_of(&ta, sa->terms[i]);
+			sh[nsh].contrib = (double)sa->wt[i] * sb->wt[j] /
+				((double)DEDUP_WEIGHT_ONE * DEDUP_WEIGHT_ONE);
 			nsh++;
 			i++;
 			j++;
 		}
 	}
 	qsort(sh, nsh, sizeof(*sh), cmp_shared);
-	printf("shared terms\t%zu\n", nsh);
-	for (i = 0; i < nsh && i < TOP_TERMS; i++)
-		printf("term\t%s\t%.4f\n", sh[i].word, sh[i].contrib);
+	printf("shared terms\t%zu (the largest one does not count)\n", nsh);
+	for (i = 0; i < nsh && i < TOP_TERMS; i++) {
+		words_of(bld, sa->lang, &ta, sh[i].term, &word);
+		printf("term\t%s\t%.4f\n", word.buf, sh[i].contrib);
+	}
 	print_removed("A", &log[0]);
 	print_removed("B", &log[1]);
 	ret = ferror(stdout) ? 1 : 0;
@@ -186,6 +195,9 @@ fail:
 	cli_error("%s", err.msg);
 out:
 	free(sh);
+	dedup_buf_release(&word);
+	dedup_sigbuilder_free(bld);
+	dedup_stopwords_free(sw);
 	dedup_tokens_release(&ta);
 	dedup_tokens_release(&tb);
 	for (k = 0; k < 2; k++) {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -45,15 +46,15 @@ static void words(struct dedup_tokens *t, const char *s)
 }
 
 static void build(struct dedup_sigbuilder *b, const char *text,
-		  struct dedup_sig *s, struct dedup_df *df)
+		  struct dedup_sig *s, const struct dedup_df *df)
 {
 	struct dedup_tokens t;
 	struct dedup_error err;
 
 	dedup_tokens_init(&t);
 	words(&t, text);
-	assert_int_equal(dedup_sig_build(b, &t, text, strlen(text), df, s,
-					 &err), DEDUP_OK);
+	assert_int_equal(dedup_sig_build(b, &t, text, strlen(text), df, NULL,
+					 s, &err), DEDUP_OK);
 	dedup_tokens_release(&t);
 }
 
@@ -73,81 +74,117 @@ static void test_params(void **state)
 	assert_int_equal(dedup_sig_params_check(&p, &err), DEDUP_EINVAL);
 }
 
-static void test_terms_and_counts(void **state)
+static double norm2(const struct dedup_sig *s)
+{
+	double n = 0, w;
+	uint32_t i;
+
+	for (i = 0; i < s->nterms; i++) {
+		w = (double)s->wt[i] / DEDUP_WEIGHT_ONE;
+		n += w * w;
+	}
+	return n;
+}
+
+static void test_terms_and_weights(void **state)
+{
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_sig s;
+	struct dedup_error err;
+	uint32_t i;
+
+	(void)state;
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_sig_init(&s);
+	/* "a" is a single letter and "said" newsroom filler: not content.
+	 * Unigrams ferry pier fog 12, and bigrams of neighbours skipping
+	 * what was dropped: ferry-ferry ferry-pier pier-fog fog-ferry
+	 * ferry-12. */
+	build(b, "ferry ferry pier said a fog ferry 12", &s, NULL);
+	assert_int_equal(s.nwords, 6);
+	assert_int_equal(s.ndistinct, 9);
+	assert_int_equal(s.nterms, 9);
+	for (i = 1; i < s.nterms; i++)
+		assert_true(s.terms[i] > s.terms[i - 1]);
+	assert_true(fabs(norm2(&s) - 1) < 1e-3);
+	assert_int_equal(s.nperm, 0); /* event level: no stored MinHash */
+	dedup_sig_release(&s);
+	dedup_sigbuilder_free(b);
+}
+
+static void test_stems_and_strongest(void **state)
+{
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_sig s;
+	struct dedup_error err;
+
+	(void)state;
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_sig_init(&s);
+	/* one stem for both words, plus the bigram of the stem with itself */
+	build(b, "internationally international", &s, NULL);
+	assert_int_equal(s.ndistinct, 2);
+	/* only the strongest terms are kept */
+	p.kterms = 1;
+	dedup_sigbuilder_free(b);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	build(b, "quay quay quay quay harbour", &s, NULL);
+	assert_int_equal(s.nterms, 1);
+	assert_int_equal(s.wt[0], DEDUP_WEIGHT_ONE);
+	{
+		uint64_t h = dedup_token_hash("quay", 4);
+		uint32_t t = (uint32_t)(h ^ (h >> 32));
+
+		assert_int_equal(s.terms[0], t ? t : 1);
+	}
+	dedup_sig_release(&s);
+	dedup_sigbuilder_free(b);
+}
+
+static void test_document_frequencies(void **state)
 {
 	struct dedup_sig_params p;
 	struct dedup_sigbuilder *b;
 	struct dedup_sig s;
 	struct dedup_df *df;
+	struct dedup_tokens t;
 	struct dedup_error err;
-	uint32_t i, total = 0;
+	const char *docs[] = {
+		"harbour quay storm", "harbour quay flood", "harbour pier fire",
+	};
+	size_t i;
 
 	(void)state;
 	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
 	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
 	assert_int_equal(dedup_df_new(&df), 0);
-	dedup_sig_init(&s);
-	/* "a" is a single letter: not content. */
-	build(b, "ferry ferry pier a fog ferry 12", &s, df);
-	assert_int_equal(s.nwords, 6);
-	assert_int_equal(s.nterms, 4);
-	assert_int_equal(s.ndistinct, 4);
-	for (i = 0; i < s.nterms; i++) {
-		total += s.tf[i];
-		if (i)
-			assert_true(s.terms[i] > s.terms[i - 1]);
+	dedup_tokens_init(&t);
+	for (i = 0; i < 3; i++) {
+		words(&t, docs[i]);
+		assert_int_equal(dedup_sig_count(b, &t, df, &err), 0);
 	}
-	assert_int_equal(total, 6);
-	assert_int_equal(s.nperm, 0); /* event level: no stored MinHash */
-	/* each distinct term counted once per document */
-	build(b, "ferry pier", &s, df);
-	assert_int_equal(s.nterms, 2);
+	assert_int_equal(dedup_df_docs(df), 3);
 	{
-		uint64_t h = dedup_token_hash("ferry", 5);
-		uint32_t t = (uint32_t)(h ^ (h >> 32));
+		/* "harbour" is stemmed to "harbo" */
+		uint64_t h = dedup_token_hash("harbo", 5);
+		uint64_t q = dedup_token_hash("quay", 4);
 
-		assert_int_equal(dedup_df_get(df, t), 2);
+		assert_int_equal(dedup_df_get(df, (uint32_t)(h ^ (h >> 32))), 3);
+		assert_int_equal(dedup_df_get(df, (uint32_t)(q ^ (q >> 32))), 2);
 	}
+	dedup_sig_init(&s);
+	/* harbour is in every document (no weight), storm in one only
+	 * (cannot be shared): quay and the bigram harbour-quay remain */
+	build(b, docs[0], &s, df);
+	assert_int_equal(s.nterms, 2);
+	assert_true(fabs(norm2(&s) - 1) < 1e-3);
 	dedup_sig_release(&s);
+	dedup_tokens_release(&t);
 	dedup_df_free(df);
-	dedup_sigbuilder_free(b);
-}
-
-static void test_bottom_k_is_consistent(void **state)
-{
-	struct dedup_sig_params p;
-	struct dedup_sigbuilder *b;
-	struct dedup_sig big, small;
-	struct dedup_error err;
-	char text[8192];
-	size_t n = 0;
-	uint32_t i, j;
-
-	(void)state;
-	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
-	p.kterms = 16;
-	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
-	for (i = 0; i < 200; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n, "w%u ", i);
-	dedup_sig_init(&big);
-	dedup_sig_init(&small);
-	build(b, text, &big, NULL);
-	assert_int_equal(big.nterms, 16);
-	assert_int_equal(big.ndistinct, 200);
-	/* a subset keeps every sampled term of the superset it contains */
-	text[n / 2] = '\0';
-	build(b, text, &small, NULL);
-	/* below both limits the two samples hold the same terms */
-	for (j = 0; j < small.nterms; j++)
-		if (small.terms[j] <= big.terms[big.nterms - 1]) {
-			int found = 0;
-
-			for (i = 0; i < big.nterms; i++)
-				found |= small.terms[j] == big.terms[i];
-			assert_true(found);
-		}
-	dedup_sig_release(&big);
-	dedup_sig_release(&small);
 	dedup_sigbuilder_free(b);
 }
 
@@ -210,7 +247,7 @@ static void test_encode_roundtrip(void **state)
 	assert_true(d.body == s.body);
 	assert_memory_equal(d.mins, s.mins, s.nperm * sizeof(*s.mins));
 	assert_memory_equal(d.terms, s.terms, s.nterms * sizeof(*s.terms));
-	assert_memory_equal(d.tf, s.tf, s.nterms * sizeof(*s.tf));
+	assert_memory_equal(d.wt, s.wt, s.nterms * sizeof(*s.wt));
 	/* every truncation is refused */
 	for (cut = 0; cut < buf.len; cut++)
 		assert_int_equal(dedup_sig_decode(&d, buf.buf, cut, &used, &err),
@@ -248,8 +285,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params),
-		cmocka_unit_test(test_terms_and_counts),
-		cmocka_unit_test(test_bottom_k_is_consistent),
+		cmocka_unit_test(test_terms_and_weights),
+		cmocka_unit_test(test_stems_and_strongest),
+		cmocka_unit_test(test_document_frequencies),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_text_dates),
