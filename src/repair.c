@@ -1539,8 +1539,8 @@ static bool decode_through(unsigned p, const uint32_t *d, size_t n,
 
 /*
  * Badness of prev, d[0..n), next, plus the penalties of d's characters
- * (into *maxpen, the largest). C1 controls in d count as symbols: they may
- * be bytes of a layer further down.
+ * (into *maxpen, the largest). Other C1 controls in d count as symbols:
+ * they may be bytes of a layer further down.
  */
 static int seq_bad(uint32_t prev, const uint32_t *d, size_t n, uint32_t next,
 		   int *maxpen)
@@ -1553,6 +1553,18 @@ static int seq_bad(uint32_t prev, const uint32_t *d, size_t n, uint32_t next,
 	*maxpen = 0;
 	classify(prev, &a);
 	for (t = 0; t < n; t++) {
+		/* C1 controls Windows-1252 defines will be given its meaning */
+		if (d[t] >= 0x80 && d[t] < 0xA0 &&
+		    !T.undef[CP_1252][d[t] - 0x80]) {
+			classify(T.fwd[CP_1252][d[t] - 0x80], &b);
+			/* but a C1 control in UTF-8 was a mistake already */
+			bad += pair_bad(&a, &b) + 1;
+			if (*maxpen < 1)
+				*maxpen = 1;
+			a = b;
+			pc = d[t];
+			continue;
+		}
 		pen = d[t] == 0xFFFD ? 0 : unlikely(d[t], pc);
 		if (pen < 0)
 			return 1000;

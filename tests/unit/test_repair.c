@@ -442,7 +442,9 @@ static int shared_path(char *buf, size_t n, const char *rel)
 	const char *dir = getenv("DEDUP_SOURCE_DIR");
 	FILE *f;
 
-	snprintf(buf, n, "%s/../shared/%s", dir ? dir : ".", rel);
+	if ((size_t)snprintf(buf, n, "%s/../shared/%s", dir ? dir : ".",
+			     rel) >= n)
+		return 0;
 	f = fopen(buf, "rb");
 	if (!f)
 		return 0;
