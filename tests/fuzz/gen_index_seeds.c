@@ -1,12 +1,13 @@
 /*
  * gen_index_seeds.c - write small valid index files as seeds for
- * fuzz_index: gen_index_seeds OUTDIR.
+ * fuzz_index, and encoded signatures for fuzz_sig:
+ * gen_index_seeds INDEX-DIR [SIG-DIR].
  *
  * Each seed is one mode byte (0: checksums kept as they are) followed by
  * the bytes of an index made through the public API: an empty one, one of
  * a few documents in two clusters, and one with frequencies and a blob. The
- * seeds are committed in tests/fuzz/corpus/index/; rerun this after a
- * change of the file format.
+ * seeds are committed in tests/fuzz/corpus/index/ and corpus/sig/; rerun
+ * this after a change of either format.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,33 +24,103 @@ static void die(const char *what, const struct dedup_error *err)
 	exit(1);
 }
 
-static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
-		     uint32_t nterms)
+static void put_le(unsigned char **p, uint64_t v, int bytes)
 {
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		*(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+/* The magic of the library's signature encoding: an empty one's first bytes. */
+static uint32_t sig_magic(void)
+{
+	struct dedup_buf b = DEDUP_BUF_INIT;
+	struct dedup_sig e;
+	uint32_t m;
+
+	dedup_sig_init(&e);
+	if (dedup_sig_encode(&e, &b) || b.len < 4)
+		die("cannot encode a signature", NULL);
+	m = (uint32_t)(unsigned char)b.buf[0] |
+	    (uint32_t)(unsigned char)b.buf[1] << 8 |
+	    (uint32_t)(unsigned char)b.buf[2] << 16 |
+	    (uint32_t)(unsigned char)b.buf[3] << 24;
+	dedup_buf_release(&b);
+	return m;
+}
+
+/*
+ * The bytes of a signature in the portable encoding (see
+ * dedup_sig_encode: header, MinHash values, terms, 16-bit term values),
+ * so that this program does not depend on the struct's field names.
+ * Returns the length written to buf.
+ */
+static size_t sig_bytes(unsigned char *buf, uint32_t seed, uint32_t nperm,
+			uint32_t nterms)
+{
+	unsigned char *p = buf;
 	uint32_t i, x = seed * 2654435761u + 1;
 
-	dedup_sig_init(s);
-	s->mins = malloc((nperm ? nperm : 1) * sizeof(*s->mins));
-	s->terms = malloc((nterms ? nterms : 1) * sizeof(*s->terms));
-	s->tf = malloc((nterms ? nterms : 1) * sizeof(*s->tf));
-	if (!s->mins || !s->terms || !s->tf)
-		die("out of memory", NULL);
+	put_le(&p, sig_magic(), 4);
+	put_le(&p, nperm, 4);
+	put_le(&p, nterms, 4);
+	put_le(&p, nterms * 3, 4);            /* words */
+	put_le(&p, nterms + seed % 3, 4);     /* distinct */
+	put_le(&p, 0, 4);                     /* language */
+	put_le(&p, 19500 + seed, 4);          /* date */
+	put_le(&p, 0x5eed000000000000ull + seed, 8);
 	for (i = 0; i < nperm; i++) {
 		x = x * 1103515245u + 12345u;
-		s->mins[i] = x;
+		put_le(&p, x, 4);
 	}
 	for (i = 0; i < nterms; i++) {
 		x = x * 1103515245u + 12345u;
-		s->terms[i] = i * 1000003u + (x >> 24);
-		s->tf[i] = (uint16_t)(1 + i % 3);
+		put_le(&p, i * 1000003u + (x >> 24), 4);
 	}
-	s->nperm = nperm;
-	s->nterms = nterms;
-	s->nwords = nterms * 3;
-	s->ndistinct = nterms + seed % 3;
-	s->lang = 0;
-	s->date = (int32_t)(19500 + seed);
-	s->body = 0x5eed000000000000ull + seed;
+	for (i = 0; i < nterms; i++)
+		put_le(&p, 1 + i % 3, 2);
+	return (size_t)(p - buf);
+}
+
+#define SIG_MAX (36 + 64 * 4 + 64 * 6)
+
+static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
+		     uint32_t nterms)
+{
+	unsigned char buf[SIG_MAX];
+	struct dedup_error err;
+	size_t n;
+
+	if (nperm > 64 || nterms > 64)
+		die("signature too large", NULL);
+	n = sig_bytes(buf, seed, nperm, nterms);
+	dedup_sig_init(s);
+	if (dedup_sig_decode(s, buf, n, NULL, &err))
+		die("signature encoding", &err);
+}
+
+/* Seeds for fuzz_sig: a few encoded signatures, one with trailing bytes. */
+static void sig_seeds(const char *dir)
+{
+	static const uint32_t shape[][2] = { { 0, 0 }, { 4, 4 }, { 64, 40 },
+					     { 2, 2 } };
+	unsigned char buf[SIG_MAX + 16];
+	char out[4200];
+	size_t i, n;
+	FILE *o;
+
+	for (i = 0; i < sizeof(shape) / sizeof(*shape); i++) {
+		n = sig_bytes(buf, (uint32_t)i, shape[i][0], shape[i][1]);
+		if (i == 3) {
+			memcpy(buf + n, "trailing bytes", 14);
+			n += 14;
+		}
+		snprintf(out, sizeof(out), "%s/seed-%zu", dir, i);
+		o = fopen(out, "wb");
+		if (!o || fwrite(buf, 1, n, o) != n || fclose(o))
+			die(out, NULL);
+	}
 }
 
 static void build(const char *file, int ndocs, int extras)
@@ -139,12 +210,14 @@ static void seed(const char *dir, const char *name, int ndocs, int extras)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: gen_index_seeds OUTDIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: gen_index_seeds INDEX-DIR [SIG-DIR]\n");
 		return 2;
 	}
 	seed(argv[1], "seed-empty", 0, 0);
 	seed(argv[1], "seed-two-clusters", 5, 0);
 	seed(argv[1], "seed-df-blob", 9, 1);
+	if (argc == 3)
+		sig_seeds(argv[2]);
 	return 0;
 }
