@@ -2,11 +2,12 @@
 # Hostile trees (issue 8): many tiny files (20,000 by default, 10,000 in a
 # sanitizer build, to keep CI time small; HOSTILE_MANY=100000 for the
 # issue's full count), a tree 1,000 directories deep whose paths pass
-# PATH_MAX, a symbolic-link loop, a dangling link, a FIFO and a socket in
-# the tree (skipped, never blocked on: the run is under `timeout`), and a
-# path in a --files-from list that does not exist (a file that vanished
-# between listing and reading). Each problem is a message naming the path;
-# the rest of the tree is still processed.
+# PATH_MAX, a symbolic-link loop, a dangling link, a FIFO, a socket and
+# (as root) a character device like /dev/zero in the tree (skipped, never
+# opened or blocked on: the run is under `timeout`), and a path in a
+# --files-from list that does not exist (a file that vanished between
+# listing and reading). Each problem is a message naming the path; the
+# rest of the tree is still processed.
 # Usage: sh tests/scripts/hostile_tree.sh DEDUP  (from the repository root)
 set -u
 dedup=$1
@@ -79,6 +80,8 @@ python3 -c "
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])" sock.txt 2>/dev/null
+# a device that never ends (like /dev/zero; needs root, else not made)
+mknod zero.txt c 1 5 2>/dev/null
 cd - >/dev/null || exit 1
 timeout $limit "$dedup" "$tmp/t" >"$tmp/t.out" 2>"$tmp/t.err"
 rc=$?
@@ -88,8 +91,8 @@ grep -q "sub/up.*loop" "$tmp/t.err" ||
 	fail "link loop: no message naming it: $(cat "$tmp/t.err")"
 grep -q "dangling.txt" "$tmp/t.err" ||
 	fail "dangling link: no message naming it"
-grep -q "pipe.txt\|sock.txt" "$tmp/t.out" &&
-	fail "a FIFO or socket was read as a document"
+grep -q "pipe.txt\|sock.txt\|zero.txt" "$tmp/t.out" "$tmp/t.err" &&
+	fail "a FIFO, socket or device was opened"
 grep -q "^$tmp/t/a.txt	" "$tmp/t.out" &&
 	grep -q "^$tmp/t/sub/b.txt	" "$tmp/t.out" ||
 	fail "special files: the regular files were not processed"
