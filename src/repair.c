@@ -2128,7 +2128,7 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 {
 	struct dedup_repair_report dummy;
 	const char *text = NULL;
-	size_t tlen = 0;
+	size_t tlen = 0, k;
 	unsigned flags;
 	dedup_status ret;
 
@@ -2142,6 +2142,21 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 	ret = decode_bytes(r, in, len, rep, &text, &tlen, err);
 	if (ret)
 		return ret;
+	/*
+	 * More byte order marks at the start: a second one, or one read as
+	 * Windows-1252 or Latin-1 ("ï»¿") by a tool that then wrote UTF-8.
+	 */
+	for (;;) {
+		if (tlen >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+			k = 3;
+		else if (tlen >= 6 && !memcmp(text, "\xC3\xAF\xC2\xBB\xC2\xBF", 6))
+			k = 6;
+		else
+			break;
+		text += k;
+		tlen -= k;
+		rep->bom = 1;
+	}
 	flags = scan(text, tlen);
 	if (!(flags & SCAN_REPAIR)) {
 		if (!(flags & SCAN_NFC)) {
