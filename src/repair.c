@@ -21,8 +21,9 @@
  *    space). Adjacent units form spans, and a span is replaced only when a
  *    badness score (implausible character pairs, in the spirit of ftfy)
  *    drops clearly, or drops and the document already holds clear mojibake.
- *    The code page with the largest gain wins the layer. Leftover C1
- *    controls get their Windows-1252 meaning, and the result is put in NFC.
+ *    The code page that explains most of the text wins the layer (the
+ *    scores live in repair_score.c). Leftover C1 controls get their
+ *    Windows-1252 meaning, and the result is put in NFC.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -896,288 +897,6 @@ icu:
 /* ------------------------------------------------------------------ */
 /* step 3: repair                                                      */
 
-/* Character classes for the badness score. */
-enum kind {
-	K_ASCII, /* ASCII but not a letter: spaces, digits, punctuation */
-	K_LET,   /* a letter */
-	K_C1,    /* C1 control */
-	K_SYM,   /* a symbol of some code page's upper half */
-	K_QUOTE, /* quotes, dashes, ellipsis */
-	K_NBSP,
-	K_MARK,  /* combining mark */
-	K_OTHER, /* anything else: emoji, CJK punctuation, U+FFFD... */
-};
-
-enum { S_LATIN = 1, S_GREEK, S_CYRILLIC, S_CJK, S_OTHER = 100 };
-
-struct ccls {
-	uint32_t c;
-	uint8_t kind;
-	bool ascii, upper, lower;
-	bool marker; /* Latin-1 capital: the lead of most 1252 mojibake */
-	bool box;    /* box drawing or block: comes in runs */
-	int script;
-};
-
-static bool is_sym(uint32_t c)
-{
-	if (c >= 0xA1 && c <= 0xBF)
-		return c != 0xAB && c != 0xBB;
-	switch (c) {
-	case 0xD7: case 0xF7: case 0x192: case 0x2C6: case 0x2C7:
-	case 0x2020: case 0x2021: case 0x2022: case 0x2030: case 0x2122:
-	case 0x20AC: case 0x2116: case 0x2126: case 0x207F: case 0xF8FF:
-		return true;
-	}
-	return (c >= 0x2D8 && c <= 0x2DD) || (c >= 0x2190 && c <= 0x23FF) ||
-	       (c >= 0x2500 && c <= 0x25FF);
-}
-
-static bool is_quote(uint32_t c)
-{
-	return c == 0xAB || c == 0xBB || (c >= 0x2010 && c <= 0x201F) ||
-	       c == 0x2026 || c == 0x2039 || c == 0x203A;
-}
-
-static int script_of(uint32_t c)
-{
-	UErrorCode st = U_ZERO_ERROR;
-	UScriptCode sc;
-
-	if (c < 0x250 || (c >= 0x1E00 && c <= 0x1EFF) ||
-	    (c >= 0xFB00 && c <= 0xFB06))
-		return S_LATIN;
-	if ((c >= 0x370 && c <= 0x3FF) || (c >= 0x1F00 && c <= 0x1FFF))
-		return S_GREEK;
-	if (c >= 0x400 && c <= 0x52F)
-		return S_CYRILLIC;
-	sc = uscript_getScript((UChar32)c, &st);
-	switch (sc) {
-	case USCRIPT_HAN: case USCRIPT_HIRAGANA: case USCRIPT_KATAKANA:
-	case USCRIPT_HANGUL: case USCRIPT_BOPOMOFO:
-		return S_CJK;
-	case USCRIPT_LATIN:
-		return S_LATIN;
-	default:
-		return S_OTHER + (int)sc;
-	}
-}
-
-static void classify(uint32_t c, struct ccls *k)
-{
-	int8_t t;
-
-	memset(k, 0, sizeof(*k));
-	k->c = c;
-	if (c < 0x80) {
-		k->ascii = true;
-		if ((c | 0x20) - 'a' < 26u) {
-			k->kind = K_LET;
-			k->script = S_LATIN;
-			k->upper = c < 'a';
-			k->lower = !k->upper;
-		}
-		return;
-	}
-	if (c < 0xA0) {
-		k->kind = K_C1;
-		return;
-	}
-	if (c == 0xA0) {
-		k->kind = K_NBSP;
-		return;
-	}
-	if (is_sym(c)) {
-		k->kind = K_SYM;
-		k->box = c >= 0x2500 && c <= 0x259F;
-		return;
-	}
-	if (is_quote(c)) {
-		k->kind = K_QUOTE;
-		return;
-	}
-	t = u_charType((UChar32)c);
-	switch (t) {
-	case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER:
-	case U_TITLECASE_LETTER: case U_MODIFIER_LETTER:
-	case U_OTHER_LETTER:
-		k->kind = K_LET;
-		k->upper = t == U_UPPERCASE_LETTER || t == U_TITLECASE_LETTER;
-		k->lower = t == U_LOWERCASE_LETTER;
-		k->script = script_of(c);
-		k->marker = c >= 0xC0 && c <= 0xDE;
-		return;
-	case U_NON_SPACING_MARK: case U_ENCLOSING_MARK:
-	case U_COMBINING_SPACING_MARK:
-		k->kind = K_MARK;
-		return;
-	default:
-		k->kind = K_OTHER;
-	}
-}
-
-/* How implausible the pair "a b" is in real text (ftfy's idea). */
-static int pair_bad(const struct ccls *a, const struct ccls *b)
-{
-	if (a->kind == K_C1 || b->kind == K_C1)
-		return 2;
-	if (a->kind == K_LET && !a->ascii) {
-		if (a->marker && !b->ascii && b->kind != K_MARK)
-			return b->kind != K_LET ||
-					       (b->upper && (a->c == 0xC2 ||
-							     a->c == 0xC3))
-				       ? 2
-				       : !b->upper || b->c == 0x160 ||
-						       b->c == 0x152 ||
-						       b->c == 0x17D ||
-						       b->c == 0x178
-				       ? 1
-				       : 0;
-		/* A-tilde ends no word: its NBSP became a space */
-		if (a->c == 0xC3 && b->c == ' ')
-			return 2;
-		/* "â€" starts the mojibake of all general punctuation */
-		if (b->kind == K_SYM || b->kind == K_NBSP)
-			return a->upper || b->c == 0x20AC ? 2 : 1;
-		if (b->kind == K_QUOTE &&
-		    !(a->lower && a->script == S_LATIN))
-			return 1;
-	}
-	if (a->kind == K_LET && b->kind == K_SYM)
-		return 1;
-	if (a->kind == K_SYM && b->kind == K_SYM)
-		return a->box && b->box ? 0 : 2;
-	if (a->kind == K_SYM &&
-	    (b->kind == K_QUOTE || (b->kind == K_LET && !b->ascii)))
-		return 1;
-	if (a->kind == K_QUOTE && b->kind == K_SYM)
-		return 1;
-	if (a->kind == K_LET && b->kind == K_LET) {
-		if (a->script != b->script)
-			return 2;
-		if (a->lower && b->upper && !b->ascii)
-			return 1;
-	}
-	if (b->kind == K_MARK && a->kind != K_LET)
-		return 1;
-	return 0;
-}
-
-/*
- * Penalty for a character that a repair would produce: -1 when it must
- * never be produced (controls, unassigned, private use), more the rarer
- * the block is in news text. `prev` is the character before it.
- */
-static int unlikely(uint32_t d, uint32_t prev)
-{
-	int8_t t = u_charType((UChar32)d);
-
-	if (d >= 0x80 && d < 0xA0)
-		return 1; /* maybe a byte of the next layer down */
-	if (d >= 0xE000 && d <= 0xF8FF)
-		return 1; /* icon fonts put symbols there */
-	if (t == U_UNASSIGNED || t == U_PRIVATE_USE_CHAR ||
-	    t == U_SURROGATE || t == U_CONTROL_CHAR)
-		return -1;
-	if ((d & 0xFFFE) == 0xFFFE || (d >= 0xFDD0 && d <= 0xFDEF))
-		return -1;
-	if (d >= 0xFE00 && d <= 0xFE0F)
-		return prev >= 0x2000 && !u_isalnum((UChar32)prev) ? 0 : 3;
-	if (t == U_FORMAT_CHAR)
-		return d == 0xAD ? 1 : 2;
-	if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK ||
-	    t == U_COMBINING_SPACING_MARK) {
-		UErrorCode st = U_ZERO_ERROR;
-		UScriptCode sd;
-
-		if (!u_isalpha((UChar32)prev))
-			return 3;
-		if (d < 0x370)
-			return 0;
-		/* a mark of another script than its letter */
-		sd = uscript_getScript((UChar32)d, &st);
-		if (sd != USCRIPT_INHERITED && sd != USCRIPT_COMMON &&
-		    sd != uscript_getScript((UChar32)prev, &st))
-			return 3;
-	}
-	if (d < 0x180)
-		return 0;
-	if (d < 0x250) /* Latin Extended-B: only a few are common */
-		return (d >= 0x218 && d <= 0x21B) || d == 0x192 ? 0 : 1;
-	if (d < 0x2B0)
-		return 3; /* IPA */
-	if (d < 0x300) {
-		switch (d) {
-		case 0x2BC: case 0x2C6: case 0x2C7: case 0x2C9:
-		case 0x2D8: case 0x2D9: case 0x2DA: case 0x2DB:
-		case 0x2DC: case 0x2DD:
-			return 0;
-		}
-		return 3;
-	}
-	if (d < 0x370)
-		return 1;
-	if (d < 0x386)
-		return 3; /* archaic Greek, numeral signs, tonos alone */
-	if (d < 0x3CF)
-		return 0; /* Greek */
-	if (d < 0x400)
-		return 2; /* Greek symbols, Coptic */
-	if (d < 0x460)
-		return 0; /* Cyrillic */
-	if (d < 0x490)
-		return 3; /* archaic Cyrillic */
-	if (d < 0x530)
-		return 1;
-	if (d < 0x590)
-		return 2; /* Armenian */
-	if (d < 0x5D0)
-		return 3; /* Hebrew points */
-	if (d < 0x700)
-		return 0; /* Hebrew, Arabic */
-	if (d < 0x900)
-		return 3; /* Syriac, Thaana, NKo, Samaritan... */
-	if (d < 0xF00)
-		return 0; /* Indic, Thai, Lao */
-	if (d < 0x1D00)
-		return 1;
-	if (d < 0x1E00)
-		return 3; /* phonetic extensions */
-	if (d < 0x1F00)
-		return 0;
-	if (d < 0x2000)
-		return 1;
-	if (d < 0x2C00)
-		return 0; /* punctuation, symbols */
-	if (d < 0x2E00)
-		return 3;
-	if (d < 0x2E80)
-		return 1;
-	if (d < 0xA000)
-		return 0; /* CJK */
-	if (d < 0xAC00)
-		return 3;
-	if (d < 0xD800)
-		return 0; /* Hangul */
-	if (d < 0xFB00)
-		return 1;
-	if (d < 0xFE00)
-		return 2;
-	if (d < 0xFF00)
-		return 1;
-	if (d < 0xFFF0)
-		return 0;
-	if (d < 0x10000)
-		return 3;
-	if (d >= 0x1F000 && d < 0x1FB00)
-		return 0; /* emoji */
-	if (d >= 0x20000 && d < 0x40000)
-		return 1;
-	if (d >= 0xE0000 && d < 0xE0080)
-		return 1; /* tags, in flag emoji */
-	return 3;
-}
-
 /* One proposed replacement: chars [start, end) become `d`. */
 struct unit {
 	size_t start, end;
@@ -1202,7 +921,7 @@ static bool lossy_ok(uint32_t d)
 	return t != U_UNASSIGNED && t != U_PRIVATE_USE_CHAR &&
 	       t != U_SURROGATE && t != U_CONTROL_CHAR &&
 	       t != U_FORMAT_CHAR && t != U_SPACE_SEPARATOR &&
-	       unlikely(d, 'a') == 0;
+	       repair_unlikely(d, 'a') == 0;
 }
 
 /* Decoded characters of the adjacent units just before, oldest first. */
@@ -1551,35 +1270,35 @@ static int seq_bad(uint32_t prev, const uint32_t *d, size_t n, uint32_t next,
 	size_t t;
 
 	*maxpen = 0;
-	classify(prev, &a);
+	repair_classify(prev, &a);
 	for (t = 0; t < n; t++) {
 		/* C1 controls Windows-1252 defines will be given its meaning */
 		if (d[t] >= 0x80 && d[t] < 0xA0 &&
 		    !T.undef[CP_1252][d[t] - 0x80]) {
-			classify(T.fwd[CP_1252][d[t] - 0x80], &b);
+			repair_classify(T.fwd[CP_1252][d[t] - 0x80], &b);
 			/* but a C1 control in UTF-8 was a mistake already */
-			bad += pair_bad(&a, &b) + 1;
+			bad += repair_pair_bad(&a, &b) + 1;
 			if (*maxpen < 1)
 				*maxpen = 1;
 			a = b;
 			pc = d[t];
 			continue;
 		}
-		pen = d[t] == 0xFFFD ? 0 : unlikely(d[t], pc);
+		pen = d[t] == 0xFFFD ? 0 : repair_unlikely(d[t], pc);
 		if (pen < 0)
 			return 1000;
 		if (pen > *maxpen)
 			*maxpen = pen;
 		bad += pen;
-		classify(d[t], &b);
+		repair_classify(d[t], &b);
 		if (b.kind == K_C1)
 			b.kind = K_SYM;
-		bad += pair_bad(&a, &b);
+		bad += repair_pair_bad(&a, &b);
 		a = b;
 		pc = d[t];
 	}
-	classify(next, &b);
-	return bad + pair_bad(&a, &b);
+	repair_classify(next, &b);
+	return bad + repair_pair_bad(&a, &b);
 }
 
 /*
@@ -1599,14 +1318,14 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 	unsigned p, q;
 	bool lossy = false;
 
-	classify(prev, &a);
+	repair_classify(prev, &a);
 	for (t = s; t < e; t++) {
-		classify(cp[t], &b);
-		orig += pair_bad(&a, &b);
+		repair_classify(cp[t], &b);
+		orig += repair_pair_bad(&a, &b);
 		a = b;
 	}
-	classify(next, &b);
-	orig += pair_bad(&a, &b);
+	repair_classify(next, &b);
+	orig += repair_pair_bad(&a, &b);
 
 	/* seq_bad() wants an array: long spans are judged in pieces */
 	neu = 0;
@@ -1711,7 +1430,7 @@ static size_t find_units(struct dedup_repair *r, const uint32_t *cp,
 			h.n = 0;
 		prev = i == 0 ? '\n' : h.n ? last_d : cp[i - 1];
 		if (!find_unit(cp, n, i, p, prev, &h, &u) ||
-		    (u.d < 0xFFFD && unlikely(u.d, prev) < 0))
+		    (u.d < 0xFFFD && repair_unlikely(u.d, prev) < 0))
 			continue;
 		if (!grow_array((void **)&r->units, &r->units_alloc, nu + 1,
 				sizeof(u))) {
