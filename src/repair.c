@@ -525,9 +525,12 @@ static dedup_status icu_convert(struct dedup_repair *r, size_t idx,
 	if (ret)
 		return ret;
 	/* Every byte gives at most one BMP character: 3 UTF-8 bytes. */
+	if (len > (INT32_MAX - 4) / 3)
+		return dedup_error_set(err, DEDUP_ETOOBIG,
+				       "%zu bytes are too many to convert", len);
 	cap = len * 3 + 4;
 	dedup_buf_reset(&r->text);
-	if (cap > INT32_MAX || dedup_buf_grow(&r->text, cap))
+	if (dedup_buf_grow(&r->text, cap))
 		return dedup_error_set(err, DEDUP_ENOMEM,
 				       "cannot convert %zu bytes", len);
 	n = ucnv_toAlgorithmic(UCNV_UTF8, cnv, r->text.buf, (int32_t)cap, in,
