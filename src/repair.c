@@ -829,8 +829,8 @@ static unsigned scan(const char *text, size_t n)
 		i += k;
 		if (c < 0xA0 || c == 0xFFFD)
 			return flags | SCAN_REPAIR;
-		if (c == 0xC3 && i < n && s[i] == ' ')
-			return flags | SCAN_REPAIR; /* "Ã " is "à" */
+		if ((c == 0xC2 || c == 0xC3) && i < n && s[i] == ' ')
+			return flags | SCAN_REPAIR; /* "Ã " is "à", "Â " NBSP */
 		if (!nfc_simple(c))
 			flags |= SCAN_NFC;
 		sl = slot_of(c);
@@ -1040,14 +1040,16 @@ static bool lossy_unit(const uint32_t *cp, size_t n, size_t i, unsigned p,
 		 * may have been squeezed.
 		 */
 		if (kind == SPACE &&
-		    (cj != ' ' || need != 2 ||
-		     !((j + 1 < n && cp[j + 1] == ' ') ||
+		    (cj != ' ' || need != 2 || u_isupper((UChar32)prev) ||
+		     !(by[0] == 0xC2 || (j + 1 < n && cp[j + 1] == ' ') ||
 		       u_islower((UChar32)prev))))
 			continue;
 		if (kind == DROP && need < 3 && cj < 0x80)
 			continue; /* a letter before ASCII: too common */
 		t = kind == DROP ? j : j + 1;
-		if (kind == SPACE && !(j + 1 < n && cp[j + 1] == ' '))
+		/* C2 A0 is the NBSP itself: its space is always the byte */
+		if (kind == SPACE && by[0] != 0xC2 &&
+		    !(j + 1 < n && cp[j + 1] == ' '))
 			t = j;
 		for (m = k + 1; m < need; m++, t++) {
 			if (t >= n)

@@ -130,8 +130,11 @@ int repair_pair_bad(const struct ccls *a, const struct ccls *b)
 						       b->c == 0x178
 				       ? 1
 				       : 0;
-		/* A-tilde ends no word: its NBSP became a space */
-		if (a->c == 0xC3 && b->c == ' ')
+		/*
+		 * No word ends in a capital A-tilde or A-circumflex: their
+		 * NBSP became a space
+		 */
+		if ((a->c == 0xC2 || a->c == 0xC3) && b->c == ' ')
 			return 2;
 		/* "â€" starts the mojibake of all general punctuation */
 		if (b->kind == K_SYM || b->kind == K_NBSP)
