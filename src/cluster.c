@@ -23,7 +23,7 @@ void dedup_cluster_params_default(struct dedup_cluster_params *p,
 		p->lsh_threshold = 0.6;
 		p->nhash = 128;
 	} else {
-		p->threshold = 0.12;
+		p->threshold = 0.10;
 		p->lsh_threshold = 0.05;
 		p->nhash = 64;
 		p->top_terms = 64;

@@ -22,6 +22,7 @@
 
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
+#define DATELINE_BYTES 1024 /* where a page's dateline sits */
 
 void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 {
@@ -144,6 +145,7 @@ struct dedup_worker {
 	struct dedup_tokenizer *tok;
 	struct dedup_sigbuilder *sb;
 	struct dedup_buf text, clean;
+	struct dedup_buf warning; /* why the last document was cleaned less */
 	struct dedup_tokens tokens;
 };
 
@@ -160,6 +162,7 @@ dedup_status dedup_worker_new(struct dedup_worker **out,
 	w->ctx = ctx;
 	dedup_buf_init(&w->text);
 	dedup_buf_init(&w->clean);
+	dedup_buf_init(&w->warning);
 	dedup_tokens_init(&w->tokens);
 	st = dedup_repair_new(&w->repair, err);
 	if (!st)
@@ -186,6 +189,7 @@ void dedup_worker_free(struct dedup_worker *w)
 	dedup_sigbuilder_free(w->sb);
 	dedup_buf_release(&w->text);
 	dedup_buf_release(&w->clean);
+	dedup_buf_release(&w->warning);
 	dedup_tokens_release(&w->tokens);
 	free(w);
 }
@@ -199,6 +203,7 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 	struct dedup_strip_opts so = { 1, 1, lines };
 	dedup_status st;
 
+	dedup_buf_reset(&w->warning);
 	if (!strip)
 		return dedup_repair_decode(w->repair, bytes, len, out, NULL,
 					   err);
@@ -208,7 +213,17 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 	st = dedup_strip(w->stripper, &so, w->text.buf, w->text.len, out,
 			 log, err);
 	/* A runaway rule is skipped for this document; the text stands. */
-	return st == DEDUP_ELIMIT ? DEDUP_OK : st;
+	if (st == DEDUP_ELIMIT) {
+		dedup_buf_addstr(&w->warning, err && err->msg[0] ? err->msg :
+				 dedup_strerror(st));
+		st = DEDUP_OK;
+	}
+	return st;
+}
+
+const char *dedup_worker_warning(const struct dedup_worker *w)
+{
+	return w->warning.len ? w->warning.buf : NULL;
 }
 
 dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
@@ -227,8 +242,17 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 			    err);
 	if (st)
 		return st;
-	return dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
-			       df, site, sig, err);
+	st = dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
+			     df, site, sig, err);
+	/*
+	 * A dateline ("Published 11 Oct 2023", "Update: 2023-10-13") is
+	 * boilerplate to the stripper but dates the report: without a date in
+	 * the body, look in the head of the page.
+	 */
+	if (!st && sig->date == DEDUP_DATE_NONE && w->ctx->o.strip)
+		sig->date = dedup_sig_date(w->text.buf, w->text.len < DATELINE_BYTES ?
+					   w->text.len : DATELINE_BYTES);
+	return st;
 }
 
 /* The first line with text: a scraped page's title. */
@@ -297,6 +321,7 @@ struct doc {
 	int empty;
 	int indexed;       /* found in the index with the same content */
 	int keep;
+	char *warning;     /* processed, but with this to tell */
 	char *rep_ext;     /* representative's path, when it is indexed */
 };
 
@@ -352,6 +377,7 @@ void dedup_run_free(struct dedup_run *run)
 		free(run->docs[i].bytes);
 		free(run->docs[i].message);
 		free(run->docs[i].rep_ext);
+		free(run->docs[i].warning);
 		if (run->sigs)
 			dedup_sig_release(&run->sigs[i]);
 	}
@@ -369,11 +395,19 @@ void dedup_run_free(struct dedup_run *run)
 static void doc_fail(struct doc *d, dedup_status st,
 		     const struct dedup_error *err)
 {
+	const char *why = err && err->msg[0] ? err->msg : dedup_strerror(st);
+	struct dedup_buf b = DEDUP_BUF_INIT;
+
 	if (d->status)
 		return; /* the first reason stands */
 	d->status = st;
 	free(d->message);
-	d->message = strdup(err && err->msg[0] ? err->msg : dedup_strerror(st));
+	/* every message names its file: readers do, later stages may not */
+	if (strstr(why, d->path) || dedup_buf_addf(&b, "'%s': %s", d->path, why))
+		d->message = strdup(why);
+	else
+		d->message = dedup_buf_detach(&b, NULL);
+	dedup_buf_release(&b);
 }
 
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
@@ -488,6 +522,8 @@ static void *pass_thread(void *arg)
 					      run->site, &run->sigs[i], &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
+			if (!st && w->warning.len && !d->warning)
+				d->warning = strdup(w->warning.buf);
 		}
 		if (st == DEDUP_ENOMEM)
 			goto out;
@@ -910,6 +946,7 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 	info->message = d->message;
 	info->empty = d->empty;
 	info->indexed = d->indexed;
+	info->warning = d->warning;
 	info->keep = run->assign ? d->keep : 1;
 	info->score = run->assign ? run->assign[i].score : 1;
 	if (d->rep_ext)

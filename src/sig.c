@@ -301,6 +301,11 @@ static uint32_t term_id(uint64_t h)
 	return t ? t : 1;
 }
 
+int32_t dedup_sig_date(const char *text, size_t len)
+{
+	return dedup_text_date(text, len);
+}
+
 uint32_t dedup_sig_bigram(uint32_t first, uint32_t second)
 {
 	uint32_t pair[2] = { first, second };

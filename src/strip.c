@@ -122,11 +122,14 @@ struct memo {
 	int valid;
 };
 
+#define JIT_STACK_MAX (1024 * 1024)
+
 struct dedup_stripper {
 	const struct dedup_rules *rules;
 	const struct dedup_stopwords *sw;
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
 	struct seg *segs;
 	size_t nsegs, asegs;
 	uint64_t *hashes;
@@ -176,6 +179,14 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 			goto nomem;
 	}
 	pcre2_set_match_limit(st->mctx, MATCH_LIMIT);
+	/*
+	 * JIT's default 32 KiB stack runs out on long lines that a rule
+	 * repeats a group over; 1 MiB covers what MATCH_LIMIT allows, and
+	 * what still runs out is reported like the match limit.
+	 */
+	st->jit_stack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	if (st->jit_stack)
+		pcre2_jit_stack_assign(st->mctx, NULL, st->jit_stack);
 	*out = st;
 	return DEDUP_OK;
 nomem:
@@ -190,6 +201,7 @@ void dedup_stripper_free(struct dedup_stripper *st)
 		return;
 	pcre2_match_data_free(st->md);
 	pcre2_match_context_free(st->mctx);
+	pcre2_jit_stack_free(st->jit_stack);
 	free(st->segs);
 	free(st->hashes);
 	free(st->disabled);
@@ -218,7 +230,7 @@ static int run(struct dedup_stripper *st, const pcre2_code *code,
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-	    rc == PCRE2_ERROR_HEAPLIMIT)
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
 		return -1;
 	if (rc < 0)
 		return 0; /* bad UTF cannot happen: MATCH_INVALID_UTF */

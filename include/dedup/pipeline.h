@@ -85,6 +85,13 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 				struct dedup_error *err);
 
 /*
+ * Why the last document cleaned by this worker was cleaned less than
+ * asked (a rule stopped by PCRE2's match limit: its name, file and line),
+ * or NULL.
+ */
+const char *dedup_worker_warning(const struct dedup_worker *w);
+
+/*
  * Signature of one document, weighted by the document frequencies in df
  * (NULL: unweighted), without the site-name words in site (may be NULL).
  */
@@ -142,6 +149,9 @@ struct dedup_doc_info {
 	int empty;             /* processed, but no text left (a warning) */
 	int keep;              /* 1 when the document represents its cluster */
 	int indexed;           /* 1 when found in the index as it is */
+	const char *warning;   /* processed, but cleaned less than asked
+				  (a rule stopped by its match limit), or
+				  NULL */
 	const char *rep_path;  /* path of the representative (in this run or
 				  in the index) */
 	double score;          /* similarity to the representative */

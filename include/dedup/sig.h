@@ -144,6 +144,9 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
  */
 uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 			const struct dedup_token *t, const char *text);
+/* The first date written in text: days since 1970, or DEDUP_DATE_NONE. */
+int32_t dedup_sig_date(const char *text, size_t len);
+
 /* The id of the bigram of two term ids. */
 uint32_t dedup_sig_bigram(uint32_t first, uint32_t second);
 

@@ -108,6 +108,9 @@ int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 			*failed = 1;
 			continue;
 		}
+		if (dedup_worker_warning(w))
+			fprintf(stderr, "dedup: warning: '%s': %s\n", path,
+				dedup_worker_warning(w));
 		if (out_dir && strcmp(path, "-")) {
 			if (write_file(out_dir, in->v[i].rel, text.buf,
 				       text.len))
@@ -118,7 +121,9 @@ int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 			printf("%s==> %s <==\n", i ? "\n" : "", path);
 		fwrite(text.buf, 1, text.len, stdout);
 		if (ferror(stdout)) {
-			cli_error("cannot write output: %s", strerror(errno));
+			if (errno != EPIPE)
+				cli_error("cannot write output: %s",
+					  strerror(errno));
 			goto out;
 		}
 	}

@@ -93,7 +93,7 @@ static const char usage_text[] =
 "Matching:\n"
 "      --level LEVEL       event (default): reports of one event, rewrites too;\n"
 "                          copy: verbatim and lightly edited copies only\n"
-"  -t, --threshold X       similarity needed to join a cluster (event: 0.2,\n"
+"  -t, --threshold X       similarity needed to join a cluster (event: 0.1,\n"
 "                          copy: 0.7)\n"
 "      --shingle N         words per shingle at the copy level (default 5)\n"
 "      --perms N           MinHash values for LSH (event: 64, copy: 128)\n"
@@ -501,9 +501,12 @@ static void report_docs(const struct cli *c, struct dedup_run *run,
 		if (d.status) {
 			cli_error("%s", d.message);
 			*failed = 1;
-		} else if (d.empty && !c->quiet) {
-			warning("'%s': no text left to compare", d.path);
+			continue;
 		}
+		if (d.warning && !c->quiet)
+			warning("'%s': %s", d.path, d.warning);
+		if (d.empty && !c->quiet)
+			warning("'%s': no text left to compare", d.path);
 	}
 }
 
@@ -536,8 +539,9 @@ static int write_records(const struct cli *c, struct dedup_run *run)
 	}
 	if (!ret && dedup_writer_finish(wr, &err))
 		ret = -1;
-	if (ret)
-		cli_error("cannot write output: %s", err.msg);
+	/* a reader that went away (dedup ... | head) is not an error to tell */
+	if (ret && errno != EPIPE)
+		cli_error("%s", err.msg);
 	dedup_writer_free(wr);
 	return ret;
 }
@@ -691,7 +695,8 @@ out:
 	cli_inputs_release(&in);
 	cli_release(&c);
 	if (fclose(stdout) && ret == EXIT_OK) {
-		cli_error("cannot write output: %s", strerror(errno));
+		if (errno != EPIPE)
+			cli_error("cannot write output: %s", strerror(errno));
 		ret = EXIT_SOME_FAILED;
 	}
 	return ret;
