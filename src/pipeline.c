@@ -330,6 +330,7 @@ struct dedup_run {
 	struct doc *docs;
 	size_t n, alloc;
 	struct dedup_sig *sigs;
+	struct dedup_sig *store;   /* with an index: the signatures it keeps */
 	struct dedup_assign *assign;
 	struct dedup_linestats *lines;     /* counted in this run */
 	struct dedup_linestats *lines_all; /* with the index's, or NULL */
@@ -380,9 +381,12 @@ void dedup_run_free(struct dedup_run *run)
 		free(run->docs[i].warning);
 		if (run->sigs)
 			dedup_sig_release(&run->sigs[i]);
+		if (run->store)
+			dedup_sig_release(&run->store[i]);
 	}
 	free(run->docs);
 	free(run->sigs);
+	free(run->store);
 	free(run->assign);
 	dedup_linestats_free(run->lines);
 	dedup_linestats_free(run->lines_all);
@@ -484,6 +488,26 @@ struct pass {
 	struct dedup_error fatal_err;
 };
 
+/*
+ * The signature an index keeps for later runs. Tonight's run compares
+ * documents without the terms only one of them has (they cannot be
+ * shared tonight), but a report on a later night may share them: the
+ * stored signature keeps them, weighted as if seen twice.
+ */
+static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
+			      size_t i, struct dedup_error *err)
+{
+	dedup_status st;
+
+	dedup_sigbuilder_set_min_df(w->sb, 1);
+	st = dedup_sig_build(w->sb, &w->tokens, w->clean.buf, w->clean.len,
+			     dedup_run_df(run), run->site, &run->store[i], err);
+	dedup_sigbuilder_set_min_df(w->sb, 2);
+	if (!st)
+		run->store[i].date = run->sigs[i].date;
+	return st;
+}
+
 static void *pass_thread(void *arg)
 {
 	struct pass *ps = arg;
@@ -520,6 +544,8 @@ static void *pass_thread(void *arg)
 			st = dedup_worker_sig(w, bytes.buf, bytes.len,
 					      strip_lines(run), dedup_run_df(run),
 					      run->site, &run->sigs[i], &err);
+			if (!st && run->store)
+				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
 			if (!st && w->warning.len && !d->warning)
@@ -822,6 +848,15 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 			d->keep = r == m + j;
 		}
 	}
+	/* The index keeps the stored signatures, found by their own keys. */
+	for (j = 0; j < nnew; j++) {
+		int has = dedup_cluster_keys(p, df, &run->store[newidx[j]],
+					     keys + j * bands);
+
+		if (has < 0)
+			goto out;
+		haskeys[j] = (unsigned char)has;
+	}
 	/* Representatives first, so their members can name their ids. */
 	for (k = 0; k < 2; k++) {
 		for (j = 0; j < nnew; j++) {
@@ -830,7 +865,7 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 			struct dedup_index_doc doc = {
 				.path = d->path,
 				.path_len = strlen(d->path),
-				.sig = &run->sigs[newidx[j]],
+				.sig = &run->store[newidx[j]],
 				.score = as[m + j].score,
 				.keys = haskeys[j] ? keys + j * bands : NULL,
 				.nkeys = haskeys[j] ? bands : 0,
@@ -910,9 +945,13 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	}
 	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
 	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
-	if (!run->sigs || !run->assign)
+	if (run->ix)
+		run->store = calloc(run->n ? run->n : 1, sizeof(*run->store));
+	if (!run->sigs || !run->assign || (run->ix && !run->store))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < run->n; i++) {
+		if (run->store)
+			dedup_sig_init(&run->store[i]);
 		dedup_sig_init(&run->sigs[i]);
 		run->assign[i].rep = (uint32_t)i;
 		run->assign[i].score = 1;
