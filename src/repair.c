@@ -550,8 +550,9 @@ static dedup_status add_1252(struct dedup_buf *b, unsigned char byte)
 
 /*
  * Mend UTF-8 holding a few bytes of something else: keep every valid
- * sequence (joining CESU-8 surrogate pairs) and read the rest as
- * Windows-1252, the usual source of stray bytes.
+ * sequence (joining CESU-8 surrogate pairs, dropping modified UTF-8's
+ * encoded NUL) and read the rest as Windows-1252, the usual source of
+ * stray bytes.
  */
 static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 			      size_t n)
@@ -560,6 +561,11 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 	dedup_status ret;
 
 	while (i < n) {
+		/* Java's modified UTF-8 writes U+0000 as C0 80: not text */
+		if (s[i] == 0xC0 && i + 1 < n && s[i + 1] == 0x80) {
+			i += 2;
+			continue;
+		}
 		k = utf8_seq(s + i, n - i, true);
 		if (k == 6)
 			ret = buf_put_cp(o, utf8_get(s + i, 6));
@@ -724,6 +730,13 @@ static dedup_status decode_bytes(struct dedup_repair *r, const char *in,
 			continue;
 		}
 		k = utf8_seq(s + i, len - i, true);
+		if (!k && s[i] == 0xC0 && i + 1 < len && s[i + 1] == 0x80) {
+			/* modified UTF-8's NUL: mended like CESU-8 */
+			cesu++;
+			multi++;
+			k = 2;
+			continue;
+		}
 		if (k == 6)
 			cesu++;
 		if (k)
