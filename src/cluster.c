@@ -24,9 +24,9 @@ void dedup_cluster_params_default(struct dedup_cluster_params *p,
 		p->nhash = 128;
 	} else {
 		p->threshold = 0.10;
-		p->lsh_threshold = 0.05;
-		p->nhash = 64;
-		p->top_terms = 64;
+		p->lsh_threshold = 0.02;
+		p->nhash = 256;
+		p->top_terms = 96;
 		p->date_window = 1;
 	}
 }
@@ -170,11 +170,28 @@ struct run {
 	size_t n;
 };
 
+/*
+ * -ln(u) for u in (0, 1), from the float's exponent and a quadratic fit of
+ * log2 on the mantissa (error below 0.5%): only the order of the values
+ * matters, and the same bits give the same order on every machine.
+ */
+static float neg_log(float u)
+{
+	union { float f; uint32_t i; } v = { u };
+	float e = (float)((int)(v.i >> 23) - 127), m;
+
+	v.i = (v.i & 0x7fffffu) | 0x3f800000u;
+	m = v.f;
+	return -(e + (-0.34484843f * m + 2.02466578f) * m - 1.67487759f) *
+	       0.69314718f;
+}
+
 /* LSH values of one document, nhash of them (0 when it has no features). */
 static int doc_hashes(const struct dedup_cluster_params *p,
 		      const struct dedup_sig *s, uint32_t *out,
 		      uint32_t *tmp_idx)
 {
+	float best[1024];
 	const uint16_t *w = s->wt;
 	uint32_t i, k, m;
 
@@ -194,46 +211,50 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 	if (m > p->top_terms) {
 		/* partial selection sort: m is at most a few hundred */
 		for (i = 0; i < p->top_terms; i++) {
-			uint32_t best = i;
+			uint32_t top = i;
 
 			for (k = i + 1; k < m; k++) {
 				uint16_t wk = w[tmp_idx[k]];
-				uint16_t wb = w[tmp_idx[best]];
+				uint16_t wb = w[tmp_idx[top]];
 
 				if (wk > wb || (wk == wb &&
-				    s->terms[tmp_idx[k]] < s->terms[tmp_idx[best]]))
-					best = k;
+				    s->terms[tmp_idx[k]] < s->terms[tmp_idx[top]]))
+					top = k;
 			}
 			k = tmp_idx[i];
-			tmp_idx[i] = tmp_idx[best];
-			tmp_idx[best] = k;
+			tmp_idx[i] = tmp_idx[top];
+			tmp_idx[top] = k;
 		}
 		m = p->top_terms;
 	}
 	/*
 	 * P-MinHash: term t wins permutation i when -ln(U_i(t)) / w_t is
-	 * smallest, U_i(t) uniform in (0, 1) from a hash of (i, t).
+	 * smallest, U_i(t) uniform in (0, 1) from a hash of (i, t). Terms in
+	 * the outer loop, permutations inside: the inner loop is branch-light
+	 * arithmetic on arrays.
 	 */
 	for (i = 0; i < p->nhash; i++) {
-		double best = INFINITY;
-		uint32_t win = 0;
+		best[i] = INFINITY;
+		out[i] = 0;
+	}
+	for (k = 0; k < m; k++) {
+		uint32_t t = s->terms[tmp_idx[k]];
+		uint64_t base = XXH3_64bits(&t, sizeof(t));
+		float inv = 1.0f / (float)w[tmp_idx[k]];
 
-		for (k = 0; k < m; k++) {
-			uint32_t t = s->terms[tmp_idx[k]];
-			uint64_t h = XXH3_64bits_withSeed(&t, sizeof(t), i + 1);
-			double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-			double v = -log(u) / w[tmp_idx[k]];
+		for (i = 0; i < p->nhash; i++) {
+			uint64_t h = (base ^ (0x9e3779b97f4a7c15ULL * (i + 1))) *
+				     0xd6e8feb86659fd93ULL;
+			float u = ((float)(uint32_t)(h >> 40) + 0.5f) *
+				  (1.0f / 16777216.0f);
+			float v = neg_log(u) * inv;
 
-			/* ties (equal weights and u) go to the lower term id */
-			if (v == best && t > win)
-				continue;
-
-			if (v < best) {
-				best = v;
-				win = t;
+			/* ties go to the lower term id */
+			if (v < best[i] || (v == best[i] && t < out[i])) {
+				best[i] = v;
+				out[i] = t;
 			}
 		}
-		out[i] = win;
 	}
 	return 1;
 }

@@ -96,7 +96,7 @@ static const char usage_text[] =
 "  -t, --threshold X       similarity needed to join a cluster (event: 0.1,\n"
 "                          copy: 0.7)\n"
 "      --shingle N         words per shingle at the copy level (default 5)\n"
-"      --perms N           MinHash values for LSH (event: 64, copy: 128)\n"
+"      --perms N           MinHash values for LSH (event: 256, copy: 128)\n"
 "      --terms N           content terms kept per document (default 256)\n"
 "      --rules FILE        add boilerplate rules from FILE (repeatable)\n"
 "      --no-builtin-rules  do not load the built-in rules\n"
