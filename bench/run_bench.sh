@@ -33,8 +33,10 @@
 # B-cubed F1 of the event clusters against labels.tsv
 # (../shared/eval/eval_clusters.py). Below the table: a least-squares line
 # RSS = fixed + slope * docs over all sizes, the cost per document of the
-# largest size relative to the smallest, and the load average before and
-# after (the machine is shared: note it with figures).
+# largest size relative to the smallest, the load average before and
+# after, and how many CPUs a busy loop per core got (the machine is shared:
+# note both with the figures; with fewer CPUs free than cores the speed-up
+# cannot show).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -177,9 +179,26 @@ print("%.3f %.3f %.3f" % (r["pair_f1"], r["ari"], r["bcubed_f1"]))' ||
 		echo "- - -"
 }
 
+# How many CPUs a CPU-bound job gets now: one busy loop per core, CPU time
+# over wall time. Below the core count, other work shares the machine and
+# wall times and the speed-up are understated.
+probe() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	/usr/bin/time -f '%e %U %S' -o "$tmp/probe" sh -c '
+		i=0
+		while [ "$i" -lt "$1" ]; do
+			awk "BEGIN { for (i = 0; i < 2e7; i++) s += i }" &
+			i=$((i + 1))
+		done
+		wait' sh "$(nproc)"
+	awk '{ printf "%.2f", ($1 > 0 ? ($2 + $3) / $1 : 0) }' "$tmp/probe"
+}
+
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+cpus0=$(probe)
 jdesc=${jmain:-default ($(nproc) cores)}
-echo "dedup: $dedup; threads: $jdesc; best of $runs; load $load0" >&2
+echo "dedup: $dedup; threads: $jdesc; best of $runs; load $load0;" \
+	"CPUs free: $cpus0 of $(nproc)" >&2
 rows=$tmp/rows
 : >"$rows"
 for n in "$@"; do
@@ -208,8 +227,10 @@ for n in "$@"; do
 	echo "done: $n docs in $t s" >&2
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+cpus1=$(probe)
 
-sort -n "$rows" | awk -v load0="$load0" -v load1="$load1" '
+sort -n "$rows" | awk -v load0="$load0" -v load1="$load1" \
+	-v cpus0="$cpus0" -v cpus1="$cpus1" -v ncpu="$(nproc)" '
 BEGIN {
 	printf "%8s %8s %8s %8s %7s %8s %8s %9s %8s %7s %5s %6s %6s %6s\n",
 		"docs", "MB", "s", "docs/s", "MB/s", "CPU s", "RSS MiB", "B/doc+",
@@ -248,4 +269,6 @@ END {
 			n[NR], n[1], (t[NR] / n[NR]) / (t[1] / n[1])
 	}
 	printf "load average before: %s, after: %s\n", load0, load1
+	printf "CPUs a busy loop per core got before: %s, after: %s (of %d)\n",
+		cpus0, cpus1, ncpu
 }'
