@@ -390,7 +390,8 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 			kd[nk].doc = (uint32_t)d;
 			nk++;
 		}
-		qsort(kd, nk, sizeof(*kd), cmp_keydoc);
+		if (nk)
+			qsort(kd, nk, sizeof(*kd), cmp_keydoc);
 		for (i = 0; i < nk; i = j) {
 			for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
 				;
@@ -414,7 +415,9 @@ static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 		}
 		/* Keep the list small as bands add duplicates. */
 		if (ps->n > 1u << 22 || b + 1 == bands) {
-			qsort(ps->v, ps->n, sizeof(*ps->v), cmp_u64);
+			if (ps->n)
+				qsort(ps->v, ps->n, sizeof(*ps->v),
+				      cmp_u64);
 			for (i = 0, j = 0; i < ps->n; i++)
 				if (!j || ps->v[i] != ps->v[j - 1])
 					ps->v[j++] = ps->v[i];

@@ -690,7 +690,8 @@ static void idset_sort(struct idset *s)
 {
 	size_t i, j = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
 	for (i = 0; i < s->n; i++)
 		if (!j || s->v[i] != s->v[j - 1])
 			s->v[j++] = s->v[i];

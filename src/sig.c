@@ -602,7 +602,8 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		select_strongest(b->ibuf, keep, b->wbuf, b->occ);
 		keep = b->p.kterms;
 	}
-	qsort(b->ibuf, keep, sizeof(*b->ibuf), cmp32); /* back to term order */
+	if (keep) /* back to term order */
+		qsort(b->ibuf, keep, sizeof(*b->ibuf), cmp32);
 	for (i = 0; i < keep; i++)
 		norm += (double)b->wbuf[b->ibuf[i]] * b->wbuf[b->ibuf[i]];
 	norm = sqrt(norm);
