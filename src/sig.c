@@ -585,14 +585,15 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		if (df) {
 			double d = dedup_df_get(df, b->occ[i].term);
 
-			if (d < b->min_df || d >= ndocs) {
+			if (d < b->min_df) {
 				b->wbuf[i] = 0;
 				continue;
 			}
 			/* kept unshared terms weigh as if seen twice */
 			if (d < 2)
 				d = 2;
-			idf = pow(log(ndocs / d), IDF_POWER);
+			/* N + 1: in a run of two, shared terms still count */
+			idf = pow(log((ndocs + 1) / d), IDF_POWER);
 		}
 		b->wbuf[i] = (float)(tf * idf);
 		if (b->wbuf[i] > 0)

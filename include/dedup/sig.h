@@ -8,9 +8,9 @@
  *     characters of words that are not stopwords or newsroom filler) and
  *     bigrams of adjacent content words; each occurrence weighs 2 for a
  *     capitalized word (names) or a number, 1 otherwise, less far into the
- *     text; the weight of a term is (1 + ln count) * ln(N / df)^1.5, terms
- *     seen in a single document of the run are dropped (they cannot be
- *     shared);
+ *     text; the weight of a term is (1 + ln count) * ln((N + 1) / df)^1.5;
+ *     terms seen in a single document of the run are dropped (they cannot
+ *     be shared);
  *   - at the copy level, a MinHash of word shingles, for LSH candidates;
  *   - a few scalars: content word count, detected language, a date found in
  *     the text, the hash of the whole body (exact copies).

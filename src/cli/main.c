@@ -276,7 +276,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "T:0f:qt:j:hV", long_options,
+	opterr = 0; /* our own messages, without argv[0] */
+	while ((ch = getopt_long(argc, argv, ":T:0f:qt:j:hV", long_options,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'T':
@@ -388,10 +389,14 @@ static int parse_options(struct cli *c, int argc, char **argv)
 			printf("dedup %s\n", DEDUP_VERSION_STRING);
 			return fflush(stdout) || ferror(stdout) ? EXIT_SOME_FAILED :
 								   EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			fprintf(stderr, "try '%s --help' for more information\n",
-				progname);
-			return EXIT_USAGE;
+			if (optopt)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
 		}
 	}
 	return -1;

@@ -14,7 +14,7 @@ if [ "$1" = "--update" ]; then
 	update=1
 	shift
 fi
-DEDUP=$1
+DEDUP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 dir=$2
 [ -x "$DEDUP" ] && [ -f "$dir/cmd" ] || {
 	echo "usage: run.sh [--update] DEDUP CASE_DIR" >&2
