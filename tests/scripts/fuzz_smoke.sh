@@ -37,7 +37,7 @@ for t in "$dir"/fuzz_*; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$name.log")
 	if [ "$rc" -ne 0 ]; then
 		echo "FAIL: fuzz_$name (exit status $rc):"
-		grep -E "ERROR|SUMMARY|check failed|^(fast|icu)" \
+		grep -E "ERROR|SUMMARY|check failed|^(fast|icu)|in .*/src/" \
 			"$tmp/$name.log" | head -20
 		for a in "$tmp/$name/art"/*; do
 			[ -f "$a" ] || continue
