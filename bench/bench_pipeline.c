@@ -13,9 +13,12 @@
  *   read       reading them (twice: once per pass, as the run does)
  *   repair     decoding and mojibake repair (twice: once per pass)
  *   lines      pass 1: counting the lines that recur across documents
+ *   sites      pass 1: site names in headlines (dedup_sitenames_observe)
+ *   df         pass 1: document frequencies (dedup_sig_count)
  *   strip      pass 2: boilerplate removal
- *   tokenize   pass 2: words and their folded forms
- *   sig        pass 2: MinHash, term sample, date, document frequencies
+ *   tokenize   words and their folded forms (pass 1: the headline and the
+ *              whole repaired text; pass 2: the stripped text)
+ *   sig        pass 2: the signature, and the dateline fallback
  *   cluster    LSH, verification, average linkage
  *
  * Each stage is timed in CPU time of the thread (CLOCK_THREAD_CPUTIME_ID),
@@ -40,13 +43,13 @@
 #include "dedup/walk.h"
 
 enum stage {
-	S_WALK, S_READ, S_REPAIR, S_LINES, S_STRIP, S_TOKENIZE, S_SIG,
-	S_CLUSTER, S_COUNT
+	S_WALK, S_READ, S_REPAIR, S_LINES, S_SITES, S_DF, S_STRIP,
+	S_TOKENIZE, S_SIG, S_CLUSTER, S_COUNT
 };
 
 static const char *const stage_name[S_COUNT] = {
-	"walk", "read", "repair", "lines", "strip", "tokenize", "sig",
-	"cluster",
+	"walk", "read", "repair", "lines", "sites", "df", "strip",
+	"tokenize", "sig", "cluster",
 };
 
 struct bench {
@@ -179,53 +182,102 @@ static void teardown(struct bench *b)
 	free(b->paths);
 }
 
+/* The first line with text (a scraped page's title), as the run takes it. */
+static const char *first_line(const char *text, size_t len, size_t *n)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *q = nl ? nl : end, *r;
+
+		for (r = p; r < q && (*r == ' ' || *r == '\t' || *r == '\r');
+		     r++)
+			;
+		if (r < q) {
+			*n = (size_t)(q - p);
+			return p;
+		}
+		p = q + 1;
+	}
+	*n = 0;
+	return NULL;
+}
+
+/* Where a page's dateline sits (pipeline.c DATELINE_BYTES). */
+#define DATELINE_BYTES 1024
+
 /*
- * One run, as dedup_run_execute() does it on one thread. Fills b->t and
- * the counts; the signatures are left in sigs (n of them, initialized).
+ * One run, as dedup_run_execute() does it on one thread (pipeline.c
+ * worker_observe() in pass 1, dedup_worker_sig() in pass 2). Fills b->t
+ * and the counts; the signatures are left in sigs (n of them, initialized),
+ * the line counts, frequencies and site names in *lsp, *dfp, *snp.
  */
 static void run_once(struct bench *b, struct dedup_sig *sigs,
-		     struct dedup_assign *assign, struct dedup_linestats **lsp)
+		     struct dedup_assign *assign, struct dedup_linestats **lsp,
+		     struct dedup_df **dfp, struct dedup_sitenames **snp)
 {
 	struct dedup_strip_opts so = { 1, 1, NULL };
 	struct dedup_buf bytes = DEDUP_BUF_INIT, text = DEDUP_BUF_INIT;
 	struct dedup_buf clean = DEDUP_BUF_INIT;
 	struct dedup_tokens toks;
 	struct dedup_linestats *ls = NULL;
+	struct dedup_sitenames *sn = NULL;
 	struct dedup_df *df = NULL;
 	struct dedup_error err;
 	unsigned char *bad;
 	dedup_status st;
+	const char *line;
 	double t0;
-	size_t i;
+	size_t i, n;
 
 	dedup_tokens_init(&toks);
 	bad = calloc(b->n ? b->n : 1, 1);
-	if (!bad || dedup_df_new(&df))
+	if (!bad || dedup_df_new(&df) || dedup_sitenames_new(&sn))
 		die("out of memory", NULL);
+	if (b->o.strip && b->o.corpus_lines && dedup_linestats_new(&ls, &err))
+		die("linestats", &err);
 	t0 = cpu_now();
-	if (b->o.strip && b->o.corpus_lines) {
-		if (dedup_linestats_new(&ls, &err))
-			die("linestats", &err);
-		for (i = 0; i < b->n; i++) {
-			st = dedup_read_file(b->paths[i], b->o.max_doc_size,
-					     &bytes, &err);
-			charge(b, S_READ, &t0);
-			if (!st)
-				st = dedup_repair_decode(b->repair, bytes.buf,
-							 bytes.len, &text,
-							 NULL, &err);
-			charge(b, S_REPAIR, &t0);
-			if (st == DEDUP_ENOMEM)
-				die("pass 1", &err);
-			if (st) {
-				bad[i] = 1;
-				continue;
-			}
-			if (dedup_linestats_observe(ls, text.buf, text.len))
-				die("out of memory", NULL);
-			charge(b, S_LINES, &t0);
+	for (i = 0; i < b->n; i++) {
+		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
+				     &err);
+		charge(b, S_READ, &t0);
+		if (!st)
+			st = dedup_repair_decode(b->repair, bytes.buf,
+						 bytes.len, &text, NULL, &err);
+		charge(b, S_REPAIR, &t0);
+		if (st == DEDUP_ENOMEM)
+			die("pass 1", &err);
+		if (st) {
+			bad[i] = 1;
+			continue;
 		}
+		if (ls && dedup_linestats_observe(ls, text.buf, text.len))
+			die("out of memory", NULL);
+		charge(b, S_LINES, &t0);
+		line = first_line(text.buf, text.len, &n);
+		if (line) {
+			st = dedup_tokenize(b->tok, line, n, &toks, &err);
+			charge(b, S_TOKENIZE, &t0);
+			if (!st)
+				st = dedup_sitenames_observe(sn, line, n, &toks);
+			charge(b, S_SITES, &t0);
+		}
+		if (!st)
+			st = dedup_tokenize(b->tok, text.buf, text.len, &toks,
+					    &err);
+		charge(b, S_TOKENIZE, &t0);
+		if (!st)
+			st = dedup_sig_count(b->sb, &toks, df, &err);
+		charge(b, S_DF, &t0);
+		if (st == DEDUP_ENOMEM)
+			die("pass 1", &err);
+		if (st)
+			bad[i] = 1;
 	}
+	/* a piece of title in two documents names a site, not an event */
+	dedup_sitenames_freeze(sn, 2);
+	charge(b, S_SITES, &t0);
 	so.lines = ls;
 	for (i = 0; i < b->n; i++) {
 		if (bad[i])
@@ -247,6 +299,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 			if (st == DEDUP_ELIMIT)
 				st = DEDUP_OK;
 		} else if (!st) {
+			/* the run repairs straight into the text it hashes */
 			b->repaired_bytes += text.len;
 			dedup_buf_reset(&clean);
 			if (dedup_buf_add(&clean, text.buf, text.len))
@@ -261,14 +314,13 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		charge(b, S_TOKENIZE, &t0);
 		if (!st) {
 			b->tokens += toks.n;
-			/* counting and building in one pass, unweighted:
-			 * the timing is what matters here */
-			st = dedup_sig_count(b->sb, &toks, df, &err);
-			if (!st)
-				st = dedup_sig_build(b->sb, &toks, clean.buf,
-						     clean.len, NULL, NULL,
-						     &sigs[i], &err);
+			st = dedup_sig_build(b->sb, &toks, clean.buf,
+					     clean.len, df, sn, &sigs[i], &err);
 		}
+		if (!st && sigs[i].date == DEDUP_DATE_NONE && b->o.strip)
+			sigs[i].date = dedup_sig_date(text.buf,
+				text.len < DATELINE_BYTES ? text.len :
+				DATELINE_BYTES);
 		charge(b, S_SIG, &t0);
 		if (st == DEDUP_ENOMEM)
 			die("pass 2", &err);
@@ -281,13 +333,14 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 			      &b->stats, &err))
 		die("cluster", &err);
 	charge(b, S_CLUSTER, &t0);
-	dedup_df_free(df);
 	free(bad);
 	dedup_buf_release(&bytes);
 	dedup_buf_release(&text);
 	dedup_buf_release(&clean);
 	dedup_tokens_release(&toks);
 	*lsp = ls;
+	*dfp = df;
+	*snp = sn;
 }
 
 static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
@@ -305,7 +358,8 @@ static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
 
 /* Signatures through the tool's own worker must equal ours. */
 static size_t check(struct bench *b, const struct dedup_sig *sigs,
-		    const struct dedup_linestats *ls)
+		    const struct dedup_linestats *ls, const struct dedup_df *df,
+		    const struct dedup_sitenames *sn)
 {
 	struct dedup_context *ctx;
 	struct dedup_worker *w;
@@ -321,8 +375,8 @@ static size_t check(struct bench *b, const struct dedup_sig *sigs,
 	for (i = 0; i < b->n; i++) {
 		if (dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
 				    &err) ||
-		    dedup_worker_sig(w, bytes.buf, bytes.len, ls, NULL, NULL,
-				     &s, &err))
+		    dedup_worker_sig(w, bytes.buf, bytes.len, ls, df, sn, &s,
+				     &err))
 			continue; /* failed both ways: counted in failed */
 		if (!same_sig(&s, &sigs[i])) {
 			if (!diff)
@@ -355,6 +409,8 @@ int main(int argc, char **argv)
 	struct dedup_sig *sigs = NULL;
 	struct dedup_assign *assign = NULL;
 	struct dedup_linestats *ls = NULL;
+	struct dedup_sitenames *sn = NULL;
+	struct dedup_df *df = NULL;
 	enum dedup_level level = DEDUP_LEVEL_EVENT;
 	int reps = 3, strip = 1, corpus_lines = 1, i, r, s;
 	size_t k;
@@ -419,13 +475,15 @@ int main(int argc, char **argv)
 		free(sigs);
 		free(assign);
 		dedup_linestats_free(ls);
+		dedup_df_free(df);
+		dedup_sitenames_free(sn);
 		sigs = calloc(b.n, sizeof(*sigs));
 		assign = calloc(b.n, sizeof(*assign));
 		if (!sigs || !assign)
 			die("out of memory", NULL);
 		for (k = 0; k < b.n; k++)
 			dedup_sig_init(&sigs[k]);
-		run_once(&b, sigs, assign, &ls);
+		run_once(&b, sigs, assign, &ls, &df, &sn);
 		w0 = wall_now() - w0;
 		if (!r || w0 < wall)
 			wall = w0;
@@ -478,7 +536,7 @@ int main(int argc, char **argv)
 	}
 	i = 0;
 	if (b.check) {
-		size_t diff = check(&b, sigs, ls);
+		size_t diff = check(&b, sigs, ls, df, sn);
 
 		printf("check: %zu of %zu signatures differ from "
 		       "dedup_worker_sig()\n", diff, b.n);
@@ -489,6 +547,8 @@ int main(int argc, char **argv)
 	free(sigs);
 	free(assign);
 	dedup_linestats_free(ls);
+	dedup_df_free(df);
+	dedup_sitenames_free(sn);
 	teardown(&b);
 	return i;
 }
