@@ -485,16 +485,18 @@ static dedup_status parse_rule(struct parser *ps, const char *s, size_t len)
 			"tail or embed)", ps->origin, lineno, (int)i, s);
 	/* options: /i for caseless, /N for lines of at most N characters */
 	while (i < n) {
-		size_t a = ++i;
+		size_t a = ++i, d = a;
+		unsigned v = 0;
 
 		while (i < n && s[i] != '/')
 			i++;
+		/* the text is not NUL-terminated: digits are read in [a, i) */
+		while (d < i && s[d] >= '0' && s[d] <= '9')
+			v = v * 10 + (unsigned)(s[d++] - '0');
 		if (i - a == 1 && s[a] == 'i') {
 			caseless = 1;
-		} else if (i > a && i - a <= 6 &&
-			   strspn(s + a, "0123456789") >= i - a &&
-			   s[a] != '0') {
-			maxlen = (unsigned)strtoul(s + a, NULL, 10);
+		} else if (i > a && i - a <= 6 && d == i && s[a] != '0') {
+			maxlen = v;
 		} else {
 			return dedup_error_set(ps->err, DEDUP_ERULE,
 				"'%s' line %u: unknown option '%.*s' in "
