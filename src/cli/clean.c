@@ -11,11 +11,19 @@
 
 #include "cli.h"
 
-/* mkdir -p for the directories of `path` (not the last component). */
+/*
+ * mkdir -p for the directories of `path` (not the last component). Files
+ * come in walk order, so most share the previous file's directory: that
+ * one is remembered and not made again.
+ */
 static int make_parents(char *path)
 {
-	char *p;
+	static struct dedup_buf last = DEDUP_BUF_INIT;
+	char *p, *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) : 0;
 
+	if (!dirlen || (last.len == dirlen && !memcmp(last.buf, path, dirlen)))
+		return 0;
 	for (p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -26,6 +34,9 @@ static int make_parents(char *path)
 		}
 		*p = '/';
 	}
+	dedup_buf_reset(&last);
+	if (dedup_buf_add(&last, path, dirlen))
+		dedup_buf_reset(&last);
 	return 0;
 }
 
