@@ -119,6 +119,14 @@ dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 {
 	size_t i;
 
+	/*
+	 * Grow first: inserting src's keys in its slot order into a smaller
+	 * table of the same hash piles them into long probe runs.
+	 */
+	while ((dst->used + src->used) * 2 > dst->mask + 1)
+		if (grow(dst))
+			return DEDUP_ENOMEM;
+
 	for (i = 0; i <= src->mask; i++)
 		if (src->keys[i] &&
 		    dedup_df_add(dst, src->keys[i], src->counts[i]))

@@ -177,11 +177,23 @@ static void test_document_frequencies(void **state)
 		assert_int_equal(dedup_df_get(df, (uint32_t)(q ^ (q >> 32))), 2);
 	}
 	dedup_sig_init(&s);
-	/* harbour is in every document (no weight), storm in one only
-	 * (cannot be shared): quay and the bigram harbour-quay remain */
+	/* storm is in one document only (cannot be shared) and goes;
+	 * harbour, in every document, stays with the least weight */
 	build(b, docs[0], &s, df);
-	assert_int_equal(s.nterms, 2);
+	assert_int_equal(s.nterms, 3);
 	assert_true(fabs(norm2(&s) - 1) < 1e-3);
+	{
+		uint64_t hh = dedup_token_hash("harbo", 5);
+		uint32_t th = (uint32_t)(hh ^ (hh >> 32)), k, wh = 0, wmin = 65535;
+
+		for (k = 0; k < s.nterms; k++) {
+			if (s.terms[k] == th)
+				wh = s.wt[k];
+			if (s.wt[k] < wmin)
+				wmin = s.wt[k];
+		}
+		assert_true(wh > 0 && wh == wmin);
+	}
 	dedup_sig_release(&s);
 	dedup_tokens_release(&t);
 	dedup_df_free(df);
