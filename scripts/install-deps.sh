@@ -3,7 +3,7 @@
 # Run as root (or through sudo); does nothing when everything is there.
 set -eu
 pkgs="build-essential cmake pkg-config libicu-dev libpcre2-dev libxxhash-dev
-libcmocka-dev python3"
+libcmocka-dev python3 clang libclang-rt-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
