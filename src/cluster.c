@@ -459,6 +459,9 @@ struct nbr {
 	double sum;
 };
 
+/* Candidate pairs below this share of the threshold are not linked. */
+#define KEEP_SHARE 0.1
+
 struct nbrs {
 	struct nbr *v;
 	uint32_t n, alloc;
@@ -562,7 +565,10 @@ static int cmp_nbr(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Replace the entries for `a` and `b` in x's list by one for `r`. */
+/*
+ * Replace the entries for `a` and `b` in x's sorted list by one for `r`,
+ * keeping it sorted: one pass to drop, one move to insert.
+ */
 static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 {
 	uint32_t i, k = 0;
@@ -578,13 +584,15 @@ static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 		}
 	}
 	l->n = k;
-	if (seen) {
-		/* there was room for at least one of the two */
-		l->v[l->n].id = r;
-		l->v[l->n].sum = sum;
-		l->n++;
-		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
-	}
+	if (!seen)
+		return;
+	/* there was room for at least one of the two */
+	for (i = l->n; i > 0 && l->v[i - 1].id > r; i--)
+		;
+	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(*l->v));
+	l->v[i].id = r;
+	l->v[i].sum = sum;
+	l->n++;
 }
 
 /* Merge cluster b into a (both roots); returns -1 when out of memory. */
@@ -744,6 +752,13 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		s = dedup_similarity(p, df, &sigs[a], &sigs[b]);
 		if (s >= p->threshold)
 			nverified++;
+		/*
+		 * Pairs barely alike add almost nothing to an average and
+		 * are most of the candidates: kept only when they count,
+		 * and always when negative (a hard no).
+		 */
+		if (s >= 0 && s < p->threshold * KEEP_SHARE)
+			continue;
 		if (nbr_add(&h.nb[ra], rb, s) || nbr_add(&h.nb[rb], ra, s))
 			goto out;
 	}
