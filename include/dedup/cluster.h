@@ -3,22 +3,26 @@
  *
  * Candidates come from LSH banding over MinHash values: at the copy level
  * the signatures' own MinHash of word shingles; at the event level a
- * weighted MinHash of each document's strongest TF-IDF terms (a term wins a
+ * weighted MinHash of each document's strongest terms (a term wins a
  * permutation with probability proportional to its weight, as in the
  * P-MinHash of Moulton and Jiang 2018), so that common words do not make
- * every pair a candidate. Bands and rows are derived from the threshold by
+ * every pair a candidate. Bands and rows are derived from lsh_threshold by
  * minimizing the expected false positives plus false negatives, as
  * datasketch does. Buckets larger than max_bucket only link neighbours, so
  * common content cannot explode the candidate count.
  *
- * Candidates are verified: at the event level with the IDF-weighted cosine
- * of the two documents' term samples, at the copy level with the MinHash
- * estimate of shingle Jaccard (1 for identical bodies). Clusters are then
- * formed by average linkage: verified pairs are taken from the most similar
- * down, and two clusters merge only when the mean similarity over all their
- * cross pairs reaches the threshold and the result stays within
- * max_cluster documents. A chain A~B~C~D therefore cannot pull an unrelated
- * D next to A.
+ * Candidates are verified: at the event level by the cosine of the two
+ * signatures' unit vectors less its largest single product (one shared
+ * place or station name alone does not make two reports alike), and -1
+ * when both are dated more than date_window days apart; at the copy level
+ * by the MinHash estimate of shingle Jaccard. Identical bodies score 1.
+ * Clusters form by greedy average linkage over the verified pairs: the
+ * pair of clusters with the highest mean similarity over their cross pairs
+ * (pairs never compared count as 0) merges first, while that mean reaches
+ * the threshold and the result stays within max_cluster documents. A
+ * chain A~B~C~D therefore cannot pull an unrelated D next to A. Measured
+ * choices and figures: bench/RESULTS.md. The `df` arguments are kept for
+ * callers; the weights are in the signatures.
  *
  * Each cluster's representative is the document with the earliest date
  * found in its text; without dates, the one with the most content words;
