@@ -51,9 +51,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 	      const char *out_dir, int strip, int *failed);
 /*
- * argv[0] and argv[1] are the two documents, the rest (argc > 2) a corpus
- * for document frequencies. Returns an exit status.
+ * Explain documents a and b; `corpus` (may be empty) are more documents
+ * whose frequencies weigh the terms. Returns an exit status.
  */
-int cli_explain(struct dedup_context *ctx, int argc, char **argv);
+int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
+		const struct cli_inputs *corpus);
 
 #endif

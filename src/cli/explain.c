@@ -87,7 +87,8 @@ static void print_removed(const char *label, const struct dedup_buf *log)
 		printf("removed\t%s\t(nothing)\n", label);
 }
 
-int cli_explain(struct dedup_context *ctx, int argc, char **argv)
+int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
+		const struct cli_inputs *corpus)
 {
 	const struct dedup_options *o = dedup_context_options(ctx);
 	struct dedup_run *run = NULL;
@@ -116,9 +117,15 @@ int cli_explain(struct dedup_context *ctx, int argc, char **argv)
 	    dedup_tokenizer_new(&tk, &err) || dedup_stopwords_new(&sw, &err) ||
 	    dedup_sigbuilder_new(&bld, &o->sig, sw, &err))
 		goto fail;
-	for (k = 0; k < argc; k++)
-		if (dedup_run_add(run, argv[k], &err))
+	if (dedup_run_add(run, a, &err) || dedup_run_add(run, b, &err))
+		goto fail;
+	for (i = 0; i < corpus->n; i++) {
+		const char *p = corpus->v[i].path;
+
+		/* A and B are in the run already: twice would count them twice */
+		if (strcmp(p, a) && strcmp(p, b) && dedup_run_add(run, p, &err))
 			goto fail;
+	}
 	if (dedup_run_execute(run, &err))
 		goto fail;
 	dedup_run_doc(run, 0, &da);

@@ -680,7 +680,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (c.cmd == CMD_EXPLAIN) {
-		ret = cli_explain(ctx, argc, argv);
+		/* the documents after the two are walked like any input */
+		if (argc > 2 && list_inputs(&c, argc - 2, argv + 2, &in, &failed)) {
+			ret = EXIT_SOME_FAILED;
+			goto out;
+		}
+		ret = cli_explain(ctx, argv[0], argv[1], &in);
 		goto out;
 	}
 	if (list_inputs(&c, argc, argv, &in, &failed)) {
