@@ -13,7 +13,8 @@
  *     before text count as near-good, and short and near-good segments
  *     take their class from their neighbours (jusText's context rules);
  *  5. outside the stretch of the page that holds the article (maximum-sum
- *     subarray of segment scores), only segments good on their own stay;
+ *     subarray of segment scores), only segments good on their own stay,
+ *     but for the headline and standfirst just above it;
  *  6. the first end-of-article marker with at least as much kept text
  *     before it as after it drops the rest;
  *  7. the kept segments are written one per line.
@@ -58,6 +59,8 @@
 #define SHORT_PEN 10
 #define HARD_PEN 0.5
 #define REGION_SHARE 0.3
+#define LEAD_BACK 4       /* segments looked at above the article */
+#define LEAD_MIN_WORDS 8  /* a standfirst is a sentence of this many */
 
 /*
  * Corpus evidence. A segment found in at least RECUR_SHORT documents of
@@ -1015,20 +1018,66 @@ static void main_region(struct seg *v, size_t n)
 	for (i = 0; i < n; i++)
 		if (!v[i].hard && !v[i].region && v[i].cf != CLS_GOOD)
 			v[i].cls = CLS_BAD;
-	/* the document's first line, when nothing but rule-removed lines
-	 * (byline, date, read time) separates it from the article: its
-	 * headline */
-	for (i = 0; i < n && v[i].hard; i++)
-		;
-	if (i + 1 < n && !v[i].region && v[i].words >= 3 &&
-	    v[i].words <= HEADING_MAX_WORDS && v[i].cf != CLS_BAD) {
-		size_t j = i + 1;
+}
 
-		while (j < n && v[j].hard)
-			j++;
-		if (j < n && v[j].region)
-			v[i].cls = CLS_GOOD;
+/* Capitalised words without a sentence: a menu, not a caption or byline. */
+static int menu_like(const struct seg *g)
+{
+	return !g->hard && !g->sentence && g->words &&
+	       (double)g->caps / g->words >= CAPS_BAD;
+}
+
+/*
+ * Just above the article, pages put its headline again and a standfirst
+ * (a one-sentence summary), separated from the first paragraph by a
+ * dateline, a byline or a photo caption: things that cut the main stretch.
+ * Looking back a few segments from where the stretch begins, a sentence of
+ * some length that is not bad on its own evidence is the standfirst (a
+ * shorter one reads like a newsletter or share prompt and stays out), and a
+ * segment that says what the document's first line says is the headline.
+ * The first line itself is the headline when nothing but rule-removed
+ * lines (byline, date, read time) and that lead separate it from the text.
+ */
+static void lead_in(struct dedup_stripper *st)
+{
+	struct seg *v = st->segs;
+	size_t n = st->nsegs, i, first, start, seen = 0;
+	uint64_t title = 0;
+	unsigned words;
+
+	for (first = 0; first < n && v[first].hard; first++)
+		;
+	/* where kept text begins: the stretch's start may be cut already */
+	for (start = first; start < n && !(v[start].region &&
+					   v[start].cls == CLS_GOOD); start++)
+		;
+	if (start >= n)
+		return;
+	if (v[first].words >= 3)
+		title = strip_fingerprint(st->work.buf + v[first].off,
+					  v[first].len, &words);
+	for (i = start; i > first + 1 && seen < LEAD_BACK; ) {
+		struct seg *g = &v[--i];
+
+		if (g->hard)
+			continue;
+		seen++;
+		if (g->cls == CLS_GOOD || g->recur)
+			continue;
+		if (g->sentence && g->words >= LEAD_MIN_WORDS &&
+		    (g->cf == CLS_NEAR || g->cf == CLS_GOOD))
+			g->cls = CLS_GOOD;
+		else if (title && g->words <= HEADING_MAX_WORDS &&
+			 strip_fingerprint(st->work.buf + g->off, g->len,
+					   &words) == title)
+			g->cls = CLS_GOOD;
 	}
+	for (i = first + 1, seen = 0; i < start && seen <= LEAD_BACK &&
+	     (v[i].hard || (v[i].cf != CLS_BAD && !menu_like(&v[i]))); i++)
+		seen += !v[i].hard;
+	if (i == start && v[first].words >= 3 &&
+	    v[first].words <= HEADING_MAX_WORDS && v[first].cf != CLS_BAD)
+		v[first].cls = CLS_GOOD;
 }
 
 /*
@@ -1184,8 +1233,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		for (i = 0; i < st->nsegs; i++)
 			st->segs[i].cls = st->segs[i].hard ? CLS_BAD : CLS_GOOD;
 	}
-	if (opts->use_evidence)
+	if (opts->use_evidence) {
 		main_region(st->segs, st->nsegs);
+		lead_in(st);
+	}
 	if (opts->use_evidence)
 		keep_something(st->segs, st->nsegs);
 	tail = find_tail(st);
