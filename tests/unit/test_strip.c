@@ -464,24 +464,54 @@ static void test_linestats_image(void **state)
 
 /* ---- the seeds in ../shared (skipped when absent) ---- */
 
-/* After the last point where a scraper glued two blocks ("menuNews",
- * "end.Next", "2023Next"), or the whole line. */
+/* Whether a scraper glued two blocks after p[0] ("menuNews", "end.Next",
+ * "2023Next"); lower counts the lowercase letters ending at p[0]. */
+static int glued_after(const char *line, const char *p, int lower)
+{
+	int up = p[1] >= 'A' && p[1] <= 'Z' && p[2] >= 'a' && p[2] <= 'z';
+
+	return up && ((lower >= 2 && *p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') ||
+		      ((*p == '.' || *p == '?' || *p == '!') && p > line &&
+		       p[-1] >= 'a' && p[-1] <= 'z'));
+}
+
+/* After the last glue point, or the whole line. */
 static char *last_glued_piece(char *line)
 {
 	char *p, *piece = line;
 	int lower = 0;
 
 	for (p = line; p[0] && p[1]; p++) {
-		int up = p[1] >= 'A' && p[1] <= 'Z' && p[2] >= 'a' &&
-			 p[2] <= 'z';
-
-		if (up && (lower >= 3 || (*p >= '0' && *p <= '9') ||
-			   ((*p == '.' || *p == '?' || *p == '!') &&
-			    p > line && p[-1] >= 'a' && p[-1] <= 'z')))
+		if (glued_after(line, p, lower))
 			piece = p + 1;
 		lower = (*p >= 'a' && *p <= 'z') ? lower + 1 : 0;
 	}
 	return piece;
+}
+
+/* A sentence glued between two other blocks of a line (a standfirst
+ * between the headline and a caption) must be kept too. */
+static void check_glued_sentences(const char *name, const char *line,
+				  const struct dedup_buf *out)
+{
+	const char *p, *piece = NULL;
+	char middle[61];
+	int lower = 0;
+
+	for (p = line; p[0] && p[1]; p++) {
+		if (glued_after(line, p, lower)) {
+			if (piece && *p == '.' && p - piece >= 100)
+				snprintf(middle, sizeof(middle), "%s",
+					 piece + 20);
+			if (piece && *p == '.' && p - piece >= 100 &&
+			    !strstr(out->buf, middle))
+				fail_msg("%s: lost glued sentence '%.*s'", name,
+					 (int)(p + 1 - piece), piece);
+			piece = p + 1;
+		}
+		lower = (*p >= 'a' && *p <= 'z') ? lower + 1 : 0;
+	}
 }
 
 /* Long lines of the input that must be found in the output. */
@@ -513,6 +543,7 @@ static void check_paragraphs_kept(const char *name, const char *in,
 			*cut = '\0';
 		/* a glued line (menu, headline, ... first paragraph): its
 		 * last piece is the paragraph */
+		check_glued_sentences(name, line, out);
 		para = last_glued_piece(line);
 		/* the middle of the paragraph, away from glued labels */
 		if (strlen(para) >= 150) {
