@@ -360,34 +360,33 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	return term_id(t->hash);
 }
 
+/* 1 when every byte of token t's folded form is within [lo, hi]. */
+static int bytes_in(const struct dedup_tokens *toks,
+		    const struct dedup_token *t, char lo, char hi)
+{
+	size_t d;
+
+	for (d = 0; d < t->len; d++)
+		if (toks->text.buf[t->off + d] < lo ||
+		    toks->text.buf[t->off + d] > hi)
+			return 0;
+	return 1;
+}
+
 /* 1 when token t is n ASCII digits (n == 0: any number of them). */
 static int digits_tok(const struct dedup_tokens *toks,
 		      const struct dedup_token *t, size_t n)
 {
-	size_t d;
-
-	if (!(t->flags & DEDUP_TOK_NUMBER) || (n && t->len != n))
-		return 0;
-	for (d = 0; d < t->len; d++)
-		if (toks->text.buf[t->off + d] < '0' ||
-		    toks->text.buf[t->off + d] > '9')
-			return 0;
-	return 1;
+	return (t->flags & DEDUP_TOK_NUMBER) && (!n || t->len == n) &&
+	       bytes_in(toks, t, '0', '9');
 }
 
 /* 1 when token t is a capitalized word of 3 to 7 ASCII letters. */
 static int spelled_tok(const struct dedup_tokens *toks,
 		       const struct dedup_token *t)
 {
-	size_t d;
-
-	if (!(t->flags & DEDUP_TOK_UPPER) || t->len < 3 || t->len > 7)
-		return 0;
-	for (d = 0; d < t->len; d++)
-		if (toks->text.buf[t->off + d] < 'a' ||
-		    toks->text.buf[t->off + d] > 'z')
-			return 0;
-	return 1;
+	return (t->flags & DEDUP_TOK_UPPER) && t->len >= 3 && t->len <= 7 &&
+	       bytes_in(toks, t, 'a', 'z');
 }
 
 /* Token i + 1 follows token i within a few bytes ("-", " (", ". "). */
