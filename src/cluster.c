@@ -154,9 +154,17 @@ double dedup_similarity(const struct dedup_cluster_params *p,
 	(void)df; /* the weights are in the signatures */
 	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
 		return 1;
-	/* dated reports days apart tell different events: a hard no */
+	/*
+	 * Dated reports days apart tell different events, but a date found
+	 * in a text is often the date of something it recalls (a trial
+	 * report dates the shooting, a sentence the arrest): about one in
+	 * four on raw news pages. So the pair is evidence against, not a
+	 * veto: it counts minus the threshold, as much against a merge as a
+	 * pair at the threshold counts for it. A -1 let one misread date
+	 * tear a report from the dozen others of its event.
+	 */
 	if (dates_apart(p, a, b))
-		return -1;
+		return -p->threshold;
 	if (p->level == DEDUP_LEVEL_COPY)
 		s = dedup_sig_jaccard(a, b);
 	else
@@ -755,7 +763,7 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		/*
 		 * Pairs barely alike add almost nothing to an average and
 		 * are most of the candidates: kept only when they count,
-		 * and always when negative (a hard no).
+		 * and always when negative (dated apart).
 		 */
 		if (s >= 0 && s < p->threshold * KEEP_SHARE)
 			continue;

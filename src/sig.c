@@ -360,9 +360,51 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	return term_id(t->hash);
 }
 
+/* 1 when every byte of token t's folded form is within [lo, hi]. */
+static int bytes_in(const struct dedup_tokens *toks,
+		    const struct dedup_token *t, char lo, char hi)
+{
+	size_t d;
+
+	for (d = 0; d < t->len; d++)
+		if (toks->text.buf[t->off + d] < lo ||
+		    toks->text.buf[t->off + d] > hi)
+			return 0;
+	return 1;
+}
+
+/* 1 when token t is n ASCII digits (n == 0: any number of them). */
+static int digits_tok(const struct dedup_tokens *toks,
+		      const struct dedup_token *t, size_t n)
+{
+	return (t->flags & DEDUP_TOK_NUMBER) && (!n || t->len == n) &&
+	       bytes_in(toks, t, '0', '9');
+}
+
+/* 1 when token t is a capitalized word of 3 to 7 ASCII letters. */
+static int spelled_tok(const struct dedup_tokens *toks,
+		       const struct dedup_token *t)
+{
+	return (t->flags & DEDUP_TOK_UPPER) && t->len >= 3 && t->len <= 7 &&
+	       bytes_in(toks, t, 'a', 'z');
+}
+
+/* Token i + 1 follows token i within a few bytes ("-", " (", ". "). */
+static int next_close(const struct dedup_tokens *toks, size_t i)
+{
+	const struct dedup_token *t = &toks->v[i];
+
+	return i + 1 < toks->n && t[1].src - (t->src + t->len) <= 3;
+}
+
 /*
  * A telephone number is digits grouped 3-3-4 (with an optional leading 1)
  * or 3-4, each group its own token: it names a newsroom, not an event.
+ * Tip lines spell their last group ("901-528-CASH", "1-866-411-TIPS
+ * (8477)"): after two groups of three digits a capitalized word of three
+ * to seven letters ends the number as well, and the digits it spells, when
+ * they follow, go with it. Every crime report of a city prints the same
+ * tip line, so it would make reports of different events alike.
  */
 static size_t phone_at(const struct dedup_tokens *toks, size_t i)
 {
@@ -373,24 +415,31 @@ static size_t phone_at(const struct dedup_tokens *toks, size_t i)
 
 	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		for (k = 0; k < 4 && shapes[s][k]; k++) {
-			const struct dedup_token *t = &toks->v[i + k];
-			size_t d;
-
-			if (i + k >= toks->n || !(t->flags & DEDUP_TOK_NUMBER) ||
-			    t->len != shapes[s][k])
-				break;
-			for (d = 0; d < t->len; d++)
-				if (toks->text.buf[t->off + d] < '0' ||
-				    toks->text.buf[t->off + d] > '9')
-					break;
-			if (d < t->len)
+			if (i + k >= toks->n ||
+			    !digits_tok(toks, &toks->v[i + k], shapes[s][k]))
 				break;
 			/* groups within a few bytes of each other */
-			if (k && t->src - (t[-1].src + t[-1].len) > 3)
+			if (k && !next_close(toks, i + k - 1))
 				break;
 		}
 		if ((k == 4 || !shapes[s][k]) && k >= 2)
 			return k;
+	}
+	/* spelled: [1] 3 3 WORD [digits of the word's length] */
+	k = i + 1 < toks->n && digits_tok(toks, &toks->v[i], 1) &&
+	    next_close(toks, i);
+	if (i + k + 2 < toks->n && digits_tok(toks, &toks->v[i + k], 3) &&
+	    next_close(toks, i + k) &&
+	    digits_tok(toks, &toks->v[i + k + 1], 3) &&
+	    next_close(toks, i + k + 1) &&
+	    spelled_tok(toks, &toks->v[i + k + 2])) {
+		const struct dedup_token *w = &toks->v[i + k + 2];
+
+		k += 3;
+		if (next_close(toks, i + k - 1) &&
+		    digits_tok(toks, &toks->v[i + k], w->len))
+			k++;
+		return k;
 	}
 	return 0;
 }

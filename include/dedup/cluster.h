@@ -13,8 +13,11 @@
  *
  * Candidates are verified: at the event level by the cosine of the two
  * signatures' unit vectors less its largest single product (one shared
- * place or station name alone does not make two reports alike), and -1
- * when both are dated more than date_window days apart; at the copy level
+ * place or station name alone does not make two reports alike), and
+ * minus the threshold when both are dated more than date_window days
+ * apart (as much against a merge as a pair at the threshold counts for
+ * it: dates read from texts are often those of earlier events, so a date
+ * is evidence, not a veto); at the copy level
  * by the MinHash estimate of shingle Jaccard. Identical bodies score 1.
  * Clusters form by greedy average linkage over the verified pairs: the
  * pair of clusters with the highest mean similarity over their cross pairs
@@ -47,8 +50,8 @@ struct dedup_cluster_params {
 	uint32_t top_terms;   /* event level: terms in the weighted MinHash */
 	uint32_t max_bucket;  /* larger buckets only link neighbours */
 	uint32_t max_cluster; /* no cluster grows beyond this */
-	int32_t date_window;  /* days; dated documents further apart never
-				 match (0: no window) */
+	int32_t date_window;  /* days; dated documents further apart count
+				 against a merge (0: no window) */
 };
 
 void dedup_cluster_params_default(struct dedup_cluster_params *p,

@@ -189,6 +189,59 @@ static void test_representative_and_dates(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * Dates found in texts are evidence, not a veto: one report whose text
+ * leads with an older date (the day of the crime, in a trial report)
+ * still joins the reports of its event; two events of one topic dated
+ * days apart stay apart although they share their topic's words.
+ */
+static void test_dates_weigh(void **state)
+{
+	enum { N = 6 };
+	struct dedup_cluster_params p;
+	struct dedup_sig s[N];
+	struct dedup_assign a[N];
+	struct dedup_error err;
+	uint32_t i, k, t[60];
+
+	(void)state;
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	/* one event: 3 undated, 2 dated, one misread a month off */
+	for (i = 0; i < N; i++) {
+		topic_doc(&s[i], 0, i, 20);
+		s[i].body = i + 1; /* not copies of each other */
+	}
+	s[3].date = s[4].date = 19000;
+	s[5].date = 19030;
+	assert_true(dedup_similarity(&p, NULL, &s[3], &s[5]) < 0);
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, NULL, &err), 0);
+	for (i = 1; i < N; i++)
+		assert_int_equal(a[i].rep, a[0].rep);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+
+	/* two events of a topic: 20 topic terms, 20 of the event, 20 own */
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < 60; k++)
+			t[k] = k < 20 ? k + 1 :
+			       k < 40 ? 1000 * (i / 3 + 1) + k :
+					100000 * (i + 1) + k;
+		mksig(&s[i], t, 60, i < 3 ? 19000 : 19005);
+		s[i].body = i + 1;
+	}
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, NULL, &err), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(a[i].rep, a[i / 3 * 3].rep);
+	assert_true(a[0].rep != a[3].rep);
+	/* undated, their shared topic alone would merge them */
+	for (i = 0; i < N; i++)
+		s[i].date = DEDUP_DATE_NONE;
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, NULL, &err), 0);
+	assert_int_equal(a[0].rep, a[3].rep);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_pinned_clusters(void **state)
 {
 	struct dedup_cluster_params p;
@@ -245,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
 		cmocka_unit_test(test_representative_and_dates),
+		cmocka_unit_test(test_dates_weigh),
 		cmocka_unit_test(test_pinned_clusters),
 		cmocka_unit_test(test_params_check),
 	};

@@ -114,6 +114,70 @@ static void test_terms_and_weights(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+/* Signature of text through the real tokenizer, unweighted. */
+static void build_icu(struct dedup_sigbuilder *b, struct dedup_tokenizer *tk,
+		      const char *text, struct dedup_sig *s)
+{
+	struct dedup_tokens t;
+	struct dedup_error err;
+
+	dedup_tokens_init(&t);
+	assert_int_equal(dedup_tokenize(tk, text, strlen(text), &t, &err), 0);
+	assert_int_equal(dedup_sig_build(b, &t, text, strlen(text), NULL, NULL,
+					 s, &err), DEDUP_OK);
+	dedup_tokens_release(&t);
+}
+
+static int same_terms(const struct dedup_sig *x, const struct dedup_sig *y)
+{
+	return x->nterms == y->nterms &&
+	       !memcmp(x->terms, y->terms, x->nterms * sizeof(*x->terms));
+}
+
+/*
+ * Telephone numbers name a newsroom or a tip line, not an event: spelled
+ * ones too, with the digits they spell. Numbers that only look alike stay.
+ */
+static void test_phone_numbers(void **state)
+{
+	static const char *const same[] = {
+		"Gunfire on Elm Street. Call 555-123-4567 now.",
+		"Gunfire on Elm Street. Call 1-555-123-4567 now.",
+		"Gunfire on Elm Street. Call 901-528-CASH (2274) now.",
+		"Gunfire on Elm Street. Call 1-866-411-TIPS now.",
+	};
+	static const char *const kept[] = {
+		"Gunfire on Elm Street. Call 911 Dispatch now.",
+		"Gunfire on Elm Street. Call 901-528 Cashiers now.",
+	};
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_tokenizer *tk;
+	struct dedup_sig base, s;
+	struct dedup_error err;
+	size_t i;
+
+	(void)state;
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	assert_int_equal(dedup_tokenizer_new(&tk, &err), 0);
+	dedup_sig_init(&base);
+	dedup_sig_init(&s);
+	build_icu(b, tk, "Gunfire on Elm Street. Call now.", &base);
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		build_icu(b, tk, same[i], &s);
+		assert_true(same_terms(&s, &base));
+	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		build_icu(b, tk, kept[i], &s);
+		assert_true(s.nterms > base.nterms);
+	}
+	dedup_sig_release(&base);
+	dedup_sig_release(&s);
+	dedup_tokenizer_free(tk);
+	dedup_sigbuilder_free(b);
+}
+
 static void test_stems_and_strongest(void **state)
 {
 	struct dedup_sig_params p;
@@ -303,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_text_dates),
+		cmocka_unit_test(test_phone_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
