@@ -191,10 +191,7 @@ static int write_doc(struct out_dir *od, const char *rel, const char *data,
 		errno = ENOMEM;
 		goto fail;
 	}
-	if (cli_tmp_set_at(od->slot, od->fd, od->tmp.buf)) {
-		errno = EINTR; /* a signal is ending the program */
-		goto fail;
-	}
+	cli_tmp_set_at(od->slot, od->fd, od->tmp.buf);
 	fd = openat(od->fd, od->tmp.buf, O_WRONLY | O_CREAT | O_TRUNC |
 		    O_CLOEXEC, 0666);
 	if (fd < 0)

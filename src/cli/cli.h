@@ -42,8 +42,8 @@ void cli_inputs_release(struct cli_inputs *in);
  * one thread at a time. cli_tmp_set() registers a path before the file is
  * created, cli_tmp_set_at() a name relative to an open directory (which
  * must stay open until cli_tmp_clear(), called once the file is renamed
- * or removed). They return -1 when a signal is ending the program: then
- * the file must not be created.
+ * or removed). When a signal is ending the program they do not return:
+ * the file must not be created, and the thread waits for the end.
  */
 enum {
 	CLI_TMP_INDEX,
@@ -52,8 +52,8 @@ enum {
 	CLI_TMP_SLOTS = CLI_TMP_CLEAN + CLI_CLEAN_THREADS,
 };
 void cli_signals_init(void);
-int cli_tmp_set(int slot, const char *path);
-int cli_tmp_set_at(int slot, int dirfd, const char *name);
+void cli_tmp_set(int slot, const char *path);
+void cli_tmp_set_at(int slot, int dirfd, const char *name);
 void cli_tmp_clear(int slot);
 
 /* "dedup: <message>" on stderr. */

@@ -69,7 +69,7 @@ void cli_signals_init(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-int cli_tmp_set_at(int slot, int dirfd, const char *name)
+void cli_tmp_set_at(int slot, int dirfd, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -85,17 +85,19 @@ int cli_tmp_set_at(int slot, int dirfd, const char *name)
 	/*
 	 * Sequentially consistent: either the handler sees the slot live
 	 * (and waits for it), or this sees `dying` (and creates nothing).
+	 * Then this thread has nothing left to do: going on would only
+	 * print errors for the files it can no longer write.
 	 */
 	if (atomic_load(&dying)) {
 		cli_tmp_clear(slot);
-		return -1;
+		for (;;)
+			pause();
 	}
-	return 0;
 }
 
-int cli_tmp_set(int slot, const char *path)
+void cli_tmp_set(int slot, const char *path)
 {
-	return cli_tmp_set_at(slot, AT_FDCWD, path);
+	cli_tmp_set_at(slot, AT_FDCWD, path);
 }
 
 void cli_tmp_clear(int slot)
