@@ -58,7 +58,6 @@ struct result {
 
 struct clean {
 	const struct cli_inputs *in;
-	const struct dedup_context *ctx;
 	const struct dedup_options *o;
 	const struct dedup_run *run; /* line counts and cached streams, or NULL */
 	const char *out_dir;
@@ -178,7 +177,7 @@ static int write_doc(struct out_dir *od, const char *rel, const char *data,
 		     size_t len, struct dedup_buf *why)
 {
 	const char *base;
-	int fd = -1, e;
+	int fd, e;
 
 	while (rel[0] == '/')
 		rel++;
@@ -243,10 +242,9 @@ static void emit_one(struct clean *c, struct cleaner *t, size_t i,
 	if (r->warning.len && !c->quiet)
 		fprintf(stderr, "dedup: warning: '%s': %s\n", path,
 			r->warning.buf);
-	if (!r->error.len && r->write_late &&
-	    write_doc(&t->od, c->in->v[i].rel, r->text.buf, r->text.len,
-		      &r->error))
-		r->write_late = 0;
+	if (!r->error.len && r->write_late)
+		write_doc(&t->od, c->in->v[i].rel, r->text.buf, r->text.len,
+			  &r->error);
 	if (r->error.len) {
 		cli_error("%s", r->error.buf);
 		c->failed = 1;
@@ -444,7 +442,6 @@ int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 
 	memset(&c, 0, sizeof(c));
 	c.in = in;
-	c.ctx = ctx;
 	c.o = dedup_context_options(ctx);
 	c.out_dir = out_dir;
 	c.quiet = quiet;
@@ -502,8 +499,6 @@ int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 		err = c.fatal_err;
 		goto fail;
 	}
-	if (c.failed)
-		*failed = 1;
 	ret = c.out_failed ? -1 : 0;
 	goto out;
 fail:

@@ -5,8 +5,8 @@
 # be read or written are each named once, in input order, the others are
 # still written, and the status is 1; two inputs with the same relative
 # path leave the later one's text whatever the thread count; '-' goes to
-# stdout; -q silences warnings only; and SIGINT or SIGTERM at any moment
-# leaves no temporary file in the output folder, and whole files only.
+# stdout; -q silences warnings only; and SIGINT or SIGTERM while files are
+# written leaves no temporary file in the output folder, whole files only.
 # Usage: sh tests/scripts/clean_outdir.sh DEDUP  (from the repository root)
 set -u
 dedup=$1
@@ -126,46 +126,47 @@ out=$(echo "from stdin" | "$dedup" clean --no-strip -j2 --out-dir "$tmp/d" - \
 [ "$(grep -c . "$tmp/q.err")" = 3 ] || fail "-q: errors must stay: $(cat "$tmp/q.err")"
 
 # ---- signals ----
-# A run long enough to be interrupted: 2,000 files. The time of an
-# uninterrupted run sets the moments, from start-up to past the end.
-python3 - "$tmp/big" <<'PY' || exit 1
-import os, sys
+# 2,000 files; SIGTERM and SIGINT in turn once the output folder holds 0,
+# 1, 400, 800, 1,200 and 1,600 of them (counted, not timed, so that every
+# kill lands while files are being written, whatever the machine's speed).
+python3 - "$dedup" "$tmp" <<'PY' || fail "signals"
+import os, signal, subprocess, sys, time
+dedup, tmp = sys.argv[1], sys.argv[2]
+src, full, out = (os.path.join(tmp, n) for n in ("big", "full", "sig"))
 for i in range(2000):
-    d = os.path.join(sys.argv[1], "p%d" % (i // 1000))
+    d = os.path.join(src, "p%d" % (i // 1000))
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "f%04d.txt" % i), "w") as f:
         f.write("Item %d, caf\u00e9 and na\u00efve text.\n" % i * 20)
+cmd = [dedup, "clean", "--no-strip", "-j2", "--out-dir"]
+subprocess.run(cmd + [full, src], stderr=subprocess.DEVNULL, check=True)
+
+def files(top):
+    return [os.path.join(d, n) for d, _, ns in os.walk(top) for n in ns]
+
+bad = 0
+for k, at in enumerate((0, 1, 400, 800, 1200, 1600)):
+    sig = signal.SIGINT if k % 2 else signal.SIGTERM
+    subprocess.run(["rm", "-rf", out])
+    p = subprocess.Popen(cmd + [out, src], stderr=subprocess.DEVNULL)
+    while at and p.poll() is None and len(files(out)) < at:
+        time.sleep(0.0005)
+    ended = p.poll() is not None  # done before its moment: nothing to see
+    p.send_signal(sig)
+    p.wait()
+    for f in files(out):
+        whole = os.path.join(full, os.path.relpath(f, out))
+        if ".tmp" in os.path.basename(f):
+            print("%s at %d files: temporary file left: %s" % (sig.name, at, f))
+            bad += 1
+        elif open(f, "rb").read() != open(whole, "rb").read():
+            print("%s at %d files: not whole: %s" % (sig.name, at, f))
+            bad += 1
+    if p.returncode != (0 if ended else -sig):
+        print("%s at %d files: exit status %d" % (sig.name, at, p.returncode))
+        bad += 1
+sys.exit(1 if bad else 0)
 PY
-now() { python3 -c 'import time; print("%.3f" % time.time())'; }
-t0=$(now)
-"$dedup" clean --no-strip -j2 --out-dir "$tmp/full" "$tmp/big" 2>/dev/null
-t1=$(now)
-k=0
-while [ $k -le 5 ]; do
-	delay=$(python3 -c "print('%.3f' % (($t1 - $t0) * $k / 4))")
-	sig=TERM
-	[ $((k % 2)) -eq 1 ] && sig=INT
-	rm -rf "$tmp/sig"
-	"$dedup" clean --no-strip -j2 --out-dir "$tmp/sig" "$tmp/big" 2>/dev/null &
-	pid=$!
-	sleep "$delay"
-	kill -s "$sig" "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	# no temporary file, and what is there is whole
-	python3 - "$tmp/sig" "$tmp/full" <<'PY' || fail "SIG$sig after ${delay}s"
-import os, sys
-sig, full = sys.argv[1], sys.argv[2]
-for d, _, names in os.walk(sig):
-    for n in names:
-        p = os.path.join(d, n)
-        q = os.path.join(full, os.path.relpath(p, sig))
-        if ".tmp" in n:
-            sys.exit("temporary file left: " + p)
-        if open(p, "rb").read() != open(q, "rb").read():
-            sys.exit("not whole: " + p)
-PY
-	k=$((k + 1))
-done
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "ok"
