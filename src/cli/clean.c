@@ -49,6 +49,7 @@ struct out_dir {
 /* One document's outcome, waiting for its turn. */
 struct result {
 	int ready;             /* processed */
+	int failed;            /* could not be processed or written */
 	int to_stdout;         /* text goes to stdout */
 	int write_late;        /* text is written under --out-dir at its turn */
 	struct dedup_buf text;
@@ -224,7 +225,7 @@ static void result_reset(struct result *r)
 	struct dedup_buf *b[] = { &r->text, &r->warning, &r->error };
 	size_t k;
 
-	r->ready = r->to_stdout = r->write_late = 0;
+	r->ready = r->failed = r->to_stdout = r->write_late = 0;
 	for (k = 0; k < sizeof(b) / sizeof(b[0]); k++) {
 		if (b[k]->alloc > KEEP_BYTES)
 			dedup_buf_release(b[k]);
@@ -242,11 +243,11 @@ static void emit_one(struct clean *c, struct cleaner *t, size_t i,
 	if (r->warning.len && !c->quiet)
 		fprintf(stderr, "dedup: warning: '%s': %s\n", path,
 			r->warning.buf);
-	if (!r->error.len && r->write_late)
-		write_doc(&t->od, c->in->v[i].rel, r->text.buf, r->text.len,
-			  &r->error);
-	if (r->error.len) {
-		cli_error("%s", r->error.buf);
+	if (!r->failed && r->write_late)
+		r->failed = write_doc(&t->od, c->in->v[i].rel, r->text.buf,
+				      r->text.len, &r->error) < 0;
+	if (r->failed) {
+		cli_error("%s", r->error.len ? r->error.buf : "out of memory");
 		c->failed = 1;
 		return;
 	}
@@ -311,6 +312,7 @@ static dedup_status process(struct cleaner *t, size_t i, struct result *r)
 		return st;
 	}
 	if (st) {
+		r->failed = 1;
 		/* every message names its file; a decoder's may not */
 		if (strstr(err.msg, path))
 			dedup_buf_addstr(&r->error, err.msg);
@@ -327,8 +329,8 @@ static dedup_status process(struct cleaner *t, size_t i, struct result *r)
 	else if (c->late[i])
 		r->write_late = 1;
 	else
-		write_doc(&t->od, c->in->v[i].rel, r->text.buf, r->text.len,
-			  &r->error);
+		r->failed = write_doc(&t->od, c->in->v[i].rel, r->text.buf,
+				      r->text.len, &r->error) < 0;
 	return DEDUP_OK;
 }
 

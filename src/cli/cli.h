@@ -48,7 +48,7 @@ void cli_inputs_release(struct cli_inputs *in);
 enum {
 	CLI_TMP_INDEX,
 	CLI_TMP_CLEAN,
-	CLI_CLEAN_THREADS = 32, /* at most, for `dedup clean` */
+	CLI_CLEAN_THREADS = 31, /* at most, for `dedup clean` */
 	CLI_TMP_SLOTS = CLI_TMP_CLEAN + CLI_CLEAN_THREADS,
 };
 void cli_signals_init(void);

@@ -16,7 +16,7 @@
  * thread (interrupted, they will never be finished), and waits for the
  * other threads to finish the file they are writing: renamed into place,
  * or removed on error. Writing one file never blocks for long; should it,
- * the wait ends after a second and the name is removed anyway.
+ * the wait ends after a second and the names are removed anyway.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -36,9 +36,21 @@ static int tmp_dir[CLI_TMP_SLOTS];
 static atomic_int tmp_live[CLI_TMP_SLOTS];
 static atomic_int dying;
 /* the slots the calling thread holds: the handler's own are interrupted */
-static _Thread_local uint64_t held;
+static _Thread_local atomic_uint_least32_t held;
 
-_Static_assert(CLI_TMP_SLOTS <= 64, "slots are bits of a uint64_t");
+_Static_assert(CLI_TMP_SLOTS <= 32, "slots are bits of a 32-bit mask");
+
+/* Is a slot of another thread still being written? */
+static int others_writing(void)
+{
+	uint_least32_t mine = atomic_load(&held);
+	int i;
+
+	for (i = 0; i < CLI_TMP_SLOTS; i++)
+		if (!(mine >> i & 1) && atomic_load(&tmp_live[i]))
+			return 1;
+	return 0;
+}
 
 static void on_signal(int sig)
 {
@@ -46,13 +58,11 @@ static void on_signal(int sig)
 	int i, waited;
 
 	atomic_store(&dying, 1);
-	for (i = 0; i < CLI_TMP_SLOTS; i++) {
-		for (waited = 0; !(held >> i & 1) && waited < WAIT_MS &&
-		     atomic_load(&tmp_live[i]); waited++)
-			nanosleep(&ms, NULL);
+	for (waited = 0; waited < WAIT_MS && others_writing(); waited++)
+		nanosleep(&ms, NULL);
+	for (i = 0; i < CLI_TMP_SLOTS; i++)
 		if (atomic_load(&tmp_live[i]))
 			unlinkat(tmp_dir[i], tmp_name[i], 0);
-	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -77,7 +87,7 @@ void cli_tmp_set_at(int slot, int dirfd, const char *name)
 	if (n < sizeof(tmp_name[slot])) {
 		memcpy(tmp_name[slot], name, n + 1);
 		tmp_dir[slot] = dirfd;
-		held |= (uint64_t)1 << slot;
+		atomic_fetch_or(&held, (uint_least32_t)1 << slot);
 		atomic_store(&tmp_live[slot], 1);
 	}
 	/* else too long to register: it is removed on errors only */
@@ -103,5 +113,5 @@ void cli_tmp_set(int slot, const char *path)
 void cli_tmp_clear(int slot)
 {
 	atomic_store(&tmp_live[slot], 0);
-	held &= ~((uint64_t)1 << slot);
+	atomic_fetch_and(&held, ~((uint_least32_t)1 << slot));
 }
