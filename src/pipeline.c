@@ -91,7 +91,12 @@ dedup_status dedup_context_new(struct dedup_context **out,
 		st = dedup_stopwords_new(&ctx->sw, err);
 	if (!st)
 		st = dedup_rules_new(&ctx->rules, err);
-	if (!st && o->builtin_rules)
+	/*
+	 * Without stripping no rule is used: the built-in ones are not worth
+	 * compiling (most of the start-up), given files still are, so that a
+	 * broken one is reported whatever the options.
+	 */
+	if (!st && o->builtin_rules && o->strip)
 		st = dedup_rules_add_builtin(ctx->rules, err);
 	for (i = 0; !st && i < o->n_rule_files; i++)
 		st = dedup_rules_add_file(ctx->rules, o->rule_files[i], err);
@@ -149,9 +154,10 @@ struct dedup_worker {
 	struct dedup_tokens tokens;
 };
 
-dedup_status dedup_worker_new(struct dedup_worker **out,
-			      const struct dedup_context *ctx,
-			      struct dedup_error *err)
+/* sig: with what dedup_worker_sig() needs, not only dedup_worker_clean() */
+static dedup_status worker_new(struct dedup_worker **out,
+			       const struct dedup_context *ctx, int sig,
+			       struct dedup_error *err)
 {
 	struct dedup_worker *w = calloc(1, sizeof(*w));
 	dedup_status st;
@@ -165,11 +171,11 @@ dedup_status dedup_worker_new(struct dedup_worker **out,
 	dedup_buf_init(&w->warning);
 	dedup_tokens_init(&w->tokens);
 	st = dedup_repair_new(&w->repair, err);
-	if (!st)
+	if (!st && ctx->o.strip)
 		st = dedup_stripper_new(&w->stripper, ctx->rules, ctx->sw, err);
-	if (!st)
+	if (!st && sig)
 		st = dedup_tokenizer_new(&w->tok, err);
-	if (!st)
+	if (!st && sig)
 		st = dedup_sigbuilder_new(&w->sb, &ctx->o.sig, ctx->sw, err);
 	if (st) {
 		dedup_worker_free(w);
@@ -177,6 +183,20 @@ dedup_status dedup_worker_new(struct dedup_worker **out,
 	}
 	*out = w;
 	return DEDUP_OK;
+}
+
+dedup_status dedup_worker_new(struct dedup_worker **out,
+			      const struct dedup_context *ctx,
+			      struct dedup_error *err)
+{
+	return worker_new(out, ctx, 1, err);
+}
+
+dedup_status dedup_worker_new_clean(struct dedup_worker **out,
+				    const struct dedup_context *ctx,
+				    struct dedup_error *err)
+{
+	return worker_new(out, ctx, 0, err);
 }
 
 void dedup_worker_free(struct dedup_worker *w)
@@ -207,6 +227,9 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 	if (!strip)
 		return dedup_repair_decode(w->repair, bytes, len, out, NULL,
 					   err);
+	if (!w->stripper)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "stripping asked of a context without it");
 	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
 	if (st)
 		return st;
@@ -234,6 +257,9 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 {
 	dedup_status st;
 
+	if (!w->tok)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "signature asked of a worker made for cleaning");
 	st = dedup_worker_clean(w, bytes, len, w->ctx->o.strip, lines,
 				&w->clean, NULL, err);
 	if (st)

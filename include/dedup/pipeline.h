@@ -45,7 +45,10 @@ void dedup_options_default(struct dedup_options *o, enum dedup_level level);
 
 struct dedup_context;
 
-/* Compiles rules and loads stopwords; the options are copied. */
+/*
+ * Compiles rules and loads stopwords; the options are copied. Without
+ * `strip` the built-in rules are not compiled (rule files still are).
+ */
 dedup_status dedup_context_new(struct dedup_context **out,
 			       const struct dedup_options *o,
 			       struct dedup_error *err);
@@ -70,13 +73,23 @@ dedup_status dedup_context_index_settings(const struct dedup_context *ctx,
 dedup_status dedup_worker_new(struct dedup_worker **out,
 			      const struct dedup_context *ctx,
 			      struct dedup_error *err);
+/*
+ * A worker for dedup_worker_clean() alone, as `dedup clean` needs: without
+ * the tokenizer and signature builder, whose set-up costs as much as
+ * repairing a few hundred articles. dedup_worker_sig() on it fails with
+ * DEDUP_EINVAL. Freed with dedup_worker_free().
+ */
+dedup_status dedup_worker_new_clean(struct dedup_worker **out,
+				    const struct dedup_context *ctx,
+				    struct dedup_error *err);
 void dedup_worker_free(struct dedup_worker *w);
 
 /*
  * Repaired (and, when `strip` is set, stripped) text of one document into
  * out. `lines` (may be NULL) gives corpus-level line counts. When `log` is
  * not NULL it receives what stripping removed (see dedup_strip()).
- * DEDUP_EBINARY when the bytes are not text.
+ * DEDUP_EBINARY when the bytes are not text; DEDUP_EINVAL for `strip` with
+ * a context made without it.
  */
 dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 				size_t len, int strip,

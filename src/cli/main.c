@@ -117,7 +117,9 @@ static const char usage_text[] =
 "clean: print each document's text as the clusterer sees it (after repair\n"
 "and boilerplate removal). Several documents on stdout are each preceded by\n"
 "'==> PATH <=='. --out-dir DIR writes each document under DIR instead, at\n"
-"its path relative to the PATH it was found under. --no-strip: repair only.\n"
+"its path relative to the PATH it was found under, through a temporary file\n"
+"renamed into place (of two documents with one such path, the later is\n"
+"kept). --no-strip: repair only.\n"
 "\n"
 "explain: the similarity of two documents and why: the shared terms that\n"
 "weigh most and what cleaning removed. Files or directories after the two\n"
@@ -693,7 +695,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (c.cmd == CMD_CLEAN) {
-		ret = cli_clean(ctx, &in, c.out_dir, c.strip, &failed);
+		ret = cli_clean(ctx, &in, c.out_dir, c.quiet, &failed);
 		ret = ret || failed ? EXIT_SOME_FAILED : EXIT_OK;
 	} else {
 		ret = cmd_cluster(&c, ctx, &in, &failed);
