@@ -88,6 +88,7 @@ enum { RECUR_NONE, RECUR_LINE, RECUR_SENTENCE };
 struct seg {
 	size_t off, len;    /* in st->work */
 	size_t line;        /* input line number */
+	size_t word0;       /* its first word in st->whash and st->wflags */
 	unsigned chars, words, stop, caps;
 	unsigned alnum;     /* words with a letter or digit */
 	unsigned blank;     /* a blank line came before it */
@@ -132,8 +133,14 @@ struct dedup_stripper {
 	pcre2_jit_stack *jit_stack;
 	struct seg *segs;
 	size_t nsegs, asegs;
-	uint64_t *hashes;
-	size_t nhashes;
+	/*
+	 * The words of every segment, split and hashed once per document:
+	 * language detection, stopword counts and corpus fingerprints all
+	 * read them here.
+	 */
+	uint64_t *whash;
+	unsigned char *wflags;  /* STRIP_WORD_* */
+	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
 	size_t nmemo;
@@ -168,8 +175,7 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
-	st->hashes = malloc(MAX_LANG_WORDS * sizeof(*st->hashes));
-	if (!st->md || !st->mctx || !st->hashes)
+	if (!st->md || !st->mctx)
 		goto nomem;
 	if (rules && rules->n) {
 		st->disabled = calloc(rules->n, 1);
@@ -203,7 +209,8 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	pcre2_match_context_free(st->mctx);
 	pcre2_jit_stack_free(st->jit_stack);
 	free(st->segs);
-	free(st->hashes);
+	free(st->whash);
+	free(st->wflags);
 	free(st->disabled);
 	free(st->memo);
 	dedup_buf_release(&st->work);
@@ -676,43 +683,69 @@ static int ends_sentence(const char *s, size_t len)
 }
 
 
-/* The document language from the stopwords of its first words. */
-static int detect_lang(struct dedup_stripper *st)
+/*
+ * Split every segment into words, with their hashes when something will
+ * look them up (need_hash). Returns -1 without memory.
+ */
+static int split_words(struct dedup_stripper *st, int need_hash)
 {
 	struct strip_word w;
 	size_t i, pos;
 
-	st->nhashes = 0;
-	for (i = 0; i < st->nsegs && st->nhashes < MAX_LANG_WORDS; i++) {
-		const char *s = st->work.buf + st->segs[i].off;
-		size_t len = st->segs[i].len;
+	st->nwords = 0;
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+		const char *s = st->work.buf + g->off;
 
+		g->word0 = st->nwords;
 		pos = 0;
-		while (st->nhashes < MAX_LANG_WORDS &&
-		       strip_next_word(s, len, &pos, &w))
-			st->hashes[st->nhashes++] =
-				strip_word_hash(s + w.off, w.len);
+		while (strip_next_word(s, g->len, &pos, &w)) {
+			if (st->nwords == st->awords) {
+				size_t na = st->awords ? 2 * st->awords : 1024;
+				uint64_t *nh = realloc(st->whash,
+						       na * sizeof(*nh));
+				unsigned char *nf;
+
+				if (!nh)
+					return -1;
+				st->whash = nh;
+				nf = realloc(st->wflags, na);
+				if (!nf)
+					return -1;
+				st->wflags = nf;
+				st->awords = na;
+			}
+			st->whash[st->nwords] = need_hash ?
+				strip_word_hash(s + w.off, w.len) : 0;
+			st->wflags[st->nwords++] = (unsigned char)w.flags;
+			g->words++;
+		}
 	}
-	return dedup_stopwords_detect_hashes(st->sw, st->hashes, st->nhashes);
+	return 0;
+}
+
+/* The document language from the stopwords of its first words. */
+static int detect_lang(const struct dedup_stripper *st)
+{
+	size_t n = st->nwords < MAX_LANG_WORDS ? st->nwords : MAX_LANG_WORDS;
+
+	return dedup_stopwords_detect_hashes(st->sw, st->whash, n);
 }
 
 static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 {
 	const char *s = st->work.buf + g->off;
-	struct strip_word w;
-	size_t pos = 0;
+	size_t k;
 
 	g->chars = count_chars(s, g->len);
 	g->sentence = ends_sentence(s, g->len);
-	while (strip_next_word(s, g->len, &pos, &w)) {
-		g->words++;
-		if (w.flags & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
+	for (k = g->word0; k < g->word0 + g->words; k++) {
+		if (st->wflags[k] & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
 			g->alnum++;
-		if (w.flags & STRIP_WORD_UPPER)
+		if (st->wflags[k] & STRIP_WORD_UPPER)
 			g->caps++;
 		if (st->sw && lang != DEDUP_LANG_NONE &&
-		    dedup_stopwords_is(st->sw, lang,
-				       strip_word_hash(s + w.off, w.len)))
+		    dedup_stopwords_is(st->sw, lang, st->whash[k]))
 			g->stop++;
 	}
 }
@@ -888,14 +921,14 @@ static void corpus_evidence(struct dedup_stripper *st,
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 		int longish = g->words >= RECUR_LONG_WORDS && g->sentence;
-		unsigned words;
 		uint64_t fp;
 
 		if (longish)
 			text_chars += g->chars;
 		if (g->hard)
 			continue;
-		fp = strip_fingerprint(st->work.buf + g->off, g->len, &words);
+		fp = strip_fingerprint_words(st->whash + g->word0,
+					     st->wflags + g->word0, g->words);
 		if (!fp || strip_linestats_count(ls, fp) <
 			   (longish ? thr_long : thr_short))
 			continue;
@@ -1141,6 +1174,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
+	if (split_words(st, st->sw || opts->lines)) {
+		s = DEDUP_ENOMEM;
+		goto fail;
+	}
 	if (st->sw)
 		lang = detect_lang(st);
 	for (i = 0; i < st->nsegs; i++) {
