@@ -170,6 +170,41 @@ static int matches_empty(const pcre2_code *code)
 	return rc >= 0;
 }
 
+/*
+ * The bytes an anchored pattern's match can begin with. A one-byte subject
+ * that ends in a partial match (or matches) may begin a match; one that
+ * does not match even partially cannot begin one, whatever follows it.
+ * Returns 0 when the set is not worth using or cannot be trusted: backtracking
+ * control verbs such as (*COMMIT) may end a partial match early.
+ */
+static int first_bytes(const pcre2_code *code, const char *src,
+		       uint64_t first[4])
+{
+	pcre2_match_data *md;
+	unsigned b, n = 0;
+
+	memset(first, 0, 4 * sizeof(*first));
+	if (strstr(src, "(*"))
+		return 0;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		return 0;
+	for (b = 0; b < 256; b++) {
+		unsigned char c = (unsigned char)b;
+		int rc = PCRE2_ERROR_PARTIAL;
+
+		if (b < 0x80)
+			rc = pcre2_match(code, &c, 1, 0, PCRE2_PARTIAL_HARD,
+					 md, NULL);
+		if (rc != PCRE2_ERROR_NOMATCH) {
+			first[b / 64] |= 1ull << (b % 64);
+			n++;
+		}
+	}
+	pcre2_match_data_free(md);
+	return n < 256;
+}
+
 /* (Re)build the joined pattern and solo list of every scope. */
 static dedup_status rebuild_groups(struct dedup_rules *rs,
 				   struct dedup_error *err)
@@ -248,6 +283,9 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 				jn->anchored ? PCRE2_ANCHORED : 0, &ec, &eo);
 			if (!jn->code)
 				failed = 1;
+			else if (jn->anchored)
+				jn->gated = first_bytes(jn->code, src.buf,
+							jn->first);
 			/* tried once per line anyway when anchored */
 			if (!jn->anchored && jn->code) {
 				jn->filter = calloc(1, sizeof(*jn->filter));

@@ -385,6 +385,12 @@ static struct found join_find(struct dedup_stripper *st,
 				      &f.me);
 		return f;
 	}
+	if (jn->gated && start == 0 && len) {
+		unsigned char b = (unsigned char)(jn->lowered ? low : s)[0];
+
+		if (!(jn->first[b / 64] >> (b % 64) & 1u))
+			return f;
+	}
 	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, len,
 				       start, &f.ms, &f.me) :
 		run(st, jn->code, jn->lowered ? low : s, len, start, 0,
@@ -442,7 +448,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 	const struct dedup_rules *rs = st->rules;
 	const struct rule_group *g;
 	struct found best = { -1, 0, 0 }, f;
-	size_t i;
+	size_t i, k, n;
 
 	if (!rs)
 		return -1;
@@ -473,11 +479,14 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		}
 		keep_best(&best, &f);
 	}
-	for (i = 0; i < rs->n; i++) {
-		const struct rule *rl = &rs->v[i];
-		struct memo *m = memo ? &memo[g->njoin + i] : NULL;
+	/* the solo rules, or every rule of the scope after a fallback */
+	n = st->fallback[scope] ? rs->n : g->nsolo;
+	for (k = 0; k < n; k++) {
+		size_t r = st->fallback[scope] ? k : g->solo[k];
+		const struct rule *rl = &rs->v[r];
+		struct memo *m = memo ? &memo[g->njoin + r] : NULL;
 
-		if (rl->scope != scope || st->disabled[i] ||
+		if (rl->scope != scope || st->disabled[r] ||
 		    (rl->maxlen && chars > rl->maxlen) ||
 		    (rl->anchored && start > 0))
 			continue;
@@ -487,8 +496,8 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			keep_best(&best, &m->f);
 			continue;
 		}
-		f = rule_find(st, i, s, len, start);
-		if (m && !st->disabled[i]) {
+		f = rule_find(st, r, s, len, start);
+		if (m && !st->disabled[r]) {
 			m->f = f;
 			m->valid = 1;
 		}

@@ -70,6 +70,14 @@ struct rule_join {
 	struct strip_prefilter *filter; /* floating alternations; may be NULL */
 	pcre2_code *acode;  /* with a filter: compiled anchored, tried at the
 			       positions it finds */
+	/*
+	 * Anchored alternations: the first bytes a match can begin with
+	 * (bit b of first[b / 64]), found at load time by partial matching
+	 * of every one-byte subject; a line starting with another byte is
+	 * never given to PCRE2. Bytes of 0x80 and above always pass.
+	 */
+	uint64_t first[4];
+	int gated;
 };
 
 struct rule_group {
