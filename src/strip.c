@@ -299,6 +299,35 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 }
 
 /*
+ * Whether the anchored alternation jn matches t[0..len) (len > 0), from its
+ * members that accept the first two bytes (see struct join_member): 1 when
+ * one matches, 0 when none does, -1 when one hit the match limit.
+ */
+static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
+		       const char *t, size_t len)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
+	size_t i, ms, me;
+	int rc;
+
+	for (i = 0; i < jn->nmember; i++) {
+		const struct join_member *m = &jn->member[i];
+
+		if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
+			continue;
+		/* a one-byte line: the first byte is all there is to test */
+		if (len > 1 && b0 < 0x80 && b1 < 0x80 &&
+		    !(m->second[b0][b1 / 64] >> (b1 % 64) & 1u))
+			continue;
+		rc = run(st, m->code, t, len, 0, 0, &ms, &me);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
  * The leftmost match of the rules of a lowered alternation run one by one,
  * for lines that could not be lowercased in place.
  */
@@ -386,10 +415,21 @@ static struct found join_find(struct dedup_stripper *st,
 		return f;
 	}
 	if (jn->gated && start == 0 && len) {
-		unsigned char b = (unsigned char)(jn->lowered ? low : s)[0];
+		const char *t = jn->lowered ? low : s;
+		unsigned char b = (unsigned char)t[0];
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
+		rc = jn->member ? run_members(st, jn, t, len) : -1;
+		if (rc == 0)
+			return f;
+		if (rc > 0) {
+			f.ms = 0;
+			f.rule = which_rule(st, scope, jn, s, len, 0, &f.me);
+			return f;
+		}
+		/* a rule alone hit the match limit: the alternation decides,
+		 * limit and all, as without members */
 	}
 	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, len,
 				       start, &f.ms, &f.me) :

@@ -60,6 +60,23 @@ struct rule {
 	pcre2_code *code;
 };
 
+/*
+ * A rule of an anchored alternation, with the first two bytes a match of
+ * it can begin with (partial matching of every one- and two-byte subject
+ * at load time; bytes from 0x80 up always pass). A line whose first bytes
+ * no rule accepts skips the alternation; otherwise only the rules that
+ * accept them run, alone: one of them matches exactly when the alternation
+ * does, and a long alternation tried from its first branch to its last on
+ * every line costs many times more than the few rules that can match.
+ */
+struct join_member {
+	pcre2_code *code;       /* as in the alternation: anchored, and on
+				   lowercased text when the join is lowered */
+	pcre2_code *own;        /* code, when compiled for this (lowered) */
+	uint64_t first[4];      /* bit b: first byte b may begin a match */
+	uint64_t second[128][2]; /* [b0][b1 / 64]: ASCII b0 then ASCII b1 */
+};
+
 /* One alternation: the joinable rules of a scope with the same anchoring
  * and length limit. */
 struct rule_join {
@@ -78,6 +95,9 @@ struct rule_join {
 	 */
 	uint64_t first[4];
 	int gated;
+	struct join_member *member; /* anchored: its rules in order; NULL
+				       when they cannot be gated */
+	size_t nmember;
 };
 
 struct rule_group {
