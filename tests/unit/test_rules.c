@@ -253,8 +253,11 @@ static void test_glued_segments(void **state)
 
 /*
  * The prefilter must never skip a position where the pattern matches:
- * compare it with PCRE2 at every position of every subject.
+ * compare it with PCRE2 at every position of every subject, and of random
+ * lines made of the pattern's own bytes (UTF-8 cut anywhere).
  */
+#define NRANDOM 3000
+
 static void test_prefilter(void **state)
 {
 	static const char *const good[] = {
@@ -285,7 +288,9 @@ static void test_prefilter(void **state)
 		"un caf\xc3\xa9 au lait, un caf\xc3\xa9 cr\xc3\xa8me",
 		"abc bc xyz xyxyz",
 	};
-	size_t i, j, pos;
+	const size_t nsubj = sizeof(subjects) / sizeof(subjects[0]);
+	unsigned seed = 1;
+	size_t i, j, k, pos;
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -302,10 +307,21 @@ static void test_prefilter(void **state)
 				     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
 		assert_non_null(code);
 		md = pcre2_match_data_create_from_pattern(code, NULL);
-		for (j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
-			const char *t = subjects[j];
-			size_t len = strlen(t);
+		for (j = 0; j < nsubj + NRANDOM; j++) {
+			char rnd[24];
+			const char *t = j < nsubj ? subjects[j] : rnd;
+			size_t len;
 
+			/* random lines of the pattern's own bytes */
+			if (j >= nsubj) {
+				len = strlen(good[i]);
+				for (k = 0; k + 1 < sizeof(rnd); k++) {
+					seed = seed * 1103515245u + 12345u;
+					rnd[k] = good[i][(seed >> 16) % len];
+				}
+				rnd[k] = '\0';
+			}
+			len = strlen(t);
 			for (pos = 0; pos < len; pos++) {
 				int rc = pcre2_match(code, (PCRE2_SPTR)t, len,
 						     pos, PCRE2_ANCHORED, md,
