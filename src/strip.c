@@ -306,19 +306,13 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 		       const char *t, size_t len)
 {
-	unsigned char b0 = (unsigned char)t[0];
-	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
 	size_t i, ms, me;
 	int rc;
 
 	for (i = 0; i < jn->nmember; i++) {
 		const struct join_member *m = &jn->member[i];
 
-		if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
-			continue;
-		/* a one-byte line: the first byte is all there is to test */
-		if (len > 1 && b0 < 0x80 && b1 < 0x80 &&
-		    !(m->second[b0][b1 / 64] >> (b1 % 64) & 1u))
+		if (!member_accepts(m, t, len))
 			continue;
 		rc = run(st, m->code, t, len, 0, 0, &ms, &me);
 		if (rc)

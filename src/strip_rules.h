@@ -116,6 +116,22 @@ struct dedup_rules {
 	uint32_t max_ovec;  /* over all scopes, for the match data */
 };
 
+/*
+ * Whether member m accepts the first bytes of t[0..len) (len > 0): a match
+ * of it may begin there. A one-byte line has only its first byte to test.
+ */
+static inline int member_accepts(const struct join_member *m, const char *t,
+				  size_t len)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
+
+	if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
+		return 0;
+	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
+	       (m->second[b0][b1 / 64] >> (b1 % 64) & 1u);
+}
+
 /* PCRE2 compile options of every rule. */
 #define RULE_COMPILE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)
 

@@ -390,24 +390,16 @@ static const char gate_rules[] =
 static int members_match(const struct rule_join *jn, const char *t,
 			 size_t len, pcre2_match_data *md)
 {
-	unsigned char b0 = (unsigned char)t[0], b1;
+	unsigned char b0 = (unsigned char)t[0];
 	size_t i;
 
 	if (!(jn->first[b0 / 64] >> (b0 % 64) & 1u))
 		return 0;
-	b1 = len > 1 ? (unsigned char)t[1] : 0;
-	for (i = 0; i < jn->nmember; i++) {
-		const struct join_member *m = &jn->member[i];
-
-		if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
-			continue;
-		if (len > 1 && b0 < 0x80 && b1 < 0x80 &&
-		    !(m->second[b0][b1 / 64] >> (b1 % 64) & 1u))
-			continue;
-		if (pcre2_match(m->code, (PCRE2_SPTR)t, len, 0, 0, md,
-				NULL) >= 0)
+	for (i = 0; i < jn->nmember; i++)
+		if (member_accepts(&jn->member[i], t, len) &&
+		    pcre2_match(jn->member[i].code, (PCRE2_SPTR)t, len, 0, 0,
+				md, NULL) >= 0)
 			return 1;
-	}
 	return 0;
 }
 
