@@ -11,9 +11,12 @@
  * limit and case handling). After a match of an alternation, its rules are
  * tried alone at the match position, in order, to find the one that matched
  * (matches are rare, scans are not). Rules whose pattern has capture groups
- * stay solo, because joining renumbers their backreferences. Everything here
- * is immutable once dedup_rules_add_*() returns and owned by struct
- * dedup_rules.
+ * stay solo, because joining renumbers their backreferences. Floating
+ * alternations are only tried where their literal prefilter finds a prefix
+ * (strip_prefilter.h); anchored ones only on lines whose first two bytes
+ * some of their rules accept, and then as those rules alone (struct
+ * join_member). Everything here is immutable once dedup_rules_add_*()
+ * returns and owned by struct dedup_rules.
  */
 #ifndef DEDUP_STRIP_RULES_H
 #define DEDUP_STRIP_RULES_H
