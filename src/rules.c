@@ -44,15 +44,31 @@ static void rule_release(struct rule *r)
 	pcre2_code_free(r->acode);
 }
 
+static void members_release(struct rule_join *jn)
+{
+	size_t i;
+
+	for (i = 0; i < jn->nmember; i++)
+		pcre2_code_free(jn->member[i].own);
+	free(jn->member);
+	jn->member = NULL;
+	jn->nmember = 0;
+}
+
+static void join_release(struct rule_join *jn)
+{
+	pcre2_code_free(jn->code);
+	pcre2_code_free(jn->acode);
+	free(jn->filter);
+	members_release(jn);
+}
+
 static void group_release(struct rule_group *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->njoin; i++) {
-		pcre2_code_free(g->join[i].code);
-		pcre2_code_free(g->join[i].acode);
-		free(g->join[i].filter);
-	}
+	for (i = 0; i < g->njoin; i++)
+		join_release(&g->join[i]);
 	free(g->join);
 	free(g->solo);
 	memset(g, 0, sizeof(*g));
@@ -170,6 +186,104 @@ static int matches_empty(const pcre2_code *code)
 	return rc >= 0;
 }
 
+/*
+ * Whether some subject beginning with s[0..n) may match the anchored
+ * pattern: a subject that ends in a partial match (or matches) may; one that
+ * does not match even partially cannot, whatever follows it.
+ */
+static int may_begin(const pcre2_code *code, pcre2_match_data *md,
+		     const unsigned char *s, size_t n)
+{
+	return pcre2_match(code, s, n, 0, PCRE2_PARTIAL_HARD, md, NULL) !=
+	       PCRE2_ERROR_NOMATCH;
+}
+
+/*
+ * The first bytes an anchored pattern's match can begin with, and with
+ * `second`, the ASCII bytes that can follow each ASCII first byte. Returns
+ * 0 when the set is not worth using or cannot be trusted: backtracking
+ * control verbs such as (*COMMIT) may end a partial match early.
+ */
+static int first_bytes(pcre2_code *code, const char *src,
+		       uint64_t first[4], uint64_t (*second)[2])
+{
+	pcre2_match_data *md;
+	unsigned char b[2];
+	unsigned i, j, n = 0;
+
+	memset(first, 0, 4 * sizeof(*first));
+	if (strstr(src, "(*"))
+		return 0;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		return 0;
+	/* the 16,000 probes of a rule's second bytes: in JIT code, as the
+	 * interpreter would take several times longer */
+	if (second)
+		(void)pcre2_jit_compile(code, PCRE2_JIT_PARTIAL_HARD);
+	for (i = 0; i < 256; i++) {
+		b[0] = (unsigned char)i;
+		if (i < 0x80 && !may_begin(code, md, b, 1))
+			continue;
+		first[i / 64] |= 1ull << (i % 64);
+		n++;
+		if (!second || i >= 0x80)
+			continue;
+		second[i][0] = second[i][1] = 0;
+		for (j = 0; j < 0x80; j++) {
+			b[1] = (unsigned char)j;
+			if (may_begin(code, md, b, 2))
+				second[i][j / 64] |= 1ull << (j % 64);
+		}
+	}
+	pcre2_match_data_free(md);
+	return n < 256;
+}
+
+/*
+ * The members of the anchored alternation jn of scope s (see struct
+ * join_member). Without them (no memory, a pattern that cannot be
+ * gated), the alternation runs as a whole.
+ */
+static void build_members(struct dedup_rules *rs, int s,
+			  struct rule_join *jn)
+{
+	size_t i, n = 0;
+	int ec;
+	PCRE2_SIZE eo;
+
+	for (i = 0; i < rs->n; i++)
+		n += rs->v[i].scope == (enum rule_scope)s && !rs->v[i].solo &&
+		     rs->v[i].anchored && rs->v[i].maxlen == jn->maxlen &&
+		     rs->v[i].lowered == jn->lowered;
+	jn->member = calloc(n, sizeof(*jn->member));
+	if (!jn->member)
+		return;
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+		struct join_member *m = &jn->member[jn->nmember];
+
+		if (r->scope != (enum rule_scope)s || r->solo ||
+		    !r->anchored || r->maxlen != jn->maxlen ||
+		    r->lowered != jn->lowered)
+			continue;
+		jn->nmember++;
+		if (r->lowered) {
+			m->own = compile(r->lsrc, strlen(r->lsrc),
+					 PCRE2_ANCHORED, &ec, &eo);
+			m->code = m->own;
+		} else {
+			m->code = r->acode;
+		}
+		/* a member's bytes are some of the alternation's: gated too */
+		if (!m->code || !first_bytes(m->code, r->lowered ? r->lsrc :
+					     r->src, m->first, m->second)) {
+			members_release(jn);
+			return;
+		}
+	}
+}
+
 /* (Re)build the joined pattern and solo list of every scope. */
 static dedup_status rebuild_groups(struct dedup_rules *rs,
 				   struct dedup_error *err)
@@ -248,6 +362,11 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 				jn->anchored ? PCRE2_ANCHORED : 0, &ec, &eo);
 			if (!jn->code)
 				failed = 1;
+			else if (jn->anchored)
+				jn->gated = first_bytes(jn->code, src.buf,
+							jn->first, NULL);
+			if (jn->code && jn->gated)
+				build_members(rs, s, jn);
 			/* tried once per line anyway when anchored */
 			if (!jn->anchored && jn->code) {
 				jn->filter = calloc(1, sizeof(*jn->filter));
@@ -268,11 +387,8 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 		}
 		/* e.g. the same group name in two rules: all solo */
 		if (failed) {
-			for (k = 0; k < g[s].njoin; k++) {
-				pcre2_code_free(g[s].join[k].code);
-				pcre2_code_free(g[s].join[k].acode);
-				free(g[s].join[k].filter);
-			}
+			for (k = 0; k < g[s].njoin; k++)
+				join_release(&g[s].join[k]);
 			g[s].njoin = 0;
 			for (i = 0; i < rs->n; i++)
 				if (rs->v[i].scope == (enum rule_scope)s)

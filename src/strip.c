@@ -91,6 +91,7 @@ enum { RECUR_NONE, RECUR_LINE, RECUR_SENTENCE };
 struct seg {
 	size_t off, len;    /* in st->work */
 	size_t line;        /* input line number */
+	size_t word0;       /* its first word in st->whash and st->wflags */
 	unsigned chars, words, stop, caps;
 	unsigned alnum;     /* words with a letter or digit */
 	unsigned blank;     /* a blank line came before it */
@@ -135,8 +136,14 @@ struct dedup_stripper {
 	pcre2_jit_stack *jit_stack;
 	struct seg *segs;
 	size_t nsegs, asegs;
-	uint64_t *hashes;
-	size_t nhashes;
+	/*
+	 * The words of every segment, split and hashed once per document:
+	 * language detection, stopword counts and corpus fingerprints all
+	 * read them here.
+	 */
+	uint64_t *whash;
+	unsigned char *wflags;  /* STRIP_WORD_* */
+	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
 	size_t nmemo;
@@ -171,8 +178,7 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
-	st->hashes = malloc(MAX_LANG_WORDS * sizeof(*st->hashes));
-	if (!st->md || !st->mctx || !st->hashes)
+	if (!st->md || !st->mctx)
 		goto nomem;
 	if (rules && rules->n) {
 		st->disabled = calloc(rules->n, 1);
@@ -206,7 +212,8 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	pcre2_match_context_free(st->mctx);
 	pcre2_jit_stack_free(st->jit_stack);
 	free(st->segs);
-	free(st->hashes);
+	free(st->whash);
+	free(st->wflags);
 	free(st->disabled);
 	free(st->memo);
 	dedup_buf_release(&st->work);
@@ -290,6 +297,29 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 		if (rc)
 			return rc;
 		pos++;
+	}
+	return 0;
+}
+
+/*
+ * Whether the anchored alternation jn matches t[0..len) (len > 0), from its
+ * members that accept the first two bytes (see struct join_member): 1 when
+ * one matches, 0 when none does, -1 when one hit the match limit.
+ */
+static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
+		       const char *t, size_t len)
+{
+	size_t i, ms, me;
+	int rc;
+
+	for (i = 0; i < jn->nmember; i++) {
+		const struct join_member *m = &jn->member[i];
+
+		if (!member_accepts(m, t, len))
+			continue;
+		rc = run(st, m->code, t, len, 0, 0, &ms, &me);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -381,6 +411,23 @@ static struct found join_find(struct dedup_stripper *st,
 				      &f.me);
 		return f;
 	}
+	if (jn->gated && start == 0 && len) {
+		const char *t = jn->lowered ? low : s;
+		unsigned char b = (unsigned char)t[0];
+
+		if (!(jn->first[b / 64] >> (b % 64) & 1u))
+			return f;
+		rc = jn->member ? run_members(st, jn, t, len) : -1;
+		if (rc == 0)
+			return f;
+		if (rc > 0) {
+			f.ms = 0;
+			f.rule = which_rule(st, scope, jn, s, len, 0, &f.me);
+			return f;
+		}
+		/* a rule alone hit the match limit: the alternation decides,
+		 * limit and all, as without members */
+	}
 	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, len,
 				       start, &f.ms, &f.me) :
 		run(st, jn->code, jn->lowered ? low : s, len, start, 0,
@@ -438,7 +485,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 	const struct dedup_rules *rs = st->rules;
 	const struct rule_group *g;
 	struct found best = { -1, 0, 0 }, f;
-	size_t i;
+	size_t i, k, n;
 
 	if (!rs)
 		return -1;
@@ -469,11 +516,14 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		}
 		keep_best(&best, &f);
 	}
-	for (i = 0; i < rs->n; i++) {
-		const struct rule *rl = &rs->v[i];
-		struct memo *m = memo ? &memo[g->njoin + i] : NULL;
+	/* the solo rules, or every rule of the scope after a fallback */
+	n = st->fallback[scope] ? rs->n : g->nsolo;
+	for (k = 0; k < n; k++) {
+		size_t r = st->fallback[scope] ? k : g->solo[k];
+		const struct rule *rl = &rs->v[r];
+		struct memo *m = memo ? &memo[g->njoin + r] : NULL;
 
-		if (rl->scope != scope || st->disabled[i] ||
+		if (rl->scope != scope || st->disabled[r] ||
 		    (rl->maxlen && chars > rl->maxlen) ||
 		    (rl->anchored && start > 0))
 			continue;
@@ -483,8 +533,8 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			keep_best(&best, &m->f);
 			continue;
 		}
-		f = rule_find(st, i, s, len, start);
-		if (m && !st->disabled[i]) {
+		f = rule_find(st, r, s, len, start);
+		if (m && !st->disabled[r]) {
 			m->f = f;
 			m->valid = 1;
 		}
@@ -679,43 +729,69 @@ static int ends_sentence(const char *s, size_t len)
 }
 
 
-/* The document language from the stopwords of its first words. */
-static int detect_lang(struct dedup_stripper *st)
+/*
+ * Split every segment into words, with their hashes when something will
+ * look them up (need_hash). Returns -1 without memory.
+ */
+static int split_words(struct dedup_stripper *st, int need_hash)
 {
 	struct strip_word w;
 	size_t i, pos;
 
-	st->nhashes = 0;
-	for (i = 0; i < st->nsegs && st->nhashes < MAX_LANG_WORDS; i++) {
-		const char *s = st->work.buf + st->segs[i].off;
-		size_t len = st->segs[i].len;
+	st->nwords = 0;
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+		const char *s = st->work.buf + g->off;
 
+		g->word0 = st->nwords;
 		pos = 0;
-		while (st->nhashes < MAX_LANG_WORDS &&
-		       strip_next_word(s, len, &pos, &w))
-			st->hashes[st->nhashes++] =
-				strip_word_hash(s + w.off, w.len);
+		while (strip_next_word(s, g->len, &pos, &w)) {
+			if (st->nwords == st->awords) {
+				size_t na = st->awords ? 2 * st->awords : 1024;
+				uint64_t *nh = realloc(st->whash,
+						       na * sizeof(*nh));
+				unsigned char *nf;
+
+				if (!nh)
+					return -1;
+				st->whash = nh;
+				nf = realloc(st->wflags, na);
+				if (!nf)
+					return -1;
+				st->wflags = nf;
+				st->awords = na;
+			}
+			st->whash[st->nwords] = need_hash ?
+				strip_word_hash(s + w.off, w.len) : 0;
+			st->wflags[st->nwords++] = (unsigned char)w.flags;
+			g->words++;
+		}
 	}
-	return dedup_stopwords_detect_hashes(st->sw, st->hashes, st->nhashes);
+	return 0;
+}
+
+/* The document language from the stopwords of its first words. */
+static int detect_lang(const struct dedup_stripper *st)
+{
+	size_t n = st->nwords < MAX_LANG_WORDS ? st->nwords : MAX_LANG_WORDS;
+
+	return dedup_stopwords_detect_hashes(st->sw, st->whash, n);
 }
 
 static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 {
 	const char *s = st->work.buf + g->off;
-	struct strip_word w;
-	size_t pos = 0;
+	size_t k;
 
 	g->chars = count_chars(s, g->len);
 	g->sentence = ends_sentence(s, g->len);
-	while (strip_next_word(s, g->len, &pos, &w)) {
-		g->words++;
-		if (w.flags & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
+	for (k = g->word0; k < g->word0 + g->words; k++) {
+		if (st->wflags[k] & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
 			g->alnum++;
-		if (w.flags & STRIP_WORD_UPPER)
+		if (st->wflags[k] & STRIP_WORD_UPPER)
 			g->caps++;
 		if (st->sw && lang != DEDUP_LANG_NONE &&
-		    dedup_stopwords_is(st->sw, lang,
-				       strip_word_hash(s + w.off, w.len)))
+		    dedup_stopwords_is(st->sw, lang, st->whash[k]))
 			g->stop++;
 	}
 }
@@ -891,14 +967,14 @@ static void corpus_evidence(struct dedup_stripper *st,
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 		int longish = g->words >= RECUR_LONG_WORDS && g->sentence;
-		unsigned words;
 		uint64_t fp;
 
 		if (longish)
 			text_chars += g->chars;
 		if (g->hard)
 			continue;
-		fp = strip_fingerprint(st->work.buf + g->off, g->len, &words);
+		fp = strip_fingerprint_words(st->whash + g->word0,
+					     st->wflags + g->word0, g->words);
 		if (!fp || strip_linestats_count(ls, fp) <
 			   (longish ? thr_long : thr_short))
 			continue;
@@ -1190,6 +1266,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
+	if (split_words(st, st->sw || opts->lines)) {
+		s = DEDUP_ENOMEM;
+		goto fail;
+	}
 	if (st->sw)
 		lang = detect_lang(st);
 	for (i = 0; i < st->nsegs; i++) {

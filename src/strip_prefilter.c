@@ -42,6 +42,13 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 	k = (unsigned)t[0] << 8 | t[1];
 	pf->pairs[k / 64] |= 1ull << (k % 64);
 	pf->lengths |= 1u << n;
+	for (k = 0; k < pf->nfirst && k < RARE_FIRST; k++)
+		if (pf->first[k] == t[0])
+			return;
+	if (pf->nfirst < RARE_FIRST)
+		pf->first[pf->nfirst] = t[0];
+	if (pf->nfirst <= RARE_FIRST)
+		pf->nfirst++;
 }
 
 /* A branch's literal prefix ends here: usable when long enough. */
@@ -357,6 +364,25 @@ int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 	return w.failed ? -1 : 0;
 }
 
+/*
+ * The first position at or after start that holds one of the few first
+ * bytes, or len: memchr() skips the text between them many bytes at a time.
+ */
+static size_t next_first(const struct strip_prefilter *pf, const char *s,
+			 size_t len, size_t start)
+{
+	size_t best = len;
+	unsigned k;
+
+	for (k = 0; k < pf->nfirst && start < best; k++) {
+		const char *q = memchr(s + start, pf->first[k], best - start);
+
+		if (q)
+			best = (size_t)(q - s);
+	}
+	return best;
+}
+
 size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 			    size_t len, size_t start)
 {
@@ -366,8 +392,14 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 
 	for (i = start; i + PREFIX_MIN <= len; i++) {
 		uint32_t h = 2166136261u;
-		unsigned pair = (unsigned)p[i] << 8 | p[i + 1];
+		unsigned pair;
 
+		if (pf->nfirst <= RARE_FIRST) {
+			i = next_first(pf, s, len, i);
+			if (i + PREFIX_MIN > len)
+				break;
+		}
+		pair = (unsigned)p[i] << 8 | p[i + 1];
 		/* most positions fail here, with one lookup */
 		if (!(pf->pairs[pair / 64] >> (pair % 64) & 1u))
 			continue;

@@ -21,10 +21,16 @@
 #define PREFIX_MIN 2
 #define PREFIX_MAX 8
 
+/* First bytes searched with memchr() when the prefixes have at most this
+ * many distinct ones (markup such as "{{", "<div", "[caption"). */
+#define RARE_FIRST 3
+
 struct strip_prefilter {
 	uint64_t bits[PREFILTER_BITS / 64];  /* hashes of whole prefixes */
 	uint64_t pairs[65536 / 64];          /* their first two bytes, exact */
 	uint32_t lengths; /* bit n: some prefix has n bytes */
+	unsigned nfirst;  /* distinct first bytes, up to RARE_FIRST + 1 */
+	unsigned char first[RARE_FIRST];     /* them, when that few */
 };
 
 /*

@@ -11,9 +11,12 @@
  * limit and case handling). After a match of an alternation, its rules are
  * tried alone at the match position, in order, to find the one that matched
  * (matches are rare, scans are not). Rules whose pattern has capture groups
- * stay solo, because joining renumbers their backreferences. Everything here
- * is immutable once dedup_rules_add_*() returns and owned by struct
- * dedup_rules.
+ * stay solo, because joining renumbers their backreferences. Floating
+ * alternations are only tried where their literal prefilter finds a prefix
+ * (strip_prefilter.h); anchored ones only on lines whose first two bytes
+ * some of their rules accept, and then as those rules alone (struct
+ * join_member). Everything here is immutable once dedup_rules_add_*()
+ * returns and owned by struct dedup_rules.
  */
 #ifndef DEDUP_STRIP_RULES_H
 #define DEDUP_STRIP_RULES_H
@@ -60,6 +63,23 @@ struct rule {
 	pcre2_code *code;
 };
 
+/*
+ * A rule of an anchored alternation, with the first two bytes a match of
+ * it can begin with (partial matching of every one- and two-byte subject
+ * at load time; bytes from 0x80 up always pass). A line whose first bytes
+ * no rule accepts skips the alternation; otherwise only the rules that
+ * accept them run, alone: one of them matches exactly when the alternation
+ * does, and a long alternation tried from its first branch to its last on
+ * every line costs many times more than the few rules that can match.
+ */
+struct join_member {
+	pcre2_code *code;       /* as in the alternation: anchored, and on
+				   lowercased text when the join is lowered */
+	pcre2_code *own;        /* code, when compiled for this (lowered) */
+	uint64_t first[4];      /* bit b: first byte b may begin a match */
+	uint64_t second[128][2]; /* [b0][b1 / 64]: ASCII b0 then ASCII b1 */
+};
+
 /* One alternation: the joinable rules of a scope with the same anchoring
  * and length limit. */
 struct rule_join {
@@ -70,6 +90,17 @@ struct rule_join {
 	struct strip_prefilter *filter; /* floating alternations; may be NULL */
 	pcre2_code *acode;  /* with a filter: compiled anchored, tried at the
 			       positions it finds */
+	/*
+	 * Anchored alternations: the first bytes a match can begin with
+	 * (bit b of first[b / 64]), found at load time by partial matching
+	 * of every one-byte subject; a line starting with another byte is
+	 * never given to PCRE2. Bytes of 0x80 and above always pass.
+	 */
+	uint64_t first[4];
+	int gated;
+	struct join_member *member; /* anchored: its rules in order; NULL
+				       when they cannot be gated */
+	size_t nmember;
 };
 
 struct rule_group {
@@ -87,6 +118,22 @@ struct dedup_rules {
 	struct rule_group group[SCOPE_COUNT];
 	uint32_t max_ovec;  /* over all scopes, for the match data */
 };
+
+/*
+ * Whether member m accepts the first bytes of t[0..len) (len > 0): a match
+ * of it may begin there. A one-byte line has only its first byte to test.
+ */
+static inline int member_accepts(const struct join_member *m, const char *t,
+				  size_t len)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
+
+	if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
+		return 0;
+	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
+	       (m->second[b0][b1 / 64] >> (b1 % 64) & 1u);
+}
 
 /* PCRE2 compile options of every rule. */
 #define RULE_COMPILE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)

@@ -10,6 +10,8 @@
  * are not. */
 #define GLUE_MIN_LOWER 3
 
+#define FP_SEED 0x9E3779B97F4A7C15ULL
+
 static int is_space(UChar32 c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
@@ -141,27 +143,52 @@ int strip_segments(const char *s, size_t len,
 	return emit(s, start, len, flags, fn, ctx);
 }
 
+/* One word into a fingerprint: every number alike. */
+static uint64_t fp_add(uint64_t fp, uint64_t hash, unsigned flags)
+{
+	uint64_t h = flags & STRIP_WORD_NUMBER ? 0x5bd1e995ULL : hash;
+
+	fp = (fp ^ h) * 0xff51afd7ed558ccdULL;
+	return fp ^ fp >> 29;
+}
+
+/* numbers alone ("12", "55'") are no template */
+static uint64_t fp_end(uint64_t fp, unsigned alpha)
+{
+	if (!alpha)
+		return 0;
+	return fp ? fp : 1;
+}
+
 uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
 {
 	struct strip_word w;
-	uint64_t fp = 0x9E3779B97F4A7C15ULL, h;
+	uint64_t fp = FP_SEED;
 	size_t pos = 0;
 	unsigned n = 0, alpha = 0;
 
 	while (strip_next_word(s, len, &pos, &w)) {
-		if (w.flags & STRIP_WORD_NUMBER) {
-			h = 0x5bd1e995ULL; /* every number alike */
-		} else {
-			h = strip_word_hash(s + w.off, w.len);
-			alpha++;
-		}
-		fp = (fp ^ h) * 0xff51afd7ed558ccdULL;
-		fp ^= fp >> 29;
+		int num = (w.flags & STRIP_WORD_NUMBER) != 0;
+
+		fp = fp_add(fp, num ? 0 : strip_word_hash(s + w.off, w.len),
+			    w.flags);
+		alpha += !num;
 		n++;
 	}
 	*words = n;
-	/* numbers alone ("12", "55'") are no template */
-	if (!alpha)
-		return 0;
-	return fp ? fp : 1;
+	return fp_end(fp, alpha);
+}
+
+uint64_t strip_fingerprint_words(const uint64_t *hash,
+				 const unsigned char *flags, size_t n)
+{
+	uint64_t fp = FP_SEED;
+	unsigned alpha = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		fp = fp_add(fp, hash[k], flags[k]);
+		alpha += !(flags[k] & STRIP_WORD_NUMBER);
+	}
+	return fp_end(fp, alpha);
 }

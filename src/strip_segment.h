@@ -34,4 +34,11 @@ int strip_segments(const char *s, size_t len,
  */
 uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words);
 
+/*
+ * The same from a segment's words already split: n words with their
+ * strip_word_hash() and STRIP_WORD_* flags, as strip_next_word() gives them.
+ */
+uint64_t strip_fingerprint_words(const uint64_t *hash,
+				 const unsigned char *flags, size_t n);
+
 #endif

@@ -50,18 +50,78 @@ static UChar32 peek(const char *s, size_t len, size_t i, size_t *next)
 	return c;
 }
 
+/*
+ * ASCII classes, so that the common bytes of a line cost one table load
+ * instead of a UTF-8 decode and an ICU property lookup each.
+ */
+enum { A_WORD = 1, A_DIGIT = 2, A_LETTER = 4, A_UPPER = 8 };
+
+static const unsigned char ascii_class[128] = {
+	['0'] = A_WORD | A_DIGIT, ['1'] = A_WORD | A_DIGIT,
+	['2'] = A_WORD | A_DIGIT, ['3'] = A_WORD | A_DIGIT,
+	['4'] = A_WORD | A_DIGIT, ['5'] = A_WORD | A_DIGIT,
+	['6'] = A_WORD | A_DIGIT, ['7'] = A_WORD | A_DIGIT,
+	['8'] = A_WORD | A_DIGIT, ['9'] = A_WORD | A_DIGIT,
+	['_'] = A_WORD,
+#define L(c) [c] = A_WORD | A_LETTER, [c - 32] = A_WORD | A_LETTER | A_UPPER
+	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
+	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
+	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
+	L('y'), L('z'),
+#undef L
+};
+
+/* The class bits of c, as the ICU properties above give them. */
+static unsigned cp_class(UChar32 c)
+{
+	unsigned k;
+
+	if (c < 0)
+		return 0;
+	if (c < 0x80)
+		return ascii_class[c];
+	if (!is_word_cp(c))
+		return 0;
+	k = A_WORD;
+	if (is_digit_cp(c))
+		k |= A_DIGIT;
+	else if (is_letter_cp(c))
+		k |= A_LETTER;
+	if (u_isupper(c) || u_istitle(c))
+		k |= A_UPPER;
+	return k;
+}
+
+/* The code point at s[i], its class and where the next one starts. */
+static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next,
+		       unsigned *cls)
+{
+	unsigned char b = (unsigned char)s[i];
+	UChar32 c;
+
+	if (b < 0x80) {
+		*next = i + 1;
+		*cls = ascii_class[b];
+		return b;
+	}
+	c = peek(s, len, i, next);
+	*cls = cp_class(c);
+	return c;
+}
+
 int strip_next_word(const char *s, size_t len, size_t *pos,
 		    struct strip_word *w)
 {
 	size_t i = *pos, next;
 	UChar32 c, prev;
+	unsigned k, pk;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	/* skip to the first word character */
 	while (i < len) {
-		c = peek(s, len, i, &next);
-		if (c >= 0 && is_word_cp(c))
+		c = next_cp(s, len, i, &next, &k);
+		if (k & A_WORD)
 			break;
 		i = next;
 	}
@@ -72,18 +132,20 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 	w->off = i;
 	w->flags = 0;
 	w->chars = 0;
-	if (u_isupper(c) || u_istitle(c))
+	if (k & A_UPPER)
 		w->flags |= STRIP_WORD_UPPER;
 	prev = -1;
+	pk = 0;
 	while (i < len) {
-		c = peek(s, len, i, &next);
-		if (c >= 0 && is_word_cp(c)) {
-			if (is_digit_cp(c))
+		c = next_cp(s, len, i, &next, &k);
+		if (k & A_WORD) {
+			if (k & A_DIGIT)
 				w->flags |= STRIP_WORD_NUMBER;
-			else if (is_letter_cp(c))
+			else if (k & A_LETTER)
 				w->flags |= STRIP_WORD_ALPHA;
 			w->chars++;
 			prev = c;
+			pk = k;
 			i = next;
 			continue;
 		}
@@ -91,17 +153,17 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 		if (prev >= 0 && next < len &&
 		    (c == '\'' || c == 0x2019 || c == '.' || c == ',')) {
 			size_t after;
-			UChar32 d = peek(s, len, next, &after);
-			int join = 0;
+			unsigned dk;
+			int join;
 
-			if (d >= 0 && c == ',')
-				join = is_digit_cp(prev) && is_digit_cp(d);
-			else if (d >= 0 && c == '.')
-				join = (is_letter_cp(prev) &&
-					is_letter_cp(d)) ||
-				       (is_digit_cp(prev) && is_digit_cp(d));
-			else if (d >= 0)
-				join = is_letter_cp(prev) && is_letter_cp(d);
+			(void)next_cp(s, len, next, &after, &dk);
+			if (c == ',')
+				join = (pk & A_DIGIT) && (dk & A_DIGIT);
+			else if (c == '.')
+				join = ((pk & A_LETTER) && (dk & A_LETTER)) ||
+				       ((pk & A_DIGIT) && (dk & A_DIGIT));
+			else
+				join = (pk & A_LETTER) && (dk & A_LETTER);
 			if (join) {
 				w->chars++;
 				i = next;

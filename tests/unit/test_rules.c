@@ -12,9 +12,7 @@
 #include "dedup/buf.h"
 #include "dedup/strip.h"
 #include "strip_prefilter.h"
-
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "strip_rules.h"
 
 static dedup_status add(struct dedup_rules *rs, const char *text,
 			struct dedup_error *err)
@@ -255,8 +253,11 @@ static void test_glued_segments(void **state)
 
 /*
  * The prefilter must never skip a position where the pattern matches:
- * compare it with PCRE2 at every position of every subject.
+ * compare it with PCRE2 at every position of every subject, and of random
+ * lines made of the pattern's own bytes (UTF-8 cut anywhere).
  */
+#define NRANDOM 3000
+
 static void test_prefilter(void **state)
 {
 	static const char *const good[] = {
@@ -287,7 +288,9 @@ static void test_prefilter(void **state)
 		"un caf\xc3\xa9 au lait, un caf\xc3\xa9 cr\xc3\xa8me",
 		"abc bc xyz xyxyz",
 	};
-	size_t i, j, pos;
+	const size_t nsubj = sizeof(subjects) / sizeof(subjects[0]);
+	unsigned seed = 1;
+	size_t i, j, k, pos;
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -304,10 +307,21 @@ static void test_prefilter(void **state)
 				     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
 		assert_non_null(code);
 		md = pcre2_match_data_create_from_pattern(code, NULL);
-		for (j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
-			const char *t = subjects[j];
-			size_t len = strlen(t);
+		for (j = 0; j < nsubj + NRANDOM; j++) {
+			char rnd[24];
+			const char *t = j < nsubj ? subjects[j] : rnd;
+			size_t len;
 
+			/* random lines of the pattern's own bytes */
+			if (j >= nsubj) {
+				len = strlen(good[i]);
+				for (k = 0; k + 1 < sizeof(rnd); k++) {
+					seed = seed * 1103515245u + 12345u;
+					rnd[k] = good[i][(seed >> 16) % len];
+				}
+				rnd[k] = '\0';
+			}
+			len = strlen(t);
 			for (pos = 0; pos < len; pos++) {
 				int rc = pcre2_match(code, (PCRE2_SPTR)t, len,
 						     pos, PCRE2_ANCHORED, md,
@@ -337,6 +351,154 @@ static void test_prefilter(void **state)
 	}
 }
 
+
+/* Lines made to start like boilerplate, and odd starts. */
+static const char *const gate_lines[] = {
+	"menu", "Main Menu", "share on facebook", "Share this article now",
+	"\xc2\xa9 2023 Example Media", "(c) 2024 x", "Copyright 2023",
+	"Photo: Reuters", "(Photo: AP)", "getty images", "-- Advertisement --",
+	"ADVERTISEMENT", "Advertisement", "12 comments", "3 min read",
+	"Read more: a story", "related articles", "Related stories",
+	"By John Smith", "by jane doe, reporter", "2023-05-04",
+	"04.05.2023", "Published 4 May 2023 at 12:00", "May 4, 2023",
+	"\xe2\x80\x94 Jane Doe (@jdoe) May 4, 2023",
+	"A post shared by Someone (@someone)", "tags: news, world",
+	"Jane Doe is a reporter at the Daily Paper.",
+	"Jane Doe https://example.com", "ab", "cd", "xy", "9 likes",
+	"\xc3\xa9t\xc3\xa9", "ete", "..zz", "Alpha Beta said",
+	"qr", "r", "q", "a", "", " ", "\t-", "\xe2\x80\x9cquote",
+	"The minister said on Tuesday that the rules would apply.",
+	"this content is not available", "skip to content", "x",
+};
+
+static const char gate_alphabet[] = "abcdeqrsxyz ADMPST019.,:;-()@#\xc3\xa9";
+
+/* Odd anchored rules besides the built-in ones. */
+static const char gate_rules[] =
+	"line g1 ^(?:ab|cd)$\n"
+	"line/i g2 ^\\W{0,3}(?:ad|promo)\\W{0,3}$\n"
+	"line g3 ^(?=x)xy\n"
+	"line g4 ^\\d+ (?:likes|views)$\n"
+	"line g5 ^(?:\xc3\xa9|e)t(?:\xc3\xa9|e)\n"
+	"line g6 ^.{0,3}zz\n"
+	"line g7 ^(?:\\p{Lu}\\p{Ll}+ ){2}said$\n"
+	"line/i g8 ^(?:q|)r\n"
+	"line/i g9 ^a(?<=a)\n"
+	"tail g10 ^\\s*x?\\s*\\(?[0-9a]{2}\n";
+
+/* Whether one of the members that accept t's first bytes matches t. */
+static int members_match(const struct rule_join *jn, const char *t,
+			 size_t len, pcre2_match_data *md)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	size_t i;
+
+	if (!(jn->first[b0 / 64] >> (b0 % 64) & 1u))
+		return 0;
+	for (i = 0; i < jn->nmember; i++)
+		if (member_accepts(&jn->member[i], t, len) &&
+		    pcre2_match(jn->member[i].code, (PCRE2_SPTR)t, len, 0, 0,
+				md, NULL) >= 0)
+			return 1;
+	return 0;
+}
+
+/* Check one subject against every gated anchored alternation. */
+static void gate_check(const struct dedup_rules *rs, const char *text,
+		       size_t len, pcre2_match_data *md, unsigned *checked)
+{
+	char low[256];
+	size_t k, i;
+	int s;
+
+	if (!len || len >= sizeof(low))
+		return;
+	for (i = 0; i < len; i++)
+		low[i] = text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 :
+			 text[i];
+	low[len] = '\0';
+	for (s = 0; s < SCOPE_COUNT; s++)
+		for (k = 0; k < rs->group[s].njoin; k++) {
+			const struct rule_join *jn = &rs->group[s].join[k];
+			const char *t = jn->lowered ? low : text;
+			int whole, parts;
+
+			if (!jn->anchored || !jn->gated || !jn->member)
+				continue;
+			whole = pcre2_match(jn->code, (PCRE2_SPTR)t, len, 0,
+					    0, md, NULL) >= 0;
+			parts = members_match(jn, t, len, md);
+			if (whole != parts)
+				fail_msg("alternation %d/%zu on '%s': whole %d, "
+					 "gated rules %d", s, k, t, whole,
+					 parts);
+			*checked += whole;
+		}
+}
+
+/*
+ * The first-byte gates and the two-byte gates of an anchored alternation's
+ * rules must never skip a line the alternation matches, and its rules must
+ * match exactly when it does: built-in and odd rules, on boilerplate-like
+ * lines, their prefixes and random mutations.
+ */
+static void test_anchored_gates(void **state)
+{
+	struct dedup_rules *rs;
+	struct dedup_error err;
+	pcre2_match_data *md;
+	unsigned checked = 0, seed = 12345;
+	size_t i, n, k;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	if (dedup_rules_add_builtin(rs, &err) || add(rs, gate_rules, &err))
+		fail_msg("%s", err.msg);
+	md = pcre2_match_data_create(64, NULL);
+	assert_non_null(md);
+	for (i = 0; i < sizeof(gate_lines) / sizeof(gate_lines[0]); i++) {
+		const char *t = gate_lines[i];
+		char buf[128];
+
+		for (n = 1; n <= strlen(t); n++)
+			gate_check(rs, t, n, md, &checked);
+		/* mutations: a byte replaced or put in front */
+		for (k = 0; k < 200; k++) {
+			size_t len = strlen(t);
+
+			seed = seed * 1103515245u + 12345u;
+			if (len + 2 > sizeof(buf))
+				continue;
+			memcpy(buf + 1, t, len);
+			buf[0] = gate_alphabet[(seed >> 8) %
+					       (sizeof(gate_alphabet) - 1)];
+			if (len && (seed >> 20) & 1)
+				buf[1 + (seed >> 4) % len] =
+					gate_alphabet[(seed >> 12) %
+						(sizeof(gate_alphabet) - 1)];
+			gate_check(rs, buf + ((seed >> 24) & 1),
+				   len + !((seed >> 24) & 1), md, &checked);
+		}
+	}
+	/* random lines over a small alphabet */
+	for (k = 0; k < 20000; k++) {
+		char buf[16];
+
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 16) % (sizeof(buf) - 1);
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = gate_alphabet[(seed >> 16) %
+					       (sizeof(gate_alphabet) - 1)];
+		}
+		gate_check(rs, buf, n, md, &checked);
+	}
+	/* the checks saw matches, not only misses */
+	assert_true(checked >= 50);
+	pcre2_match_data_free(md);
+	dedup_rules_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_glued_segments),
 		cmocka_unit_test(test_prefilter),
+		cmocka_unit_test(test_anchored_gates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
