@@ -3,6 +3,8 @@
  * clustering (see dedup/cluster.h for the method).
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,7 +170,60 @@ struct run {
 	const struct dedup_cluster_params *p;
 	const struct dedup_sig *sigs;
 	size_t n;
+	unsigned nt;    /* threads */
 };
+
+#define MAX_THREADS 256
+
+/*
+ * Work spread over threads: fn(arg, t, i) for every i < n, thread t in
+ * 0..nt-1 (its scratch space), items taken in blocks from a shared
+ * counter. fn writes only what belongs to item i (or to thread t), so the
+ * result does not depend on the thread count or on timing.
+ */
+struct par {
+	void (*fn)(void *arg, unsigned t, size_t i);
+	void *arg;
+	size_t n, block;
+	atomic_size_t next;
+	atomic_uint tids;
+};
+
+static void *par_thread(void *arg)
+{
+	struct par *pa = arg;
+	unsigned t = atomic_fetch_add(&pa->tids, 1);
+	size_t i, end;
+
+	while ((i = atomic_fetch_add(&pa->next, pa->block)) < pa->n) {
+		end = pa->n - i < pa->block ? pa->n : i + pa->block;
+		for (; i < end; i++)
+			pa->fn(pa->arg, t, i);
+	}
+	return NULL;
+}
+
+static void par_for(unsigned nt, size_t n, size_t block,
+		    void (*fn)(void *, unsigned, size_t), void *arg)
+{
+	struct par pa = { .fn = fn, .arg = arg, .n = n, .block = block };
+	pthread_t tid[MAX_THREADS];
+	unsigned t, started = 0;
+
+	atomic_init(&pa.next, 0);
+	atomic_init(&pa.tids, 0);
+	if ((n + block - 1) / block < nt)
+		nt = (unsigned)((n + block - 1) / block);
+	/* a thread that cannot start leaves its share to the others */
+	for (t = 1; t < nt; t++) {
+		if (pthread_create(&tid[t], NULL, par_thread, &pa))
+			break;
+		started++;
+	}
+	par_thread(&pa);
+	for (t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+}
 
 /*
  * -ln(u) for u in (0, 1), from the float's exponent and a quadratic fit of
@@ -354,83 +409,198 @@ static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
 	return 0;
 }
 
-/* Candidate pairs from LSH banding, sorted and unique. */
+/* Sort and drop repeats. */
+static void pairs_uniq(struct pairs *ps)
+{
+	size_t i, j;
+
+	if (ps->n)
+		qsort(ps->v, ps->n, sizeof(*ps->v), cmp_u64);
+	for (i = 0, j = 0; i < ps->n; i++)
+		if (!j || ps->v[i] != ps->v[j - 1])
+			ps->v[j++] = ps->v[i];
+	ps->n = j;
+}
+
+/* What the threads of candidates() share, and each one's scratch. */
+struct banding {
+	struct run *r;
+	uint32_t bands, rows;
+	uint64_t *keys;          /* per document, `bands` keys */
+	unsigned char *has;      /* per document: it has features */
+	uint32_t **hv, **idx;    /* per thread */
+	struct keydoc **kd;      /* per thread */
+	struct pairs *ps;        /* per thread */
+	atomic_int nomem;
+};
+
+static void band_doc(void *arg, unsigned t, size_t d)
+{
+	struct banding *bd = arg;
+
+	bd->has[d] = (unsigned char)doc_hashes(bd->r->p, &bd->r->sigs[d],
+					       bd->hv[t], bd->idx[t]);
+	if (bd->has[d])
+		band_keys(bd->hv[t], bd->bands, bd->rows,
+			  bd->keys + d * bd->bands);
+}
+
+/* The pairs of one band's buckets into thread t's list. */
+static void band_pairs(void *arg, unsigned t, size_t b)
+{
+	struct banding *bd = arg;
+	const struct dedup_cluster_params *p = bd->r->p;
+	struct keydoc *kd = bd->kd[t];
+	struct pairs *ps = &bd->ps[t];
+	size_t d, nk = 0, i, j;
+
+	if (atomic_load(&bd->nomem))
+		return;
+	for (d = 0; d < bd->r->n; d++) {
+		if (!bd->has[d])
+			continue;
+		kd[nk].key = bd->keys[d * bd->bands + b];
+		kd[nk].doc = (uint32_t)d;
+		nk++;
+	}
+	if (nk)
+		qsort(kd, nk, sizeof(*kd), cmp_keydoc);
+	for (i = 0; i < nk; i = j) {
+		for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
+			;
+		if (j - i <= p->max_bucket) {
+			size_t x, y;
+
+			for (x = i; x < j; x++)
+				for (y = x + 1; y < j; y++)
+					if (pairs_add(ps, kd[x].doc, kd[y].doc))
+						goto nomem;
+		} else {
+			/* Crowded bucket: neighbours only. */
+			size_t x;
+
+			for (x = i + 1; x < j; x++)
+				if (pairs_add(ps, kd[x - 1].doc, kd[x].doc))
+					goto nomem;
+		}
+	}
+	/* Keep the list small as bands add duplicates. */
+	if (ps->n > 1u << 22)
+		pairs_uniq(ps);
+	return;
+nomem:
+	atomic_store(&bd->nomem, 1);
+}
+
+static void band_uniq(void *arg, unsigned t, size_t k)
+{
+	struct banding *bd = arg;
+
+	(void)t;
+	pairs_uniq(&bd->ps[k]);
+}
+
+/* Merge the sorted unique lists of every thread into ps. */
+static int pairs_collect(struct pairs *ps, struct pairs *lists, unsigned nl)
+{
+	size_t total = 0, *pos;
+	unsigned k;
+
+	for (k = 0; k < nl; k++)
+		total += lists[k].n;
+	if (nl == 1) {
+		*ps = lists[0];
+		memset(&lists[0], 0, sizeof(lists[0]));
+		return 0;
+	}
+	pos = calloc(nl, sizeof(*pos));
+	ps->v = malloc((total ? total : 1) * sizeof(*ps->v));
+	if (!pos || !ps->v) {
+		free(pos);
+		return -1;
+	}
+	ps->alloc = total ? total : 1;
+	ps->n = 0;
+	for (;;) {
+		uint64_t least = UINT64_MAX;
+		int any = 0;
+
+		for (k = 0; k < nl; k++)
+			if (pos[k] < lists[k].n &&
+			    (!any || lists[k].v[pos[k]] < least)) {
+				least = lists[k].v[pos[k]];
+				any = 1;
+			}
+		if (!any)
+			break;
+		for (k = 0; k < nl; k++)
+			if (pos[k] < lists[k].n && lists[k].v[pos[k]] == least)
+				pos[k]++;
+		ps->v[ps->n++] = least;
+	}
+	free(pos);
+	return 0;
+}
+
+/*
+ * Candidate pairs from LSH banding, sorted and unique. Documents are
+ * hashed in parallel, then bands: each thread lists the pairs of the
+ * bands it takes, and the sorted lists are merged.
+ */
 static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 			       struct pairs *ps)
 {
 	const struct dedup_cluster_params *p = r->p;
-	uint32_t *hv = NULL, *idx = NULL;
-	uint64_t *keys = NULL;
-	unsigned char *has = NULL;
-	struct keydoc *kd = NULL;
+	struct banding bd = { .r = r, .bands = bands, .rows = rows };
 	dedup_status st = DEDUP_ENOMEM;
-	size_t d, nk, i, j, b, maxterms = 1;
+	size_t d, maxterms = 1;
+	unsigned t, nt = r->nt;
 
+	atomic_init(&bd.nomem, 0);
 	for (d = 0; d < r->n; d++)
 		if (r->sigs[d].nterms > maxterms)
 			maxterms = r->sigs[d].nterms;
-	hv = malloc(p->nhash * sizeof(*hv));
-	keys = malloc(r->n * (size_t)bands * sizeof(*keys));
-	has = malloc(r->n ? r->n : 1);
-	idx = malloc(maxterms * sizeof(*idx));
-	kd = malloc((r->n ? r->n : 1) * sizeof(*kd));
-	if (!hv || !keys || !has || !idx || !kd)
+	bd.keys = malloc((r->n ? r->n : 1) * (size_t)bands * sizeof(*bd.keys));
+	bd.has = malloc(r->n ? r->n : 1);
+	bd.hv = calloc(nt, sizeof(*bd.hv));
+	bd.idx = calloc(nt, sizeof(*bd.idx));
+	bd.kd = calloc(nt, sizeof(*bd.kd));
+	bd.ps = calloc(nt, sizeof(*bd.ps));
+	if (!bd.keys || !bd.has || !bd.hv || !bd.idx || !bd.kd || !bd.ps)
 		goto out;
-	for (d = 0; d < r->n; d++) {
-		has[d] = (unsigned char)doc_hashes(p, &r->sigs[d], hv, idx);
-		if (has[d])
-			band_keys(hv, bands, rows, keys + d * bands);
+	for (t = 0; t < nt; t++) {
+		bd.hv[t] = malloc(p->nhash * sizeof(**bd.hv));
+		bd.idx[t] = malloc(maxterms * sizeof(**bd.idx));
+		if (!bd.hv[t] || !bd.idx[t])
+			goto out;
 	}
-	for (b = 0; b < bands; b++) {
-		nk = 0;
-		for (d = 0; d < r->n; d++) {
-			if (!has[d])
-				continue;
-			kd[nk].key = keys[d * bands + b];
-			kd[nk].doc = (uint32_t)d;
-			nk++;
-		}
-		if (nk)
-			qsort(kd, nk, sizeof(*kd), cmp_keydoc);
-		for (i = 0; i < nk; i = j) {
-			for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
-				;
-			if (j - i <= p->max_bucket) {
-				size_t x, y;
-
-				for (x = i; x < j; x++)
-					for (y = x + 1; y < j; y++)
-						if (pairs_add(ps, kd[x].doc,
-							      kd[y].doc))
-							goto out;
-			} else {
-				/* Crowded bucket: neighbours only. */
-				size_t x;
-
-				for (x = i + 1; x < j; x++)
-					if (pairs_add(ps, kd[x - 1].doc,
-						      kd[x].doc))
-						goto out;
-			}
-		}
-		/* Keep the list small as bands add duplicates. */
-		if (ps->n > 1u << 22 || b + 1 == bands) {
-			if (ps->n)
-				qsort(ps->v, ps->n, sizeof(*ps->v),
-				      cmp_u64);
-			for (i = 0, j = 0; i < ps->n; i++)
-				if (!j || ps->v[i] != ps->v[j - 1])
-					ps->v[j++] = ps->v[i];
-			ps->n = j;
-		}
+	par_for(nt, r->n, 64, band_doc, &bd);
+	/* the hashes are done with; each band thread needs a key list */
+	for (t = 0; t < nt; t++) {
+		bd.kd[t] = malloc((r->n ? r->n : 1) * sizeof(**bd.kd));
+		if (!bd.kd[t])
+			goto out;
 	}
+	par_for(nt, bands, 1, band_pairs, &bd);
+	if (atomic_load(&bd.nomem))
+		goto out;
+	par_for(nt, nt, 1, band_uniq, &bd);
+	if (pairs_collect(ps, bd.ps, nt))
+		goto out;
 	st = DEDUP_OK;
 out:
-	free(hv);
-	free(keys);
-	free(has);
-	free(idx);
-	free(kd);
+	for (t = 0; bd.hv && bd.idx && bd.kd && bd.ps && t < nt; t++) {
+		free(bd.hv[t]);
+		free(bd.idx[t]);
+		free(bd.kd[t]);
+		free(bd.ps[t].v);
+	}
+	free(bd.hv);
+	free(bd.idx);
+	free(bd.kd);
+	free(bd.ps);
+	free(bd.keys);
+	free(bd.has);
 	return st;
 }
 
@@ -678,6 +848,33 @@ static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 	return a < b;
 }
 
+/*
+ * Candidate pairs are verified in chunks: the similarities of a chunk in
+ * parallel, then linked in pair order on one thread.
+ */
+#define VERIFY_CHUNK ((size_t)1 << 16)
+
+struct verify {
+	const struct dedup_cluster_params *p;
+	const struct dedup_df *df;
+	const struct dedup_sig *sigs;
+	const uint32_t *root;
+	const uint64_t *pairs;
+	double *sim;
+};
+
+static void verify_pair(void *arg, unsigned t, size_t k)
+{
+	struct verify *vf = arg;
+	uint32_t a = (uint32_t)(vf->pairs[k] >> 32), b = (uint32_t)vf->pairs[k];
+
+	(void)t;
+	/* pairs inside one settled cluster are not compared */
+	vf->sim[k] = vf->root[a] == vf->root[b] ? 0 :
+		     dedup_similarity(vf->p, vf->df, &vf->sigs[a],
+				      &vf->sigs[b]);
+}
+
 dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       const struct dedup_df *df,
@@ -701,9 +898,13 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	struct run r = { .p = p, .sigs = sigs, .n = n };
 	struct hac h = { .p = p };
 	struct pairs ps = { 0 };
+	struct verify vf = { 0 };
 	uint32_t *rep = NULL, bands, rows;
-	size_t nverified = 0, i, m = n ? n : 1;
+	size_t nverified = 0, i, c, m = n ? n : 1;
 	dedup_status st;
+
+	r.nt = p->threads < 1 ? 1 : p->threads > MAX_THREADS ? MAX_THREADS :
+								p->threads;
 
 	st = dedup_cluster_params_check(p, err);
 	if (st)
@@ -742,25 +943,44 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	if (st)
 		goto out;
 	st = DEDUP_ENOMEM;
-	for (i = 0; i < ps.n; i++) {
-		uint32_t a = (uint32_t)(ps.v[i] >> 32), b = (uint32_t)ps.v[i];
-		uint32_t ra = find_root(h.parent, a), rb = find_root(h.parent, b);
-		double s;
+	/* roots are fixed until the merges: the threads only read them */
+	for (i = 0; i < n; i++)
+		h.parent[i] = find_root(h.parent, (uint32_t)i);
+	vf.p = p;
+	vf.df = df;
+	vf.sigs = sigs;
+	vf.root = h.parent;
+	vf.pairs = ps.v;
+	vf.sim = malloc((ps.n < VERIFY_CHUNK ? ps.n + 1 : VERIFY_CHUNK) *
+			sizeof(*vf.sim));
+	if (!vf.sim)
+		goto out;
+	for (c = 0; c < ps.n; c += VERIFY_CHUNK) {
+		size_t k, end = ps.n - c < VERIFY_CHUNK ? ps.n : c + VERIFY_CHUNK;
 
-		if (ra == rb)
-			continue;
-		s = dedup_similarity(p, df, &sigs[a], &sigs[b]);
-		if (s >= p->threshold)
-			nverified++;
-		/*
-		 * Pairs barely alike add almost nothing to an average and
-		 * are most of the candidates: kept only when they count,
-		 * and always when negative (a hard no).
-		 */
-		if (s >= 0 && s < p->threshold * KEEP_SHARE)
-			continue;
-		if (nbr_add(&h.nb[ra], rb, s) || nbr_add(&h.nb[rb], ra, s))
-			goto out;
+		vf.pairs = ps.v + c;
+		par_for(r.nt, end - c, 256, verify_pair, &vf);
+		for (k = 0; k < end - c; k++) {
+			uint32_t a = (uint32_t)(vf.pairs[k] >> 32);
+			uint32_t b = (uint32_t)vf.pairs[k];
+			uint32_t ra = h.parent[a], rb = h.parent[b];
+			double s = vf.sim[k];
+
+			if (ra == rb)
+				continue;
+			if (s >= p->threshold)
+				nverified++;
+			/*
+			 * Pairs barely alike add almost nothing to an average
+			 * and are most of the candidates: kept only when they
+			 * count, and always when negative (a hard no).
+			 */
+			if (s >= 0 && s < p->threshold * KEEP_SHARE)
+				continue;
+			if (nbr_add(&h.nb[ra], rb, s) ||
+			    nbr_add(&h.nb[rb], ra, s))
+				goto out;
+		}
 	}
 	/* Sum duplicate neighbours (pairs between settled clusters). */
 	for (i = 0; i < n; i++) {
@@ -840,5 +1060,6 @@ out:
 	free(h.pinned);
 	free(rep);
 	free(ps.v);
+	free(vf.sim);
 	return st;
 }

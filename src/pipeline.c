@@ -746,6 +746,7 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 				  struct dedup_error *err)
 {
 	const struct dedup_cluster_params *p = &run->ctx->o.cluster;
+	struct dedup_cluster_params cp;
 	uint32_t bands = dedup_cluster_bands(p), *newidx = NULL, *pinned = NULL;
 	uint32_t *newid = NULL;
 	uint64_t *keys = NULL;
@@ -825,7 +826,9 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	}
 	for (j = 0; j < nnew; j++)
 		all[m + j] = run->sigs[newidx[j]]; /* borrowed */
-	st = dedup_cluster_run_pinned(p, all, m + nnew, m, pinned, df, as,
+	cp = *p;
+	cp.threads = thread_count(run);
+	st = dedup_cluster_run_pinned(&cp, all, m + nnew, m, pinned, df, as,
 				      &run->stats, err);
 	if (st)
 		goto out;
@@ -916,6 +919,7 @@ out:
 dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 {
 	const struct dedup_options *o = &run->ctx->o;
+	struct dedup_cluster_params cp;
 	dedup_status st;
 	size_t i;
 
@@ -962,8 +966,10 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		return st;
 	if (run->ix)
 		return index_cluster(run, run->df_all, err);
-	st = dedup_cluster_run(&o->cluster, run->sigs, run->n, run->df,
-			       run->assign, &run->stats, err);
+	cp = o->cluster;
+	cp.threads = thread_count(run);
+	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,
+			       &run->stats, err);
 	if (st)
 		return st;
 	for (i = 0; i < run->n; i++)
