@@ -382,16 +382,10 @@ static int cmp_keydoc(const void *a, const void *b)
 	return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct pairs {
 	uint64_t *v;
 	size_t n, alloc;
+	size_t uniq; /* n after the last pairs_uniq() */
 };
 
 static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
@@ -409,17 +403,93 @@ static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
 	return 0;
 }
 
+static void sift_down(uint64_t *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		uint64_t t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[i] >= v[c])
+			return;
+		t = v[i];
+		v[i] = v[c];
+		v[c] = t;
+		i = c;
+	}
+}
+
+/*
+ * Sort in place (glibc's qsort takes a buffer as large as the array, and
+ * the pair lists are the largest arrays of a run): quicksort on the median
+ * of three, heapsort past a depth limit, insertion sort for short ranges.
+ */
+static void sort_u64(uint64_t *v, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], piv, t;
+		size_t i = 0, j = n - 1;
+
+		if (!depth--) {
+			size_t k;
+
+			for (k = n / 2; k-- > 0;)
+				sift_down(v, k, n);
+			for (k = n - 1; k > 0; k--) {
+				t = v[0];
+				v[0] = v[k];
+				v[k] = t;
+				sift_down(v, 0, k);
+			}
+			return;
+		}
+		piv = a < b ? (b < c ? b : a < c ? c : a) :
+			      (a < c ? a : b < c ? c : b);
+		for (;;) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i >= j)
+				break;
+			t = v[i];
+			v[i++] = v[j];
+			v[j--] = t;
+		}
+		/* [0, j] <= piv <= [j + 1, n): recurse on the smaller side */
+		if (j + 1 < n - j - 1) {
+			sort_u64(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_u64(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (size_t k = 1; k < n; k++) {
+		uint64_t x = v[k];
+		size_t j = k;
+
+		for (; j && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* Sort and drop repeats. */
 static void pairs_uniq(struct pairs *ps)
 {
 	size_t i, j;
 
-	if (ps->n)
-		qsort(ps->v, ps->n, sizeof(*ps->v), cmp_u64);
+	sort_u64(ps->v, ps->n, 64);
 	for (i = 0, j = 0; i < ps->n; i++)
 		if (!j || ps->v[i] != ps->v[j - 1])
 			ps->v[j++] = ps->v[i];
 	ps->n = j;
+	ps->uniq = j;
 }
 
 /* What the threads of candidates() share, and each one's scratch. */
@@ -484,8 +554,11 @@ static void band_pairs(void *arg, unsigned t, size_t b)
 					goto nomem;
 		}
 	}
-	/* Keep the list small as bands add duplicates. */
-	if (ps->n > 1u << 22)
+	/*
+	 * Keep the list small as bands add duplicates: sorted again once it
+	 * has doubled, so sorting costs O(log) passes over the pairs.
+	 */
+	if (ps->n > 2 * ps->uniq + (1u << 20))
 		pairs_uniq(ps);
 	return;
 nomem:
@@ -735,27 +808,50 @@ static int cmp_nbr(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Index of id in the sorted list, or l->n. */
+static uint32_t nbr_find(const struct nbrs *l, uint32_t id)
+{
+	uint32_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && l->v[lo].id == id ? lo : l->n;
+}
+
 /*
  * Replace the entries for `a` and `b` in x's sorted list by one for `r`,
- * keeping it sorted: one pass to drop, one move to insert.
+ * keeping it sorted. Found by bisection and moved with memmove: a cluster
+ * that gathers many neighbours is renamed in every one of their lists at
+ * each merge, so a scan of each list made merging quadratic.
  */
 static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 {
-	uint32_t i, k = 0;
+	uint32_t ia = nbr_find(l, a), ib = nbr_find(l, b), i;
 	double sum = 0;
-	int seen = 0;
 
-	for (i = 0; i < l->n; i++) {
-		if (l->v[i].id == a || l->v[i].id == b) {
-			sum += l->v[i].sum;
-			seen = 1;
-		} else {
-			l->v[k++] = l->v[i];
-		}
-	}
-	l->n = k;
-	if (!seen)
+	if (ia == l->n && ib == l->n)
 		return;
+	/* summed in list order, as a scan would */
+	if (ia > ib) {
+		i = ia;
+		ia = ib;
+		ib = i;
+	}
+	sum += l->v[ia].sum;
+	if (ib < l->n) {
+		sum += l->v[ib].sum;
+		memmove(&l->v[ib], &l->v[ib + 1],
+			(l->n - ib - 1) * sizeof(*l->v));
+		l->n--;
+	}
+	memmove(&l->v[ia], &l->v[ia + 1], (l->n - ia - 1) * sizeof(*l->v));
+	l->n--;
 	/* there was room for at least one of the two */
 	for (i = l->n; i > 0 && l->v[i - 1].id > r; i--)
 		;

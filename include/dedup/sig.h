@@ -177,8 +177,8 @@ void dedup_df_clear(struct dedup_df *df);
 /*
  * Drop the terms counted fewer than min_count times and shrink the table
  * (a run that drops unshared terms from signatures needs only the
- * others). Without memory to shrink, the terms stay: lookups see the same
- * counts or the dropped ones, both below min_count.
+ * others). A dropped term then counts 0; without memory for the smaller
+ * table, some keep their count (also below min_count).
  */
 void dedup_df_prune(struct dedup_df *df, uint32_t min_count);
 /* Bytes the table occupies. */
