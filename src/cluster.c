@@ -573,45 +573,47 @@ static void band_uniq(void *arg, unsigned t, size_t k)
 	pairs_uniq(&bd->ps[k]);
 }
 
-/* Merge the sorted unique lists of every thread into ps. */
+/*
+ * Merge the sorted unique lists of every thread into ps, in the first
+ * list's memory: grown to the total (realloc of a large block remaps
+ * rather than copies), merged from the back, each other list freed once
+ * merged. The peak is then the pairs plus one thread's list, not twice
+ * the pairs.
+ */
 static int pairs_collect(struct pairs *ps, struct pairs *lists, unsigned nl)
 {
-	size_t total = 0, *pos;
+	struct pairs *a = &lists[0];
 	unsigned k;
 
-	for (k = 0; k < nl; k++)
-		total += lists[k].n;
-	if (nl == 1) {
-		*ps = lists[0];
-		memset(&lists[0], 0, sizeof(lists[0]));
-		return 0;
-	}
-	pos = calloc(nl, sizeof(*pos));
-	ps->v = malloc((total ? total : 1) * sizeof(*ps->v));
-	if (!pos || !ps->v) {
-		free(pos);
-		return -1;
-	}
-	ps->alloc = total ? total : 1;
-	ps->n = 0;
-	for (;;) {
-		uint64_t least = UINT64_MAX;
-		int any = 0;
+	for (k = 1; k < nl; k++) {
+		struct pairs *b = &lists[k];
+		size_t i = a->n, j = b->n, o = a->n + b->n, x, y;
 
-		for (k = 0; k < nl; k++)
-			if (pos[k] < lists[k].n &&
-			    (!any || lists[k].v[pos[k]] < least)) {
-				least = lists[k].v[pos[k]];
-				any = 1;
-			}
-		if (!any)
-			break;
-		for (k = 0; k < nl; k++)
-			if (pos[k] < lists[k].n && lists[k].v[pos[k]] == least)
-				pos[k]++;
-		ps->v[ps->n++] = least;
+		if (o > a->alloc) {
+			uint64_t *v = realloc(a->v, o * sizeof(*v));
+
+			if (!v)
+				return -1;
+			a->v = v;
+			a->alloc = o;
+		}
+		while (j) {
+			if (i && a->v[i - 1] > b->v[j - 1])
+				a->v[--o] = a->v[--i];
+			else
+				a->v[--o] = b->v[--j];
+		}
+		a->n += b->n;
+		free(b->v);
+		memset(b, 0, sizeof(*b));
+		/* pairs that both lists had are now neighbours */
+		for (x = 0, y = 0; x < a->n; x++)
+			if (!y || a->v[x] != a->v[y - 1])
+				a->v[y++] = a->v[x];
+		a->n = y;
 	}
-	free(pos);
+	*ps = *a;
+	memset(a, 0, sizeof(*a));
 	return 0;
 }
 
@@ -721,6 +723,8 @@ struct hac {
 	uint32_t *parent, *size, *stamp;
 	unsigned char *pinned;
 	struct nbrs *nb;
+	struct nbr *arena;      /* the first lists, one block */
+	size_t narena;
 	struct heapent *heap;
 	size_t nheap, heapalloc;
 };
@@ -798,6 +802,48 @@ static int nbr_add(struct nbrs *l, uint32_t id, double s)
 	l->v[l->n].id = id;
 	l->v[l->n].sum = s;
 	l->n++;
+	return 0;
+}
+
+/* Lists in the arena go with it; lists grown by merges are their own. */
+static void nbr_free(struct hac *h, struct nbrs *l)
+{
+	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
+
+	if (v < a || v >= a + h->narena * sizeof(*h->arena))
+		free(l->v);
+	l->v = NULL;
+}
+
+/*
+ * The first neighbour lists, from the kept pairs (root ids) in pair order,
+ * each list cut from one block at its exact size.
+ */
+static int nbr_build(struct hac *h, size_t n, const uint64_t *pairs,
+		     const double *sim, size_t npairs)
+{
+	size_t i, off = 0;
+
+	h->narena = 2 * npairs;
+	h->arena = malloc((h->narena ? h->narena : 1) * sizeof(*h->arena));
+	if (!h->arena)
+		return -1;
+	for (i = 0; i < npairs; i++) {
+		h->nb[h->parent[(uint32_t)(pairs[i] >> 32)]].alloc++;
+		h->nb[h->parent[(uint32_t)pairs[i]]].alloc++;
+	}
+	for (i = 0; i < n; i++) {
+		h->nb[i].v = h->nb[i].alloc ? h->arena + off : NULL;
+		off += h->nb[i].alloc;
+	}
+	for (i = 0; i < npairs; i++) {
+		uint32_t ra = h->parent[(uint32_t)(pairs[i] >> 32)];
+		uint32_t rb = h->parent[(uint32_t)pairs[i]];
+
+		/* room was counted: these cannot fail */
+		(void)nbr_add(&h->nb[ra], rb, sim[i]);
+		(void)nbr_add(&h->nb[rb], ra, sim[i]);
+	}
 	return 0;
 }
 
@@ -891,8 +937,8 @@ static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
 	h->pinned[a] |= h->pinned[b];
 	h->stamp[a]++;
 	h->stamp[b]++;
-	free(la->v);
-	free(lb->v);
+	nbr_free(h, la);
+	nbr_free(h, lb);
 	*la = m;
 	memset(lb, 0, sizeof(*lb));
 	for (k = 0; k < m.n; k++) {
@@ -996,7 +1042,9 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	struct pairs ps = { 0 };
 	struct verify vf = { 0 };
 	uint32_t *rep = NULL, bands, rows;
+	double *kept = NULL;
 	size_t nverified = 0, i, c, m = n ? n : 1;
+	size_t nkept = 0, keptalloc = 0, stats_candidates = 0;
 	dedup_status st;
 
 	r.nt = p->threads < 1 ? 1 : p->threads > MAX_THREADS ? MAX_THREADS :
@@ -1051,7 +1099,13 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 			sizeof(*vf.sim));
 	if (!vf.sim)
 		goto out;
-	for (c = 0; c < ps.n; c += VERIFY_CHUNK) {
+	/*
+	 * The pairs kept are packed at the front of ps.v, their similarities
+	 * in kept[]: the neighbour lists are then allocated at their exact
+	 * sizes from one block, rather than grown pair by pair (a third of
+	 * slack, an allocation per document, most of a large run's memory).
+	 */
+	for (c = 0, nkept = 0; c < ps.n; c += VERIFY_CHUNK) {
 		size_t k, end = ps.n - c < VERIFY_CHUNK ? ps.n : c + VERIFY_CHUNK;
 
 		vf.pairs = ps.v + c;
@@ -1059,10 +1113,9 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		for (k = 0; k < end - c; k++) {
 			uint32_t a = (uint32_t)(vf.pairs[k] >> 32);
 			uint32_t b = (uint32_t)vf.pairs[k];
-			uint32_t ra = h.parent[a], rb = h.parent[b];
 			double s = vf.sim[k];
 
-			if (ra == rb)
+			if (h.parent[a] == h.parent[b])
 				continue;
 			if (s >= p->threshold)
 				nverified++;
@@ -1073,11 +1126,28 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 			 */
 			if (s >= 0 && s < p->threshold * KEEP_SHARE)
 				continue;
-			if (nbr_add(&h.nb[ra], rb, s) ||
-			    nbr_add(&h.nb[rb], ra, s))
-				goto out;
+			if (nkept == keptalloc) {
+				size_t na = keptalloc ? keptalloc * 2 : 4096;
+				double *v = realloc(kept, na * sizeof(*v));
+
+				if (!v)
+					goto out;
+				kept = v;
+				keptalloc = na;
+			}
+			ps.v[nkept] = vf.pairs[k];
+			kept[nkept++] = s;
 		}
 	}
+	stats_candidates = ps.n;
+	free(vf.sim);
+	vf.sim = NULL;
+	if (nbr_build(&h, n, ps.v, kept, nkept))
+		goto out;
+	free(kept);
+	kept = NULL;
+	free(ps.v);
+	ps.v = NULL;
 	/* Sum duplicate neighbours (pairs between settled clusters). */
 	for (i = 0; i < n; i++) {
 		struct nbrs *l = &h.nb[i];
@@ -1125,7 +1195,7 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	}
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
-		stats->candidates = ps.n;
+		stats->candidates = stats_candidates;
 		stats->verified = nverified;
 		stats->bands = bands;
 		stats->rows = rows;
@@ -1147,7 +1217,8 @@ out:
 		dedup_error_set(err, st, "out of memory while clustering");
 	if (h.nb)
 		for (i = 0; i < n; i++)
-			free(h.nb[i].v);
+			nbr_free(&h, &h.nb[i]);
+	free(h.arena);
 	free(h.nb);
 	free(h.heap);
 	free(h.parent);
@@ -1157,5 +1228,6 @@ out:
 	free(rep);
 	free(ps.v);
 	free(vf.sim);
+	free(kept);
 	return st;
 }
