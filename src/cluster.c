@@ -429,13 +429,13 @@ static void sift_down(uint64_t *v, size_t i, size_t n)
  */
 static void sort_u64(uint64_t *v, size_t n, unsigned depth)
 {
+	size_t k;
+
 	while (n > 16) {
 		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], piv, t;
 		size_t i = 0, j = n - 1;
 
 		if (!depth--) {
-			size_t k;
-
 			for (k = n / 2; k-- > 0;)
 				sift_down(v, k, n);
 			for (k = n - 1; k > 0; k--) {
@@ -469,7 +469,7 @@ static void sort_u64(uint64_t *v, size_t n, unsigned depth)
 			n = j + 1;
 		}
 	}
-	for (size_t k = 1; k < n; k++) {
+	for (k = 1; k < n; k++) {
 		uint64_t x = v[k];
 		size_t j = k;
 

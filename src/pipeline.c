@@ -947,14 +947,14 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	st = dedup_run_count_lines(run, err);
 	if (st)
 		return st;
-	/*
-	 * Signatures drop the terms of a single document: without an index
-	 * (whose stored signatures keep them), their counts are not needed,
-	 * and they are most of the table.
-	 */
-	if (!run->ix)
+	if (!run->ix) {
+		/*
+		 * Signatures drop the terms of a single document: without an
+		 * index (whose stored signatures keep them), their counts are
+		 * not needed, and they are most of the table.
+		 */
 		dedup_df_prune(run->df, 2);
-	if (run->ix) {
+	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {
 			st = dedup_linestats_new(&run->lines_all, err);
