@@ -943,10 +943,15 @@ static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
 	memset(lb, 0, sizeof(*lb));
 	for (k = 0; k < m.n; k++) {
 		uint32_t x = m.v[k].id;
+		double sc = m.v[k].sum / ((double)h->size[a] * h->size[x]);
 
 		nbr_rename(&h->nb[x], a, b, a);
-		if (heap_push(h, m.v[k].sum / ((double)h->size[a] * h->size[x]),
-			      a, x))
+		/*
+		 * A pair below the threshold would only stop hac_run() when it
+		 * came to the top: leaving it out changes no merge, and the
+		 * heap held millions of them.
+		 */
+		if (sc >= h->p->threshold && heap_push(h, sc, a, x))
 			return -1;
 	}
 	return 0;
@@ -988,6 +993,15 @@ static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 	if (s[a].nwords != s[b].nwords)
 		return s[a].nwords > s[b].nwords;
 	return a < b;
+}
+
+/* Shrink an array to n entries; when realloc cannot, it stays as it is. */
+static void shrink(void **v, size_t n, size_t size)
+{
+	void *p = *v ? realloc(*v, (n ? n : 1) * size) : NULL;
+
+	if (p)
+		*v = p;
 }
 
 /*
@@ -1142,6 +1156,9 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	stats_candidates = ps.n;
 	free(vf.sim);
 	vf.sim = NULL;
+	/* give back the candidates not kept before the lists are cut */
+	shrink((void **)&ps.v, nkept, sizeof(*ps.v));
+	shrink((void **)&kept, nkept, sizeof(*kept));
 	if (nbr_build(&h, n, ps.v, kept, nkept))
 		goto out;
 	free(kept);
