@@ -278,6 +278,9 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	/* a piece of title in two documents names a site, not an event */
 	dedup_sitenames_freeze(sn, 2);
 	charge(b, S_SITES, &t0);
+	/* as the pipeline without an index: unshared terms are not kept */
+	dedup_df_prune(df, 2);
+	charge(b, S_DF, &t0);
 	so.lines = ls;
 	for (i = 0; i < b->n; i++) {
 		if (bad[i])
@@ -533,6 +536,9 @@ int main(int argc, char **argv)
 		       (double)(b.n * sizeof(struct dedup_sig) + mins + terms) /
 		       (double)b.n, sizeof(struct dedup_sig),
 		       (double)mins / (double)b.n, (double)terms / (double)b.n);
+		printf("document frequencies: %zu shared terms kept, %.0f "
+		       "bytes per document\n", dedup_df_size(df),
+		       (double)dedup_df_bytes(df) / (double)(b.n ? b.n : 1));
 	}
 	i = 0;
 	if (b.check) {

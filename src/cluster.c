@@ -3,6 +3,8 @@
  * clustering (see dedup/cluster.h for the method).
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,7 +178,60 @@ struct run {
 	const struct dedup_cluster_params *p;
 	const struct dedup_sig *sigs;
 	size_t n;
+	unsigned nt;    /* threads */
 };
+
+#define MAX_THREADS 256
+
+/*
+ * Work spread over threads: fn(arg, t, i) for every i < n, thread t in
+ * 0..nt-1 (its scratch space), items taken in blocks from a shared
+ * counter. fn writes only what belongs to item i (or to thread t), so the
+ * result does not depend on the thread count or on timing.
+ */
+struct par {
+	void (*fn)(void *arg, unsigned t, size_t i);
+	void *arg;
+	size_t n, block;
+	atomic_size_t next;
+	atomic_uint tids;
+};
+
+static void *par_thread(void *arg)
+{
+	struct par *pa = arg;
+	unsigned t = atomic_fetch_add(&pa->tids, 1);
+	size_t i, end;
+
+	while ((i = atomic_fetch_add(&pa->next, pa->block)) < pa->n) {
+		end = pa->n - i < pa->block ? pa->n : i + pa->block;
+		for (; i < end; i++)
+			pa->fn(pa->arg, t, i);
+	}
+	return NULL;
+}
+
+static void par_for(unsigned nt, size_t n, size_t block,
+		    void (*fn)(void *, unsigned, size_t), void *arg)
+{
+	struct par pa = { .fn = fn, .arg = arg, .n = n, .block = block };
+	pthread_t tid[MAX_THREADS];
+	unsigned t, started = 0;
+
+	atomic_init(&pa.next, 0);
+	atomic_init(&pa.tids, 0);
+	if ((n + block - 1) / block < nt)
+		nt = (unsigned)((n + block - 1) / block);
+	/* a thread that cannot start leaves its share to the others */
+	for (t = 1; t < nt; t++) {
+		if (pthread_create(&tid[t], NULL, par_thread, &pa))
+			break;
+		started++;
+	}
+	par_thread(&pa);
+	for (t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+}
 
 /*
  * -ln(u) for u in (0, 1), from the float's exponent and a quadratic fit of
@@ -335,16 +390,10 @@ static int cmp_keydoc(const void *a, const void *b)
 	return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct pairs {
 	uint64_t *v;
 	size_t n, alloc;
+	size_t uniq; /* n after the last pairs_uniq() */
 };
 
 static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
@@ -362,83 +411,279 @@ static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
 	return 0;
 }
 
-/* Candidate pairs from LSH banding, sorted and unique. */
+static void sift_down(uint64_t *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		uint64_t t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[i] >= v[c])
+			return;
+		t = v[i];
+		v[i] = v[c];
+		v[c] = t;
+		i = c;
+	}
+}
+
+/*
+ * Sort in place (glibc's qsort takes a buffer as large as the array, and
+ * the pair lists are the largest arrays of a run): quicksort on the median
+ * of three, heapsort past a depth limit, insertion sort for short ranges.
+ */
+static void sort_u64(uint64_t *v, size_t n, unsigned depth)
+{
+	size_t k;
+
+	while (n > 16) {
+		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], piv, t;
+		size_t i = 0, j = n - 1;
+
+		if (!depth--) {
+			for (k = n / 2; k-- > 0;)
+				sift_down(v, k, n);
+			for (k = n - 1; k > 0; k--) {
+				t = v[0];
+				v[0] = v[k];
+				v[k] = t;
+				sift_down(v, 0, k);
+			}
+			return;
+		}
+		piv = a < b ? (b < c ? b : a < c ? c : a) :
+			      (a < c ? a : b < c ? c : b);
+		for (;;) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i >= j)
+				break;
+			t = v[i];
+			v[i++] = v[j];
+			v[j--] = t;
+		}
+		/* [0, j] <= piv <= [j + 1, n): recurse on the smaller side */
+		if (j + 1 < n - j - 1) {
+			sort_u64(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_u64(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (k = 1; k < n; k++) {
+		uint64_t x = v[k];
+		size_t j = k;
+
+		for (; j && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* Sort and drop repeats. */
+static void pairs_uniq(struct pairs *ps)
+{
+	size_t i, j;
+
+	sort_u64(ps->v, ps->n, 64);
+	for (i = 0, j = 0; i < ps->n; i++)
+		if (!j || ps->v[i] != ps->v[j - 1])
+			ps->v[j++] = ps->v[i];
+	ps->n = j;
+	ps->uniq = j;
+}
+
+/* What the threads of candidates() share, and each one's scratch. */
+struct banding {
+	struct run *r;
+	uint32_t bands, rows;
+	uint64_t *keys;          /* per document, `bands` keys */
+	unsigned char *has;      /* per document: it has features */
+	uint32_t **hv, **idx;    /* per thread */
+	struct keydoc **kd;      /* per thread */
+	struct pairs *ps;        /* per thread */
+	atomic_int nomem;
+};
+
+static void band_doc(void *arg, unsigned t, size_t d)
+{
+	struct banding *bd = arg;
+
+	bd->has[d] = (unsigned char)doc_hashes(bd->r->p, &bd->r->sigs[d],
+					       bd->hv[t], bd->idx[t]);
+	if (bd->has[d])
+		band_keys(bd->hv[t], bd->bands, bd->rows,
+			  bd->keys + d * bd->bands);
+}
+
+/* The pairs of one band's buckets into thread t's list. */
+static void band_pairs(void *arg, unsigned t, size_t b)
+{
+	struct banding *bd = arg;
+	const struct dedup_cluster_params *p = bd->r->p;
+	struct keydoc *kd = bd->kd[t];
+	struct pairs *ps = &bd->ps[t];
+	size_t d, nk = 0, i, j;
+
+	if (atomic_load(&bd->nomem))
+		return;
+	for (d = 0; d < bd->r->n; d++) {
+		if (!bd->has[d])
+			continue;
+		kd[nk].key = bd->keys[d * bd->bands + b];
+		kd[nk].doc = (uint32_t)d;
+		nk++;
+	}
+	if (nk)
+		qsort(kd, nk, sizeof(*kd), cmp_keydoc);
+	for (i = 0; i < nk; i = j) {
+		for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
+			;
+		if (j - i <= p->max_bucket) {
+			size_t x, y;
+
+			for (x = i; x < j; x++)
+				for (y = x + 1; y < j; y++)
+					if (pairs_add(ps, kd[x].doc, kd[y].doc))
+						goto nomem;
+		} else {
+			/* Crowded bucket: neighbours only. */
+			size_t x;
+
+			for (x = i + 1; x < j; x++)
+				if (pairs_add(ps, kd[x - 1].doc, kd[x].doc))
+					goto nomem;
+		}
+	}
+	/*
+	 * Keep the list small as bands add duplicates: sorted again once it
+	 * has doubled, so sorting costs O(log) passes over the pairs.
+	 */
+	if (ps->n > 2 * ps->uniq + (1u << 20))
+		pairs_uniq(ps);
+	return;
+nomem:
+	atomic_store(&bd->nomem, 1);
+}
+
+static void band_uniq(void *arg, unsigned t, size_t k)
+{
+	struct banding *bd = arg;
+
+	(void)t;
+	pairs_uniq(&bd->ps[k]);
+}
+
+/*
+ * Merge the sorted unique lists of every thread into ps, in the first
+ * list's memory: grown to the total (realloc of a large block remaps
+ * rather than copies), merged from the back, each other list freed once
+ * merged. The peak is then the pairs plus one thread's list, not twice
+ * the pairs.
+ */
+static int pairs_collect(struct pairs *ps, struct pairs *lists, unsigned nl)
+{
+	struct pairs *a = &lists[0];
+	unsigned k;
+
+	for (k = 1; k < nl; k++) {
+		struct pairs *b = &lists[k];
+		size_t i = a->n, j = b->n, o = a->n + b->n, x, y;
+
+		if (o > a->alloc) {
+			uint64_t *v = realloc(a->v, o * sizeof(*v));
+
+			if (!v)
+				return -1;
+			a->v = v;
+			a->alloc = o;
+		}
+		while (j) {
+			if (i && a->v[i - 1] > b->v[j - 1])
+				a->v[--o] = a->v[--i];
+			else
+				a->v[--o] = b->v[--j];
+		}
+		a->n += b->n;
+		free(b->v);
+		memset(b, 0, sizeof(*b));
+		/* pairs that both lists had are now neighbours */
+		for (x = 0, y = 0; x < a->n; x++)
+			if (!y || a->v[x] != a->v[y - 1])
+				a->v[y++] = a->v[x];
+		a->n = y;
+	}
+	*ps = *a;
+	memset(a, 0, sizeof(*a));
+	return 0;
+}
+
+/*
+ * Candidate pairs from LSH banding, sorted and unique. Documents are
+ * hashed in parallel, then bands: each thread lists the pairs of the
+ * bands it takes, and the sorted lists are merged.
+ */
 static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
 			       struct pairs *ps)
 {
 	const struct dedup_cluster_params *p = r->p;
-	uint32_t *hv = NULL, *idx = NULL;
-	uint64_t *keys = NULL;
-	unsigned char *has = NULL;
-	struct keydoc *kd = NULL;
+	struct banding bd = { .r = r, .bands = bands, .rows = rows };
 	dedup_status st = DEDUP_ENOMEM;
-	size_t d, nk, i, j, b, maxterms = 1;
+	size_t d, maxterms = 1;
+	unsigned t, nt = r->nt;
 
+	atomic_init(&bd.nomem, 0);
 	for (d = 0; d < r->n; d++)
 		if (r->sigs[d].nterms > maxterms)
 			maxterms = r->sigs[d].nterms;
-	hv = malloc(p->nhash * sizeof(*hv));
-	keys = malloc(r->n * (size_t)bands * sizeof(*keys));
-	has = malloc(r->n ? r->n : 1);
-	idx = malloc(maxterms * sizeof(*idx));
-	kd = malloc((r->n ? r->n : 1) * sizeof(*kd));
-	if (!hv || !keys || !has || !idx || !kd)
+	bd.keys = malloc((r->n ? r->n : 1) * (size_t)bands * sizeof(*bd.keys));
+	bd.has = malloc(r->n ? r->n : 1);
+	bd.hv = calloc(nt, sizeof(*bd.hv));
+	bd.idx = calloc(nt, sizeof(*bd.idx));
+	bd.kd = calloc(nt, sizeof(*bd.kd));
+	bd.ps = calloc(nt, sizeof(*bd.ps));
+	if (!bd.keys || !bd.has || !bd.hv || !bd.idx || !bd.kd || !bd.ps)
 		goto out;
-	for (d = 0; d < r->n; d++) {
-		has[d] = (unsigned char)doc_hashes(p, &r->sigs[d], hv, idx);
-		if (has[d])
-			band_keys(hv, bands, rows, keys + d * bands);
+	for (t = 0; t < nt; t++) {
+		bd.hv[t] = malloc(p->nhash * sizeof(**bd.hv));
+		bd.idx[t] = malloc(maxterms * sizeof(**bd.idx));
+		if (!bd.hv[t] || !bd.idx[t])
+			goto out;
 	}
-	for (b = 0; b < bands; b++) {
-		nk = 0;
-		for (d = 0; d < r->n; d++) {
-			if (!has[d])
-				continue;
-			kd[nk].key = keys[d * bands + b];
-			kd[nk].doc = (uint32_t)d;
-			nk++;
-		}
-		if (nk)
-			qsort(kd, nk, sizeof(*kd), cmp_keydoc);
-		for (i = 0; i < nk; i = j) {
-			for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
-				;
-			if (j - i <= p->max_bucket) {
-				size_t x, y;
-
-				for (x = i; x < j; x++)
-					for (y = x + 1; y < j; y++)
-						if (pairs_add(ps, kd[x].doc,
-							      kd[y].doc))
-							goto out;
-			} else {
-				/* Crowded bucket: neighbours only. */
-				size_t x;
-
-				for (x = i + 1; x < j; x++)
-					if (pairs_add(ps, kd[x - 1].doc,
-						      kd[x].doc))
-						goto out;
-			}
-		}
-		/* Keep the list small as bands add duplicates. */
-		if (ps->n > 1u << 22 || b + 1 == bands) {
-			if (ps->n)
-				qsort(ps->v, ps->n, sizeof(*ps->v),
-				      cmp_u64);
-			for (i = 0, j = 0; i < ps->n; i++)
-				if (!j || ps->v[i] != ps->v[j - 1])
-					ps->v[j++] = ps->v[i];
-			ps->n = j;
-		}
+	par_for(nt, r->n, 64, band_doc, &bd);
+	/* the hashes are done with; each band thread needs a key list */
+	for (t = 0; t < nt; t++) {
+		bd.kd[t] = malloc((r->n ? r->n : 1) * sizeof(**bd.kd));
+		if (!bd.kd[t])
+			goto out;
 	}
+	par_for(nt, bands, 1, band_pairs, &bd);
+	if (atomic_load(&bd.nomem))
+		goto out;
+	par_for(nt, nt, 1, band_uniq, &bd);
+	if (pairs_collect(ps, bd.ps, nt))
+		goto out;
 	st = DEDUP_OK;
 out:
-	free(hv);
-	free(keys);
-	free(has);
-	free(idx);
-	free(kd);
+	for (t = 0; bd.hv && bd.idx && bd.kd && bd.ps && t < nt; t++) {
+		free(bd.hv[t]);
+		free(bd.idx[t]);
+		free(bd.kd[t]);
+		free(bd.ps[t].v);
+	}
+	free(bd.hv);
+	free(bd.idx);
+	free(bd.kd);
+	free(bd.ps);
+	free(bd.keys);
+	free(bd.has);
 	return st;
 }
 
@@ -486,6 +731,8 @@ struct hac {
 	uint32_t *parent, *size, *stamp;
 	unsigned char *pinned;
 	struct nbrs *nb;
+	struct nbr *arena;      /* the first lists, one block */
+	size_t narena;
 	struct heapent *heap;
 	size_t nheap, heapalloc;
 };
@@ -566,6 +813,48 @@ static int nbr_add(struct nbrs *l, uint32_t id, double s)
 	return 0;
 }
 
+/* Lists in the arena go with it; lists grown by merges are their own. */
+static void nbr_free(struct hac *h, struct nbrs *l)
+{
+	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
+
+	if (v < a || v >= a + h->narena * sizeof(*h->arena))
+		free(l->v);
+	l->v = NULL;
+}
+
+/*
+ * The first neighbour lists, from the kept pairs (root ids) in pair order,
+ * each list cut from one block at its exact size.
+ */
+static int nbr_build(struct hac *h, size_t n, const uint64_t *pairs,
+		     const double *sim, size_t npairs)
+{
+	size_t i, off = 0;
+
+	h->narena = 2 * npairs;
+	h->arena = malloc((h->narena ? h->narena : 1) * sizeof(*h->arena));
+	if (!h->arena)
+		return -1;
+	for (i = 0; i < npairs; i++) {
+		h->nb[h->parent[(uint32_t)(pairs[i] >> 32)]].alloc++;
+		h->nb[h->parent[(uint32_t)pairs[i]]].alloc++;
+	}
+	for (i = 0; i < n; i++) {
+		h->nb[i].v = h->nb[i].alloc ? h->arena + off : NULL;
+		off += h->nb[i].alloc;
+	}
+	for (i = 0; i < npairs; i++) {
+		uint32_t ra = h->parent[(uint32_t)(pairs[i] >> 32)];
+		uint32_t rb = h->parent[(uint32_t)pairs[i]];
+
+		/* room was counted: these cannot fail */
+		(void)nbr_add(&h->nb[ra], rb, sim[i]);
+		(void)nbr_add(&h->nb[rb], ra, sim[i]);
+	}
+	return 0;
+}
+
 static int cmp_nbr(const void *a, const void *b)
 {
 	const struct nbr *x = a, *y = b;
@@ -573,27 +862,50 @@ static int cmp_nbr(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Index of id in the sorted list, or l->n. */
+static uint32_t nbr_find(const struct nbrs *l, uint32_t id)
+{
+	uint32_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && l->v[lo].id == id ? lo : l->n;
+}
+
 /*
  * Replace the entries for `a` and `b` in x's sorted list by one for `r`,
- * keeping it sorted: one pass to drop, one move to insert.
+ * keeping it sorted. Found by bisection and moved with memmove: a cluster
+ * that gathers many neighbours is renamed in every one of their lists at
+ * each merge, so a scan of each list made merging quadratic.
  */
 static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 {
-	uint32_t i, k = 0;
+	uint32_t ia = nbr_find(l, a), ib = nbr_find(l, b), i;
 	double sum = 0;
-	int seen = 0;
 
-	for (i = 0; i < l->n; i++) {
-		if (l->v[i].id == a || l->v[i].id == b) {
-			sum += l->v[i].sum;
-			seen = 1;
-		} else {
-			l->v[k++] = l->v[i];
-		}
-	}
-	l->n = k;
-	if (!seen)
+	if (ia == l->n && ib == l->n)
 		return;
+	/* summed in list order, as a scan would */
+	if (ia > ib) {
+		i = ia;
+		ia = ib;
+		ib = i;
+	}
+	sum += l->v[ia].sum;
+	if (ib < l->n) {
+		sum += l->v[ib].sum;
+		memmove(&l->v[ib], &l->v[ib + 1],
+			(l->n - ib - 1) * sizeof(*l->v));
+		l->n--;
+	}
+	memmove(&l->v[ia], &l->v[ia + 1], (l->n - ia - 1) * sizeof(*l->v));
+	l->n--;
 	/* there was room for at least one of the two */
 	for (i = l->n; i > 0 && l->v[i - 1].id > r; i--)
 		;
@@ -633,16 +945,21 @@ static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
 	h->pinned[a] |= h->pinned[b];
 	h->stamp[a]++;
 	h->stamp[b]++;
-	free(la->v);
-	free(lb->v);
+	nbr_free(h, la);
+	nbr_free(h, lb);
 	*la = m;
 	memset(lb, 0, sizeof(*lb));
 	for (k = 0; k < m.n; k++) {
 		uint32_t x = m.v[k].id;
+		double sc = m.v[k].sum / ((double)h->size[a] * h->size[x]);
 
 		nbr_rename(&h->nb[x], a, b, a);
-		if (heap_push(h, m.v[k].sum / ((double)h->size[a] * h->size[x]),
-			      a, x))
+		/*
+		 * A pair below the threshold would only stop hac_run() when it
+		 * came to the top: leaving it out changes no merge, and the
+		 * heap held millions of them.
+		 */
+		if (sc >= h->p->threshold && heap_push(h, sc, a, x))
 			return -1;
 	}
 	return 0;
@@ -686,6 +1003,42 @@ static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 	return a < b;
 }
 
+/* Shrink an array to n entries; when realloc cannot, it stays as it is. */
+static void shrink(void **v, size_t n, size_t size)
+{
+	void *p = *v ? realloc(*v, (n ? n : 1) * size) : NULL;
+
+	if (p)
+		*v = p;
+}
+
+/*
+ * Candidate pairs are verified in chunks: the similarities of a chunk in
+ * parallel, then linked in pair order on one thread.
+ */
+#define VERIFY_CHUNK ((size_t)1 << 16)
+
+struct verify {
+	const struct dedup_cluster_params *p;
+	const struct dedup_df *df;
+	const struct dedup_sig *sigs;
+	const uint32_t *root;
+	const uint64_t *pairs;
+	double *sim;
+};
+
+static void verify_pair(void *arg, unsigned t, size_t k)
+{
+	struct verify *vf = arg;
+	uint32_t a = (uint32_t)(vf->pairs[k] >> 32), b = (uint32_t)vf->pairs[k];
+
+	(void)t;
+	/* pairs inside one settled cluster are not compared */
+	vf->sim[k] = vf->root[a] == vf->root[b] ? 0 :
+		     dedup_similarity(vf->p, vf->df, &vf->sigs[a],
+				      &vf->sigs[b]);
+}
+
 dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       const struct dedup_df *df,
@@ -709,9 +1062,15 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	struct run r = { .p = p, .sigs = sigs, .n = n };
 	struct hac h = { .p = p };
 	struct pairs ps = { 0 };
+	struct verify vf = { 0 };
 	uint32_t *rep = NULL, bands, rows;
-	size_t nverified = 0, i, m = n ? n : 1;
+	double *kept = NULL;
+	size_t nverified = 0, i, c, m = n ? n : 1;
+	size_t nkept = 0, keptalloc = 0, stats_candidates = 0;
 	dedup_status st;
+
+	r.nt = p->threads < 1 ? 1 : p->threads > MAX_THREADS ? MAX_THREADS :
+								p->threads;
 
 	st = dedup_cluster_params_check(p, err);
 	if (st)
@@ -750,26 +1109,70 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	if (st)
 		goto out;
 	st = DEDUP_ENOMEM;
-	for (i = 0; i < ps.n; i++) {
-		uint32_t a = (uint32_t)(ps.v[i] >> 32), b = (uint32_t)ps.v[i];
-		uint32_t ra = find_root(h.parent, a), rb = find_root(h.parent, b);
-		double s;
+	/* roots are fixed until the merges: the threads only read them */
+	for (i = 0; i < n; i++)
+		h.parent[i] = find_root(h.parent, (uint32_t)i);
+	vf.p = p;
+	vf.df = df;
+	vf.sigs = sigs;
+	vf.root = h.parent;
+	vf.pairs = ps.v;
+	vf.sim = malloc((ps.n < VERIFY_CHUNK ? ps.n + 1 : VERIFY_CHUNK) *
+			sizeof(*vf.sim));
+	if (!vf.sim)
+		goto out;
+	/*
+	 * The pairs kept are packed at the front of ps.v, their similarities
+	 * in kept[]: the neighbour lists are then allocated at their exact
+	 * sizes from one block, rather than grown pair by pair (a third of
+	 * slack, an allocation per document, most of a large run's memory).
+	 */
+	for (c = 0, nkept = 0; c < ps.n; c += VERIFY_CHUNK) {
+		size_t k, end = ps.n - c < VERIFY_CHUNK ? ps.n : c + VERIFY_CHUNK;
 
-		if (ra == rb)
-			continue;
-		s = dedup_similarity(p, df, &sigs[a], &sigs[b]);
-		if (s >= p->threshold)
-			nverified++;
-		/*
-		 * Pairs barely alike add almost nothing to an average and
-		 * are most of the candidates: kept only when they count,
-		 * and always when negative (dated apart).
-		 */
-		if (s >= 0 && s < p->threshold * KEEP_SHARE)
-			continue;
-		if (nbr_add(&h.nb[ra], rb, s) || nbr_add(&h.nb[rb], ra, s))
-			goto out;
+		vf.pairs = ps.v + c;
+		par_for(r.nt, end - c, 256, verify_pair, &vf);
+		for (k = 0; k < end - c; k++) {
+			uint32_t a = (uint32_t)(vf.pairs[k] >> 32);
+			uint32_t b = (uint32_t)vf.pairs[k];
+			double s = vf.sim[k];
+
+			if (h.parent[a] == h.parent[b])
+				continue;
+			if (s >= p->threshold)
+				nverified++;
+			/*
+			 * Pairs barely alike add almost nothing to an average
+			 * and are most of the candidates: kept only when they
+			 * count, and always when negative (dated apart).
+			 */
+			if (s >= 0 && s < p->threshold * KEEP_SHARE)
+				continue;
+			if (nkept == keptalloc) {
+				size_t na = keptalloc ? keptalloc * 2 : 4096;
+				double *v = realloc(kept, na * sizeof(*v));
+
+				if (!v)
+					goto out;
+				kept = v;
+				keptalloc = na;
+			}
+			ps.v[nkept] = vf.pairs[k];
+			kept[nkept++] = s;
+		}
 	}
+	stats_candidates = ps.n;
+	free(vf.sim);
+	vf.sim = NULL;
+	/* give back the candidates not kept before the lists are cut */
+	shrink((void **)&ps.v, nkept, sizeof(*ps.v));
+	shrink((void **)&kept, nkept, sizeof(*kept));
+	if (nbr_build(&h, n, ps.v, kept, nkept))
+		goto out;
+	free(kept);
+	kept = NULL;
+	free(ps.v);
+	ps.v = NULL;
 	/* Sum duplicate neighbours (pairs between settled clusters). */
 	for (i = 0; i < n; i++) {
 		struct nbrs *l = &h.nb[i];
@@ -817,7 +1220,7 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	}
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
-		stats->candidates = ps.n;
+		stats->candidates = stats_candidates;
 		stats->verified = nverified;
 		stats->bands = bands;
 		stats->rows = rows;
@@ -839,7 +1242,8 @@ out:
 		dedup_error_set(err, st, "out of memory while clustering");
 	if (h.nb)
 		for (i = 0; i < n; i++)
-			free(h.nb[i].v);
+			nbr_free(&h, &h.nb[i]);
+	free(h.arena);
 	free(h.nb);
 	free(h.heap);
 	free(h.parent);
@@ -848,5 +1252,7 @@ out:
 	free(h.pinned);
 	free(rep);
 	free(ps.v);
+	free(vf.sim);
+	free(kept);
 	return st;
 }

@@ -23,6 +23,7 @@
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
 #define DATELINE_BYTES 1024 /* where a page's dateline sits */
+#define DF_FLUSH (1u << 16) /* terms a thread counts before handing them on */
 
 void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 {
@@ -534,6 +535,24 @@ static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
 	return st;
 }
 
+/*
+ * Move a thread's document frequencies into the run's. Counts are sums,
+ * so when and in what order the threads do this does not matter; doing it
+ * often keeps one table of the corpus's terms rather than one per thread.
+ */
+static dedup_status flush_df(struct pass *ps, struct dedup_df *df,
+			     struct dedup_error *err)
+{
+	dedup_status st = DEDUP_OK;
+
+	pthread_mutex_lock(&ps->lock);
+	if (dedup_df_merge(ps->run->df, df))
+		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	pthread_mutex_unlock(&ps->lock);
+	dedup_df_clear(df);
+	return st;
+}
+
 static void *pass_thread(void *arg)
 {
 	struct pass *ps = arg;
@@ -566,6 +585,8 @@ static void *pass_thread(void *arg)
 		if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
 					    &err);
+			if (!st && dedup_df_size(df) > DF_FLUSH)
+				st = flush_df(ps, df, &err);
 		} else if (!st) {
 			st = dedup_worker_sig(w, bytes.buf, bytes.len,
 					      strip_lines(run), dedup_run_df(run),
@@ -772,6 +793,7 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 				  struct dedup_error *err)
 {
 	const struct dedup_cluster_params *p = &run->ctx->o.cluster;
+	struct dedup_cluster_params cp;
 	uint32_t bands = dedup_cluster_bands(p), *newidx = NULL, *pinned = NULL;
 	uint32_t *newid = NULL;
 	uint64_t *keys = NULL;
@@ -851,7 +873,9 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	}
 	for (j = 0; j < nnew; j++)
 		all[m + j] = run->sigs[newidx[j]]; /* borrowed */
-	st = dedup_cluster_run_pinned(p, all, m + nnew, m, pinned, df, as,
+	cp = *p;
+	cp.threads = thread_count(run);
+	st = dedup_cluster_run_pinned(&cp, all, m + nnew, m, pinned, df, as,
 				      &run->stats, err);
 	if (st)
 		goto out;
@@ -942,13 +966,21 @@ out:
 dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 {
 	const struct dedup_options *o = &run->ctx->o;
+	struct dedup_cluster_params cp;
 	dedup_status st;
 	size_t i;
 
 	st = dedup_run_count_lines(run, err);
 	if (st)
 		return st;
-	if (run->ix) {
+	if (!run->ix) {
+		/*
+		 * Signatures drop the terms of a single document: without an
+		 * index (whose stored signatures keep them), their counts are
+		 * not needed, and they are most of the table.
+		 */
+		dedup_df_prune(run->df, 2);
+	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {
 			st = dedup_linestats_new(&run->lines_all, err);
@@ -988,8 +1020,10 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		return st;
 	if (run->ix)
 		return index_cluster(run, run->df_all, err);
-	st = dedup_cluster_run(&o->cluster, run->sigs, run->n, run->df,
-			       run->assign, &run->stats, err);
+	cp = o->cluster;
+	cp.threads = thread_count(run);
+	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,
+			       &run->stats, err);
 	if (st)
 		return st;
 	for (i = 0; i < run->n; i++)

@@ -52,6 +52,9 @@ struct dedup_cluster_params {
 	uint32_t max_cluster; /* no cluster grows beyond this */
 	int32_t date_window;  /* days; dated documents further apart count
 				 against a merge (0: no window) */
+	uint32_t threads;     /* threads for hashing, banding and verifying
+				 (0 or 1: the caller's only); the result
+				 does not depend on it */
 };
 
 void dedup_cluster_params_default(struct dedup_cluster_params *p,

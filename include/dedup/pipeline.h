@@ -7,11 +7,15 @@
  * turns a document's bytes into cleaned text or a signature.
  *
  * struct dedup_run processes a list of documents: a first pass counts the
- * lines that recur across documents (corpus-level boilerplate evidence), a
- * second builds each document's signature and the document frequencies,
- * then the clusterer assigns every document. Per-document work is spread
- * over threads; results do not depend on the thread count or on timing.
- * Only signatures are kept between passes, never the text.
+ * lines that recur across documents (corpus-level boilerplate evidence),
+ * headline pieces and the document frequencies of terms, a second builds
+ * each document's signature, then the clusterer assigns every document.
+ * Per-document work and most of the clustering (hashing, banding,
+ * verifying candidates) are spread over threads; results do not depend on
+ * the thread count or on timing. Only signatures are kept between passes,
+ * never the text; without an index, the frequencies of terms seen in a
+ * single document are dropped after the first pass (signatures drop those
+ * terms), which leaves about 55 shared terms per news article.
  *
  * Ownership: every _new has its _free; a run copies the paths it is given;
  * strings returned by accessors belong to the run.

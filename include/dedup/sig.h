@@ -172,6 +172,17 @@ dedup_status dedup_df_new(struct dedup_df **out);
 void dedup_df_free(struct dedup_df *df);
 dedup_status dedup_df_add(struct dedup_df *df, uint32_t term, uint32_t n);
 dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src);
+/* Forget every term and document; the memory is kept for reuse. */
+void dedup_df_clear(struct dedup_df *df);
+/*
+ * Drop the terms counted fewer than min_count times and shrink the table
+ * (a run that drops unshared terms from signatures needs only the
+ * others). A dropped term then counts 0; without memory for the smaller
+ * table, some keep their count (also below min_count).
+ */
+void dedup_df_prune(struct dedup_df *df, uint32_t min_count);
+/* Bytes the table occupies. */
+size_t dedup_df_bytes(const struct dedup_df *df);
 /* Count one more document (the N of IDF). */
 void dedup_df_add_doc(struct dedup_df *df, uint64_t n);
 uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term);

@@ -274,6 +274,54 @@ static void test_pinned_clusters(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * Threads hash, band and verify; the clusters, scores and counts must not
+ * depend on how many. A topic of 90 documents crowds buckets past
+ * max_bucket, and two documents are pinned.
+ */
+static void test_threads_same(void **state)
+{
+	enum { N = 400 };
+	static struct dedup_sig s[N];
+	static struct dedup_assign a[N], b[N];
+	const uint32_t pinned_rep[2] = { 0, 0 };
+	const uint32_t threads[] = { 2, 3, 7 };
+	struct dedup_cluster_params p;
+	struct dedup_cluster_stats sa, sb;
+	struct dedup_error err;
+	uint32_t i, k;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint32_t topic = i < 90 ? 0 : 1 + i % 37;
+
+		topic_doc(&s[i], topic, i, 20 + (i * 7) % 35);
+	}
+	for (k = 0; k < 2; k++) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		assert_int_equal(dedup_cluster_run_pinned(&p, s, N, 2 * k,
+							  pinned_rep, NULL, a,
+							  &sa, &err), 0);
+		assert_true(sa.candidates > N);
+		for (i = 0; i < sizeof(threads) / sizeof(*threads); i++) {
+			uint32_t j;
+
+			p.threads = threads[i];
+			assert_int_equal(dedup_cluster_run_pinned(&p, s, N, 2 * k,
+								  pinned_rep,
+								  NULL, b, &sb,
+								  &err), 0);
+			assert_memory_equal(&sa, &sb, sizeof(sa));
+			for (j = 0; j < N; j++) {
+				assert_int_equal(a[j].rep, b[j].rep);
+				assert_true(a[j].score == b[j].score);
+			}
+		}
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -300,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_representative_and_dates),
 		cmocka_unit_test(test_dates_weigh),
 		cmocka_unit_test(test_pinned_clusters),
+		cmocka_unit_test(test_threads_same),
 		cmocka_unit_test(test_params_check),
 	};
 
