@@ -173,12 +173,22 @@ static int lowerable(const char *p, size_t len)
 	return 1;
 }
 
-/* A pattern that matches an empty line would remove every line. */
-static int matches_empty(const pcre2_code *code)
+/*
+ * A pattern that matches an empty line would remove every line; a span
+ * pattern that can match empty text anywhere (`\b`, `(?=x)`, `a*`) would
+ * cut nothing and has no meaning: PCRE2's minimum length says so.
+ */
+static int matches_empty(const pcre2_code *code, enum rule_scope scope)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	pcre2_match_data *md;
+	uint32_t minlen;
 	int rc;
 
+	if (scope == SCOPE_SPAN &&
+	    !pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &minlen) &&
+	    minlen == 0)
+		return 1;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!md)
 		return 0;
 	rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, NULL);
@@ -551,11 +561,12 @@ static dedup_status add_rule(struct parser *ps, enum rule_scope scope,
 			"'%s' line %u: rule '%s': %s at offset %zu",
 			ps->origin, lineno, name, (char *)msg, (size_t)off);
 	}
-	if (matches_empty(r->code)) {
+	if (matches_empty(r->code, scope)) {
 		pcre2_code_free(r->code);
 		return dedup_error_set(ps->err, DEDUP_ERULE,
-			"'%s' line %u: rule '%s': matches an empty line",
-			ps->origin, lineno, name);
+			"'%s' line %u: rule '%s': matches %s",
+			ps->origin, lineno, name, scope == SCOPE_SPAN ?
+			"empty text" : "an empty line");
 	}
 	r->acode = compile(src->buf, src->len, PCRE2_ANCHORED, &ec, &off);
 	if (!r->acode) {

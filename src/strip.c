@@ -626,8 +626,19 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			       st->memo, &ms, &me);
 		if (r < 0)
 			break;
-		if (me == ms) { /* cannot happen: empty matches are refused */
-			me = ms + 1;
+		if (me == ms) {
+			/* refused when the rules are read; should one get
+			 * through, step over a whole character, cutting
+			 * nothing */
+			size_t next = ms + 1;
+
+			while (next < len && ((unsigned char)s[next] & 0xC0) ==
+					     0x80)
+				next++;
+			if (dedup_buf_add(&st->line, s + pos, next - pos))
+				return DEDUP_ENOMEM;
+			pos = next;
+			continue;
 		}
 		if (dedup_buf_add(&st->line, s + pos, ms - pos) ||
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))

@@ -118,6 +118,11 @@ static void test_errors(void **state)
 	expect_error("line none {\n}\n", "line 1: rule 'none': empty block");
 	expect_error("line all .*\n", "line 1: rule 'all': matches an "
 		     "empty line");
+	/* a span rule must cut something wherever it matches (found by
+	 * fuzz_rules: an empty match cut one byte of a UTF-8 sequence) */
+	expect_error("span edge \\b\n", "line 1: rule 'edge': matches "
+		     "empty text");
+	expect_error("span maybe x*\n", "matches empty text");
 	/* the error names the line of the bad alternative in a block */
 	expect_error("span tags {\n\tfoo\n\tba(r\n}\n",
 		     "'site.rules' line 3: rule 'tags': missing closing "
@@ -194,6 +199,13 @@ static void test_scopes(void **state)
 	assert_string_equal(out.buf, "a  b  c  d  e f\n");
 	assert_string_equal(log.buf, "sq\t[x]\ncu\t{y}\nsq\t[x]\ncu\t{y}\n"
 			    "cu\t{y}\nsq\t[x]\n");
+	/* a lookahead alone passes the check (PCRE2 counts the text it
+	 * looks at) but matches empty: it cuts nothing, and never half of
+	 * a character */
+	strip_with("span ahead (?=\xc3\xa9)\n",
+		   "caf\xc3\xa9 cr\xc3\xa8me\n", &out, &log);
+	assert_string_equal(out.buf, "caf\xc3\xa9 cr\xc3\xa8me\n");
+	assert_string_equal(log.buf, "");
 	/* tail: from the marker to the end, once text came before it */
 	strip_with("tail related ^Related$\n",
 		   "Related\nText one.\nText two.\nRelated\nLink one\n"
