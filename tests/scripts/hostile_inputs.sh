@@ -4,7 +4,7 @@
 # not growing with the file), a 0-byte file (warning, exit 0), a NUL-filled
 # file and random bytes (binary: a message naming the file, exit 1), text
 # that is almost UTF-8 (repaired and processed), a 2 MB line under the limit
-# (processed), and a procfs file whose size stat() gets wrong.
+# (processed), and procfs and sysfs files whose size stat() gets wrong.
 # Usage: sh tests/scripts/hostile_inputs.sh DEDUP  (from the repository root)
 set -u
 dedup=$1
@@ -143,6 +143,17 @@ if [ -r /proc/self/status ]; then
 		fail "procfs file: not read past its 0-byte size"
 	grep -q "no text left" "$tmp/proc.err" &&
 		fail "procfs file: read as empty"
+fi
+
+# ---- a file shorter than stat() says (sysfs reports 4096 bytes): what a
+# file that shrinks while it is read looks like to the reader ----
+sysf=/sys/kernel/mm/transparent_hugepage/enabled
+if [ -r "$sysf" ] && [ "$(wc -c <"$sysf")" -lt 4096 ]; then
+	"$dedup" clean --no-strip "$sysf" >"$tmp/sys.out" 2>"$tmp/sys.err"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "sysfs file: exit status $rc: $(cat "$tmp/sys.err")"
+	cat "$sysf" | cmp -s "$tmp/sys.out" - ||
+		fail "sysfs file: not its real (shorter) content"
 fi
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
