@@ -41,6 +41,7 @@
 #define LEN_LOW 100       /* below: short */
 #define LEN_HIGH 200      /* at least: may be good on its own */
 #define SW_LOW 0.22       /* stopword density below: bad unless short */
+#define SW_NAMES 0.12     /* a long sentence at least this dense: near */
 #define SW_HIGH 0.30      /* at least, with LEN_HIGH: good */
 #define CAPS_BAD 0.70     /* share of capitalised words of a menu line */
 #define HEADING_DIST 200  /* chars of short text between heading and text */
@@ -832,6 +833,9 @@ static enum cls classify(const struct seg *g, int lang)
 		return g->chars >= LEN_HIGH ? CLS_GOOD : CLS_NEAR;
 	if (density >= SW_LOW)
 		return CLS_NEAR;
+	/* a long sentence dense with names and numbers: a news lead */
+	if (g->sentence && g->chars >= LEN_HIGH && density >= SW_NAMES)
+		return CLS_NEAR;
 	return CLS_BAD;
 }
 
@@ -1121,7 +1125,8 @@ static int menu_like(const struct seg *g)
  * Looking back a few segments from where the stretch begins, a sentence of
  * some length that is not bad on its own evidence is the standfirst (a
  * shorter one reads like a newsletter or share prompt and stays out), and a
- * segment that says what the document's first line says is the headline.
+ * segment that says what the document's first line says is the headline
+ * (a short heading alone is not: "Related", "Most read" look the same).
  * The first line itself is the headline when nothing but rule-removed
  * lines (byline, date, read time) and that lead separate it from the text.
  */
