@@ -5,7 +5,9 @@
  *
  * 1. Decode. Byte order marks pick UTF-8/16/32; valid UTF-8 is taken as
  *    is; UTF-8 with a few stray bytes (or CESU-8 surrogate pairs) is mended
- *    byte by byte; anything else goes through ICU charset detection.
+ *    byte by byte; anything else is read in the 8-bit code page that a
+ *    histogram of its bytes picks (repair_detect.c), or when that is
+ *    unsure, in what ICU charset detection finds.
  *
  * 2. Fast path. Most documents hold nothing that could be mojibake: a scan
  *    looks for a character that a legacy code page puts at a UTF-8 lead
