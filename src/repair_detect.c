@@ -21,9 +21,8 @@
  * capitals and rare letters where the common ones should be.
  *
  * The guess is refused (NULL: the caller asks ICU) when the bytes look like
- * a multibyte East Asian encoding, when the best model explains the high
- * bytes poorly (random bytes, encodings we have no model for), or when two
- * code pages that decode the text differently score within a small margin.
+ * a multibyte East Asian encoding, or when the best model explains the
+ * high bytes poorly (random bytes, encodings we have no model for).
  */
 #include <math.h>
 #include <pthread.h>
@@ -54,18 +53,19 @@ static const char *const det_cp[] = {
 #define BALTIC M(9)
 #define HEBREW (M(10) | M(11))
 #define ARABIC (M(12) | M(13))
+#define ALL (M(NDCP) - 1)
 
 /*
  * Languages: the code pages they are written in and their letters beyond
  * ASCII, lower case, most frequent first (rough ranks from general
  * knowledge of each language, not from any corpus). English has none: its
- * high bytes are punctuation.
+ * high bytes are punctuation, which differs between code pages too.
  */
 static const struct lang {
 	unsigned cps;
 	const char *letters;
 } langs[] = {
-	{ LATIN1, "" },                                   /* English */
+	{ ALL, "" }, /* English: its text can be in any of them */
 	{ LATIN1, "éèàçêâîôûëïüœùæÿ" },                    /* French */
 	{ LATIN1, "üäößé" },                              /* German */
 	{ LATIN1, "óíáéñúü¿¡" },                          /* Spanish */
@@ -98,7 +98,7 @@ static const struct lang {
 
 /* Punctuation and signs any language's text holds in its upper half. */
 static const char common_punct[] =
-	"’“”‘„«»–—…•€\u00A0°·§©®™´×‚‹›£";
+	"’“”‘„«»–—…•€\u00A0\u00AD°·§©®™´×‚‹›£";
 /* Signs seen now and then. */
 static const char rare_signs[] = "¥¢±²³½¼¾ºª¦¬¨¯¸µ¶†‡‰¹¤";
 
@@ -111,22 +111,36 @@ static const char rare_signs[] = "¥¢±²³½¼¾ºª¦¬¨¯¸µ¶†‡‰¹�
 #define W_INVALID 0.00001 /* C1 control, undefined byte */
 
 /*
- * Fewer than this many nats between the best code page and the best one
- * that reads the text differently: ask ICU. Below this mean log-likelihood
- * per high byte the best model does not explain the text.
+ * Share of high bytes among the letters and high bytes of a text: a few in
+ * English, some in other Latin-script languages, most in other scripts
+ * (URLs, names and numbers stay ASCII). Without it, one `½` in an English
+ * article (Cyrillic `Н` in ISO-8859-5) is as good a Russian text as an
+ * English one.
  */
-#define MARGIN 4.0
-#define MIN_MEAN_LOGP -7.0
+#define HIGH_ENGLISH 0.005
+#define HIGH_LATIN 0.03
+#define HIGH_OTHER 0.7
+#define NONLATIN (CYR | GREEK | HEBREW | ARABIC)
+
+/*
+ * The best model does not explain the text when its mean log-likelihood
+ * per high byte is below this, or when less than half of the high bytes
+ * are its language's letters or common punctuation: ask ICU. (Asking ICU
+ * also when two code pages scored close was tried: on the accuracy set of
+ * bench/RESULTS.md, ICU was wrong more often than the closer guess.)
+ */
+#define MIN_MEAN_LOGP -8.0
 
 struct model {
 	unsigned cp;            /* index in det_cp[] */
+	double log_high, log_ascii; /* of a high byte, of an ASCII letter */
 	float logp[128];        /* byte 0x80+i */
 	unsigned char good[128]; /* 1: a letter of the language or punctuation */
 };
 
 static struct {
 	uint32_t dec[NDCP][128]; /* byte 0x80+i -> code point, 0: undefined */
-	struct model models[NLANG * 3];
+	struct model models[NLANG * 3 + NDCP];
 	unsigned nmodels;
 	bool ok;
 } D;
@@ -232,13 +246,18 @@ static void build_models(void)
 	for (l = 0; l < NLANG; l++) {
 		for (p = 0; p < NDCP; p++) {
 			struct model *m;
-			double sum = lang_mass(langs[l].letters);
+			double sum = lang_mass(langs[l].letters), q;
 			bool good;
 
 			if (!(langs[l].cps & M(p)))
 				continue;
 			m = &D.models[D.nmodels++];
 			m->cp = p;
+			q = !*langs[l].letters		? HIGH_ENGLISH
+			    : langs[l].cps & NONLATIN ? HIGH_OTHER
+						      : HIGH_LATIN;
+			m->log_high = log(q);
+			m->log_ascii = log(1 - q);
 			for (b = 0; b < 128; b++) {
 				double w = weight(D.dec[p][b],
 						  langs[l].letters, &good);
@@ -281,53 +300,44 @@ static bool looks_multibyte(const unsigned char *s, size_t len,
 const char *repair_detect_8bit(const char *in, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)in;
-	uint32_t h[128] = { 0 };
-	double score[NLANG * 3], best = -HUGE_VAL, rival = -HUGE_VAL, good = 0;
+	uint32_t h[256] = { 0 };
+	double best = -HUGE_VAL, best_uni = 0, good = 0;
 	unsigned present[128], np = 0, i, k, bm = 0;
-	size_t j, nhigh = 0;
+	size_t j, nhigh = 0, nascii = 0;
 
 	pthread_once(&det_once, build_models);
 	if (!D.ok)
 		return NULL;
 	for (j = 0; j < len; j++)
-		if (s[j] >= 0x80)
-			h[s[j] - 0x80]++;
+		h[s[j]]++;
+	for (i = 0; i < 26; i++)
+		nascii += h['A' + i] + h['a' + i];
 	for (i = 0; i < 128; i++)
-		if (h[i]) {
+		if (h[0x80 + i]) {
 			present[np++] = i;
-			nhigh += h[i];
+			nhigh += h[0x80 + i];
 		}
 	if (!nhigh || looks_multibyte(s, len, nhigh))
 		return NULL;
 	for (k = 0; k < D.nmodels; k++) {
 		const struct model *m = &D.models[k];
-		double sc = 0;
+		double uni = 0, sc;
 
 		for (i = 0; i < np; i++)
-			sc += h[present[i]] * (double)m->logp[present[i]];
-		score[k] = sc;
-		if (sc > best) {
+			uni += h[0x80 + present[i]] *
+			       (double)m->logp[present[i]];
+		sc = uni + (double)nhigh * m->log_high +
+		     (double)nascii * m->log_ascii;
+		if (sc > best) { /* on ties the first: English, Windows-1252 */
 			best = sc;
+			best_uni = uni;
 			bm = k;
 		}
 	}
-	/* the best model that reads some present byte differently */
-	for (k = 0; k < D.nmodels; k++) {
-		unsigned a = D.models[bm].cp, b = D.models[k].cp;
-
-		if (score[k] <= rival || a == b)
-			continue;
-		for (i = 0; i < np; i++)
-			if (D.dec[a][present[i]] != D.dec[b][present[i]])
-				break;
-		if (i < np)
-			rival = score[k];
-	}
 	for (i = 0; i < np; i++)
 		if (D.models[bm].good[present[i]])
-			good += h[present[i]];
-	if (best - rival < MARGIN || best / (double)nhigh < MIN_MEAN_LOGP ||
-	    good * 10 < nhigh * 9)
+			good += h[0x80 + present[i]];
+	if (best_uni / (double)nhigh < MIN_MEAN_LOGP || good * 2 < (double)nhigh)
 		return NULL;
 	return det_cp[D.models[bm].cp];
 }

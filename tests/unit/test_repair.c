@@ -704,6 +704,12 @@ static void test_legacy_detect(void **state)
 		  "Málaga." },
 		{ "windows-1252", "The council’s “final” decision – due on "
 		  "Monday – will cost £2.5m, officials said." },
+		/* one sign that ISO-8859-5 reads as a Cyrillic capital */
+		{ "windows-1252", "The co-defendant was sentenced to 172 ½ "
+		  "years in prison last year, the court said." },
+		/* soft hyphens, as web pages put them in long words */
+		{ "windows-1252", "Die Bundes\u00ADregierung will die "
+		  "Verkehrs\u00ADinfrastruktur ausbauen, sagte der Minister." },
 		{ "windows-1250", "Rząd przyjął we wtorek projekt ustawy o "
 		  "ochronie środowiska. Minister powiedział, że zmiany wejdą "
 		  "w życie w przyszłym roku, jeśli Sejm się zgodzi." },
@@ -724,6 +730,9 @@ static void test_legacy_detect(void **state)
 		{ "windows-1253", "Η κυβέρνηση ενέκρινε την Τρίτη το νομοσχέδιο "
 		  "για την προστασία του περιβάλλοντος, δήλωσε ο υπουργός "
 		  "στην Αθήνα." },
+		{ "ISO-8859-7", "Ο υπουργός είπε ότι η συνάντηση θα γίνει "
+		  "την επόμενη εβδομάδα στη Θεσσαλονίκη." },
+		{ "ISO-8859-8", "השר אמר כי הפגישה תתקיים בשבוע הבא בתל אביב." },
 		{ "windows-1254", "Hükümet salı günü çevre koruma yasasını "
 		  "onayladı; bakan değişikliklerin gelecek yıl yürürlüğe "
 		  "gireceğini söyledi. İstanbul’da toplantı yapıldı." },
