@@ -13,9 +13,12 @@
  * falling geometrically with the rank, capitals lower), the punctuation
  * every language uses (curly quotes, dashes, guillemets, the euro sign),
  * and small weights for the rest: foreign letters, symbols, and least of
- * all C1 controls and undefined bytes. Normalized over the 128 characters
- * of the code page, the log-likelihoods of the histogram under different
- * (language, code page) models compare fairly. Czech bytes read as
+ * all C1 controls and undefined bytes. Normalized over what the language
+ * writes (not over what the code page holds), a character weighs the same
+ * in every code page that has it, so the log-likelihoods of the histogram
+ * under different (language, code page) models compare fairly; a factor
+ * for the share of high bytes among letters weighs scripts against each
+ * other. Czech bytes read as
  * Windows-1252 are letters too (è ø ì ù), but no Windows-1252 language
  * uses them together; Russian read as KOI8-R is Cyrillic too, but with
  * capitals and rare letters where the common ones should be.
