@@ -18,7 +18,7 @@
  * Prints "ENCODING<TAB>FILE" for each file as dedup_repair_decode() reads
  * it ("!binary" when refused), then the CPU time per file of decoding them
  * all: the accuracy and speed of the encoding detection, for files made
- * with iconv (see bench/RESULTS.md).
+ * with iconv or Python in each code page (see bench/RESULTS.md).
  */
 #include <dirent.h>
 #include <stdio.h>

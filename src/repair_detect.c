@@ -18,10 +18,10 @@
  * in every code page that has it, so the log-likelihoods of the histogram
  * under different (language, code page) models compare fairly; a factor
  * for the share of high bytes among letters weighs scripts against each
- * other. Czech bytes read as
- * Windows-1252 are letters too (è ø ì ù), but no Windows-1252 language
- * uses them together; Russian read as KOI8-R is Cyrillic too, but with
- * capitals and rare letters where the common ones should be.
+ * other. Czech bytes read as Windows-1252 are letters too (è ø ì ù), but
+ * no Windows-1252 language uses them together; Russian read as KOI8-R is
+ * Cyrillic too, but with capitals and rare letters where the common ones
+ * should be.
  *
  * The guess is refused (NULL: the caller asks ICU) when the bytes look like
  * a multibyte East Asian encoding, or when the best model explains the
@@ -340,7 +340,8 @@ const char *repair_detect_8bit(const char *in, size_t len)
 	for (i = 0; i < np; i++)
 		if (D.models[bm].good[present[i]])
 			good += h[0x80 + present[i]];
-	if (best_uni / (double)nhigh < MIN_MEAN_LOGP || good * 2 < (double)nhigh)
+	if (best_uni / (double)nhigh < MIN_MEAN_LOGP ||
+	    good * 2 < (double)nhigh)
 		return NULL;
 	return det_cp[D.models[bm].cp];
 }
