@@ -5,7 +5,9 @@
  *
  * 1. Decode. Byte order marks pick UTF-8/16/32; valid UTF-8 is taken as
  *    is; UTF-8 with a few stray bytes (or CESU-8 surrogate pairs) is mended
- *    byte by byte; anything else goes through ICU charset detection.
+ *    byte by byte; anything else is read in the 8-bit code page that a
+ *    histogram of its bytes picks (repair_detect.c), or when that is
+ *    unsure, in what ICU charset detection finds.
  *
  * 2. Fast path. Most documents hold nothing that could be mojibake: a scan
  *    looks for a character that a legacy code page puts at a UTF-8 lead
@@ -468,6 +470,7 @@ static const struct legacy legacy[] = {
 	{ "windows-1256", "windows-1256" },
 	{ "ISO-8859-9", "windows-1254" },
 	{ "windows-1254", "windows-1254" },
+	{ "windows-1257", "windows-1257" }, /* from repair_detect_8bit() only */
 	{ "Shift_JIS", "Shift_JIS" },
 	{ "EUC-JP", "EUC-JP" },
 	{ "EUC-KR", "EUC-KR" },
@@ -597,8 +600,37 @@ static dedup_status convert_1252(struct dedup_repair *r, const char *in,
 }
 
 /*
- * Not UTF-8: ask ICU which encodings fit, best first, and take the first
- * one we trust that converts without error.
+ * Convert `in` from the detected encoding `name` into r->text. Returns
+ * DEDUP_EBINARY (without message) when we do not take that encoding or the
+ * bytes are not valid in it.
+ */
+static dedup_status convert_legacy(struct dedup_repair *r, const char *name,
+				   const char *in, size_t len,
+				   struct dedup_repair_report *rep,
+				   struct dedup_error *err)
+{
+	size_t j;
+	dedup_status ret;
+
+	for (j = 0; j < NLEGACY; j++)
+		if (!strcmp(name, legacy[j].detected))
+			break;
+	if (j == NLEGACY)
+		return DEDUP_EBINARY;
+	if (!legacy[j].icu)
+		return convert_1252(r, in, len, rep, err);
+	ret = icu_convert(r, j, in, len, err);
+	if (ret)
+		return ret;
+	rep->converted = 1;
+	rep->encoding = legacy[j].icu;
+	return DEDUP_OK;
+}
+
+/*
+ * Not UTF-8: take the quick guess among 8-bit code pages when it is clear
+ * (repair_detect.c); else ask ICU which encodings fit, best first, and take
+ * the first one we trust that converts without error.
  */
 static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 				  size_t len, struct dedup_repair_report *rep,
@@ -615,6 +647,12 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	if (len > INT32_MAX)
 		return dedup_error_set(err, DEDUP_ETOOBIG,
 				       "%zu bytes of non-UTF-8 text", len);
+	name = repair_detect_8bit(in, len);
+	if (name) {
+		ret = convert_legacy(r, name, in, len, rep, err);
+		if (ret != DEDUP_EBINARY)
+			goto done;
+	}
 	ucsdet_setText(r->det, in, (int32_t)len, &st);
 	m = ucsdet_detectAll(r->det, &nm, &st);
 	if (U_FAILURE(st))
@@ -625,27 +663,10 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 		conf = ucsdet_getConfidence(m[i], &st);
 		if (U_FAILURE(st) || conf < 10)
 			break;
-		for (j = 0; j < NLEGACY; j++)
-			if (!strcmp(name, legacy[j].detected))
-				break;
-		if (j == NLEGACY)
+		ret = convert_legacy(r, name, in, len, rep, err);
+		if (ret == DEDUP_EBINARY)
 			continue;
-		rep->converted = 1;
-		if (!legacy[j].icu) {
-			ret = convert_1252(r, in, len, rep, err);
-			if (ret)
-				return ret;
-		} else {
-			ret = icu_convert(r, j, in, len, err);
-			if (ret == DEDUP_EBINARY)
-				continue;
-			if (ret)
-				return ret;
-			rep->encoding = legacy[j].icu;
-		}
-		*text = r->text.buf;
-		*tlen = r->text.len;
-		return DEDUP_OK;
+		goto done;
 	}
 	/*
 	 * Short or odd text gives detection too little to go on. Text in an
@@ -654,16 +675,16 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	 */
 	for (k = 0, j = 0; k < len; k++)
 		j += (unsigned char)in[k] >= 0x80;
-	if (j * 10 <= len * 3) {
-		ret = convert_1252(r, in, len, rep, err);
-		if (ret)
-			return ret;
-		*text = r->text.buf;
-		*tlen = r->text.len;
-		return DEDUP_OK;
-	}
-	return dedup_error_set(err, DEDUP_EBINARY,
-			       "not UTF-8 and no plausible text encoding");
+	if (j * 10 > len * 3)
+		return dedup_error_set(err, DEDUP_EBINARY,
+				       "not UTF-8 and no plausible text encoding");
+	ret = convert_1252(r, in, len, rep, err);
+done:
+	if (ret)
+		return ret;
+	*text = r->text.buf;
+	*tlen = r->text.len;
+	return DEDUP_OK;
 }
 
 static dedup_status decode_bytes(struct dedup_repair *r, const char *in,

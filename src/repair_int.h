@@ -50,4 +50,11 @@ int repair_pair_bad(const struct ccls *a, const struct ccls *b);
  */
 int repair_unlikely(uint32_t d, uint32_t prev);
 
+/*
+ * A quick guess of the 8-bit code page of `len` bytes that are not UTF-8:
+ * its ICU name ("windows-1251"...), or NULL when the bytes do not decide
+ * it clearly (then ask ICU's charset detection). Thread-safe.
+ */
+const char *repair_detect_8bit(const char *in, size_t len);
+
 #endif

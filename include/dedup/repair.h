@@ -3,7 +3,7 @@
  *
  * Valid UTF-8 passes through; other input (UTF-16/32 with a BOM, UTF-8
  * holding stray bytes or CESU-8 surrogate pairs, legacy code pages found by
- * ICU charset detection) is converted. Then spans that are UTF-8 wrongly
+ * a byte histogram or ICU) is converted. Then spans that are UTF-8 wrongly
  * decoded through a legacy code page (Windows-1250/1251/1252/1253/1254/
  * 1257, Latin-1, ISO-8859-2, Mac Roman, CP437; one or more layers; bytes
  * lost on the way) are re-encoded and decoded again, C1 leftovers of

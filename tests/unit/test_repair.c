@@ -18,6 +18,9 @@
 
 #include <cmocka.h>
 
+#include <unicode/ucnv.h>
+#include <unicode/ustring.h>
+
 #include "dedup/repair.h"
 #include "damage.h"
 
@@ -679,12 +682,109 @@ static void test_random_bytes(void **state)
 	dedup_buf_release(&out);
 }
 
+/*
+ * Non-UTF-8 files in each 8-bit code page we detect: short news-like texts
+ * (written for this test) encoded at run time, must come back as the
+ * original text, read in that code page (or one that decodes these bytes
+ * identically: reported names may differ, the text may not).
+ */
+static void test_legacy_detect(void **state)
+{
+	static const struct {
+		const char *cp, *text;
+	} t[] = {
+		{ "windows-1252", "Le ministre a déclaré hier à la presse que "
+		  "l’accord était « très proche », mais la réunion prévue à "
+		  "Genève a été reportée à la semaine prochaine." },
+		{ "windows-1252", "Die Regierung hat am Dienstag über die "
+		  "Erhöhung der Gebühren für Straßen und Brücken beraten; die "
+		  "Länder müssen noch zustimmen." },
+		{ "windows-1252", "El alcalde anunció ayer que la próxima "
+		  "reunión será en junio, según fuentes del ayuntamiento de "
+		  "Málaga." },
+		{ "windows-1252", "The council’s “final” decision – due on "
+		  "Monday – will cost £2.5m, officials said." },
+		/* one sign that ISO-8859-5 reads as a Cyrillic capital */
+		{ "windows-1252", "The co-defendant was sentenced to 172 ½ "
+		  "years in prison last year, the court said." },
+		/* soft hyphens, as web pages put them in long words */
+		{ "windows-1252", "Die Bundes\u00ADregierung will die "
+		  "Verkehrs\u00ADinfrastruktur ausbauen, sagte der Minister." },
+		{ "windows-1250", "Rząd przyjął we wtorek projekt ustawy o "
+		  "ochronie środowiska. Minister powiedział, że zmiany wejdą "
+		  "w życie w przyszłym roku, jeśli Sejm się zgodzi." },
+		{ "windows-1250", "Vláda ve středu schválila návrh zákona o "
+		  "daních. Ministr řekl, že změny začnou platit příští rok "
+		  "a dotknou se všech živnostníků." },
+		{ "ISO-8859-2", "A kormány kedden elfogadta az új törvényt; a "
+		  "miniszter szerint a változások jövőre lépnek életbe." },
+		{ "windows-1251", "Правительство во вторник одобрило проект "
+		  "закона об охране окружающей среды, сообщил министр на "
+		  "пресс-конференции в Москве." },
+		{ "KOI8-R", "Правительство во вторник одобрило проект закона "
+		  "об охране окружающей среды, сообщил министр на "
+		  "пресс-конференции в Москве." },
+		{ "ISO-8859-5", "Уряд у вівторок схвалив проєкт закону про "
+		  "охорону довкілля, повідомив міністр на пресконференції "
+		  "в Києві." },
+		{ "windows-1253", "Η κυβέρνηση ενέκρινε την Τρίτη το νομοσχέδιο "
+		  "για την προστασία του περιβάλλοντος, δήλωσε ο υπουργός "
+		  "στην Αθήνα." },
+		{ "ISO-8859-7", "Ο υπουργός είπε ότι η συνάντηση θα γίνει "
+		  "την επόμενη εβδομάδα στη Θεσσαλονίκη." },
+		{ "ISO-8859-8", "השר אמר כי הפגישה תתקיים בשבוע הבא בתל אביב." },
+		{ "windows-1254", "Hükümet salı günü çevre koruma yasasını "
+		  "onayladı; bakan değişikliklerin gelecek yıl yürürlüğe "
+		  "gireceğini söyledi. İstanbul’da toplantı yapıldı." },
+		{ "windows-1257", "Vyriausybė antradienį pritarė aplinkosaugos "
+		  "įstatymo projektui, sakė ministras; pakeitimai įsigalios "
+		  "kitų metų pradžioje." },
+		{ "windows-1255", "הממשלה אישרה ביום שלישי את הצעת החוק להגנת "
+		  "הסביבה, אמר השר במסיבת עיתונאים בירושלים." },
+		{ "windows-1256", "وافقت الحكومة يوم الثلاثاء على مشروع قانون "
+		  "حماية البيئة، وقال الوزير في مؤتمر صحفي إن التعديلات ستدخل "
+		  "حيز التنفيذ العام المقبل." },
+	};
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	struct dedup_repair_report rep;
+	struct dedup_error err;
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		UErrorCode st = U_ZERO_ERROR;
+		UConverter *cnv = ucnv_open(t[i].cp, &st);
+		UChar u[1024];
+		char bytes[1024];
+		int32_t n;
+
+		assert_true(U_SUCCESS(st));
+		u_strFromUTF8(u, 1024, &n, t[i].text, -1, &st);
+		n = ucnv_fromUChars(cnv, bytes, sizeof(bytes), u, n, &st);
+		ucnv_close(cnv);
+		assert_true(U_SUCCESS(st));
+		memset(&rep, 0, sizeof(rep));
+		if (dedup_repair_decode(rep_ctx, bytes, (size_t)n, &out, &rep,
+					&err) == DEDUP_OK &&
+		    out.len == strlen(t[i].text) &&
+		    !memcmp(out.buf, t[i].text, out.len) && rep.converted)
+			continue;
+		fprintf(stderr, "%s text %zu read as %s\n", t[i].cp, i,
+			rep.encoding ? rep.encoding : "(error)");
+		failed++;
+	}
+	dedup_buf_release(&out);
+	if (failed)
+		fail_msg("%zu legacy texts misread", failed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_report_and_errors),
+		cmocka_unit_test(test_legacy_detect),
 		cmocka_unit_test(test_damage_sentences),
 		cmocka_unit_test(test_seed_000),
 		cmocka_unit_test(test_damage_articles),
