@@ -185,35 +185,41 @@ static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
 	tb->doc = doc;
 }
 
-/* vector_sim() of a and b, the bits of a given. */
+/*
+ * vector_sim() of a and b, the bits of a given. The terms of b that pass
+ * the bits are listed first, without a branch; then each is bisected in
+ * a, from where the last one was found (b's terms ascend).
+ */
 static double vector_sim_bits(const struct dedup_sig *a,
 			      const struct termbits *tb,
 			      const struct dedup_sig *b)
 {
+	uint16_t pass[4096];
 	uint64_t dot = 0, top = 0;
-	uint32_t j, lo = 0;
+	uint32_t j, k, np = 0, lo = 0;
 
-	for (j = 0; j < b->nterms && lo < a->nterms; j++) {
-		uint32_t t = b->terms[j], n, base;
+	for (j = 0; j < b->nterms; j++) {
+		uint32_t t = b->terms[j] % TERM_BITS;
+
+		pass[np] = (uint16_t)j;
+		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
+	}
+	for (k = 0; k < np && lo < a->nterms; k++) {
+		uint32_t t = b->terms[pass[k]], n = a->nterms - lo, base = lo;
 		uint64_t x;
 
-		if (!(tb->w[(t % TERM_BITS) / 64] >> (t % 64) & 1))
-			continue;
-		/* first of a->terms[lo..] not below t: b's terms ascend */
-		base = lo;
-		n = a->nterms - lo;
+		/* first of a->terms[lo..] not below t */
 		while (n > 1) {
 			uint32_t half = n / 2;
 
 			base = a->terms[base + half - 1] < t ? base + half : base;
 			n -= half;
 		}
-		if (a->terms[base] < t)
-			base++;
+		base += a->terms[base] < t;
 		lo = base;
 		if (base == a->nterms || a->terms[base] != t)
 			continue;
-		x = (uint64_t)a->wt[base] * b->wt[j];
+		x = (uint64_t)a->wt[base] * b->wt[pass[k]];
 		dot += x;
 		top = x > top ? x : top;
 		lo++;
