@@ -44,6 +44,23 @@ struct occ {
 	float w;
 };
 
+/*
+ * Term ids of recent words by token hash: news text repeats its words
+ * (Zipf), and each occurrence otherwise looks the word up in the stopword
+ * and filler sets and hashes its stem again, in both passes. A slot holds
+ * what dedup_sig_term() gave for one (hash, length, number and ideograph
+ * flags, language); the word's bytes are not compared, so two words would
+ * have to share a 64-bit hash and a length to be confused (they already
+ * share a term id and stopword answers when they share the hash).
+ */
+#define TERM_CACHE 2048
+
+struct termslot {
+	uint64_t hash;
+	uint32_t term;
+	uint32_t key;   /* length, flags, language + 1; 0: empty */
+};
+
 struct dedup_sigbuilder {
 	struct dedup_sig_params p;
 	const struct dedup_stopwords *sw;
@@ -57,6 +74,7 @@ struct dedup_sigbuilder {
 	size_t nocc, occalloc;
 	double idf_docs;        /* the N the cached IDFs are for */
 	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
+	struct termslot tcache[TERM_CACHE];
 	float *wbuf;            /* weights of distinct terms */
 	uint32_t *ibuf;
 	size_t wbufalloc;
@@ -365,6 +383,26 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	return term_id(t->hash);
 }
 
+/* dedup_sig_term() through the builder's cache of recent words. */
+static uint32_t term_cached(struct dedup_sigbuilder *b, int lang,
+			    const struct dedup_token *t, const char *text)
+{
+	struct termslot *ts = &b->tcache[(t->hash >> 20) % TERM_CACHE];
+	uint32_t key;
+
+	if (t->len >= 1u << 20 || lang < -1 || lang >= 254)
+		return dedup_sig_term(b, lang, t, text);
+	key = t->len << 12 |
+	      (t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) << 8 |
+	      (uint32_t)(lang + 2);
+	if (ts->key != key || ts->hash != t->hash) {
+		ts->hash = t->hash;
+		ts->key = key;
+		ts->term = dedup_sig_term(b, lang, t, text);
+	}
+	return ts->term;
+}
+
 /* 1 when every byte of token t's folded form is within [lo, hi]. */
 static int bytes_in(const struct dedup_tokens *toks,
 		    const struct dedup_token *t, char lo, char hi)
@@ -470,7 +508,7 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		}
 		if (site && dedup_sitenames_has(site, t->hash))
 			continue;
-		term = dedup_sig_term(b, lang, t, toks->text.buf);
+		term = term_cached(b, lang, t, toks->text.buf);
 		if (!term)
 			continue;
 		pos++;
