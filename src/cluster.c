@@ -194,7 +194,7 @@ static double vector_sim_bits(const struct dedup_sig *a,
 			      const struct termbits *tb,
 			      const struct dedup_sig *b)
 {
-	uint16_t pass[4096];
+	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
 	uint64_t dot = 0, top = 0;
 	uint32_t j, k, np = 0, lo = 0;
 
@@ -1148,6 +1148,11 @@ static void verify_pair(void *arg, unsigned t, size_t k)
 	/* pairs inside one settled cluster are not compared */
 	if (vf->root[a] == vf->root[b]) {
 		vf->sim[k] = 0;
+		return;
+	}
+	if (vf->p->level == DEDUP_LEVEL_COPY) {
+		vf->sim[k] = similarity(vf->p, &vf->sigs[a], &vf->sigs[b],
+					NULL);
 		return;
 	}
 	/* pairs come sorted: a thread's pairs mostly share their first */

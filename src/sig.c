@@ -58,7 +58,7 @@ struct occ {
 struct termslot {
 	uint64_t hash;
 	uint32_t term;
-	uint32_t key;   /* length, flags, language + 1; 0: empty */
+	uint32_t key;   /* length, flags, language + 2; 0: empty */
 };
 
 struct dedup_sigbuilder {
@@ -658,7 +658,7 @@ static int stronger(const float *w, const struct occ *occ, uint32_t x,
 
 /*
  * Keep the k strongest of the n indices in idx (k < n), in their order:
- * a selection (Hoare's, median of three) finds the k-th strongest, and
+ * a quickselect (pivot the median of three) finds the k-th strongest, and
  * the indices not weaker than it are the k kept, since "stronger" is a
  * total order. Sorting all of them by strength, then back, did the work
  * twice through qsort's comparison calls.
