@@ -123,10 +123,18 @@ static int dates_apart(const struct dedup_cluster_params *p,
 /*
  * Cosine of the two unit vectors, less the largest single product: one
  * shared place or station name alone must not make two reports alike.
+ * The sums are integers, so any way of finding the shared terms gives
+ * the same value to the last bit.
  */
-static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
+static double vector_dot(uint64_t dot, uint64_t top)
 {
 	const double one = (double)DEDUP_WEIGHT_ONE * DEDUP_WEIGHT_ONE;
+
+	return (double)(dot - top) / one;
+}
+
+static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
+{
 	uint64_t dot = 0, top = 0;
 	uint32_t i = 0, j = 0;
 
@@ -144,16 +152,88 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 			j++;
 		}
 	}
-	return (double)(dot - top) / one;
+	return vector_dot(dot, top);
 }
 
-double dedup_similarity(const struct dedup_cluster_params *p,
-			const struct dedup_df *df, const struct dedup_sig *a,
-			const struct dedup_sig *b)
+/*
+ * A bit per term of one signature, by the term id's low bits (ids are
+ * hashes): verification compares a document with each of its candidates
+ * in turn, about a hundred of them, so the bits are set once per document
+ * and each candidate's terms test them. A few percent pass by chance;
+ * those and the shared terms are looked up by bisection. The merge of two
+ * sorted lists it replaces took a mispredicted branch per term.
+ */
+#define TERM_BITS 4096
+
+struct termbits {
+	uint64_t w[TERM_BITS / 64];
+	size_t doc;     /* whose bits these are, SIZE_MAX for none */
+	char pad[64 - sizeof(size_t)]; /* one thread's own cache lines */
+};
+
+static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
+			 size_t doc)
+{
+	uint32_t i;
+
+	memset(tb->w, 0, sizeof(tb->w));
+	for (i = 0; i < s->nterms; i++) {
+		uint32_t t = s->terms[i] % TERM_BITS;
+
+		tb->w[t / 64] |= (uint64_t)1 << (t % 64);
+	}
+	tb->doc = doc;
+}
+
+/*
+ * vector_sim() of a and b, the bits of a given. The terms of b that pass
+ * the bits are listed first, without a branch; then each is bisected in
+ * a, from where the last one was found (b's terms ascend).
+ */
+static double vector_sim_bits(const struct dedup_sig *a,
+			      const struct termbits *tb,
+			      const struct dedup_sig *b)
+{
+	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
+	uint64_t dot = 0, top = 0;
+	uint32_t j, k, np = 0, lo = 0;
+
+	for (j = 0; j < b->nterms; j++) {
+		uint32_t t = b->terms[j] % TERM_BITS;
+
+		pass[np] = (uint16_t)j;
+		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
+	}
+	for (k = 0; k < np && lo < a->nterms; k++) {
+		uint32_t t = b->terms[pass[k]], n = a->nterms - lo, base = lo;
+		uint64_t x;
+
+		/* first of a->terms[lo..] not below t */
+		while (n > 1) {
+			uint32_t half = n / 2;
+
+			base = a->terms[base + half - 1] < t ? base + half : base;
+			n -= half;
+		}
+		base += a->terms[base] < t;
+		lo = base;
+		if (base == a->nterms || a->terms[base] != t)
+			continue;
+		x = (uint64_t)a->wt[base] * b->wt[pass[k]];
+		dot += x;
+		top = x > top ? x : top;
+		lo++;
+	}
+	return vector_dot(dot, top);
+}
+
+/* dedup_similarity(), with the term bits of a when tb is not NULL. */
+static double similarity(const struct dedup_cluster_params *p,
+			 const struct dedup_sig *a, const struct dedup_sig *b,
+			 const struct termbits *tb)
 {
 	double s;
 
-	(void)df; /* the weights are in the signatures */
 	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
 		return 1;
 	/*
@@ -169,9 +249,19 @@ double dedup_similarity(const struct dedup_cluster_params *p,
 		return -p->threshold;
 	if (p->level == DEDUP_LEVEL_COPY)
 		s = dedup_sig_jaccard(a, b);
+	else if (tb)
+		s = vector_sim_bits(a, tb, b);
 	else
 		s = vector_sim(a, b);
 	return s > 1 ? 1 : s;
+}
+
+double dedup_similarity(const struct dedup_cluster_params *p,
+			const struct dedup_df *df, const struct dedup_sig *a,
+			const struct dedup_sig *b)
+{
+	(void)df; /* the weights are in the signatures */
+	return similarity(p, a, b, NULL);
 }
 
 struct run {
@@ -249,14 +339,73 @@ static float neg_log(float u)
 	       0.69314718f;
 }
 
-/* LSH values of one document, nhash of them (0 when it has no features). */
-static int doc_hashes(const struct dedup_cluster_params *p,
-		      const struct dedup_sig *s, uint32_t *out,
-		      uint32_t *tmp_idx)
+static void sort_u64(uint64_t *v, size_t n, unsigned depth);
+
+/*
+ * P-MinHash: term t wins permutation i when -ln(U_i(t)) / w_t is smallest,
+ * U_i(t) uniform in (0, 1) from a hash of (i, t); ties go to the lower
+ * term id, so the order the terms come in does not matter. Terms in the
+ * outer loop, permutations inside, written for the vectorizer: no
+ * branches, and the top 24 bits of the 64-bit product
+ * (base ^ c_i) * 0xd6e8feb86659fd93 from 32-bit multiplies (the low
+ * word's full product, the cross terms modulo 2^32), which SSE2 and AVX2
+ * have for every lane. The values are those of the 64-bit formula.
+ */
+#define PM_KL 0x6659fd93u
+#define PM_KH 0xd6e8feb8u
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+	defined(__linux__)
+/* twice the lanes where the CPU has them (chosen once, at load) */
+#define PM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PM_CLONES
+#endif
+
+PM_CLONES
+static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
+		     uint32_t *out)
 {
 	float best[1024];
-	const uint16_t *w = s->wt;
-	uint32_t i, k, m;
+	uint32_t cl[1024], ch[1024], i, k;
+
+	for (i = 0; i < nhash; i++) {
+		uint64_t c = 0x9e3779b97f4a7c15ULL * (i + 1);
+
+		cl[i] = (uint32_t)c;
+		ch[i] = (uint32_t)(c >> 32);
+		best[i] = INFINITY;
+		out[i] = 0;
+	}
+	for (k = 0; k < m; k++) {
+		uint32_t t = (uint32_t)key[k];
+		uint64_t base = XXH3_64bits(&t, sizeof(t));
+		uint32_t bl = (uint32_t)base, bh = (uint32_t)(base >> 32);
+		float inv = 1.0f / (float)(DEDUP_WEIGHT_ONE - (key[k] >> 32));
+
+		for (i = 0; i < nhash; i++) {
+			uint32_t xl = bl ^ cl[i], xh = bh ^ ch[i];
+			uint32_t hi = (uint32_t)(((uint64_t)xl * PM_KL) >> 32) +
+				      xl * PM_KH + xh * PM_KL;
+			float u = ((float)(int32_t)(hi >> 8) + 0.5f) *
+				  (1.0f / 16777216.0f);
+			float v = neg_log(u) * inv;
+			int win = (v < best[i]) | ((v == best[i]) & (t < out[i]));
+
+			best[i] = win ? v : best[i];
+			out[i] = win ? t : out[i];
+		}
+	}
+}
+
+/*
+ * LSH values of one document, nhash of them (0 when it has no features);
+ * key has room for the document's terms.
+ */
+static int doc_hashes(const struct dedup_cluster_params *p,
+		      const struct dedup_sig *s, uint32_t *out, uint64_t *key)
+{
+	uint32_t i, m;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
 		if (!s->nperm || !s->nwords)
@@ -267,58 +416,19 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 	}
 	if (!s->nterms)
 		return 0;
-	/* The strongest terms take part; weaker ones would rarely win. */
+	/*
+	 * The strongest terms take part; weaker ones would rarely win.
+	 * Strongest first, then the lower id: one integer order.
+	 */
 	m = s->nterms;
 	for (i = 0; i < m; i++)
-		tmp_idx[i] = i;
+		key[i] = (uint64_t)(DEDUP_WEIGHT_ONE - s->wt[i]) << 32 |
+			 s->terms[i];
 	if (m > p->top_terms) {
-		/* partial selection sort: m is at most a few hundred */
-		for (i = 0; i < p->top_terms; i++) {
-			uint32_t top = i;
-
-			for (k = i + 1; k < m; k++) {
-				uint16_t wk = w[tmp_idx[k]];
-				uint16_t wb = w[tmp_idx[top]];
-
-				if (wk > wb || (wk == wb &&
-				    s->terms[tmp_idx[k]] < s->terms[tmp_idx[top]]))
-					top = k;
-			}
-			k = tmp_idx[i];
-			tmp_idx[i] = tmp_idx[top];
-			tmp_idx[top] = k;
-		}
+		sort_u64(key, m, 64);
 		m = p->top_terms;
 	}
-	/*
-	 * P-MinHash: term t wins permutation i when -ln(U_i(t)) / w_t is
-	 * smallest, U_i(t) uniform in (0, 1) from a hash of (i, t). Terms in
-	 * the outer loop, permutations inside: the inner loop is branch-light
-	 * arithmetic on arrays.
-	 */
-	for (i = 0; i < p->nhash; i++) {
-		best[i] = INFINITY;
-		out[i] = 0;
-	}
-	for (k = 0; k < m; k++) {
-		uint32_t t = s->terms[tmp_idx[k]];
-		uint64_t base = XXH3_64bits(&t, sizeof(t));
-		float inv = 1.0f / (float)w[tmp_idx[k]];
-
-		for (i = 0; i < p->nhash; i++) {
-			uint64_t h = (base ^ (0x9e3779b97f4a7c15ULL * (i + 1))) *
-				     0xd6e8feb86659fd93ULL;
-			float u = ((float)(uint32_t)(h >> 40) + 0.5f) *
-				  (1.0f / 16777216.0f);
-			float v = neg_log(u) * inv;
-
-			/* ties go to the lower term id */
-			if (v < best[i] || (v == best[i] && t < out[i])) {
-				best[i] = v;
-				out[i] = t;
-			}
-		}
-	}
+	pminhash(key, m, p->nhash, out);
 	return 1;
 }
 
@@ -354,7 +464,8 @@ int dedup_cluster_keys(const struct dedup_cluster_params *p,
 		       const struct dedup_df *df, const struct dedup_sig *s,
 		       uint64_t *keys)
 {
-	uint32_t bands, rows, *hv, *idx;
+	uint32_t bands, rows, *hv;
+	uint64_t *idx;
 	int has = -1;
 
 	(void)df; /* the weights are in the signature */
@@ -506,7 +617,8 @@ struct banding {
 	uint32_t bands, rows;
 	uint64_t *keys;          /* per document, `bands` keys */
 	unsigned char *has;      /* per document: it has features */
-	uint32_t **hv, **idx;    /* per thread */
+	uint32_t **hv;           /* per thread */
+	uint64_t **idx;          /* per thread */
 	struct keydoc **kd;      /* per thread */
 	struct pairs *ps;        /* per thread */
 	atomic_int nomem;
@@ -1020,23 +1132,33 @@ static void shrink(void **v, size_t n, size_t size)
 
 struct verify {
 	const struct dedup_cluster_params *p;
-	const struct dedup_df *df;
 	const struct dedup_sig *sigs;
 	const uint32_t *root;
 	const uint64_t *pairs;
 	double *sim;
+	struct termbits *tb;    /* per thread */
 };
 
 static void verify_pair(void *arg, unsigned t, size_t k)
 {
 	struct verify *vf = arg;
 	uint32_t a = (uint32_t)(vf->pairs[k] >> 32), b = (uint32_t)vf->pairs[k];
+	struct termbits *tb = &vf->tb[t];
 
-	(void)t;
 	/* pairs inside one settled cluster are not compared */
-	vf->sim[k] = vf->root[a] == vf->root[b] ? 0 :
-		     dedup_similarity(vf->p, vf->df, &vf->sigs[a],
-				      &vf->sigs[b]);
+	if (vf->root[a] == vf->root[b]) {
+		vf->sim[k] = 0;
+		return;
+	}
+	if (vf->p->level == DEDUP_LEVEL_COPY) {
+		vf->sim[k] = similarity(vf->p, &vf->sigs[a], &vf->sigs[b],
+					NULL);
+		return;
+	}
+	/* pairs come sorted: a thread's pairs mostly share their first */
+	if (tb->doc != a)
+		termbits_set(tb, &vf->sigs[a], a);
+	vf->sim[k] = similarity(vf->p, &vf->sigs[a], &vf->sigs[b], tb);
 }
 
 dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
@@ -1113,14 +1235,16 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	for (i = 0; i < n; i++)
 		h.parent[i] = find_root(h.parent, (uint32_t)i);
 	vf.p = p;
-	vf.df = df;
 	vf.sigs = sigs;
 	vf.root = h.parent;
 	vf.pairs = ps.v;
 	vf.sim = malloc((ps.n < VERIFY_CHUNK ? ps.n + 1 : VERIFY_CHUNK) *
 			sizeof(*vf.sim));
-	if (!vf.sim)
+	vf.tb = aligned_alloc(64, r.nt * sizeof(*vf.tb));
+	if (!vf.sim || !vf.tb)
 		goto out;
+	for (i = 0; i < r.nt; i++)
+		vf.tb[i].doc = SIZE_MAX;
 	/*
 	 * The pairs kept are packed at the front of ps.v, their similarities
 	 * in kept[]: the neighbour lists are then allocated at their exact
@@ -1164,6 +1288,8 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	stats_candidates = ps.n;
 	free(vf.sim);
 	vf.sim = NULL;
+	free(vf.tb);
+	vf.tb = NULL;
 	/* give back the candidates not kept before the lists are cut */
 	shrink((void **)&ps.v, nkept, sizeof(*ps.v));
 	shrink((void **)&kept, nkept, sizeof(*kept));
@@ -1253,6 +1379,7 @@ out:
 	free(rep);
 	free(ps.v);
 	free(vf.sim);
+	free(vf.tb);
 	free(kept);
 	return st;
 }

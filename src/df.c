@@ -248,6 +248,19 @@ uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term)
 	return found ? s->counts[k - s->keys] : 0;
 }
 
+void dedup_df_prefetch(const struct dedup_df *df, uint32_t term)
+{
+	uint64_t h = mix(term ? term : 1);
+	const struct shard *s = &df->sh[h >> 60];
+
+	/* what find() reads first */
+#if defined(__GNUC__) || defined(__clang__)
+	__builtin_prefetch(&s->keys[(size_t)(h >> 20) & s->mask]);
+#else
+	(void)s;
+#endif
+}
+
 uint64_t dedup_df_docs(const struct dedup_df *df)
 {
 	return df->docs;

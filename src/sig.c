@@ -29,6 +29,9 @@
 #define LEAD_WORDS 100.0 /* content words at full weight */
 #define TAIL_FLOOR 0.1
 #define IDF_POWER 1.5    /* sharpens rare over common terms */
+#define IDF_CACHE 1024   /* document counts whose IDF is kept */
+#define DF_AHEAD 8       /* terms looked up ahead of their use */
+#define BODY_BLOCK 64    /* token hashes per update of the body hash */
 
 /* A set of 64-bit token hashes (filler words), open addressing. */
 struct hashset {
@@ -41,6 +44,23 @@ struct occ {
 	float w;
 };
 
+/*
+ * Term ids of recent words by token hash: news text repeats its words
+ * (Zipf), and each occurrence otherwise looks the word up in the stopword
+ * and filler sets and hashes its stem again, in both passes. A slot holds
+ * what dedup_sig_term() gave for one (hash, length, number and ideograph
+ * flags, language); the word's bytes are not compared, so two words would
+ * have to share a 64-bit hash and a length to be confused (they already
+ * share a term id and stopword answers when they share the hash).
+ */
+#define TERM_CACHE 2048
+
+struct termslot {
+	uint64_t hash;
+	uint32_t term;
+	uint32_t key;   /* length, flags, language + 2; 0: empty */
+};
+
 struct dedup_sigbuilder {
 	struct dedup_sig_params p;
 	const struct dedup_stopwords *sw;
@@ -50,7 +70,11 @@ struct dedup_sigbuilder {
 	uint32_t *feat;         /* shingle hashes of one document */
 	size_t nfeat, featalloc;
 	struct occ *occ;        /* term occurrences of one document */
+	struct occ *occtmp;     /* the other half of their radix sort */
 	size_t nocc, occalloc;
+	double idf_docs;        /* the N the cached IDFs are for */
+	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
+	struct termslot tcache[TERM_CACHE];
 	float *wbuf;            /* weights of distinct terms */
 	uint32_t *ibuf;
 	size_t wbufalloc;
@@ -201,6 +225,7 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 	b->p = *p;
 	b->sw = sw;
 	b->min_df = 2;
+	b->idf_docs = -1;
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
 	if (!b->mul || !b->add || load_filler(&b->filler)) {
@@ -229,6 +254,7 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->add);
 	free(b->feat);
 	free(b->occ);
+	free(b->occtmp);
 	free(b->wbuf);
 	free(b->ibuf);
 	free(b);
@@ -258,6 +284,10 @@ static int push_occ(struct dedup_sigbuilder *b, uint32_t term, double w)
 		if (!p)
 			return -1;
 		b->occ = p;
+		p = realloc(b->occtmp, na * sizeof(*p));
+		if (!p)
+			return -1;
+		b->occtmp = p;
 		b->occalloc = na;
 	}
 	b->occ[b->nocc].term = term;
@@ -271,13 +301,6 @@ static int cmp32(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return (x > y) - (x < y);
-}
-
-static int cmp_occ(const void *a, const void *b)
-{
-	const struct occ *x = a, *y = b;
-
-	return (x->term > y->term) - (x->term < y->term);
 }
 
 static size_t sort_unique(uint32_t *v, size_t n)
@@ -358,6 +381,26 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 			return term_id(dedup_token_hash(w, cut));
 	}
 	return term_id(t->hash);
+}
+
+/* dedup_sig_term() through the builder's cache of recent words. */
+static uint32_t term_cached(struct dedup_sigbuilder *b, int lang,
+			    const struct dedup_token *t, const char *text)
+{
+	struct termslot *ts = &b->tcache[(t->hash >> 20) % TERM_CACHE];
+	uint32_t key;
+
+	if (t->len >= 1u << 20 || lang < -1 || lang >= 254)
+		return dedup_sig_term(b, lang, t, text);
+	key = t->len << 12 |
+	      (t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) << 8 |
+	      (uint32_t)(lang + 2);
+	if (ts->key != key || ts->hash != t->hash) {
+		ts->hash = t->hash;
+		ts->key = key;
+		ts->term = dedup_sig_term(b, lang, t, text);
+	}
+	return ts->term;
 }
 
 /* 1 when every byte of token t's folded form is within [lo, hi]. */
@@ -465,7 +508,7 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		}
 		if (site && dedup_sitenames_has(site, t->hash))
 			continue;
-		term = dedup_sig_term(b, lang, t, toks->text.buf);
+		term = term_cached(b, lang, t, toks->text.buf);
 		if (!term)
 			continue;
 		pos++;
@@ -485,6 +528,42 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 	return 0;
 }
 
+/*
+ * Sort occurrences by term, stably: the weights of a term are then summed
+ * in text order, so the float sums do not depend on the sort. A radix sort
+ * of the 32-bit ids, a byte a pass; with all four histograms made in one
+ * read, a document's thousand occurrences take five passes, where qsort()
+ * made ten thousand calls to a comparison.
+ */
+static void sort_occ(struct dedup_sigbuilder *b)
+{
+	uint32_t cnt[4][256] = { { 0 } };
+	size_t i, d;
+	struct occ *src = b->occ, *dst = b->occtmp, *t;
+
+	for (i = 0; i < b->nocc; i++)
+		for (d = 0; d < 4; d++)
+			cnt[d][(src[i].term >> (8 * d)) & 255]++;
+	for (d = 0; d < 4; d++) {
+		uint32_t sum = 0, c, k;
+
+		if (cnt[d][(src[0].term >> (8 * d)) & 255] == b->nocc)
+			continue; /* one value in this byte: nothing moves */
+		for (k = 0; k < 256; k++) {
+			c = cnt[d][k];
+			cnt[d][k] = sum;
+			sum += c;
+		}
+		for (i = 0; i < b->nocc; i++)
+			dst[cnt[d][(src[i].term >> (8 * d)) & 255]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	b->occ = src;
+	b->occtmp = dst;
+}
+
 /* Sort occurrences and sum them per term; returns the distinct count. */
 static size_t sum_terms(struct dedup_sigbuilder *b)
 {
@@ -492,7 +571,7 @@ static size_t sum_terms(struct dedup_sigbuilder *b)
 
 	if (!b->nocc)
 		return 0;
-	qsort(b->occ, b->nocc, sizeof(*b->occ), cmp_occ);
+	sort_occ(b);
 	for (i = 1; i < b->nocc; i++) {
 		if (b->occ[i].term == b->occ[m].term)
 			b->occ[m].w += b->occ[i].w;
@@ -568,27 +647,85 @@ static int copy_shingles(struct dedup_sigbuilder *b,
 	return 0;
 }
 
-/* Strongest first; ties by term id so that the choice is stable. */
-static _Thread_local const float *sort_w;
-static _Thread_local const struct occ *sort_occ;
-
-static int cmp_strength(const void *a, const void *b)
+/* Stronger: the greater weight, then the lower term id (terms are unique). */
+static int stronger(const float *w, const struct occ *occ, uint32_t x,
+		    uint32_t y)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	if (sort_w[x] != sort_w[y])
-		return sort_w[x] > sort_w[y] ? -1 : 1;
-	return (sort_occ[x].term > sort_occ[y].term) -
-	       (sort_occ[x].term < sort_occ[y].term);
+	if (w[x] != w[y])
+		return w[x] > w[y];
+	return occ[x].term < occ[y].term;
 }
 
-static void select_strongest(uint32_t *idx, size_t n, const float *w,
-			     const struct occ *occ)
+/*
+ * Keep the k strongest of the n indices in idx (k < n), in their order:
+ * a quickselect (pivot the median of three) finds the k-th strongest, and
+ * the indices not weaker than it are the k kept, since "stronger" is a
+ * total order. Sorting all of them by strength, then back, did the work
+ * twice through qsort's comparison calls.
+ */
+static void select_strongest(uint32_t *idx, size_t n, size_t k,
+			     const float *w, const struct occ *occ,
+			     uint32_t *tmp)
 {
-	/* qsort takes no context in C11: thread-local statics carry it */
-	sort_w = w;
-	sort_occ = occ;
-	qsort(idx, n, sizeof(*idx), cmp_strength);
+	size_t lo = 0, hi = n - 1, i, m;
+	uint32_t kth, x;
+
+	memcpy(tmp, idx, n * sizeof(*tmp));
+	/* k - 1 stays within [lo, hi] */
+	while (lo < hi) {
+		size_t a = lo, mid = lo + (hi - lo) / 2, c = hi, store = lo, t;
+		uint32_t piv;
+
+		/* median of three by strength (a, mid, c in order), to hi */
+		if (stronger(w, occ, tmp[mid], tmp[a]))
+			t = a, a = mid, mid = t;
+		if (stronger(w, occ, tmp[c], tmp[mid])) {
+			t = mid, mid = c, c = t;
+			if (stronger(w, occ, tmp[mid], tmp[a]))
+				t = a, a = mid, mid = t;
+		}
+		a = mid;
+		x = tmp[a];
+		tmp[a] = tmp[hi];
+		tmp[hi] = x;
+		piv = tmp[hi];
+		for (i = lo; i < hi; i++) {
+			if (stronger(w, occ, tmp[i], piv)) {
+				x = tmp[i];
+				tmp[i] = tmp[store];
+				tmp[store++] = x;
+			}
+		}
+		tmp[hi] = tmp[store];
+		tmp[store] = piv;
+		if (store == k - 1)
+			break;
+		if (store > k - 1)
+			hi = store - 1;
+		else
+			lo = store + 1;
+	}
+	kth = tmp[k - 1];
+	for (i = 0, m = 0; i < n; i++)
+		if (idx[i] == kth || stronger(w, occ, idx[i], kth))
+			idx[m++] = idx[i];
+}
+
+/* ln((N + 1) / d)^1.5, the same double whether cached or not. */
+static double idf_of(struct dedup_sigbuilder *b, double ndocs, uint32_t d)
+{
+	size_t i;
+
+	if (d >= IDF_CACHE)
+		return pow(log((ndocs + 1) / d), IDF_POWER);
+	if (b->idf_docs != ndocs) {
+		for (i = 0; i < IDF_CACHE; i++)
+			b->idf[i] = NAN;
+		b->idf_docs = ndocs;
+	}
+	if (isnan(b->idf[d]))
+		b->idf[d] = pow(log((ndocs + 1) / d), IDF_POWER);
+	return b->idf[d];
 }
 
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
@@ -608,10 +745,20 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	lang = b->sw ? dedup_stopwords_detect(b->sw, toks) : DEDUP_LANG_NONE;
 	s->lang = lang;
 	s->date = dedup_text_date(text, len);
+	/*
+	 * The token hashes, in blocks: one update per hash cost more than
+	 * the hashing (the stream is the same, so is the digest).
+	 */
 	XXH3_64bits_reset(&body);
-	for (i = 0; i < toks->n; i++)
-		XXH3_64bits_update(&body, &toks->v[i].hash,
-				   sizeof(toks->v[i].hash));
+	for (i = 0; i < toks->n; i += BODY_BLOCK) {
+		uint64_t blk[BODY_BLOCK];
+		size_t k, m = toks->n - i < BODY_BLOCK ? toks->n - i :
+							 BODY_BLOCK;
+
+		for (k = 0; k < m; k++)
+			blk[k] = toks->v[i + k].hash;
+		XXH3_64bits_update(&body, blk, m * sizeof(*blk));
+	}
 	s->body = XXH3_64bits_digest(&body);
 
 	if (occurrences(b, toks, lang, site, &nwords))
@@ -623,7 +770,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		free(b->wbuf);
 		free(b->ibuf);
 		b->wbuf = malloc(n * sizeof(*b->wbuf));
-		b->ibuf = malloc(n * sizeof(*b->ibuf));
+		b->ibuf = malloc(2 * n * sizeof(*b->ibuf));
 		b->wbufalloc = b->wbuf && b->ibuf ? n : 0;
 		if (!b->wbufalloc)
 			goto nomem;
@@ -632,8 +779,12 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		double c = b->occ[i].w, tf = c >= 1 ? 1 + log(c) : c, idf = 1;
 
 		if (df) {
-			double d = dedup_df_get(df, b->occ[i].term);
+			uint32_t d;
 
+			/* the table is large: start the loads ahead */
+			if (i + DF_AHEAD < n)
+				dedup_df_prefetch(df, b->occ[i + DF_AHEAD].term);
+			d = dedup_df_get(df, b->occ[i].term);
 			if (d < b->min_df) {
 				b->wbuf[i] = 0;
 				continue;
@@ -642,18 +793,17 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			if (d < 2)
 				d = 2;
 			/* N + 1: in a run of two, shared terms still count */
-			idf = pow(log((ndocs + 1) / d), IDF_POWER);
+			idf = idf_of(b, ndocs, d);
 		}
 		b->wbuf[i] = (float)(tf * idf);
 		if (b->wbuf[i] > 0)
 			b->ibuf[keep++] = (uint32_t)i;
 	}
 	if (keep > b->p.kterms) {
-		select_strongest(b->ibuf, keep, b->wbuf, b->occ);
+		select_strongest(b->ibuf, keep, b->p.kterms, b->wbuf, b->occ,
+				 b->ibuf + n);
 		keep = b->p.kterms;
 	}
-	if (keep) /* back to term order */
-		qsort(b->ibuf, keep, sizeof(*b->ibuf), cmp32);
 	for (i = 0; i < keep; i++)
 		norm += (double)b->wbuf[b->ibuf[i]] * b->wbuf[b->ibuf[i]];
 	norm = sqrt(norm);

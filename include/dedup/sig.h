@@ -186,6 +186,12 @@ size_t dedup_df_bytes(const struct dedup_df *df);
 /* Count one more document (the N of IDF). */
 void dedup_df_add_doc(struct dedup_df *df, uint64_t n);
 uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term);
+/*
+ * Start loading where dedup_df_get() of term will look: a caller with
+ * many terms to look up asks for later ones ahead (a large table misses
+ * the caches at each lookup). Changes nothing.
+ */
+void dedup_df_prefetch(const struct dedup_df *df, uint32_t term);
 uint64_t dedup_df_docs(const struct dedup_df *df);
 /* Number of distinct terms. */
 size_t dedup_df_size(const struct dedup_df *df);

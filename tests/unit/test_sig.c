@@ -209,6 +209,75 @@ static void test_stems_and_strongest(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+/* Weight of term t in s (0 when absent). */
+static uint32_t weight_of(const struct dedup_sig *s, uint32_t t)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nterms; i++)
+		if (s->terms[i] == t)
+			return s->wt[i];
+	return 0;
+}
+
+/*
+ * With many terms of tied weights, the k kept are the k strongest of the
+ * whole vector, in term order, whatever k.
+ */
+static void test_strongest_selection(void **state)
+{
+	static const uint32_t ks[] = { 1, 2, 7, 50, 200, 255 };
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_sig full, s;
+	struct dedup_error err;
+	char *text = malloc(20000), *q = text;
+	uint32_t seed = 12345, i, j, k;
+
+	(void)state;
+	assert_non_null(text);
+	/* 120 words, each repeated 1 to 4 times: many equal weights */
+	for (i = 0; i < 400; i++) {
+		seed = seed * 1103515245u + 12345u;
+		q += sprintf(q, "%sword%c%c", i ? " " : "",
+			     'a' + (int)((seed >> 16) % 12),
+			     'a' + (int)((seed >> 8) % 10));
+	}
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.kterms = 4096;
+	p.stem = 0;
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_sig_init(&full);
+	dedup_sig_init(&s);
+	build(b, text, &full, NULL);
+	dedup_sigbuilder_free(b);
+	assert_true(full.nterms > 256);
+	for (k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
+		uint32_t weakest = UINT32_MAX, strongest_out = 0;
+
+		p.kterms = ks[k];
+		assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+		build(b, text, &s, NULL);
+		dedup_sigbuilder_free(b);
+		assert_int_equal(s.nterms, ks[k]);
+		for (i = 0; i < s.nterms; i++) {
+			uint32_t w = weight_of(&full, s.terms[i]);
+
+			assert_true(w > 0);
+			assert_true(!i || s.terms[i] > s.terms[i - 1]);
+			weakest = w < weakest ? w : weakest;
+		}
+		for (j = 0; j < full.nterms; j++)
+			if (!weight_of(&s, full.terms[j]) &&
+			    full.wt[j] > strongest_out)
+				strongest_out = full.wt[j];
+		assert_true(weakest >= strongest_out);
+	}
+	dedup_sig_release(&full);
+	dedup_sig_release(&s);
+	free(text);
+}
+
 static void test_document_frequencies(void **state)
 {
 	struct dedup_sig_params p;
@@ -363,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_terms_and_weights),
 		cmocka_unit_test(test_stems_and_strongest),
+		cmocka_unit_test(test_strongest_selection),
 		cmocka_unit_test(test_document_frequencies),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
