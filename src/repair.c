@@ -160,39 +160,54 @@ static struct slot *add_slot(uint32_t c)
 	return s;
 }
 
+int repair_high_bytes(const char *name, uint32_t out[128], int *err)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	UConverter *cnv = ucnv_open(name, &st);
+	unsigned b;
+
+	if (U_FAILURE(st)) {
+		*err = (int)st;
+		return -1;
+	}
+	ucnv_setToUCallBack(cnv, UCNV_TO_U_CALLBACK_STOP, NULL, NULL, NULL,
+			    &st);
+	for (b = 0x80; b < 0x100; b++) {
+		char in = (char)b;
+		UChar u[4];
+		int32_t n;
+
+		st = U_ZERO_ERROR;
+		ucnv_reset(cnv);
+		n = ucnv_toUChars(cnv, u, 4, &in, 1, &st);
+		out[b - 0x80] = U_FAILURE(st) || n != 1 || u[0] == 0xFFFD ||
+				u[0] == 0x1A ? 0 : u[0];
+	}
+	ucnv_close(cnv);
+	return 0;
+}
+
 static void build_tables(void)
 {
-	UErrorCode st;
-	UConverter *cnv;
+	uint32_t hi[128];
 	unsigned p, b;
 	uint32_t c;
+	int err;
 
 	T.nslots = 1; /* slot 0 means "none" */
 	for (p = 0; p < NCP; p++) {
-		st = U_ZERO_ERROR;
-		cnv = ucnv_open(cp_icu[p], &st);
-		if (U_FAILURE(st)) {
+		if (repair_high_bytes(cp_icu[p], hi, &err)) {
 			T.status = DEDUP_EICU;
 			snprintf(T.msg, sizeof(T.msg),
 				 "cannot open converter '%s': %s", cp_icu[p],
-				 u_errorName(st));
+				 u_errorName((UErrorCode)err));
 			return;
 		}
-		st = U_ZERO_ERROR;
-		ucnv_setToUCallBack(cnv, UCNV_TO_U_CALLBACK_STOP, NULL, NULL,
-				    NULL, &st);
 		for (b = 0x80; b < 0x100; b++) {
-			char in = (char)b;
-			UChar u[4];
-			int32_t n;
+			uint32_t u = hi[b - 0x80];
 
-			st = U_ZERO_ERROR;
-			ucnv_reset(cnv);
-			n = ucnv_toUChars(cnv, u, 4, &in, 1, &st);
-			if (U_FAILURE(st) || n != 1 || u[0] == 0xFFFD ||
-			    u[0] == 0x1A ||
-			    (p != CP_LATIN1 && p != CP_8859_2 && u[0] == b &&
-			     b < 0xA0)) {
+			if (!u || (p != CP_LATIN1 && p != CP_8859_2 &&
+				   u == b && b < 0xA0)) {
 				/*
 				 * Undefined (ICU maps some to C1 controls,
 				 * which only the ISO code pages define):
@@ -207,10 +222,9 @@ static void build_tables(void)
 					T.undef_list[p][T.nundef_list[p]++] =
 						(uint8_t)b;
 			} else {
-				T.fwd[p][b - 0x80] = u[0];
+				T.fwd[p][b - 0x80] = u;
 			}
 		}
-		ucnv_close(cnv);
 		for (b = 0x80; b < 0x100; b++) {
 			struct slot *s;
 

@@ -219,33 +219,12 @@ static double weight(uint32_t c, const char *letters, bool *good)
 
 static void build_models(void)
 {
-	UErrorCode st;
-	UConverter *cnv;
 	unsigned p, b, l;
+	int err;
 
-	for (p = 0; p < NDCP; p++) {
-		st = U_ZERO_ERROR;
-		cnv = ucnv_open(det_cp[p], &st);
-		if (U_FAILURE(st))
+	for (p = 0; p < NDCP; p++)
+		if (repair_high_bytes(det_cp[p], D.dec[p], &err))
 			return; /* D.ok stays false: ICU decides */
-		ucnv_setToUCallBack(cnv, UCNV_TO_U_CALLBACK_STOP, NULL, NULL,
-				    NULL, &st);
-		for (b = 0x80; b < 0x100; b++) {
-			char in = (char)b;
-			UChar u[4];
-			int32_t n;
-
-			st = U_ZERO_ERROR;
-			ucnv_reset(cnv);
-			n = ucnv_toUChars(cnv, u, 4, &in, 1, &st);
-			D.dec[p][b - 0x80] = U_FAILURE(st) || n != 1 ||
-							     u[0] == 0xFFFD ||
-							     u[0] == 0x1A
-						     ? 0
-						     : u[0];
-		}
-		ucnv_close(cnv);
-	}
 	for (l = 0; l < NLANG; l++) {
 		for (p = 0; p < NDCP; p++) {
 			struct model *m;

@@ -57,4 +57,12 @@ int repair_unlikely(uint32_t d, uint32_t prev);
  */
 const char *repair_detect_8bit(const char *in, size_t len);
 
+/*
+ * What ICU's converter `name` makes of each byte 0x80-0xFF alone:
+ * out[b - 0x80] is its code point, or 0 where the code page leaves the
+ * byte undefined (ICU fails, or gives U+FFFD or the substitute 0x1A).
+ * -1 when ICU has no such converter (*err says why).
+ */
+int repair_high_bytes(const char *name, uint32_t out[128], int *err);
+
 #endif
