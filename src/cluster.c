@@ -187,16 +187,23 @@ static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
 
 /*
  * vector_sim() of a and b, the bits of a given. The terms of b that pass
- * the bits are listed first, without a branch; then each is bisected in
- * a, from where the last one was found (b's terms ascend).
+ * the bits are listed first, without a branch; then each is looked for in
+ * a from where the last one was found (b's terms ascend). Passing terms
+ * are about ten of a's terms apart, so the terms below one are counted
+ * sixteen at a time, without a branch (the count is the offset, a's terms
+ * ascend): a bisection over the rest of a took a dependent load and a
+ * mispredicted branch a step, half of the verification's time.
  */
+#define SCAN 16
+
 static double vector_sim_bits(const struct dedup_sig *a,
 			      const struct termbits *tb,
 			      const struct dedup_sig *b)
 {
 	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
+	const uint32_t *at = a->terms;
 	uint64_t dot = 0, top = 0;
-	uint32_t j, k, np = 0, lo = 0;
+	uint32_t j, k, np = 0, lo = 0, na = a->nterms;
 
 	for (j = 0; j < b->nterms; j++) {
 		uint32_t t = b->terms[j] % TERM_BITS;
@@ -204,22 +211,26 @@ static double vector_sim_bits(const struct dedup_sig *a,
 		pass[np] = (uint16_t)j;
 		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
 	}
-	for (k = 0; k < np && lo < a->nterms; k++) {
-		uint32_t t = b->terms[pass[k]], n = a->nterms - lo, base = lo;
+	for (k = 0; k < np && lo < na; k++) {
+		uint32_t t = b->terms[pass[k]], q, c;
 		uint64_t x;
 
-		/* first of a->terms[lo..] not below t */
-		while (n > 1) {
-			uint32_t half = n / 2;
-
-			base = a->terms[base + half - 1] < t ? base + half : base;
-			n -= half;
+		/* lo: first of a's terms from lo not below t */
+		for (;;) {
+			if (na - lo < SCAN) {
+				while (lo < na && at[lo] < t)
+					lo++;
+				break;
+			}
+			for (q = 0, c = 0; q < SCAN; q++)
+				c += at[lo + q] < t;
+			lo += c;
+			if (c < SCAN)
+				break;
 		}
-		base += a->terms[base] < t;
-		lo = base;
-		if (base == a->nterms || a->terms[base] != t)
+		if (lo == na || at[lo] != t)
 			continue;
-		x = (uint64_t)a->wt[base] * b->wt[pass[k]];
+		x = (uint64_t)a->wt[lo] * b->wt[pass[k]];
 		dot += x;
 		top = x > top ? x : top;
 		lo++;
