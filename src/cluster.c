@@ -636,7 +636,7 @@ struct links {
 
 /* One thread's scratch space and results. */
 struct lshthread {
-	struct termbits bits;   /* first: aligned as the array is */
+	_Alignas(64) struct termbits bits; /* threads apart by cache lines */
 	struct rec *a, *b;      /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
@@ -1027,8 +1027,8 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	l.has = malloc(m);
 	l.in = malloc(m);
 	l.crowd = calloc(bands, sizeof(*l.crowd));
-	/* each thread's own cache lines (aligned_alloc wants a multiple) */
-	l.th = aligned_alloc(64, (nt * sizeof(*l.th) + 63) & ~(size_t)63);
+	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
+	l.th = aligned_alloc(64, nt * sizeof(*l.th));
 	if (!l.keys || !l.has || !l.in || !l.crowd || !l.th)
 		goto out;
 	memset(l.th, 0, nt * sizeof(*l.th));
