@@ -33,14 +33,12 @@ static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 	uint32_t i;
 
 	dedup_sig_init(s);
-	s->terms = malloc((n ? n : 1) * sizeof(*s->terms));
-	s->wt = malloc((n ? n : 1) * sizeof(*s->wt));
-	s->mins = malloc(sizeof(*s->mins));
+	assert_int_equal(dedup_sig_alloc(s, n, 0), DEDUP_OK);
 	for (i = 0; i < n; i++) {
 		s->terms[i] = terms[i];
-		s->wt[i] = (uint16_t)(DEDUP_WEIGHT_ONE / sqrt((double)n));
+		s->wt[i] = (uint8_t)(DEDUP_WEIGHT_ONE / sqrt((double)n));
 	}
-	s->nterms = s->ndistinct = s->nwords = n;
+	s->ndistinct = s->nwords = n;
 	s->date = date;
 	s->body = n ? terms[0] * 31u + n : 0;
 }
