@@ -1,5 +1,4 @@
 /* textdate.c - the first date stated in an article's text. */
-#include <string.h>
 
 #include "dedup/sig.h"
 #include "textdate.h"
@@ -42,14 +41,26 @@ static int isalpha_(int c)
 	return c >= 'a' && c <= 'z';
 }
 
-/* A month name or its 3-letter abbreviation (with optional '.') at p. */
+static const unsigned char month_len[12] = { 7, 8, 5, 5, 3, 4, 4, 6, 9, 7,
+					      8, 8 };
+
+/*
+ * A month name or its 3-letter abbreviation (with optional '.') at p.
+ * Tried at the start of every word of an article's head, so the first
+ * letter rules out most months before any other work.
+ */
 static int month_at(const char *p, const char *end, const char **after)
 {
-	int m;
+	int m, c;
 
+	if (p >= end)
+		return 0;
+	c = lower(*p);
 	for (m = 0; m < 12; m++) {
-		size_t full = strlen(months[m]), n = 0;
+		size_t full = month_len[m], n = 1;
 
+		if (c != months[m][0])
+			continue;
 		while (p + n < end && n < full && lower(p[n]) == months[m][n])
 			n++;
 		if ((n == full || n == 3 || (m == 8 && n == 4)) &&
