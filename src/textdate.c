@@ -45,9 +45,8 @@ static const unsigned char month_len[12] = { 7, 8, 5, 5, 3, 4, 4, 6, 9, 7,
 					      8, 8 };
 
 /*
- * A month name or its 3-letter abbreviation (with optional '.') at p.
- * Tried at the start of every word of an article's head, so the first
- * letter rules out most months before any other work.
+ * A month name or its 3-letter abbreviation (with optional '.') at p;
+ * the first letter rules out most months before any other work.
  */
 static int month_at(const char *p, const char *end, const char **after)
 {
@@ -132,15 +131,26 @@ int32_t dedup_text_date(const char *text, size_t len)
 				return dedup_days_from_civil(y, (unsigned)m,
 							     (unsigned)d);
 		} else if (isalpha_(*p)) {
-			/* October 10, 2023 */
-			m = month_at(p, end, &q);
-			if (m && q < end && *q == ' ' &&
+			/*
+			 * October 10, 2023: a month is a whole word, then
+			 * maybe ".", a space and a digit; most words are
+			 * not followed so and need not be compared.
+			 */
+			const char *e = p;
+
+			while (e < end && isalpha_(*e))
+				e++;
+			q = e < end && *e == '.' ? e + 1 : e;
+			if (q + 1 < end && *q == ' ' && isdig(q[1]) &&
+			    (m = month_at(p, end, &q)) && q < end &&
+			    *q == ' ' &&
 			    (d = number_at(q + 1, end, 2, &r)) > 0 &&
 			    r < end && (*r == ',' || *r == ' ') &&
 			    (y = number_at(skip_sp(r, end), end, 4, &q)) > 0 &&
 			    valid(y, m, d))
 				return dedup_days_from_civil(y, (unsigned)m,
 							     (unsigned)d);
+			p = e - 1; /* the rest of the word starts no date */
 		}
 	}
 	return DEDUP_DATE_NONE;

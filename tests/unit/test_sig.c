@@ -469,6 +469,12 @@ static void test_text_dates(void **state)
 	assert_int_equal(dedup_text_date("on October 11, 2023, he", 23), d);
 	assert_int_equal(dedup_text_date("Sept. 3, 2021", 13),
 			 dedup_days_from_civil(2021, 9, 3));
+	/* a month is a whole word */
+	assert_int_equal(dedup_text_date("Mayday 5, 2023", 14),
+			 DEDUP_DATE_NONE);
+	assert_int_equal(dedup_text_date("the Oct. 11, 2023 vote", 22), d);
+	assert_int_equal(dedup_text_date("in march\n11, 2023", 18),
+			 DEDUP_DATE_NONE);
 	assert_int_equal(dedup_text_date("no date here 12345", 18),
 			 DEDUP_DATE_NONE);
 	assert_int_equal(dedup_text_date("2023-13-40", 10), DEDUP_DATE_NONE);
