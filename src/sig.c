@@ -930,7 +930,8 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	if (nperm > 1024 || nterms > 4096)
 		return dedup_error_set(err, DEDUP_EFORMAT,
 				       "signature sizes out of range");
-	need = SIG_HEADER_BYTES + (size_t)nperm * 4 + (size_t)nterms * (4 + wbytes);
+	need = SIG_HEADER_BYTES + (size_t)nperm * 4 +
+	       (size_t)nterms * (4 + wbytes);
 	if (len < need)
 		return dedup_error_set(err, DEDUP_EFORMAT, "truncated signature");
 	if (dedup_sig_alloc(s, nterms, nperm))

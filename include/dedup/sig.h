@@ -60,9 +60,9 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 #define DEDUP_DATE_NONE INT32_MIN
 /*
  * A weight of 1 in dedup_sig.wt. A byte a weight is enough: each is
- * rounded by at most 1/510, which moves a cosine by less than 0.002 per
- * unit of shared weight, while events are told apart at 0.1; two bytes
- * made a fifth of every signature kept in memory.
+ * rounded by at most 1/510, which moves a cosine by at most 1/255 of the
+ * summed weight of the shared terms, while events are told apart at 0.1;
+ * two bytes made a fifth of every signature kept in memory.
  */
 #define DEDUP_WEIGHT_ONE 255u
 
