@@ -115,7 +115,7 @@ static void make_doc(uint64_t story, uint64_t doc, uint32_t maxterms,
 	s->ndistinct = k + (uint32_t)(mix(doc, 3) % 50);
 	s->nwords = s->ndistinct * 2;
 	for (i = 0; i < k; i++)
-		s->wt[i] = (uint16_t)(1 + mix(doc, 7000 + i) % 4);
+		s->wt[i] = (uint8_t)(1 + mix(doc, 7000 + i) % 4);
 	s->nperm = 0;
 	s->lang = 0;
 	s->date = 19000 + (int32_t)(story % 700);
@@ -209,10 +209,7 @@ int main(int argc, char **argv)
 	set.rows = 2;
 	set.top_terms = 24;
 	dedup_sig_init(&s);
-	s.terms = malloc(maxterms * sizeof(*s.terms));
-	s.wt = malloc(maxterms * sizeof(*s.wt));
-	s.mins = malloc(sizeof(*s.mins));
-	if (!s.terms || !s.wt || !s.mins || dedup_df_new(&df))
+	if (dedup_sig_alloc(&s, maxterms, 0) || dedup_df_new(&df))
 		return 1;
 	unlink(file);
 

@@ -194,21 +194,40 @@ struct tally {
 	unsigned hits[MAX_LANGS], only[MAX_LANGS], any;
 };
 
+/* Index of the lowest set bit of m (m != 0). */
+static inline int low_bit(uint32_t m)
+{
+#ifdef __GNUC__
+	return __builtin_ctz(m);
+#else
+	int i = 0;
+
+	while (!(m >> i & 1u))
+		i++;
+	return i;
+#endif
+}
+
+/*
+ * Called for every token of every document, twice a run: the languages
+ * of a word are taken set bit by set bit, not tested one by one.
+ */
 static void tally_add(struct tally *t, const struct dedup_stopwords *sw,
 		      uint64_t hash)
 {
 	uint32_t m = dedup_stopwords_langs(sw, hash);
-	int i;
 
 	if (!m)
 		return;
 	t->any++;
-	for (i = 0; i < sw->nlangs; i++)
-		if (m >> i & 1u) {
-			t->hits[i]++;
-			if (m == 1u << i)
-				t->only[i]++;
-		}
+	if (!(m & (m - 1))) {
+		t->hits[low_bit(m)]++;
+		t->only[low_bit(m)]++;
+		return;
+	}
+	do
+		t->hits[low_bit(m)]++;
+	while (m &= m - 1);
 }
 
 static int tally_best(const struct tally *t, const struct dedup_stopwords *sw)

@@ -1,5 +1,4 @@
 /* textdate.c - the first date stated in an article's text. */
-#include <string.h>
 
 #include "dedup/sig.h"
 #include "textdate.h"
@@ -42,14 +41,25 @@ static int isalpha_(int c)
 	return c >= 'a' && c <= 'z';
 }
 
-/* A month name or its 3-letter abbreviation (with optional '.') at p. */
+static const unsigned char month_len[12] = { 7, 8, 5, 5, 3, 4, 4, 6, 9, 7,
+					      8, 8 };
+
+/*
+ * A month name or its 3-letter abbreviation (with optional '.') at p;
+ * the first letter rules out most months before any other work.
+ */
 static int month_at(const char *p, const char *end, const char **after)
 {
-	int m;
+	int m, c;
 
+	if (p >= end)
+		return 0;
+	c = lower(*p);
 	for (m = 0; m < 12; m++) {
-		size_t full = strlen(months[m]), n = 0;
+		size_t full = month_len[m], n = 1;
 
+		if (c != months[m][0])
+			continue;
 		while (p + n < end && n < full && lower(p[n]) == months[m][n])
 			n++;
 		if ((n == full || n == 3 || (m == 8 && n == 4)) &&
@@ -121,15 +131,26 @@ int32_t dedup_text_date(const char *text, size_t len)
 				return dedup_days_from_civil(y, (unsigned)m,
 							     (unsigned)d);
 		} else if (isalpha_(*p)) {
-			/* October 10, 2023 */
-			m = month_at(p, end, &q);
-			if (m && q < end && *q == ' ' &&
+			/*
+			 * October 10, 2023: a month is a whole word, then
+			 * maybe ".", a space and a digit; most words are
+			 * not followed so and need not be compared.
+			 */
+			const char *e = p;
+
+			while (e < end && isalpha_(*e))
+				e++;
+			q = e < end && *e == '.' ? e + 1 : e;
+			if (q + 1 < end && *q == ' ' && isdig(q[1]) &&
+			    (m = month_at(p, end, &q)) && q < end &&
+			    *q == ' ' &&
 			    (d = number_at(q + 1, end, 2, &r)) > 0 &&
 			    r < end && (*r == ',' || *r == ' ') &&
 			    (y = number_at(skip_sp(r, end), end, 4, &q)) > 0 &&
 			    valid(y, m, d))
 				return dedup_days_from_civil(y, (unsigned)m,
 							     (unsigned)d);
+			p = e - 1; /* the rest of the word starts no date */
 		}
 	}
 	return DEDUP_DATE_NONE;

@@ -41,7 +41,7 @@ extern "C" {
  * same options change (tokenizer, hashing, term selection): an index built
  * by another version is then refused instead of silently mismatching.
  */
-#define DEDUP_INDEX_SETTINGS_VERSION 1
+#define DEDUP_INDEX_SETTINGS_VERSION 2
 
 /*
  * What must match between the run and the index. sig is the signature

@@ -58,7 +58,13 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 				    struct dedup_error *err);
 
 #define DEDUP_DATE_NONE INT32_MIN
-#define DEDUP_WEIGHT_ONE 65535u /* a weight of 1 in dedup_sig.wt */
+/*
+ * A weight of 1 in dedup_sig.wt. A byte a weight is enough: each is
+ * rounded by at most 1/510, which moves a cosine by at most 1/255 of the
+ * summed weight of the shared terms, while events are told apart at 0.1;
+ * two bytes made a fifth of every signature kept in memory.
+ */
+#define DEDUP_WEIGHT_ONE 255u
 
 struct dedup_sig {
 	uint32_t nperm;   /* entries in mins */
@@ -68,12 +74,21 @@ struct dedup_sig {
 	int32_t lang;     /* stopword language index, DEDUP_LANG_NONE */
 	int32_t date;     /* days since 1970-01-01 of a date in the text */
 	uint64_t body;    /* hash of the folded token stream (exact copies) */
-	uint32_t *mins;   /* MinHash values, UINT32_MAX for an empty set */
+	/* one block from dedup_sig_alloc(), terms first */
 	uint32_t *terms;  /* term ids, ascending */
-	uint16_t *wt;     /* unit-vector weight of terms[i], 0..65535 */
+	uint32_t *mins;   /* MinHash values, UINT32_MAX for an empty set */
+	uint8_t *wt;      /* unit-vector weight of terms[i], 1..255 */
 };
 
 void dedup_sig_init(struct dedup_sig *s);
+/*
+ * Give s room for nterms terms and nperm MinHash values (contents
+ * undefined; its arrays are freed, its scalars kept), in one block: a
+ * signature is kept for every document of a run, and an allocation per
+ * array cost about 50 bytes more. Sets nterms and nperm.
+ */
+dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
+			     uint32_t nperm);
 void dedup_sig_release(struct dedup_sig *s);
 
 /*

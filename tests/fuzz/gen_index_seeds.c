@@ -52,7 +52,7 @@ static uint32_t sig_magic(void)
 
 /*
  * The bytes of a signature in the portable encoding (see
- * dedup_sig_encode: header, MinHash values, terms, 16-bit term values),
+ * dedup_sig_encode: header, MinHash values, terms, 8-bit term weights),
  * so that this program does not depend on the struct's field names.
  * Returns the length written to buf.
  */
@@ -79,11 +79,11 @@ static size_t sig_bytes(unsigned char *buf, uint32_t seed, uint32_t nperm,
 		put_le(&p, i * 1000003u + (x >> 24), 4);
 	}
 	for (i = 0; i < nterms; i++)
-		put_le(&p, 1 + i % 3, 2);
+		put_le(&p, 1 + i % 3, 1);
 	return (size_t)(p - buf);
 }
 
-#define SIG_MAX (36 + 64 * 4 + 64 * 6)
+#define SIG_MAX (36 + 64 * 4 + 64 * 5)
 
 static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
 		     uint32_t nterms)

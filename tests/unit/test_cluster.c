@@ -33,14 +33,12 @@ static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 	uint32_t i;
 
 	dedup_sig_init(s);
-	s->terms = malloc((n ? n : 1) * sizeof(*s->terms));
-	s->wt = malloc((n ? n : 1) * sizeof(*s->wt));
-	s->mins = malloc(sizeof(*s->mins));
+	assert_int_equal(dedup_sig_alloc(s, n, 0), DEDUP_OK);
 	for (i = 0; i < n; i++) {
 		s->terms[i] = terms[i];
-		s->wt[i] = (uint16_t)(DEDUP_WEIGHT_ONE / sqrt((double)n));
+		s->wt[i] = (uint8_t)(DEDUP_WEIGHT_ONE / sqrt((double)n));
 	}
-	s->nterms = s->ndistinct = s->nwords = n;
+	s->ndistinct = s->nwords = n;
 	s->date = date;
 	s->body = n ? terms[0] * 31u + n : 0;
 }
@@ -421,13 +419,18 @@ static void test_candidates_exact(void **state)
 	(void)state;
 	for (i = 0; i < N; i++) {
 		uint32_t topic = i < 120 ? 0 : 1 + i % 23;
+		struct dedup_sig t;
 
-		topic_doc(&s[i], topic, i, 10 + (i * 7) % 45);
+		/* the same terms, in a block with room for 128 MinHash values */
+		topic_doc(&t, topic, i, 10 + (i * 7) % 45);
+		s[i] = t;
+		s[i].terms = NULL;
+		assert_int_equal(dedup_sig_alloc(&s[i], t.nterms, 128),
+				 DEDUP_OK);
+		memcpy(s[i].terms, t.terms, t.nterms * sizeof(*t.terms));
+		memcpy(s[i].wt, t.wt, t.nterms * sizeof(*t.wt));
+		dedup_sig_release(&t);
 		/* copy level: MinHash values shared by topic, some by all */
-		free(s[i].mins);
-		s[i].mins = malloc(128 * sizeof(*s[i].mins));
-		assert_non_null(s[i].mins);
-		s[i].nperm = 128;
 		for (k = 0; k < 128; k++)
 			s[i].mins[k] = k % 9 == 0 ? k :
 				       (k + i) % 3 ? topic * 1000 + k :

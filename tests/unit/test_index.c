@@ -68,18 +68,13 @@ static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nterms)
 	uint32_t i, x = seed * 2654435761u + 1;
 
 	dedup_sig_init(s);
-	s->terms = malloc(nterms * sizeof(*s->terms));
-	s->wt = malloc(nterms * sizeof(*s->wt));
-	s->mins = malloc(sizeof(*s->mins));
-	assert_non_null(s->terms);
-	assert_non_null(s->wt);
+	assert_int_equal(dedup_sig_alloc(s, nterms, 0), DEDUP_OK);
 	for (i = 0; i < nterms; i++) {
 		x = x * 1103515245u + 12345u;
 		/* strictly ascending: a base per slot plus a little noise */
 		s->terms[i] = i * 1000003u + (x >> 24);
-		s->wt[i] = (uint16_t)(1 + i % 3);
+		s->wt[i] = (uint8_t)(1 + i % 3);
 	}
-	s->nterms = nterms;
 	s->nwords = nterms * 2;
 	s->ndistinct = nterms;
 	s->date = (int32_t)(19000 + seed % 100);

@@ -406,6 +406,57 @@ static void test_encode_roundtrip(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+/* Little-endian bytes of v, as the encodings store fields. */
+static unsigned char *le(unsigned char *p, uint64_t v, int bytes)
+{
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+	return p + bytes;
+}
+
+/* Indexes written before weights took a byte hold "SIG2" signatures. */
+static void test_decode_version2(void **state)
+{
+	static const uint16_t w16[3] = { 65535, 1, 40000 };
+	unsigned char blob[36 + 3 * 6], *p = blob;
+	struct dedup_sig d;
+	struct dedup_error err;
+	size_t used;
+	uint32_t i;
+
+	(void)state;
+	p = le(p, 0x32474953u, 4); /* "SIG2" */
+	p = le(p, 0, 4);           /* nperm */
+	p = le(p, 3, 4);           /* nterms */
+	p = le(p, 50, 4);          /* nwords */
+	p = le(p, 70, 4);          /* ndistinct */
+	p = le(p, 1, 4);           /* lang */
+	p = le(p, 19000, 4);       /* date */
+	p = le(p, 0x1122334455667788ull, 8);
+	for (i = 0; i < 3; i++)
+		p = le(p, 100 + 7 * i, 4);
+	for (i = 0; i < 3; i++)
+		p = le(p, w16[i], 2);
+	dedup_sig_init(&d);
+	assert_int_equal(dedup_sig_decode(&d, blob, sizeof(blob), &used, &err),
+			 DEDUP_OK);
+	assert_int_equal(used, sizeof(blob));
+	assert_int_equal(d.nterms, 3);
+	assert_int_equal(d.nwords, 50);
+	assert_int_equal(d.date, 19000);
+	assert_true(d.body == 0x1122334455667788ull);
+	assert_int_equal(d.terms[2], 114);
+	/* rescaled to a byte; the smallest weight does not become 0 */
+	assert_int_equal(d.wt[0], DEDUP_WEIGHT_ONE);
+	assert_int_equal(d.wt[1], 1);
+	assert_int_equal(d.wt[2], 156);
+	assert_int_equal(dedup_sig_decode(&d, blob, sizeof(blob) - 1, &used,
+					  &err), DEDUP_EFORMAT);
+	dedup_sig_release(&d);
+}
+
 static void test_text_dates(void **state)
 {
 	int32_t d = dedup_days_from_civil(2023, 10, 11);
@@ -418,6 +469,12 @@ static void test_text_dates(void **state)
 	assert_int_equal(dedup_text_date("on October 11, 2023, he", 23), d);
 	assert_int_equal(dedup_text_date("Sept. 3, 2021", 13),
 			 dedup_days_from_civil(2021, 9, 3));
+	/* a month is a whole word */
+	assert_int_equal(dedup_text_date("Mayday 5, 2023", 14),
+			 DEDUP_DATE_NONE);
+	assert_int_equal(dedup_text_date("the Oct. 11, 2023 vote", 22), d);
+	assert_int_equal(dedup_text_date("in march\n11, 2023", 18),
+			 DEDUP_DATE_NONE);
 	assert_int_equal(dedup_text_date("no date here 12345", 18),
 			 DEDUP_DATE_NONE);
 	assert_int_equal(dedup_text_date("2023-13-40", 10), DEDUP_DATE_NONE);
@@ -436,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_document_frequencies),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_decode_version2),
 		cmocka_unit_test(test_text_dates),
 		cmocka_unit_test(test_phone_numbers),
 	};

@@ -167,6 +167,25 @@ static void expect_fold(struct fixture *f, const char *word, const char *want)
 	dedup_buf_release(&b);
 }
 
+/* The tokenizer's inline hash is dedup_token_hash(), at every length. */
+static void test_token_hash(void **state)
+{
+	char s[80];
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < sizeof(s); n++)
+		s[n] = (char)('a' + n * 7 % 26);
+	for (n = 0; n <= sizeof(s); n++) {
+		assert_true(tok_hash(s, n) == dedup_token_hash(s, n));
+		assert_true(tok_hash(s, n) ==
+			    XXH3_64bits_withSeed(s, n, TOK_HASH_SEED));
+	}
+	/* stable across builds: indexes keep term ids made from it */
+	assert_true(dedup_token_hash("ferry", 5) ==
+		    XXH3_64bits_withSeed("ferry", 5, 0x6465647570ULL));
+}
+
 static void test_fold(void **state)
 {
 	struct fixture *f = *state;
@@ -842,6 +861,7 @@ static void test_random_codepoints(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_hash),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_fold_appends),
 		cmocka_unit_test(test_words),
