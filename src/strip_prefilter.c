@@ -27,6 +27,18 @@ static unsigned bit_of(uint32_t h)
 	return (h ^ h >> 16) & (PREFILTER_BITS - 1);
 }
 
+/*
+ * The hash of four bytes at t, read as one little-endian word: most
+ * positions of a text fail this one test when every prefix is that long.
+ */
+static unsigned quad_of(const unsigned char *t)
+{
+	uint32_t x = (uint32_t)t[0] | (uint32_t)t[1] << 8 |
+		     (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+
+	return (unsigned)((x * 2654435761u) >> 16);
+}
+
 /* Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX). */
 static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 		       int n)
@@ -41,6 +53,10 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 	pf->bits[k / 64] |= 1ull << (k % 64);
 	k = (unsigned)t[0] << 8 | t[1];
 	pf->pairs[k / 64] |= 1ull << (k % 64);
+	if (n >= PREFIX_QUAD) {
+		k = quad_of(t);
+		pf->quads[k / 64] |= 1ull << (k % 64);
+	}
 	pf->lengths |= 1u << n;
 	for (k = 0; k < pf->nfirst && k < RARE_FIRST; k++)
 		if (pf->first[k] == t[0])
@@ -383,15 +399,52 @@ static size_t next_first(const struct strip_prefilter *pf, const char *s,
 	return best;
 }
 
+/* Whether some prefix of the set begins at p[i] (i + PREFIX_MIN <= len). */
+static int prefix_at(const struct strip_prefilter *pf, const unsigned char *p,
+		     size_t len, size_t i)
+{
+	uint32_t h = 2166136261u;
+	int n;
+
+	for (n = 1; n <= PREFIX_MAX && i + n <= len; n++) {
+		unsigned k;
+
+		h = step(h, p[i + n - 1]);
+		if (!(pf->lengths >> n & 1u))
+			continue;
+		k = bit_of(h);
+		if (pf->bits[k / 64] >> (k % 64) & 1u)
+			return 1;
+	}
+	return 0;
+}
+
+/* strip_prefilter_next() when every prefix has PREFIX_QUAD bytes or more. */
+static size_t next_quad(const struct strip_prefilter *pf,
+			const unsigned char *p, size_t len, size_t start)
+{
+	size_t i;
+
+	for (i = start; i + PREFIX_QUAD <= len; i++) {
+		unsigned k = quad_of(p + i);
+
+		if ((pf->quads[k / 64] >> (k % 64) & 1u) &&
+		    prefix_at(pf, p, len, i))
+			return i;
+	}
+	return (size_t)-1;
+}
+
 size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 			    size_t len, size_t start)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
-	int n;
 
+	if (pf->nfirst > RARE_FIRST &&
+	    !(pf->lengths & ((1u << PREFIX_QUAD) - 1)))
+		return next_quad(pf, p, len, start);
 	for (i = start; i + PREFIX_MIN <= len; i++) {
-		uint32_t h = 2166136261u;
 		unsigned pair;
 
 		if (pf->nfirst <= RARE_FIRST) {
@@ -403,16 +456,8 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 		/* most positions fail here, with one lookup */
 		if (!(pf->pairs[pair / 64] >> (pair % 64) & 1u))
 			continue;
-		for (n = 1; n <= PREFIX_MAX && i + n <= len; n++) {
-			unsigned k;
-
-			h = step(h, p[i + n - 1]);
-			if (!(pf->lengths >> n & 1u))
-				continue;
-			k = bit_of(h);
-			if (pf->bits[k / 64] >> (k % 64) & 1u)
-				return i;
-		}
+		if (prefix_at(pf, p, len, i))
+			return i;
 	}
 	return (size_t)-1;
 }

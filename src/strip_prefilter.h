@@ -25,9 +25,14 @@
  * many distinct ones (markup such as "{{", "<div", "[caption"). */
 #define RARE_FIRST 3
 
+/* Prefixes this long or longer are also looked for by their first four
+ * bytes, one hashed load per position. */
+#define PREFIX_QUAD 4
+
 struct strip_prefilter {
 	uint64_t bits[PREFILTER_BITS / 64];  /* hashes of whole prefixes */
 	uint64_t pairs[65536 / 64];          /* their first two bytes, exact */
+	uint64_t quads[65536 / 64];          /* hashes of their first four */
 	uint32_t lengths; /* bit n: some prefix has n bytes */
 	unsigned nfirst;  /* distinct first bytes, up to RARE_FIRST + 1 */
 	unsigned char first[RARE_FIRST];     /* them, when that few */
