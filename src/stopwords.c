@@ -194,10 +194,10 @@ struct tally {
 	unsigned hits[MAX_LANGS], only[MAX_LANGS], any;
 };
 
+/* One word whose stopword languages are m. */
 static void tally_add(struct tally *t, const struct dedup_stopwords *sw,
-		      uint64_t hash)
+		      uint32_t m)
 {
-	uint32_t m = dedup_stopwords_langs(sw, hash);
 	int i;
 
 	if (!m)
@@ -235,7 +235,18 @@ int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		tally_add(&t, sw, hashes[k]);
+		tally_add(&t, sw, dedup_stopwords_langs(sw, hashes[k]));
+	return tally_best(&t, sw);
+}
+
+int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
+				 const uint32_t *langs, size_t n)
+{
+	struct tally t = { { 0 }, { 0 }, 0 };
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		tally_add(&t, sw, langs[k]);
 	return tally_best(&t, sw);
 }
 
@@ -246,6 +257,6 @@ int dedup_stopwords_detect(const struct dedup_stopwords *sw,
 	size_t k;
 
 	for (k = 0; k < toks->n; k++)
-		tally_add(&t, sw, toks->v[k].hash);
+		tally_add(&t, sw, dedup_stopwords_langs(sw, toks->v[k].hash));
 	return tally_best(&t, sw);
 }

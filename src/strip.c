@@ -862,7 +862,7 @@ static int detect_lang(const struct dedup_stripper *st)
 {
 	size_t n = st->nwords < MAX_LANG_WORDS ? st->nwords : MAX_LANG_WORDS;
 
-	return dedup_stopwords_detect_hashes(st->sw, st->whash, n);
+	return dedup_stopwords_detect_langs(st->sw, st->wlangs, n);
 }
 
 static void measure(struct dedup_stripper *st, struct seg *g, int lang)
