@@ -203,12 +203,16 @@ static void tally_add(struct tally *t, const struct dedup_stopwords *sw,
 	if (!m)
 		return;
 	t->any++;
+	if (!(m & (m - 1))) {
+		/* a word of one list, the common case */
+		i = __builtin_ctz(m);
+		t->hits[i]++;
+		t->only[i]++;
+		return;
+	}
 	for (i = 0; i < sw->nlangs; i++)
-		if (m >> i & 1u) {
+		if (m >> i & 1u)
 			t->hits[i]++;
-			if (m == 1u << i)
-				t->only[i]++;
-		}
 }
 
 static int tally_best(const struct tally *t, const struct dedup_stopwords *sw)

@@ -163,6 +163,10 @@ struct dedup_stripper {
 	struct dedup_buf lwork;
 	struct dedup_buf lline;
 	int line_lowok;
+	/* the characters of the last text a gate looked at (chars_of) */
+	struct gate_chars chars;
+	const char *chars_of;
+	size_t chars_len;
 	/* per call */
 	dedup_status limit_st;
 	struct dedup_error *err;
@@ -323,14 +327,15 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 }
 
 /*
- * Whether the anchored alternation jn matches t[0..len) (len > 0), from its
- * members that accept the first two bytes (see struct join_member): 1 when
- * one matches, 0 when none does, -1 when one hit the match limit.
+ * Whether the anchored alternation jn matches t[0..len) (len > 0; s[0..len)
+ * before lowercasing), from its members that accept the first two bytes
+ * and pass their gates (see struct join_member): 1 when one matches, 0
+ * when none does, -1 when one hit the match limit.
  */
 static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
-		       const char *t, size_t len)
+		       const char *t, const char *s, size_t len)
 {
-	size_t i, ms, me;
+	size_t i, k, ms, me;
 	int rc;
 
 	for (i = 0; i < jn->nmember; i++) {
@@ -338,9 +343,27 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 
 		if (!member_accepts(m, t, len))
 			continue;
-		rc = run(st, m->code, t, len, 0, 0, &ms, &me);
-		if (rc)
-			return rc;
+		/* the characters of s, once for all the rules of a text */
+		if (st->chars_of != s || st->chars_len != len) {
+			strip_gate_chars(s, len, &st->chars);
+			st->chars_of = s;
+			st->chars_len = len;
+		}
+		if (!m->gate.nalt) {
+			rc = run(st, m->code, t, len, 0, 0, &ms, &me);
+			if (rc)
+				return rc;
+			continue;
+		}
+		/* the rule matches when one of its alternatives does */
+		for (k = 0; k < m->gate.nalt; k++) {
+			if (!strip_gate_alt_pass(&m->gate, k, t, len,
+						 &st->chars))
+				continue;
+			rc = run(st, m->alt_code[k], t, len, 0, 0, &ms, &me);
+			if (rc)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -438,7 +461,7 @@ static struct found join_find(struct dedup_stripper *st,
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
-		rc = jn->member ? run_members(st, jn, t, len) : -1;
+		rc = jn->member ? run_members(st, jn, t, s, len) : -1;
 		if (rc == 0)
 			return f;
 		if (rc > 0) {
@@ -1353,9 +1376,11 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	memset(st->fallback, 0, sizeof(st->fallback));
 	if (st->disabled)
 		memset(st->disabled, 0, st->rules->n);
+	st->chars_of = NULL;
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
+	st->chars_of = NULL;
 	if (split_words(st, st->sw || opts->lines)) {
 		s = DEDUP_ENOMEM;
 		goto fail;

@@ -67,15 +67,6 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 		pf->nfirst++;
 }
 
-/* A branch's literal prefix ends here: usable when long enough. */
-static int end_prefix(struct strip_prefilter *pf, const unsigned char *t,
-		      int n)
-{
-	if (n < PREFIX_MIN)
-		return -1;
-	set_prefix(pf, t, n);
-	return 0;
-}
 
 /* End of the group whose body starts at i (just past "(" or "(?:"). */
 static size_t group_end(const char *s, size_t n, size_t i)
@@ -150,10 +141,27 @@ static size_t quantifier(const char *s, size_t n, size_t i, int *optional,
 	return j - i;
 }
 
+/*
+ * A walk hands each prefix to fn. min: the shortest prefix of use (a
+ * shorter one fails the walk); anchored: a '^' before the first literal
+ * takes no text (the pattern is tried at the start of the text only).
+ */
 struct walk {
-	struct strip_prefilter *pf;
+	void (*fn)(void *ctx, const unsigned char *t, int n);
+	void *ctx;
+	int min;
+	int anchored;
 	int failed;
 };
+
+/* A branch's literal prefix ends here: usable when long enough. */
+static int end_prefix(struct walk *w, const unsigned char *t, int n)
+{
+	if (n < w->min)
+		return -1;
+	w->fn(w->ctx, t, n);
+	return 0;
+}
 
 static void walk(struct walk *w, const char *s, size_t n,
 		 unsigned char *acc, int accn, int depth);
@@ -192,11 +200,11 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 		unsigned char c;
 
 		if (accn == PREFIX_MAX) {
-			set_prefix(w->pf, acc, accn);
+			w->fn(w->ctx, acc, accn);
 			return;
 		}
 		if (i >= n) {
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		}
@@ -213,7 +221,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 			}
 			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			    (c >= '0' && c <= '9')) {
-				if (end_prefix(w->pf, acc, accn))
+				if (end_prefix(w, acc, accn))
 					w->failed = 1;
 				return;
 			}
@@ -239,7 +247,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 				 s[i + 1] != '*')
 				body = i + 1;
 			else {
-				if (end_prefix(w->pf, acc, accn))
+				if (end_prefix(w, acc, accn))
 					w->failed = 1;
 				return;
 			}
@@ -294,9 +302,12 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 				alt = k + 1;
 			}
 			return;
+		} else if (c == '^' && w->anchored && !accn) {
+			i++;
+			continue;
 		} else if (c == '[' || c == '.' || c == '^' || c == '$' ||
 			   c == ')' || c == '|') {
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		} else {
@@ -315,7 +326,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 			acc[accn++] = (unsigned char)s[i + k];
 		if (q && rep) {
 			/* a repeat: what follows is not known */
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		}
@@ -370,10 +381,26 @@ static void walk(struct walk *w, const char *s, size_t n,
 	}
 }
 
+static void add_prefix(void *ctx, const unsigned char *t, int n)
+{
+	set_prefix(ctx, t, n);
+}
+
 int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 			size_t len)
 {
-	struct walk w = { pf, 0 };
+	struct walk w = { add_prefix, pf, PREFIX_MIN, 0, 0 };
+	unsigned char acc[PREFIX_MAX] = { 0 };
+
+	walk(&w, src, len, acc, 0, 0);
+	return w.failed ? -1 : 0;
+}
+
+int strip_prefixes(const char *src, size_t len,
+		   void (*fn)(void *ctx, const unsigned char *t, int n),
+		   void *ctx)
+{
+	struct walk w = { fn, ctx, 1, 1, 0 };
 	unsigned char acc[PREFIX_MAX] = { 0 };
 
 	walk(&w, src, len, acc, 0, 0);

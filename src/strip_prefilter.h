@@ -48,6 +48,17 @@ int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 			size_t len);
 
 /*
+ * Call fn for each literal prefix (1 to PREFIX_MAX bytes) that a match of
+ * the exact pattern src[0..len), tried at the start of a text only, must
+ * begin with: a leading '^' takes no text. Returns 0, or -1 when some
+ * match may begin with no literal byte (fn may have been called: ignore
+ * what it got).
+ */
+int strip_prefixes(const char *src, size_t len,
+		   void (*fn)(void *ctx, const unsigned char *t, int n),
+		   void *ctx);
+
+/*
  * The first position at or after `start` in s[0..len) that begins with a
  * prefix of the set (where a match may start), or (size_t)-1.
  */
