@@ -832,17 +832,17 @@ static int grow_words(struct dedup_stripper *st)
 	uint32_t *nl;
 	unsigned char *nf;
 
-	if (!nh)
-		return -1;
-	st->whash = nh;
-	nl = realloc(st->wlangs, na * sizeof(*nl));
-	if (!nl)
-		return -1;
-	st->wlangs = nl;
-	nf = realloc(st->wflags, na);
+	/* each array keeps what it got: freed with the stripper */
+	if (nh)
+		st->whash = nh;
+	nl = nh ? realloc(st->wlangs, na * sizeof(*nl)) : NULL;
+	if (nl)
+		st->wlangs = nl;
+	nf = nl ? realloc(st->wflags, na) : NULL;
+	if (nf)
+		st->wflags = nf;
 	if (!nf)
 		return -1;
-	st->wflags = nf;
 	st->awords = na;
 	return 0;
 }

@@ -141,36 +141,34 @@ static int32_t next_char(struct parser *p)
 	return c;
 }
 
-static int hexval(char c)
+/* The character of a one-letter escape such as \t, or -1. */
+static int32_t letter_char(char e)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	switch (e) {
+	case 't': return '\t';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 'f': return '\f';
+	case 'e': return 0x1B;
+	case 'a': return 0x07;
+	default: return -1;
+	}
 }
 
-/* \xhh or \x{h...} after "\x"; -1 when malformed. */
-static int32_t hex_escape(struct parser *p)
+/* Skip the digits of \xhh or \x{h...}: the character is not kept. */
+static void skip_hex(struct parser *p)
 {
-	int32_t v = 0;
-	int k = 0;
+	int k;
 
 	if (p->i < p->n && p->s[p->i] == '{') {
+		while (p->i < p->n && p->s[p->i] != '}')
+			p->i++;
 		p->i++;
-		while (p->i < p->n && p->s[p->i] != '}' && k < 6 &&
-		       hexval(p->s[p->i]) >= 0)
-			v = v * 16 + hexval(p->s[p->i++]), k++;
-		if (p->i >= p->n || p->s[p->i] != '}' || !k)
-			return -1;
-		p->i++;
-		return v;
+		return;
 	}
-	while (p->i < p->n && k < 2 && hexval(p->s[p->i]) >= 0)
-		v = v * 16 + hexval(p->s[p->i++]), k++;
-	return v;
+	for (k = 0; k < 2 && p->i < p->n &&
+	     strchr("0123456789abcdefABCDEF", p->s[p->i]) && p->s[p->i]; k++)
+		p->i++;
 }
 
 /*
@@ -199,6 +197,10 @@ static int escape_set(struct parser *p, struct gate_chars *c, int caseless,
 		return 1;
 	}
 	p->i++;
+	if (letter_char(e) >= 0) {
+		add_char(c, (uint32_t)letter_char(e), caseless);
+		return 1;
+	}
 	switch (e) {
 	case 'd':
 		add_digits(c);
@@ -223,18 +225,9 @@ static int escape_set(struct parser *p, struct gate_chars *c, int caseless,
 		add_char(c, '_', 0);
 		c->extra |= GATE_NONASCII | GATE_NDIGIT;
 		return 1;
-	case 't': add_char(c, '\t', 0); return 1;
-	case 'n': add_char(c, '\n', 0); return 1;
-	case 'r': add_char(c, '\r', 0); return 1;
-	case 'f': add_char(c, '\f', 0); return 1;
-	case 'e': add_char(c, 0x1B, 0); return 1;
-	case 'a': add_char(c, 0x07, 0); return 1;
 	case 'x':
-		ch = hex_escape(p);
-		if (ch < 0)
-			p->bad = 1;
-		else
-			add_char(c, (uint32_t)ch, caseless);
+		skip_hex(p);
+		set_universal(c);
 		return 1;
 	case 'p':
 		/* \p{L}, \p{Lu}...: letters of every script, ASCII ones
@@ -307,15 +300,15 @@ static int32_t class_escape(struct parser *p, struct gate_chars *c,
 	      (e >= '0' && e <= '9')))
 		return next_char(p);
 	p->i++;
+	if (letter_char(e) >= 0)
+		return letter_char(e);
 	switch (e) {
-	case 't': return '\t';
-	case 'n': return '\n';
-	case 'r': return '\r';
-	case 'f': return '\f';
-	case 'e': return 0x1B;
-	case 'a': return 0x07;
-	case 'b': return 0x08;
-	case 'x': return hex_escape(p);
+	case 'b':
+		return 0x08;
+	case 'x':
+		skip_hex(p);
+		set_universal(c);
+		return -2;
 	case 'd': case 's': case 'w': case 'h': case 'v': case 'p':
 	case 'D': case 'S': case 'W': case 'H': case 'V': case 'P':
 		p->i--;
@@ -901,19 +894,6 @@ void strip_gate_chars(const char *t, size_t len, struct gate_chars *c)
 	c->ascii[1] = hi;
 }
 
-/* The first two bytes of t[0..len) (len > 0) against a->first and
- * a->second; bytes from 0x80 up always pass. */
-static int first_two(const struct gate_alt *a, const char *t, size_t len)
-{
-	unsigned char b0 = (unsigned char)t[0];
-	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
-
-	if (!(a->first[b0 / 64] >> (b0 % 64) & 1u))
-		return 0;
-	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
-	       (a->second[b0][b1 / 64] >> (b1 % 64) & 1u);
-}
-
 int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
 			const char *t, size_t len, const struct gate_chars *c)
 {
@@ -925,7 +905,7 @@ int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
 
 	if (!len)
 		return 1;
-	if (a->second && !first_two(a, t, len))
+	if (a->second && !gate_first_two(a->first, a->second, t, len))
 		return 0;
 	for (k = 0; k < a->nreq && ok; k++)
 		ok = (c->ascii[0] & a->req[k].ascii[0]) ||

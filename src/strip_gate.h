@@ -56,6 +56,24 @@ struct strip_gate {
 };
 
 /*
+ * Whether the first two bytes of t[0..len) (len > 0) are among those a
+ * match can begin with: first[b0 / 64] bit b0, then second[b0][b1 / 64]
+ * bit b1 for ASCII b0 and b1 (other bytes always pass).
+ */
+static inline int gate_first_two(const uint64_t first[4],
+				 const uint64_t (*second)[2], const char *t,
+				 size_t len)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
+
+	if (!(first[b0 / 64] >> (b0 % 64) & 1u))
+		return 0;
+	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
+	       (second[b0][b1 / 64] >> (b1 % 64) & 1u);
+}
+
+/*
  * Build the gate of the anchored pattern src[0..len), run on text as it
  * is when !caseless. caseless: the pattern runs caseless (fold, with a
  * "(?i)" prefix in src) or exactly on a lowercased copy of the text

@@ -135,13 +135,8 @@ struct dedup_rules {
 static inline int member_accepts(const struct join_member *m, const char *t,
 				  size_t len)
 {
-	unsigned char b0 = (unsigned char)t[0];
-	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
-
-	if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
-		return 0;
-	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
-	       (m->second[b0][b1 / 64] >> (b1 % 64) & 1u);
+	return gate_first_two(m->first,
+			      (const uint64_t (*)[2])m->second, t, len);
 }
 
 /* PCRE2 compile options of every rule. */

@@ -74,23 +74,15 @@ static int emit(const char *s, size_t a, size_t b, unsigned flags,
 #define A_STOP 1u
 #define A_LOWER 2u
 
+#define AZ(c) [c] = A_STOP, [c + 32] = A_LOWER
 static const unsigned char ascii_seg[128] = {
 	['|'] = A_STOP,
-	['A'] = A_STOP, ['B'] = A_STOP, ['C'] = A_STOP, ['D'] = A_STOP,
-	['E'] = A_STOP, ['F'] = A_STOP, ['G'] = A_STOP, ['H'] = A_STOP,
-	['I'] = A_STOP, ['J'] = A_STOP, ['K'] = A_STOP, ['L'] = A_STOP,
-	['M'] = A_STOP, ['N'] = A_STOP, ['O'] = A_STOP, ['P'] = A_STOP,
-	['Q'] = A_STOP, ['R'] = A_STOP, ['S'] = A_STOP, ['T'] = A_STOP,
-	['U'] = A_STOP, ['V'] = A_STOP, ['W'] = A_STOP, ['X'] = A_STOP,
-	['Y'] = A_STOP, ['Z'] = A_STOP,
-	['a'] = A_LOWER, ['b'] = A_LOWER, ['c'] = A_LOWER, ['d'] = A_LOWER,
-	['e'] = A_LOWER, ['f'] = A_LOWER, ['g'] = A_LOWER, ['h'] = A_LOWER,
-	['i'] = A_LOWER, ['j'] = A_LOWER, ['k'] = A_LOWER, ['l'] = A_LOWER,
-	['m'] = A_LOWER, ['n'] = A_LOWER, ['o'] = A_LOWER, ['p'] = A_LOWER,
-	['q'] = A_LOWER, ['r'] = A_LOWER, ['s'] = A_LOWER, ['t'] = A_LOWER,
-	['u'] = A_LOWER, ['v'] = A_LOWER, ['w'] = A_LOWER, ['x'] = A_LOWER,
-	['y'] = A_LOWER, ['z'] = A_LOWER,
+	AZ('A'), AZ('B'), AZ('C'), AZ('D'), AZ('E'), AZ('F'), AZ('G'),
+	AZ('H'), AZ('I'), AZ('J'), AZ('K'), AZ('L'), AZ('M'), AZ('N'),
+	AZ('O'), AZ('P'), AZ('Q'), AZ('R'), AZ('S'), AZ('T'), AZ('U'),
+	AZ('V'), AZ('W'), AZ('X'), AZ('Y'), AZ('Z'),
 };
+#undef AZ
 
 /* The code point at s[i] (negative when not valid UTF-8) and where the
  * next one starts. */
