@@ -794,6 +794,49 @@ static void build_alt(struct gate_alt *a, const char *s, size_t n,
 	sort_prefixes(a);
 }
 
+/*
+ * Whether each top-level alternative of s[0..n) means alone what it means
+ * in the pattern: not so after an option setting such as "(?i)" (it holds
+ * for the alternatives that follow), with verbs such as (*COMMIT) (they
+ * reach across alternatives), \Q quoting (it hides '|'), or recursion and
+ * subroutine calls.
+ */
+static int splittable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] == '\\') {
+			if (strchr("QgkR", s[i + 1]))
+				return 0;
+			i++;
+		} else if (s[i] == '[') {
+			/* a class: '(' and '|' are plain there */
+			i += i + 2 < n && s[i + 1] == '^' ? 2 : 1;
+			if (i < n && s[i] == ']')
+				i++;
+			while (i < n && s[i] != ']')
+				i += s[i] == '\\' ? 2 : 1;
+		} else if (s[i] == '(' && s[i + 1] == '*') {
+			return 0;
+		} else if (s[i] == '(' && s[i + 1] == '?') {
+			const char *t = s + i + 2;
+			size_t left = n - i - 2;
+
+			if (left >= 1 && strchr(":=!>", t[0]))
+				continue;
+			if (left >= 2 && t[0] == '<' && strchr("=!", t[1]))
+				continue;
+			if (left >= 2 && !memcmp(t, "i:", 2))
+				continue;
+			if (left >= 3 && !memcmp(t, "-i:", 3))
+				continue;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 void strip_gate_build(struct strip_gate *g, const char *src, size_t len,
 		      int caseless, int fold)
 {
@@ -807,6 +850,8 @@ void strip_gate_build(struct strip_gate *g, const char *src, size_t len,
 		src += 4;
 		len -= 4;
 	}
+	if (!splittable(src, len))
+		return;
 	for (i = 0; i <= len; i = alt_end(src, len, i) + 1)
 		n++;
 	g->alt = calloc(n, sizeof(*g->alt));

@@ -386,6 +386,7 @@ static const char *const gate_lines[] = {
 	"\xd0\xb0\xd0\xb2\xd1\x82\xd0\xbe\xd1\x80\xd0\xb5",
 	"Comments (12)", "\xd9\xa3 likes", "With reporting by Reuters",
 	"Jane Doe (@jdoe) May 4, 2023", "KS:1", "\xe2\x84\xaaS:1",
+	"QR", "AB", "z|q", "ac", "(x", "ix", "XY",
 };
 
 static const char gate_alphabet[] =
@@ -405,7 +406,11 @@ static const char gate_rules[] =
 	"tail g10 ^\\s*x?\\s*\\(?[0-9a]{2}\n"
 	"line/i g11 ^(?:k|s)s:\\d|^[^a-z]{2}\\d\n"
 	"line g12 ^(?i:ks)(?-i::)[\\d\\x{660}-\\x{669}]\n"
-	"line g13 ^(?:\\d+\\s+)?likes|^(?:[\\w]{2}|\\.)\\p{Nd}$\n";
+	"line g13 ^(?:\\d+\\s+)?likes|^(?:[\\w]{2}|\\.)\\p{Nd}$\n"
+	"line/91 g14 ^zq|^(?i)ab|^qr\n"
+	"line/92 g15 ^\\Qz|q\\E|^yy\n"
+	"line/90 g16 ^a(*COMMIT)b|^ac\n"
+	"line/93 g17 ^[(?i)]x|^(?:XY)\n";
 
 /* Whether member m matches t as the stripper runs it: the alternatives
  * whose gates pass, each alone (s: t before lowercasing). */
