@@ -44,12 +44,24 @@ static void rule_release(struct rule *r)
 	pcre2_code_free(r->acode);
 }
 
+static void member_release(struct join_member *m)
+{
+	size_t i;
+
+	pcre2_code_free(m->own);
+	for (i = 0; m->alt_code && i < m->gate.nalt; i++)
+		pcre2_code_free(m->alt_code[i]);
+	free(m->alt_code);
+	m->alt_code = NULL;
+	strip_gate_release(&m->gate);
+}
+
 static void members_release(struct rule_join *jn)
 {
 	size_t i;
 
 	for (i = 0; i < jn->nmember; i++)
-		pcre2_code_free(jn->member[i].own);
+		member_release(&jn->member[i]);
 	free(jn->member);
 	jn->member = NULL;
 	jn->nmember = 0;
@@ -251,6 +263,58 @@ static int first_bytes(pcre2_code *code, const char *src,
 }
 
 /*
+ * The gate of member m of rule r (strip_gate.h): a lowered rule runs
+ * exactly on lowercased text, another caseless one has its "(?i)" in
+ * src. Alternatives without literal prefixes get the first bytes their
+ * matches can begin with, compiled alone as the member runs them.
+ */
+static void build_gate(const struct rule *r, struct join_member *m)
+{
+	const char *src = r->lowered ? r->lsrc : r->src;
+	int fold = !r->lowered && !strncmp(src, "(?i)", 4);
+	size_t i, n;
+	int ec;
+	PCRE2_SIZE eo;
+
+	strip_gate_build(&m->gate, src, strlen(src), r->lowered || fold,
+			 fold);
+	n = m->gate.nalt;
+	m->alt_code = n ? calloc(n, sizeof(*m->alt_code)) : NULL;
+	if (!m->alt_code) {
+		strip_gate_release(&m->gate);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct gate_alt *a = &m->gate.alt[i];
+		pcre2_code *code;
+
+		code = compile(src + a->off, a->len, PCRE2_ANCHORED |
+			       (fold ? PCRE2_CASELESS : 0), &ec, &eo);
+		m->alt_code[i] = code;
+		if (a->nprefix || !code)
+			continue;
+		a->second = malloc(128 * sizeof(*a->second));
+		if (a->second && !first_bytes(code, src + a->off,
+					      a->first, a->second)) {
+			free(a->second);
+			a->second = NULL;
+			memset(a->first, 0, sizeof(a->first));
+		}
+	}
+	/* without a gate, the member runs whole */
+	for (i = 0; i < n && m->gate.nalt; i++)
+		if (!m->alt_code[i])
+			strip_gate_release(&m->gate);
+	strip_gate_settle(&m->gate);
+	if (!m->gate.nalt) {
+		for (i = 0; i < n; i++)
+			pcre2_code_free(m->alt_code[i]);
+		free(m->alt_code);
+		m->alt_code = NULL;
+	}
+}
+
+/*
  * The members of the anchored alternation jn of scope s (see struct
  * join_member). Without them (no memory, a pattern that cannot be
  * gated), the alternation runs as a whole.
@@ -291,6 +355,7 @@ static void build_members(struct dedup_rules *rs, int s,
 			members_release(jn);
 			return;
 		}
+		build_gate(r, m);
 	}
 }
 

@@ -209,18 +209,17 @@ static inline int low_bit(uint32_t m)
 }
 
 /*
- * Called for every token of every document, twice a run: the languages
- * of a word are taken set bit by set bit, not tested one by one.
+ * One word whose stopword languages are m. Called for every token of
+ * every document, twice a run: the languages are taken set bit by set
+ * bit, not tested one by one.
  */
-static void tally_add(struct tally *t, const struct dedup_stopwords *sw,
-		      uint64_t hash)
+static void tally_add(struct tally *t, uint32_t m)
 {
-	uint32_t m = dedup_stopwords_langs(sw, hash);
-
 	if (!m)
 		return;
 	t->any++;
 	if (!(m & (m - 1))) {
+		/* a word of one list, the common case */
 		t->hits[low_bit(m)]++;
 		t->only[low_bit(m)]++;
 		return;
@@ -254,7 +253,18 @@ int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		tally_add(&t, sw, hashes[k]);
+		tally_add(&t, dedup_stopwords_langs(sw, hashes[k]));
+	return tally_best(&t, sw);
+}
+
+int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
+				 const uint32_t *langs, size_t n)
+{
+	struct tally t = { { 0 }, { 0 }, 0 };
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		tally_add(&t, langs[k]);
 	return tally_best(&t, sw);
 }
 
@@ -265,6 +275,6 @@ int dedup_stopwords_detect(const struct dedup_stopwords *sw,
 	size_t k;
 
 	for (k = 0; k < toks->n; k++)
-		tally_add(&t, sw, toks->v[k].hash);
+		tally_add(&t, dedup_stopwords_langs(sw, toks->v[k].hash));
 	return tally_best(&t, sw);
 }

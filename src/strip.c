@@ -105,6 +105,7 @@ struct seg {
 	int heading;        /* short line leading into good text */
 	int region;         /* inside a main stretch of text */
 	int embed;          /* part of an embedded post */
+	int lowok;          /* st->lwork holds it lowercased at off */
 	const char *reason; /* why removed */
 };
 
@@ -143,6 +144,7 @@ struct dedup_stripper {
 	 * read them here.
 	 */
 	uint64_t *whash;
+	uint32_t *wlangs;       /* stopword languages (bit set) of each */
 	unsigned char *wflags;  /* STRIP_WORD_* */
 	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
@@ -152,7 +154,19 @@ struct dedup_stripper {
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
 	struct dedup_buf work;
 	struct dedup_buf line;
-	struct dedup_buf lower; /* the current line lowercased in place */
+	struct dedup_buf lower; /* a line or segment lowercased in place */
+	/*
+	 * work and line lowercased, byte for byte, when the line could be
+	 * lowercased in place: a line is lowercased once, for its span rules
+	 * and for the rules of its segments (st->line_lowok).
+	 */
+	struct dedup_buf lwork;
+	struct dedup_buf lline;
+	int line_lowok;
+	/* the characters of the last text a gate looked at (chars_of) */
+	struct gate_chars chars;
+	const char *chars_of;
+	size_t chars_len;
 	/* per call */
 	dedup_status limit_st;
 	struct dedup_error *err;
@@ -176,6 +190,8 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	dedup_buf_init(&st->work);
 	dedup_buf_init(&st->line);
 	dedup_buf_init(&st->lower);
+	dedup_buf_init(&st->lwork);
+	dedup_buf_init(&st->lline);
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
@@ -214,12 +230,15 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	pcre2_jit_stack_free(st->jit_stack);
 	free(st->segs);
 	free(st->whash);
+	free(st->wlangs);
 	free(st->wflags);
 	free(st->disabled);
 	free(st->memo);
 	dedup_buf_release(&st->work);
 	dedup_buf_release(&st->line);
 	dedup_buf_release(&st->lower);
+	dedup_buf_release(&st->lwork);
+	dedup_buf_release(&st->lline);
 	free(st);
 }
 
@@ -236,8 +255,13 @@ static int run(struct dedup_stripper *st, const pcre2_code *code,
 	PCRE2_SIZE *ov;
 	int rc;
 
-	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, opts, st->md,
-			 st->mctx);
+	/* the JIT's own entry skips the checks pcre2_match() makes on every
+	 * call; a pattern without JIT code is refused and interpreted */
+	rc = pcre2_jit_match(code, (PCRE2_SPTR)s, len, start, opts, st->md,
+			     st->mctx);
+	if (rc == PCRE2_ERROR_JIT_BADOPTION)
+		rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, opts,
+				 st->md, st->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
@@ -303,14 +327,15 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 }
 
 /*
- * Whether the anchored alternation jn matches t[0..len) (len > 0), from its
- * members that accept the first two bytes (see struct join_member): 1 when
- * one matches, 0 when none does, -1 when one hit the match limit.
+ * Whether the anchored alternation jn matches t[0..len) (len > 0; s[0..len)
+ * before lowercasing), from its members that accept the first two bytes
+ * and pass their gates (see struct join_member): 1 when one matches, 0
+ * when none does, -1 when one hit the match limit.
  */
 static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
-		       const char *t, size_t len)
+		       const char *t, const char *s, size_t len)
 {
-	size_t i, ms, me;
+	size_t i, k, ms, me;
 	int rc;
 
 	for (i = 0; i < jn->nmember; i++) {
@@ -318,9 +343,27 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 
 		if (!member_accepts(m, t, len))
 			continue;
-		rc = run(st, m->code, t, len, 0, 0, &ms, &me);
-		if (rc)
-			return rc;
+		/* the characters of s, once for all the rules of a text */
+		if (st->chars_of != s || st->chars_len != len) {
+			strip_gate_chars(s, len, &st->chars);
+			st->chars_of = s;
+			st->chars_len = len;
+		}
+		if (!m->gate.nalt) {
+			rc = run(st, m->code, t, len, 0, 0, &ms, &me);
+			if (rc)
+				return rc;
+			continue;
+		}
+		/* the rule matches when one of its alternatives does */
+		for (k = 0; k < m->gate.nalt; k++) {
+			if (!strip_gate_alt_pass(&m->gate, k, t, len,
+						 &st->chars))
+				continue;
+			rc = run(st, m->alt_code[k], t, len, 0, 0, &ms, &me);
+			if (rc)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -418,7 +461,7 @@ static struct found join_find(struct dedup_stripper *st,
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
-		rc = jn->member ? run_members(st, jn, t, len) : -1;
+		rc = jn->member ? run_members(st, jn, t, s, len) : -1;
 		if (rc == 0)
 			return f;
 		if (rc > 0) {
@@ -605,24 +648,54 @@ static int is_space_byte(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Cut span rule matches out of the line into st->line, logging them. */
+/* Whether offset x of s[0..len) falls inside a UTF-8 sequence. */
+static int mid_char(const char *s, size_t len, size_t x)
+{
+	return x < len && ((unsigned char)s[x] & 0xC0) == 0x80;
+}
+
+/*
+ * Append s[a..b) to st->line, and the same bytes of the lowercased line
+ * `low` to st->lline while it is kept; a piece that starts or ends inside
+ * a character would lowercase differently alone, so it ends that.
+ */
+static int add_piece(struct dedup_stripper *st, const char *s,
+		     const char *low, size_t len, size_t a, size_t b)
+{
+	if (st->line_lowok && (mid_char(s, len, a) || mid_char(s, len, b)))
+		st->line_lowok = 0;
+	if (st->line_lowok && dedup_buf_add(&st->lline, low + a, b - a))
+		return -1;
+	return dedup_buf_add(&st->line, s + a, b - a) ? -1 : 0;
+}
+
+/*
+ * Cut span rule matches out of the line into st->line, logging them; with
+ * rules, lowercase the line for them and for its segments' rules.
+ */
 static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
 {
 	size_t pos = 0, ms, me;
 	unsigned chars = 0;
 	const char *low = NULL;
+	int spans;
 	long r;
 
 	dedup_buf_reset(&st->line);
+	dedup_buf_reset(&st->lline);
+	st->line_lowok = 0;
 	if (st->memo)
 		memset(st->memo, 0, st->nmemo * sizeof(*st->memo));
-	if (use_rules && st->rules && st->rules->group[SCOPE_SPAN].nrules) {
-		chars = count_chars(s, len);
-		if (lower_line(st, s, len))
-			low = st->lower.buf;
+	if (use_rules && st->rules && st->rules->n && lower_line(st, s, len)) {
+		low = st->lower.buf;
+		st->line_lowok = 1;
 	}
-	while (use_rules && pos < len) {
+	spans = use_rules && st->rules &&
+		st->rules->group[SCOPE_SPAN].nrules;
+	if (spans)
+		chars = count_chars(s, len);
+	while (spans && pos < len) {
 		r = scope_find(st, SCOPE_SPAN, s, low, len, chars, pos,
 			       st->memo, &ms, &me);
 		if (r < 0)
@@ -636,23 +709,24 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			while (next < len && ((unsigned char)s[next] & 0xC0) ==
 					     0x80)
 				next++;
-			if (dedup_buf_add(&st->line, s + pos, next - pos))
+			if (add_piece(st, s, low, len, pos, next))
 				return DEDUP_ENOMEM;
 			pos = next;
 			continue;
 		}
-		if (dedup_buf_add(&st->line, s + pos, ms - pos) ||
+		if (add_piece(st, s, low, len, pos, ms) ||
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
 			return DEDUP_ENOMEM;
 		/* keep words apart: "end.{{x}}Next" */
 		if (st->line.len &&
 		    !is_space_byte(st->line.buf[st->line.len - 1]) &&
 		    me < len && !is_space_byte(s[me]) &&
-		    dedup_buf_addch(&st->line, ' '))
+		    (dedup_buf_addch(&st->line, ' ') ||
+		     (st->line_lowok && dedup_buf_addch(&st->lline, ' '))))
 			return DEDUP_ENOMEM;
 		pos = me;
 	}
-	if (dedup_buf_add(&st->line, s + pos, len - pos))
+	if (add_piece(st, s, low, len, pos, len))
 		return DEDUP_ENOMEM;
 	return DEDUP_OK;
 }
@@ -673,12 +747,14 @@ static dedup_status build_segments(struct dedup_stripper *st,
 				   struct dedup_buf *log)
 {
 	const char *p = text, *end = text + len;
+	const struct dedup_buf *lw;
 	dedup_status s;
 
 	st->nsegs = 0;
 	st->cur_line = 0;
 	st->cur_blank = 0;
 	dedup_buf_reset(&st->work);
+	dedup_buf_reset(&st->lwork);
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t first = st->nsegs, i, base;
@@ -697,8 +773,15 @@ static dedup_status build_segments(struct dedup_stripper *st,
 		if (dedup_buf_add(&st->work, st->line.buf, st->line.len) ||
 		    dedup_buf_addch(&st->work, '\n'))
 			return DEDUP_ENOMEM;
-		for (i = first; i < st->nsegs; i++)
+		/* without its lowercase, the line's bytes keep lwork aligned */
+		lw = st->line_lowok ? &st->lline : &st->line;
+		if (dedup_buf_add(&st->lwork, lw->buf, lw->len) ||
+		    dedup_buf_addch(&st->lwork, '\n'))
+			return DEDUP_ENOMEM;
+		for (i = first; i < st->nsegs; i++) {
 			st->segs[i].off += base;
+			st->segs[i].lowok = st->line_lowok;
+		}
 		st->cur_line++;
 		p = eol + 1;
 	}
@@ -741,9 +824,33 @@ static int ends_sentence(const char *s, size_t len)
 }
 
 
+/* Room for twice as many words; -1 without memory. */
+static int grow_words(struct dedup_stripper *st)
+{
+	size_t na = st->awords ? 2 * st->awords : 1024;
+	uint64_t *nh = realloc(st->whash, na * sizeof(*nh));
+	uint32_t *nl;
+	unsigned char *nf;
+
+	/* each array keeps what it got: freed with the stripper */
+	if (nh)
+		st->whash = nh;
+	nl = nh ? realloc(st->wlangs, na * sizeof(*nl)) : NULL;
+	if (nl)
+		st->wlangs = nl;
+	nf = nl ? realloc(st->wflags, na) : NULL;
+	if (nf)
+		st->wflags = nf;
+	if (!nf)
+		return -1;
+	st->awords = na;
+	return 0;
+}
+
 /*
  * Split every segment into words, with their hashes when something will
- * look them up (need_hash). Returns -1 without memory.
+ * look them up (need_hash), and the stopword languages of each, looked
+ * up once for the density of every segment. Returns -1 without memory.
  */
 static int split_words(struct dedup_stripper *st, int need_hash)
 {
@@ -758,23 +865,14 @@ static int split_words(struct dedup_stripper *st, int need_hash)
 		g->word0 = st->nwords;
 		pos = 0;
 		while (strip_next_word(s, g->len, &pos, &w)) {
-			if (st->nwords == st->awords) {
-				size_t na = st->awords ? 2 * st->awords : 1024;
-				uint64_t *nh = realloc(st->whash,
-						       na * sizeof(*nh));
-				unsigned char *nf;
+			uint64_t h;
 
-				if (!nh)
-					return -1;
-				st->whash = nh;
-				nf = realloc(st->wflags, na);
-				if (!nf)
-					return -1;
-				st->wflags = nf;
-				st->awords = na;
-			}
-			st->whash[st->nwords] = need_hash ?
-				strip_word_hash(s + w.off, w.len) : 0;
+			if (st->nwords == st->awords && grow_words(st))
+				return -1;
+			h = need_hash ? strip_word_hash(s + w.off, w.len) : 0;
+			st->whash[st->nwords] = h;
+			st->wlangs[st->nwords] = st->sw ?
+				dedup_stopwords_langs(st->sw, h) : 0;
 			st->wflags[st->nwords++] = (unsigned char)w.flags;
 			g->words++;
 		}
@@ -787,7 +885,7 @@ static int detect_lang(const struct dedup_stripper *st)
 {
 	size_t n = st->nwords < MAX_LANG_WORDS ? st->nwords : MAX_LANG_WORDS;
 
-	return dedup_stopwords_detect_hashes(st->sw, st->whash, n);
+	return dedup_stopwords_detect_langs(st->sw, st->wlangs, n);
 }
 
 static void measure(struct dedup_stripper *st, struct seg *g, int lang)
@@ -802,8 +900,7 @@ static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 			g->alnum++;
 		if (st->wflags[k] & STRIP_WORD_UPPER)
 			g->caps++;
-		if (st->sw && lang != DEDUP_LANG_NONE &&
-		    dedup_stopwords_is(st->sw, lang, st->whash[k]))
+		if (lang >= 0 && lang < 32 && (st->wlangs[k] >> lang & 1u))
 			g->stop++;
 	}
 }
@@ -1279,9 +1376,11 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	memset(st->fallback, 0, sizeof(st->fallback));
 	if (st->disabled)
 		memset(st->disabled, 0, st->rules->n);
+	st->chars_of = NULL;
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
+	st->chars_of = NULL;
 	if (split_words(st, st->sw || opts->lines)) {
 		s = DEDUP_ENOMEM;
 		goto fail;
@@ -1297,7 +1396,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 		g->cf = classify(g, lang);
 		if (!opts->use_rules || !st->rules)
 			continue;
-		low = lower_line(st, p, g->len) ? st->lower.buf : NULL;
+		if (g->lowok)
+			low = st->lwork.buf + g->off;
+		else
+			low = lower_line(st, p, g->len) ? st->lower.buf : NULL;
 		/* a tail rule first: it is the stronger verdict */
 		r = scope_find(st, SCOPE_TAIL, p, low, g->len, g->chars, 0,
 			       NULL, &ms, &me);

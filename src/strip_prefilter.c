@@ -27,6 +27,18 @@ static unsigned bit_of(uint32_t h)
 	return (h ^ h >> 16) & (PREFILTER_BITS - 1);
 }
 
+/*
+ * The hash of four bytes at t, read as one little-endian word: most
+ * positions of a text fail this one test when every prefix is that long.
+ */
+static unsigned quad_of(const unsigned char *t)
+{
+	uint32_t x = (uint32_t)t[0] | (uint32_t)t[1] << 8 |
+		     (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+
+	return (unsigned)((x * 2654435761u) >> 16);
+}
+
 /* Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX). */
 static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 		       int n)
@@ -41,6 +53,10 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 	pf->bits[k / 64] |= 1ull << (k % 64);
 	k = (unsigned)t[0] << 8 | t[1];
 	pf->pairs[k / 64] |= 1ull << (k % 64);
+	if (n >= PREFIX_QUAD) {
+		k = quad_of(t);
+		pf->quads[k / 64] |= 1ull << (k % 64);
+	}
 	pf->lengths |= 1u << n;
 	for (k = 0; k < pf->nfirst && k < RARE_FIRST; k++)
 		if (pf->first[k] == t[0])
@@ -51,15 +67,6 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 		pf->nfirst++;
 }
 
-/* A branch's literal prefix ends here: usable when long enough. */
-static int end_prefix(struct strip_prefilter *pf, const unsigned char *t,
-		      int n)
-{
-	if (n < PREFIX_MIN)
-		return -1;
-	set_prefix(pf, t, n);
-	return 0;
-}
 
 /* End of the group whose body starts at i (just past "(" or "(?:"). */
 static size_t group_end(const char *s, size_t n, size_t i)
@@ -134,10 +141,27 @@ static size_t quantifier(const char *s, size_t n, size_t i, int *optional,
 	return j - i;
 }
 
+/*
+ * A walk hands each prefix to fn. min: the shortest prefix of use (a
+ * shorter one fails the walk); anchored: a '^' before the first literal
+ * takes no text (the pattern is tried at the start of the text only).
+ */
 struct walk {
-	struct strip_prefilter *pf;
+	void (*fn)(void *ctx, const unsigned char *t, int n);
+	void *ctx;
+	int min;
+	int anchored;
 	int failed;
 };
+
+/* A branch's literal prefix ends here: usable when long enough. */
+static int end_prefix(struct walk *w, const unsigned char *t, int n)
+{
+	if (n < w->min)
+		return -1;
+	w->fn(w->ctx, t, n);
+	return 0;
+}
 
 static void walk(struct walk *w, const char *s, size_t n,
 		 unsigned char *acc, int accn, int depth);
@@ -176,11 +200,11 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 		unsigned char c;
 
 		if (accn == PREFIX_MAX) {
-			set_prefix(w->pf, acc, accn);
+			w->fn(w->ctx, acc, accn);
 			return;
 		}
 		if (i >= n) {
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		}
@@ -197,7 +221,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 			}
 			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			    (c >= '0' && c <= '9')) {
-				if (end_prefix(w->pf, acc, accn))
+				if (end_prefix(w, acc, accn))
 					w->failed = 1;
 				return;
 			}
@@ -223,7 +247,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 				 s[i + 1] != '*')
 				body = i + 1;
 			else {
-				if (end_prefix(w->pf, acc, accn))
+				if (end_prefix(w, acc, accn))
 					w->failed = 1;
 				return;
 			}
@@ -278,9 +302,12 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 				alt = k + 1;
 			}
 			return;
+		} else if (c == '^' && w->anchored && !accn) {
+			i++;
+			continue;
 		} else if (c == '[' || c == '.' || c == '^' || c == '$' ||
 			   c == ')' || c == '|') {
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		} else {
@@ -299,7 +326,7 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 			acc[accn++] = (unsigned char)s[i + k];
 		if (q && rep) {
 			/* a repeat: what follows is not known */
-			if (end_prefix(w->pf, acc, accn))
+			if (end_prefix(w, acc, accn))
 				w->failed = 1;
 			return;
 		}
@@ -354,10 +381,26 @@ static void walk(struct walk *w, const char *s, size_t n,
 	}
 }
 
+static void add_prefix(void *ctx, const unsigned char *t, int n)
+{
+	set_prefix(ctx, t, n);
+}
+
 int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 			size_t len)
 {
-	struct walk w = { pf, 0 };
+	struct walk w = { add_prefix, pf, PREFIX_MIN, 0, 0 };
+	unsigned char acc[PREFIX_MAX] = { 0 };
+
+	walk(&w, src, len, acc, 0, 0);
+	return w.failed ? -1 : 0;
+}
+
+int strip_prefixes(const char *src, size_t len,
+		   void (*fn)(void *ctx, const unsigned char *t, int n),
+		   void *ctx)
+{
+	struct walk w = { fn, ctx, 1, 1, 0 };
 	unsigned char acc[PREFIX_MAX] = { 0 };
 
 	walk(&w, src, len, acc, 0, 0);
@@ -383,15 +426,52 @@ static size_t next_first(const struct strip_prefilter *pf, const char *s,
 	return best;
 }
 
+/* Whether some prefix of the set begins at p[i] (i + PREFIX_MIN <= len). */
+static int prefix_at(const struct strip_prefilter *pf, const unsigned char *p,
+		     size_t len, size_t i)
+{
+	uint32_t h = 2166136261u;
+	int n;
+
+	for (n = 1; n <= PREFIX_MAX && i + n <= len; n++) {
+		unsigned k;
+
+		h = step(h, p[i + n - 1]);
+		if (!(pf->lengths >> n & 1u))
+			continue;
+		k = bit_of(h);
+		if (pf->bits[k / 64] >> (k % 64) & 1u)
+			return 1;
+	}
+	return 0;
+}
+
+/* strip_prefilter_next() when every prefix has PREFIX_QUAD bytes or more. */
+static size_t next_quad(const struct strip_prefilter *pf,
+			const unsigned char *p, size_t len, size_t start)
+{
+	size_t i;
+
+	for (i = start; i + PREFIX_QUAD <= len; i++) {
+		unsigned k = quad_of(p + i);
+
+		if ((pf->quads[k / 64] >> (k % 64) & 1u) &&
+		    prefix_at(pf, p, len, i))
+			return i;
+	}
+	return (size_t)-1;
+}
+
 size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 			    size_t len, size_t start)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
-	int n;
 
+	if (pf->nfirst > RARE_FIRST &&
+	    !(pf->lengths & ((1u << PREFIX_QUAD) - 1)))
+		return next_quad(pf, p, len, start);
 	for (i = start; i + PREFIX_MIN <= len; i++) {
-		uint32_t h = 2166136261u;
 		unsigned pair;
 
 		if (pf->nfirst <= RARE_FIRST) {
@@ -403,16 +483,8 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 		/* most positions fail here, with one lookup */
 		if (!(pf->pairs[pair / 64] >> (pair % 64) & 1u))
 			continue;
-		for (n = 1; n <= PREFIX_MAX && i + n <= len; n++) {
-			unsigned k;
-
-			h = step(h, p[i + n - 1]);
-			if (!(pf->lengths >> n & 1u))
-				continue;
-			k = bit_of(h);
-			if (pf->bits[k / 64] >> (k % 64) & 1u)
-				return i;
-		}
+		if (prefix_at(pf, p, len, i))
+			return i;
 	}
 	return (size_t)-1;
 }

@@ -25,9 +25,14 @@
  * many distinct ones (markup such as "{{", "<div", "[caption"). */
 #define RARE_FIRST 3
 
+/* Prefixes this long or longer are also looked for by their first four
+ * bytes, one hashed load per position. */
+#define PREFIX_QUAD 4
+
 struct strip_prefilter {
 	uint64_t bits[PREFILTER_BITS / 64];  /* hashes of whole prefixes */
 	uint64_t pairs[65536 / 64];          /* their first two bytes, exact */
+	uint64_t quads[65536 / 64];          /* hashes of their first four */
 	uint32_t lengths; /* bit n: some prefix has n bytes */
 	unsigned nfirst;  /* distinct first bytes, up to RARE_FIRST + 1 */
 	unsigned char first[RARE_FIRST];     /* them, when that few */
@@ -41,6 +46,17 @@ struct strip_prefilter {
  */
 int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 			size_t len);
+
+/*
+ * Call fn for each literal prefix (1 to PREFIX_MAX bytes) that a match of
+ * the exact pattern src[0..len), tried at the start of a text only, must
+ * begin with: a leading '^' takes no text. Returns 0, or -1 when some
+ * match may begin with no literal byte (fn may have been called: ignore
+ * what it got).
+ */
+int strip_prefixes(const char *src, size_t len,
+		   void (*fn)(void *ctx, const unsigned char *t, int n),
+		   void *ctx);
 
 /*
  * The first position at or after `start` in s[0..len) that begins with a

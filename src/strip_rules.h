@@ -25,6 +25,7 @@
 #include <pcre2.h>
 
 #include "dedup/strip.h"
+#include "strip_gate.h"
 #include "strip_prefilter.h"
 
 enum rule_scope {
@@ -71,6 +72,8 @@ struct rule {
  * accept them run, alone: one of them matches exactly when the alternation
  * does, and a long alternation tried from its first branch to its last on
  * every line costs many times more than the few rules that can match.
+ * Then each member runs only when its gate (strip_gate.h) passes too, and
+ * only the alternatives of its pattern whose own gates pass.
  */
 struct join_member {
 	pcre2_code *code;       /* as in the alternation: anchored, and on
@@ -78,6 +81,12 @@ struct join_member {
 	pcre2_code *own;        /* code, when compiled for this (lowered) */
 	uint64_t first[4];      /* bit b: first byte b may begin a match */
 	uint64_t second[128][2]; /* [b0][b1 / 64]: ASCII b0 then ASCII b1 */
+	struct strip_gate gate; /* prefixes and characters its matches need */
+	/*
+	 * Each alternative of gate compiled alone, as code runs (NULL: not
+	 * compiled): a text runs only the alternatives whose gates pass.
+	 */
+	pcre2_code **alt_code;
 };
 
 /* One alternation: the joinable rules of a scope with the same anchoring
@@ -126,13 +135,8 @@ struct dedup_rules {
 static inline int member_accepts(const struct join_member *m, const char *t,
 				  size_t len)
 {
-	unsigned char b0 = (unsigned char)t[0];
-	unsigned char b1 = len > 1 ? (unsigned char)t[1] : 0;
-
-	if (!(m->first[b0 / 64] >> (b0 % 64) & 1u))
-		return 0;
-	return len < 2 || b0 >= 0x80 || b1 >= 0x80 ||
-	       (m->second[b0][b1 / 64] >> (b1 % 64) & 1u);
+	return gate_first_two(m->first,
+			      (const uint64_t (*)[2])m->second, t, len);
 }
 
 /* PCRE2 compile options of every rule. */

@@ -65,6 +65,41 @@ static int emit(const char *s, size_t a, size_t b, unsigned flags,
 	return fn(ctx, a, b - a, flags);
 }
 
+/*
+ * ASCII bytes that a cut may concern as the character c1 below: capitals
+ * (glue points) and '|' (a separator). Any other ASCII character neither
+ * cuts nor is cut before, so the loop only counts it into the run of
+ * lowercase letters and moves on, without decoding UTF-8 or looking ahead.
+ */
+#define A_STOP 1u
+#define A_LOWER 2u
+
+#define AZ(c) [c] = A_STOP, [c + 32] = A_LOWER
+static const unsigned char ascii_seg[128] = {
+	['|'] = A_STOP,
+	AZ('A'), AZ('B'), AZ('C'), AZ('D'), AZ('E'), AZ('F'), AZ('G'),
+	AZ('H'), AZ('I'), AZ('J'), AZ('K'), AZ('L'), AZ('M'), AZ('N'),
+	AZ('O'), AZ('P'), AZ('Q'), AZ('R'), AZ('S'), AZ('T'), AZ('U'),
+	AZ('V'), AZ('W'), AZ('X'), AZ('Y'), AZ('Z'),
+};
+#undef AZ
+
+/* The code point at s[i] (negative when not valid UTF-8) and where the
+ * next one starts. */
+static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next)
+{
+	int32_t j = (int32_t)i;
+	UChar32 c;
+
+	if ((unsigned char)s[i] < 0x80) {
+		*next = i + 1;
+		return (unsigned char)s[i];
+	}
+	U8_NEXT(s, j, (int32_t)len, c);
+	*next = (size_t)j;
+	return c;
+}
+
 int strip_segments(const char *s, size_t len,
 		   int (*fn)(void *ctx, size_t off, size_t len,
 			     unsigned flags),
@@ -73,31 +108,25 @@ int strip_segments(const char *s, size_t len,
 	/* c0 is the code point before c1, c2 the one after; lower counts the
 	 * lowercase letters ending at c0 */
 	UChar32 c0 = -1, cp = -1, c1, c2;
-	size_t start = 0, i1, i2, i3;
+	size_t start = 0, i1 = 0, i2, i3;
 	unsigned lower = 0, flags = 0;
 	int rc;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
-	i1 = 0;
-	if (!len)
-		return 0;
-	{
-		int32_t j = 0;
-
-		U8_NEXT(s, j, (int32_t)len, c1);
-		i2 = (size_t)j;
-	}
 	while (i1 < len) {
-		int32_t j = (int32_t)i2;
+		unsigned char b = (unsigned char)s[i1];
 		int cut_before = 0, sep = 0;
 
-		if (i2 < len) {
-			U8_NEXT(s, j, (int32_t)len, c2);
-		} else {
-			c2 = -1;
+		if (b < 0x80 && !(ascii_seg[b] & A_STOP)) {
+			lower = ascii_seg[b] & A_LOWER ? lower + 1 : 0;
+			cp = c0;
+			c0 = b;
+			i1++;
+			continue;
 		}
-		i3 = (size_t)j;
+		c1 = next_cp(s, len, i1, &i2);
+		c2 = i2 < len ? next_cp(s, len, i2, &i3) : -1;
 		if (c1 == '|' || c1 == 0x2016 || c1 == 0xA6 ||
 		    ((c1 == 0x2022 || c1 == 0xB7 || c1 == 0x25CF ||
 		      c1 == 0x25AA) && (c0 < 0 || is_space(c0)) &&
@@ -136,10 +165,10 @@ int strip_segments(const char *s, size_t len,
 			lower = 0;
 		cp = c0;
 		c0 = c1;
-		c1 = c2;
 		i1 = i2;
-		i2 = i3;
 	}
+	if (!len)
+		return 0;
 	return emit(s, start, len, flags, fn, ctx);
 }
 

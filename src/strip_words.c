@@ -112,14 +112,22 @@ static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next,
 int strip_next_word(const char *s, size_t len, size_t *pos,
 		    struct strip_word *w)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t i = *pos, next;
-	UChar32 c, prev;
+	UChar32 c;
 	unsigned k, pk;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	/* skip to the first word character */
 	while (i < len) {
+		if (p[i] < 0x80) {
+			k = ascii_class[p[i]];
+			if (k & A_WORD)
+				break;
+			i++;
+			continue;
+		}
 		c = next_cp(s, len, i, &next, &k);
 		if (k & A_WORD)
 			break;
@@ -134,9 +142,18 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 	w->chars = 0;
 	if (k & A_UPPER)
 		w->flags |= STRIP_WORD_UPPER;
-	prev = -1;
 	pk = 0;
 	while (i < len) {
+		/* ASCII letters and digits, the bulk of most text */
+		while (i < len && p[i] < 0x80 && (ascii_class[p[i]] & A_WORD)) {
+			pk = ascii_class[p[i]];
+			w->flags |= pk & A_DIGIT ? STRIP_WORD_NUMBER :
+				    pk & A_LETTER ? STRIP_WORD_ALPHA : 0;
+			w->chars++;
+			i++;
+		}
+		if (i >= len)
+			break;
 		c = next_cp(s, len, i, &next, &k);
 		if (k & A_WORD) {
 			if (k & A_DIGIT)
@@ -144,13 +161,13 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 			else if (k & A_LETTER)
 				w->flags |= STRIP_WORD_ALPHA;
 			w->chars++;
-			prev = c;
 			pk = k;
 			i = next;
 			continue;
 		}
-		/* joiners: letter'letter, letter.letter, digit.digit, 1,000 */
-		if (prev >= 0 && next < len &&
+		/* joiners: letter'letter, letter.letter, digit.digit, 1,000
+		 * (the word has a character before: pk is its class) */
+		if (next < len &&
 		    (c == '\'' || c == 0x2019 || c == '.' || c == ',')) {
 			size_t after;
 			unsigned dk;
@@ -242,8 +259,21 @@ size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 uint64_t strip_word_hash(const char *w, size_t len)
 {
 	char buf[FOLD_MAX * 3];
-	size_t n = strip_word_fold(w, len, buf, sizeof(buf));
+	size_t n, k;
+	unsigned char any = 0;
 
+	/* ASCII: lowercase and check in one pass (what the fold does) */
+	if (len <= sizeof(buf)) {
+		for (k = 0; k < len; k++) {
+			unsigned char c = (unsigned char)w[k];
+
+			any |= c;
+			buf[k] = (char)((unsigned)(c - 'A') < 26u ? c + 32 : c);
+		}
+		if (!(any & 0x80))
+			return dedup_token_hash(buf, len);
+	}
+	n = strip_word_fold(w, len, buf, sizeof(buf));
 	if (!n)
 		return dedup_token_hash(w, len);
 	return dedup_token_hash(buf, n);

@@ -51,6 +51,10 @@ int dedup_stopwords_detect(const struct dedup_stopwords *sw,
 int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
 				  const uint64_t *hashes, size_t n);
 
+/* Same over `n` words' dedup_stopwords_langs() already looked up. */
+int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
+				 const uint32_t *langs, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -381,9 +381,16 @@ static const char *const gate_lines[] = {
 	"qr", "r", "q", "a", "", " ", "\t-", "\xe2\x80\x9cquote",
 	"The minister said on Tuesday that the rules would apply.",
 	"this content is not available", "skip to content", "x",
+	"\xc5\xbfkip to content", "\xe2\x80\x9cMore\xe2\x80\x9d",
+	"Updated: 4 May 2023", "\xc3\x9c" "ber den Autor", "\xd0\x9e\xd0\xb1 "
+	"\xd0\xb0\xd0\xb2\xd1\x82\xd0\xbe\xd1\x80\xd0\xb5",
+	"Comments (12)", "\xd9\xa3 likes", "With reporting by Reuters",
+	"Jane Doe (@jdoe) May 4, 2023", "KS:1", "\xe2\x84\xaaS:1",
+	"QR", "AB", "z|q", "ac", "(x", "ix", "XY",
 };
 
-static const char gate_alphabet[] = "abcdeqrsxyz ADMPST019.,:;-()@#\xc3\xa9";
+static const char gate_alphabet[] =
+	"abcdeqrsxyz ADMPSTK019.,:;-()@#\xc3\xa9\xd9\xa3";
 
 /* Odd anchored rules besides the built-in ones. */
 static const char gate_rules[] =
@@ -396,11 +403,38 @@ static const char gate_rules[] =
 	"line g7 ^(?:\\p{Lu}\\p{Ll}+ ){2}said$\n"
 	"line/i g8 ^(?:q|)r\n"
 	"line/i g9 ^a(?<=a)\n"
-	"tail g10 ^\\s*x?\\s*\\(?[0-9a]{2}\n";
+	"tail g10 ^\\s*x?\\s*\\(?[0-9a]{2}\n"
+	"line/i g11 ^(?:k|s)s:\\d|^[^a-z]{2}\\d\n"
+	"line g12 ^(?i:ks)(?-i::)[\\d\\x{660}-\\x{669}]\n"
+	"line g13 ^(?:\\d+\\s+)?likes|^(?:[\\w]{2}|\\.)\\p{Nd}$\n"
+	"line/91 g14 ^zq|^(?i)ab|^qr\n"
+	"line/92 g15 ^\\Qz|q\\E|^yy\n"
+	"line/90 g16 ^a(*COMMIT)b|^ac\n"
+	"line/93 g17 ^[(?i)]x|^(?:XY)\n";
+
+/* Whether member m matches t as the stripper runs it: the alternatives
+ * whose gates pass, each alone (s: t before lowercasing). */
+static int member_match(const struct join_member *m, const char *t,
+			const char *s, size_t len, pcre2_match_data *md)
+{
+	struct gate_chars c;
+	size_t k;
+
+	if (!m->gate.nalt)
+		return pcre2_match(m->code, (PCRE2_SPTR)t, len, 0, 0, md,
+				   NULL) >= 0;
+	strip_gate_chars(s, len, &c);
+	for (k = 0; k < m->gate.nalt; k++)
+		if (strip_gate_alt_pass(&m->gate, k, t, len, &c) &&
+		    pcre2_match(m->alt_code[k], (PCRE2_SPTR)t, len, 0, 0, md,
+				NULL) >= 0)
+			return 1;
+	return 0;
+}
 
 /* Whether one of the members that accept t's first bytes matches t. */
 static int members_match(const struct rule_join *jn, const char *t,
-			 size_t len, pcre2_match_data *md)
+			 const char *s, size_t len, pcre2_match_data *md)
 {
 	unsigned char b0 = (unsigned char)t[0];
 	size_t i;
@@ -409,8 +443,7 @@ static int members_match(const struct rule_join *jn, const char *t,
 		return 0;
 	for (i = 0; i < jn->nmember; i++)
 		if (member_accepts(&jn->member[i], t, len) &&
-		    pcre2_match(jn->member[i].code, (PCRE2_SPTR)t, len, 0, 0,
-				md, NULL) >= 0)
+		    member_match(&jn->member[i], t, s, len, md))
 			return 1;
 	return 0;
 }
@@ -439,7 +472,7 @@ static void gate_check(const struct dedup_rules *rs, const char *text,
 				continue;
 			whole = pcre2_match(jn->code, (PCRE2_SPTR)t, len, 0,
 					    0, md, NULL) >= 0;
-			parts = members_match(jn, t, len, md);
+			parts = members_match(jn, t, text, len, md);
 			if (whole != parts)
 				fail_msg("alternation %d/%zu on '%s': whole %d, "
 					 "gated rules %d", s, k, t, whole,
@@ -511,6 +544,58 @@ static void test_anchored_gates(void **state)
 	dedup_rules_free(rs);
 }
 
+/*
+ * The gates count a character from 0x80 up as a possible digit unless it
+ * lies in ranges without one: PCRE2's \d must agree on each of them.
+ */
+static void test_gate_digits(void **state)
+{
+	static const uint32_t none[][2] = {
+		{ 0x80, 0x65F }, { 0x2000, 0x2BFF }, { 0x3000, 0x9FFF },
+		{ 0xAC00, 0xD7FF },
+	};
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	pcre2_code *code;
+	struct gate_chars c;
+	PCRE2_SIZE eo;
+	int ec;
+	size_t k;
+
+	(void)state;
+	code = pcre2_compile((PCRE2_SPTR)"\\d", 2, RULE_COMPILE_OPTS, &ec, &eo,
+			     NULL);
+	assert_non_null(code);
+	assert_non_null(md);
+	for (k = 0; k < sizeof(none) / sizeof(none[0]); k++) {
+		uint32_t cp;
+
+		for (cp = none[k][0]; cp <= none[k][1]; cp++) {
+			char u[4];
+			size_t n = 0;
+
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				continue;
+			if (cp < 0x800) {
+				u[n++] = (char)(0xC0 | cp >> 6);
+			} else {
+				u[n++] = (char)(0xE0 | cp >> 12);
+				u[n++] = (char)(0x80 | (cp >> 6 & 0x3F));
+			}
+			u[n++] = (char)(0x80 | (cp & 0x3F));
+			if (pcre2_match(code, (PCRE2_SPTR)u, n, 0, 0, md,
+					NULL) >= 0)
+				fail_msg("U+%04X is \\d", (unsigned)cp);
+			strip_gate_chars(u, n, &c);
+			assert_int_equal(c.extra, GATE_NONASCII);
+		}
+	}
+	/* and a digit outside them is seen as one */
+	strip_gate_chars("\xd9\xa3", 2, &c);
+	assert_int_equal(c.extra, GATE_NONASCII | GATE_NDIGIT);
+	pcre2_code_free(code);
+	pcre2_match_data_free(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_glued_segments),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_anchored_gates),
+		cmocka_unit_test(test_gate_digits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
