@@ -41,6 +41,7 @@
 #include "dedup/strip.h"
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
+#include "df_int.h"
 
 enum stage {
 	S_WALK, S_READ, S_REPAIR, S_LINES, S_SITES, S_DF, S_STRIP,
@@ -207,6 +208,16 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 /* Where a page's dateline sits (pipeline.c DATELINE_BYTES). */
 #define DATELINE_BYTES 1024
 
+/* A batch of documents' frequencies into the run's, as the pipeline. */
+static void merge_batch(struct bench *b, struct dedup_df *df,
+			struct dedup_df *batch, double *t0)
+{
+	if (dedup_df_merge(df, batch))
+		die("out of memory", NULL);
+	dedup_df_clear(batch);
+	charge(b, S_DF, t0);
+}
+
 /*
  * One run, as dedup_run_execute() does it on one thread (pipeline.c
  * worker_observe() in pass 1, dedup_worker_sig() in pass 2). Fills b->t
@@ -223,7 +234,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	struct dedup_tokens toks;
 	struct dedup_linestats *ls = NULL;
 	struct dedup_sitenames *sn = NULL;
-	struct dedup_df *df = NULL;
+	struct dedup_df *df = NULL, *batch = NULL;
 	struct dedup_error err;
 	unsigned char *bad;
 	dedup_status st;
@@ -233,12 +244,16 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 
 	dedup_tokens_init(&toks);
 	bad = calloc(b->n ? b->n : 1, 1);
-	if (!bad || dedup_df_new(&df) || dedup_sitenames_new(&sn))
+	/* as the pipeline without an index: a bounded table fed by batches */
+	if (!bad || dedup_df_new(&df) || dedup_df_new(&batch) ||
+	    dedup_sitenames_new(&sn) || dedup_df_bound(df, b->n))
 		die("out of memory", NULL);
 	if (b->o.strip && b->o.corpus_lines && dedup_linestats_new(&ls, &err))
 		die("linestats", &err);
 	t0 = cpu_now();
 	for (i = 0; i < b->n; i++) {
+		if (i && i % DEDUP_DF_BATCH == 0)
+			merge_batch(b, df, batch, &t0);
 		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
 				     &err);
 		charge(b, S_READ, &t0);
@@ -268,18 +283,21 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 					    &err);
 		charge(b, S_TOKENIZE, &t0);
 		if (!st)
-			st = dedup_sig_count(b->sb, &toks, df, &err);
+			st = dedup_sig_count(b->sb, &toks, batch, &err);
 		charge(b, S_DF, &t0);
 		if (st == DEDUP_ENOMEM)
 			die("pass 1", &err);
 		if (st)
 			bad[i] = 1;
 	}
+	merge_batch(b, df, batch, &t0);
 	/* a piece of title in two documents names a site, not an event */
 	dedup_sitenames_freeze(sn, 2);
 	charge(b, S_SITES, &t0);
 	/* as the pipeline without an index: unshared terms are not kept */
 	dedup_df_prune(df, 2);
+	(void)dedup_df_bound(df, 0);
+	dedup_df_free(batch);
 	charge(b, S_DF, &t0);
 	so.lines = ls;
 	for (i = 0; i < b->n; i++) {

@@ -19,11 +19,19 @@
 #include "dedup/strip.h"
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
+#include "df_int.h"
 
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
 #define DATELINE_BYTES 1024 /* where a page's dateline sits */
-#define DF_FLUSH (1u << 16) /* terms a thread counts before handing them on */
+/*
+ * The first pass hands out documents in chunks (df_int.h's batches), and
+ * their document frequencies are merged chunk by chunk in input order:
+ * the bounded table's counts depend on that order.
+ */
+#define CHUNK_DOCS DEDUP_DF_BATCH
+/* Chunks a thread may finish ahead of the first one not merged yet. */
+#define CHUNKS_AHEAD 8
 
 void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 {
@@ -509,8 +517,11 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 struct pass {
 	struct dedup_run *run;
 	int second;                  /* 0: count lines, 1: signatures */
-	atomic_size_t next;
+	atomic_size_t next;          /* next document, or chunk (first pass) */
 	pthread_mutex_t lock;        /* guards merging into run tables */
+	pthread_cond_t merged_cond;  /* a chunk was merged, or a thread failed */
+	size_t merged;               /* chunks merged into run->df */
+	struct dedup_df *ahead[CHUNKS_AHEAD]; /* finished early, by chunk */
 	dedup_status fatal;
 	struct dedup_error fatal_err;
 };
@@ -536,21 +547,61 @@ static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
 }
 
 /*
- * Move a thread's document frequencies into the run's. Counts are sums,
- * so when and in what order the threads do this does not matter; doing it
- * often keeps one table of the corpus's terms rather than one per thread.
+ * Hand on the document frequencies of chunk c. The run's table takes the
+ * chunks in order: one finished early waits in ps->ahead (and the thread
+ * gets a new table), and whoever merges a chunk merges those following it.
+ * With ps->lock held.
  */
-static dedup_status flush_df(struct pass *ps, struct dedup_df *df,
-			     struct dedup_error *err)
+static dedup_status chunk_done(struct pass *ps, size_t c, struct dedup_df **df)
 {
+	struct dedup_df *t = *df;
 	dedup_status st = DEDUP_OK;
 
-	pthread_mutex_lock(&ps->lock);
-	if (dedup_df_merge(ps->run->df, df))
-		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	pthread_mutex_unlock(&ps->lock);
-	dedup_df_clear(df);
+	while (c >= ps->merged + CHUNKS_AHEAD && !ps->fatal)
+		pthread_cond_wait(&ps->merged_cond, &ps->lock);
+	if (ps->fatal)
+		return ps->fatal;
+	if (c > ps->merged) {
+		if (dedup_df_new(df))
+			return DEDUP_ENOMEM;
+		ps->ahead[c % CHUNKS_AHEAD] = t;
+		return DEDUP_OK;
+	}
+	for (;;) {
+		if (dedup_df_merge(ps->run->df, t))
+			st = DEDUP_ENOMEM;
+		if (t == *df)
+			dedup_df_clear(t);
+		else
+			dedup_df_free(t);
+		if (st)
+			break;
+		ps->merged++;
+		t = ps->ahead[ps->merged % CHUNKS_AHEAD];
+		if (!t)
+			break;
+		ps->ahead[ps->merged % CHUNKS_AHEAD] = NULL;
+	}
+	pthread_cond_broadcast(&ps->merged_cond);
 	return st;
+}
+
+/* The next document of the pass, or run->n when none is left. */
+static size_t next_doc(struct pass *ps, size_t *chunk, size_t *end,
+		       size_t i)
+{
+	size_t n = ps->run->n;
+
+	if (ps->second)
+		return atomic_fetch_add(&ps->next, 1);
+	if (i + 1 < *end)
+		return i + 1;
+	*chunk = atomic_fetch_add(&ps->next, 1);
+	if (*chunk >= (n + CHUNK_DOCS - 1) / CHUNK_DOCS)
+		return n;
+	*end = *chunk * CHUNK_DOCS + CHUNK_DOCS < n ?
+	       *chunk * CHUNK_DOCS + CHUNK_DOCS : n;
+	return *chunk * CHUNK_DOCS;
 }
 
 static void *pass_thread(void *arg)
@@ -564,7 +615,7 @@ static void *pass_thread(void *arg)
 	struct dedup_buf bytes = DEDUP_BUF_INIT;
 	struct dedup_error err;
 	dedup_status st;
-	size_t i;
+	size_t i, chunk = 0, end = 0;
 
 	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
@@ -575,18 +626,19 @@ static void *pass_thread(void *arg)
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (st)
 		goto out;
-	while ((i = atomic_fetch_add(&ps->next, 1)) < run->n) {
+	for (i = next_doc(ps, &chunk, &end, SIZE_MAX - 1); i < run->n;
+	     i = next_doc(ps, &chunk, &end, i)) {
 		struct doc *d = &run->docs[i];
 
-		if (d->status)
-			continue;
 		dedup_error_clear(&err);
-		st = dedup_run_read(run, i, &bytes, &err);
-		if (!st && !ps->second) {
+		st = DEDUP_OK;
+		if (!d->status) /* else reported already */
+			st = dedup_run_read(run, i, &bytes, &err);
+		if (d->status) {
+			/* nothing to count */
+		} else if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
 					    &err);
-			if (!st && dedup_df_size(df) > DF_FLUSH)
-				st = flush_df(ps, df, &err);
 		} else if (!st) {
 			st = dedup_worker_sig(w, bytes.buf, bytes.len,
 					      strip_lines(run), dedup_run_df(run),
@@ -604,11 +656,18 @@ static void *pass_thread(void *arg)
 			doc_fail(d, st, &err);
 			st = DEDUP_OK;
 		}
+		if (!ps->second && i + 1 == end) {
+			pthread_mutex_lock(&ps->lock);
+			st = chunk_done(ps, chunk, &df);
+			pthread_mutex_unlock(&ps->lock);
+			if (st == DEDUP_ENOMEM)
+				dedup_error_set(&err, st, "out of memory");
+			if (st)
+				goto out;
+		}
 	}
 	pthread_mutex_lock(&ps->lock);
 	if (ls && dedup_linestats_merge(run->lines, ls))
-		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
-	if (df && dedup_df_merge(run->df, df))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (sn && dedup_sitenames_merge(run->site, sn))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
@@ -620,6 +679,7 @@ out:
 			ps->fatal = st;
 			ps->fatal_err = err;
 		}
+		pthread_cond_broadcast(&ps->merged_cond);
 		pthread_mutex_unlock(&ps->lock);
 		/* let the other threads finish early */
 		atomic_store(&ps->next, run->n);
@@ -657,6 +717,7 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 
 	atomic_init(&ps.next, 0);
 	pthread_mutex_init(&ps.lock, NULL);
+	pthread_cond_init(&ps.merged_cond, NULL);
 	for (t = 1; t < nt; t++) {
 		if (pthread_create(&tid[t], NULL, pass_thread, &ps))
 			break;
@@ -666,6 +727,9 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 	for (t = 1; t <= started; t++)
 		pthread_join(tid[t], NULL);
 	pthread_mutex_destroy(&ps.lock);
+	pthread_cond_destroy(&ps.merged_cond);
+	for (t = 0; t < CHUNKS_AHEAD; t++)
+		dedup_df_free(ps.ahead[t]); /* left by a failure */
 	if (ps.fatal) {
 		if (err)
 			*err = ps.fatal_err;
@@ -688,6 +752,13 @@ dedup_status dedup_run_count_lines(struct dedup_run *run,
 			return st;
 	}
 	if (dedup_df_new(&run->df) || dedup_sitenames_new(&run->site))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	/*
+	 * Without an index only the terms of two documents or more are
+	 * used (dedup_run_execute() prunes the others): they are all the
+	 * table needs to hold. An index stores every count.
+	 */
+	if (!run->ix && dedup_df_bound(run->df, run->n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	st = run_pass(run, 0, err);
 	if (st)
@@ -980,6 +1051,7 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		 * not needed, and they are most of the table.
 		 */
 		dedup_df_prune(run->df, 2);
+		(void)dedup_df_bound(run->df, 0);
 	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {
