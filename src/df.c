@@ -52,7 +52,7 @@ struct shard {
  * line. About 1 % false positives at 10 bits per term, 0.1 % at 16.
  */
 #define ONCE_BITS_PER_DOC 2048 /* about 200 new terms per article */
-#define ONCE_MIN_BLOCKS (1u << 15) /* 1 MiB: small runs are exact */
+#define ONCE_MIN_BLOCKS (1u << 16) /* 2 MiB: small runs are exact */
 #define PREFETCH_AHEAD 16 /* terms of a merge looked up ahead */
 
 struct block {
@@ -398,8 +398,9 @@ dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs)
 		nb = ONCE_MIN_BLOCKS;
 	if (nb > UINT32_MAX)
 		nb = UINT32_MAX;
+	/* whole huge pages, aligned: fewer TLB misses, and a block on two
+	 * cache lines would cost two misses */
 	nb = (nb + 65535) & ~(uint64_t)65535;
-	/* aligned: a block on two cache lines would cost two misses */
 	df->once = aligned_alloc(2u << 20, (size_t)nb * sizeof(*df->once));
 	if (!df->once)
 		return DEDUP_ENOMEM;

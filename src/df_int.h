@@ -11,7 +11,7 @@
  * Make df (empty) keep only the terms seen in at least two documents, in
  * memory that grows with the shared terms, not with every distinct one:
  * first sightings go to a filter of about 256 bytes per document of `docs`
- * (the run's count; at least 1 MiB). The filter's false positives count a
+ * (the run's count; at least 2 MiB). The filter's false positives count a
  * term one document too many, never too few (df.c says how). Counts then
  * depend on the order in which dedup_df_add() and dedup_df_merge() feed
  * df (merge whole batches in a fixed order for a result independent of
