@@ -2,7 +2,7 @@
  * bench_pipeline.c - where the time of a run goes, stage by stage.
  *
  * usage: bench_pipeline [-r REPS] [--level event|copy] [--no-strip]
- *                       [--no-corpus-lines] [--check] PATH...
+ *                       [--no-corpus-lines] [--check] [--df-exact] PATH...
  *
  * Walks the PATHs as dedup does (hidden entries and *.tsv files left out,
  * so a gen_corpus.py directory can be given as it is), then runs the
@@ -26,7 +26,9 @@
  * time; the whole is repeated REPS times (default 3) and the least time of
  * each stage is kept. MB/s counts input bytes. --check also builds every
  * signature through dedup_worker_sig() and fails when one differs, so
- * that what is timed is what the tool computes.
+ * that what is timed is what the tool computes. --df-exact also counts
+ * every term exactly (not timed) and says how far the bounded table of
+ * the first pass is from it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,9 @@ static const char *const stage_name[S_COUNT] = {
 struct bench {
 	struct dedup_options o;
 	int check;
+	int df_exact;
+	struct dedup_df *exact; /* --df-exact: every term, counted exactly */
+	size_t pass1_terms, pass1_bytes; /* the first pass's table at its end */
 	const char *const *roots;
 	int nroots;
 
@@ -214,8 +219,11 @@ static void merge_batch(struct bench *b, struct dedup_df *df,
 {
 	if (dedup_df_merge(df, batch))
 		die("out of memory", NULL);
-	dedup_df_clear(batch);
 	charge(b, S_DF, t0);
+	if (b->exact && dedup_df_merge(b->exact, batch))
+		die("out of memory", NULL);
+	dedup_df_clear(batch);
+	*t0 = cpu_now(); /* the exact table is not the run's: not timed */
 }
 
 /*
@@ -247,6 +255,10 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	/* as the pipeline without an index: a bounded table fed by batches */
 	if (!bad || dedup_df_new(&df) || dedup_df_new(&batch) ||
 	    dedup_sitenames_new(&sn) || dedup_df_bound(df, b->n))
+		die("out of memory", NULL);
+	dedup_df_free(b->exact);
+	b->exact = NULL;
+	if (b->df_exact && dedup_df_new(&b->exact))
 		die("out of memory", NULL);
 	if (b->o.strip && b->o.corpus_lines && dedup_linestats_new(&ls, &err))
 		die("linestats", &err);
@@ -294,6 +306,8 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	/* a piece of title in two documents names a site, not an event */
 	dedup_sitenames_freeze(sn, 2);
 	charge(b, S_SITES, &t0);
+	b->pass1_terms = dedup_df_size(df);
+	b->pass1_bytes = dedup_df_bytes(df);
 	/* as the pipeline without an index: unshared terms are not kept */
 	dedup_df_prune(df, 2);
 	(void)dedup_df_bound(df, 0);
@@ -364,6 +378,49 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	*snp = sn;
 }
 
+struct df_cmp {
+	const struct dedup_df *other;
+	uint64_t n, same, over, extra, under, singletons;
+};
+
+static int cmp_exact(uint32_t term, uint32_t count, void *arg)
+{
+	struct df_cmp *c = arg;
+	uint32_t got = dedup_df_get(c->other, term);
+
+	if (count < 2) {
+		c->singletons++;
+		c->extra += got > 0;
+		return 0;
+	}
+	c->n++;
+	c->same += got == count;
+	c->over += got == count + 1;
+	c->under += got < count;
+	return 0;
+}
+
+/* The bounded table of the run against the exact counts. */
+static void df_error(const struct dedup_df *exact, const struct dedup_df *df)
+{
+	struct df_cmp c = { .other = df };
+
+	(void)dedup_df_foreach(exact, cmp_exact, &c);
+	printf("exact counts: %zu distinct terms, %.0f bytes per document "
+	       "in one table; %llu shared\n", dedup_df_size(exact),
+	       (double)dedup_df_bytes(exact) /
+	       (double)(dedup_df_docs(exact) ? dedup_df_docs(exact) : 1),
+	       (unsigned long long)c.n);
+	printf("bounded table: shared terms exact %llu, one too high %llu, "
+	       "other %llu (too low %llu); of %llu terms of one document, "
+	       "%llu counted 2\n", (unsigned long long)c.same,
+	       (unsigned long long)c.over,
+	       (unsigned long long)(c.n - c.same - c.over),
+	       (unsigned long long)c.under,
+	       (unsigned long long)c.singletons,
+	       (unsigned long long)c.extra);
+}
+
 static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
 {
 	return a->nperm == b->nperm && a->nterms == b->nterms &&
@@ -418,7 +475,8 @@ static void usage(void)
 {
 	fputs("usage: bench_pipeline [-r REPS] [--level event|copy] "
 	      "[--no-strip]\n"
-	      "                      [--no-corpus-lines] [--check] PATH...\n",
+	      "                      [--no-corpus-lines] [--check] "
+	      "[--df-exact] PATH...\n",
 	      stderr);
 	exit(2);
 }
@@ -459,6 +517,8 @@ int main(int argc, char **argv)
 			corpus_lines = 0;
 		} else if (!strcmp(argv[i], "--check")) {
 			b.check = 1;
+		} else if (!strcmp(argv[i], "--df-exact")) {
+			b.df_exact = 1;
 		} else {
 			usage();
 		}
@@ -557,7 +617,12 @@ int main(int argc, char **argv)
 		printf("document frequencies: %zu shared terms kept, %.0f "
 		       "bytes per document\n", dedup_df_size(df),
 		       (double)dedup_df_bytes(df) / (double)(b.n ? b.n : 1));
+		printf("first pass: %zu terms held at its end, %.0f bytes per "
+		       "document with the filter\n", b.pass1_terms,
+		       (double)b.pass1_bytes / (double)(b.n ? b.n : 1));
 	}
+	if (b.exact)
+		df_error(b.exact, df);
 	i = 0;
 	if (b.check) {
 		size_t diff = check(&b, sigs, ls, df, sn);
@@ -573,6 +638,7 @@ int main(int argc, char **argv)
 	dedup_linestats_free(ls);
 	dedup_df_free(df);
 	dedup_sitenames_free(sn);
+	dedup_df_free(b.exact);
 	teardown(&b);
 	return i;
 }

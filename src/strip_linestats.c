@@ -69,6 +69,20 @@ static size_t slot(uint64_t fp, unsigned row)
 	       ((lo + row * hi) & (LS_WIDTH - 1));
 }
 
+/* One segment's fingerprint into the document's list. */
+static int add_fp(struct dedup_linestats *ls, const char *seg, size_t len)
+{
+	unsigned words;
+	uint64_t fp;
+
+	if (ls->nscratch == LS_MAX_PER_DOC)
+		return 1;
+	fp = strip_fingerprint(seg, len, &words);
+	if (fp)
+		ls->scratch[ls->nscratch++] = fp;
+	return 0;
+}
+
 struct observe_ctx {
 	struct dedup_linestats *ls;
 	const char *line;
@@ -77,17 +91,90 @@ struct observe_ctx {
 static int add_segment(void *p, size_t off, size_t len, unsigned flags)
 {
 	struct observe_ctx *oc = p;
-	struct dedup_linestats *ls = oc->ls;
-	unsigned words;
-	uint64_t fp;
 
 	(void)flags;
-	if (ls->nscratch == LS_MAX_PER_DOC)
-		return 1;
-	fp = strip_fingerprint(oc->line + off, len, &words);
-	if (fp)
-		ls->scratch[ls->nscratch++] = fp;
-	return 0;
+	return add_fp(oc->ls, oc->line + off, len);
+}
+
+/* ASCII classes of strip_segments(): space, lower- and uppercase, digit. */
+enum { K_SPACE = 1, K_LOWER = 2, K_UPPER = 4, K_DIGIT = 8, K_END = 16 };
+
+static const unsigned char kind[128] = {
+	[' '] = K_SPACE, ['\t'] = K_SPACE, ['\r'] = K_SPACE, ['\n'] = K_SPACE,
+	['0'] = K_DIGIT, ['1'] = K_DIGIT, ['2'] = K_DIGIT, ['3'] = K_DIGIT,
+	['4'] = K_DIGIT, ['5'] = K_DIGIT, ['6'] = K_DIGIT, ['7'] = K_DIGIT,
+	['8'] = K_DIGIT, ['9'] = K_DIGIT,
+	['.'] = K_END, ['!'] = K_END, ['?'] = K_END,
+#define L(c) [c] = K_LOWER, [c - 32] = K_UPPER
+	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
+	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
+	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
+	L('y'), L('z'),
+#undef L
+};
+
+/* Segment s[a..b) trimmed of spaces, fingerprinted unless empty. */
+static int ascii_emit(struct dedup_linestats *ls, const char *s, size_t a,
+		      size_t b)
+{
+	while (a < b && kind[(unsigned char)s[a]] == K_SPACE)
+		a++;
+	while (b > a && kind[(unsigned char)s[b - 1]] == K_SPACE)
+		b--;
+	return b > a ? add_fp(ls, s + a, b - a) : 0;
+}
+
+/*
+ * strip_segments() of a line of ASCII bytes, without decoding code points
+ * or asking ICU for their classes (most lines of most corpora): the same
+ * cuts, at "|" and where a capitalised word is glued to a lowercase run of
+ * three letters or more, a digit, a closing bracket, or a sentence end
+ * after a lowercase letter or before a quote. Bullets are never ASCII.
+ * tests/unit/test_linestats.c holds the two to the same segments.
+ */
+static int ascii_segments(struct dedup_linestats *ls, const char *s,
+			  size_t len)
+{
+	size_t i, start = 0;
+	unsigned lower = 0, k0 = 0, kp = 0;
+	int c0 = -1, cp = -1;
+
+	for (i = 0; i < len; i++) {
+		int c1 = (unsigned char)s[i];
+		unsigned k1 = kind[c1];
+
+		if (c1 == '|') {
+			if (ascii_emit(ls, s, start, i))
+				return 1;
+			start = i + 1;
+		} else if (k1 == K_UPPER && i + 1 < len &&
+			   kind[(unsigned char)s[i + 1]] == K_LOWER &&
+			   c0 >= 0 &&
+			   ((k0 == K_LOWER && lower >= 3) || k0 == K_DIGIT ||
+			    c0 == ']' || c0 == ')' ||
+			    (k0 == K_END && kp == K_LOWER) ||
+			    (c0 == '"' && cp >= 0 && kind[cp] == K_END))) {
+			if (ascii_emit(ls, s, start, i))
+				return 1;
+			start = i;
+		}
+		lower = k1 == K_LOWER ? lower + 1 : 0;
+		cp = c0;
+		kp = k0;
+		c0 = c1;
+		k0 = k1;
+	}
+	return ascii_emit(ls, s, start, len);
+}
+
+static int is_ascii(const char *s, size_t len)
+{
+	unsigned char any = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		any |= (unsigned char)s[i];
+	return any < 0x80;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -97,10 +184,20 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Segments of one line into the document's list; 1 when it is full. */
+static int observe_line(struct dedup_linestats *ls, const char *line,
+			size_t len)
+{
+	struct observe_ctx oc = { ls, line };
+
+	if (is_ascii(line, len))
+		return ascii_segments(ls, line, len);
+	return strip_segments(line, len, add_segment, &oc);
+}
+
 dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 				     const char *text, size_t len)
 {
-	struct observe_ctx oc = { ls, NULL };
 	const char *p = text, *end = text + len;
 	size_t i;
 	unsigned r;
@@ -111,8 +208,7 @@ dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 
 		if (!eol)
 			eol = end;
-		oc.line = p;
-		strip_segments(p, (size_t)(eol - p), add_segment, &oc);
+		observe_line(ls, p, (size_t)(eol - p));
 		p = eol + 1;
 	}
 	/* each distinct segment once per document */
