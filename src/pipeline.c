@@ -223,24 +223,35 @@ void dedup_worker_free(struct dedup_worker *w)
 	free(w);
 }
 
-dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
-				size_t len, int strip,
-				const struct dedup_linestats *lines,
-				struct dedup_buf *out, struct dedup_buf *log,
-				struct dedup_error *err)
+/*
+ * dedup_worker_clean(); `verbatim`: the bytes are known to come out of the
+ * repair as they went in (the first pass saw them so), and are taken as
+ * the text without repairing them again.
+ */
+static dedup_status worker_clean(struct dedup_worker *w, const char *bytes,
+				 size_t len, int verbatim, int strip,
+				 const struct dedup_linestats *lines,
+				 struct dedup_buf *out, struct dedup_buf *log,
+				 struct dedup_error *err)
 {
 	struct dedup_strip_opts so = { 1, 1, lines };
-	dedup_status st;
+	struct dedup_buf *text = strip ? &w->text : out;
+	dedup_status st = DEDUP_OK;
 
 	dedup_buf_reset(&w->warning);
-	if (!strip)
-		return dedup_repair_decode(w->repair, bytes, len, out, NULL,
-					   err);
-	if (!w->stripper)
+	if (strip && !w->stripper)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "stripping asked of a context without it");
-	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
-	if (st)
+	if (!verbatim) {
+		st = dedup_repair_decode(w->repair, bytes, len, text, NULL,
+					 err);
+	} else {
+		dedup_buf_reset(text);
+		if (dedup_buf_add(text, bytes, len))
+			st = dedup_error_set(err, DEDUP_ENOMEM,
+					     "out of memory");
+	}
+	if (st || !strip)
 		return st;
 	st = dedup_strip(w->stripper, &so, w->text.buf, w->text.len, out,
 			 log, err);
@@ -253,24 +264,35 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 	return st;
 }
 
+dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
+				size_t len, int strip,
+				const struct dedup_linestats *lines,
+				struct dedup_buf *out, struct dedup_buf *log,
+				struct dedup_error *err)
+{
+	return worker_clean(w, bytes, len, 0, strip, lines, out, log, err);
+}
+
 const char *dedup_worker_warning(const struct dedup_worker *w)
 {
 	return w->warning.len ? w->warning.buf : NULL;
 }
 
-dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
-			      size_t len, const struct dedup_linestats *lines,
-			      const struct dedup_df *df,
-			      const struct dedup_sitenames *site,
-			      struct dedup_sig *sig, struct dedup_error *err)
+/* dedup_worker_sig(); `verbatim` as worker_clean() takes it. */
+static dedup_status worker_sig(struct dedup_worker *w, const char *bytes,
+			       size_t len, int verbatim,
+			       const struct dedup_linestats *lines,
+			       const struct dedup_df *df,
+			       const struct dedup_sitenames *site,
+			       struct dedup_sig *sig, struct dedup_error *err)
 {
 	dedup_status st;
 
 	if (!w->tok)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "signature asked of a worker made for cleaning");
-	st = dedup_worker_clean(w, bytes, len, w->ctx->o.strip, lines,
-				&w->clean, NULL, err);
+	st = worker_clean(w, bytes, len, verbatim, w->ctx->o.strip, lines,
+			  &w->clean, NULL, err);
 	if (st)
 		return st;
 	st = dedup_tokenize(w->tok, w->clean.buf, w->clean.len, &w->tokens,
@@ -288,6 +310,15 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 		sig->date = dedup_sig_date(w->text.buf, w->text.len < DATELINE_BYTES ?
 					   w->text.len : DATELINE_BYTES);
 	return st;
+}
+
+dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
+			      size_t len, const struct dedup_linestats *lines,
+			      const struct dedup_df *df,
+			      const struct dedup_sitenames *site,
+			      struct dedup_sig *sig, struct dedup_error *err)
+{
+	return worker_sig(w, bytes, len, 0, lines, df, site, sig, err);
 }
 
 /* The first line with text: a scraped page's title. */
@@ -312,6 +343,19 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 }
 
 /*
+ * What the first pass remembers of a document the repair left as it was
+ * (most are clean UTF-8): a hash of its bytes, never 0. The second pass
+ * takes bytes with the same hash as they are, without repairing them
+ * again; a file changed in between is repaired.
+ */
+static uint64_t verbatim_mark(const char *bytes, size_t len)
+{
+	uint64_t h = XXH3_64bits(bytes, len);
+
+	return h ? h : 1;
+}
+
+/*
  * First-pass work on one document: recurring lines, the headline's site
  * pieces, and the document frequencies of its terms. The whole repaired
  * text is counted: boilerplate words only look more common than they are.
@@ -319,7 +363,8 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
 				   struct dedup_sitenames *sn,
-				   struct dedup_df *df, struct dedup_error *err)
+				   struct dedup_df *df, uint64_t *verbatim,
+				   struct dedup_error *err)
 {
 	const char *line;
 	size_t n;
@@ -328,6 +373,9 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
 	if (st)
 		return st;
+	*verbatim = 0;
+	if (w->text.len == len && !memcmp(w->text.buf, bytes, len))
+		*verbatim = verbatim_mark(bytes, len);
 	if (ls && dedup_linestats_observe(ls, w->text.buf, w->text.len))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	line = first_line(w->text.buf, w->text.len, &n);
@@ -358,6 +406,7 @@ struct doc {
 	int keep;
 	char *warning;     /* processed, but with this to tell */
 	char *rep_ext;     /* representative's path, when it is indexed */
+	uint64_t verbatim; /* verbatim_mark() of bytes repair keeps, or 0 */
 };
 
 struct dedup_run {
@@ -638,11 +687,15 @@ static void *pass_thread(void *arg)
 			/* nothing to count */
 		} else if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
-					    &err);
+					    &d->verbatim, &err);
 		} else if (!st) {
-			st = dedup_worker_sig(w, bytes.buf, bytes.len,
-					      strip_lines(run), dedup_run_df(run),
-					      run->site, &run->sigs[i], &err);
+			int verbatim = d->verbatim &&
+				d->verbatim == verbatim_mark(bytes.buf,
+							     bytes.len);
+
+			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
+					strip_lines(run), dedup_run_df(run),
+					run->site, &run->sigs[i], &err);
 			if (!st && run->store)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
