@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "dedup/strip.h"
+#include "dedup/tokenize.h"
 #include "strip_linestats.h"
 #include "strip_segment.h"
+#include "strip_words.h"
 
 #define LS_DEPTH 4
 #define LS_WIDTH_BITS 18
@@ -23,6 +25,10 @@
 /* Distinct segments counted per document; the rest of a huge document is
  * not counted (templates show up early enough). */
 #define LS_MAX_PER_DOC 4096
+/* Words of an ASCII segment fingerprinted without strip_fingerprint(). */
+#define FP_WORDS 256
+/* Longer words are hashed as they are (strip_words.c FOLD_MAX * 3). */
+#define FOLD_BYTES 384
 
 struct dedup_linestats {
 	uint64_t docs;
@@ -30,6 +36,8 @@ struct dedup_linestats {
 	uint32_t *cnt; /* LS_DEPTH * LS_WIDTH */
 	uint64_t *scratch; /* LS_MAX_PER_DOC fingerprints of one document */
 	size_t nscratch;
+	uint64_t whash[FP_WORDS]; /* one segment's words */
+	unsigned char wflags[FP_WORDS];
 };
 
 dedup_status dedup_linestats_new(struct dedup_linestats **out,
@@ -69,15 +77,113 @@ static size_t slot(uint64_t fp, unsigned row)
 	       ((lo + row * hi) & (LS_WIDTH - 1));
 }
 
+static int is_ascii(const char *s, size_t len)
+{
+	unsigned char any = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		any |= (unsigned char)s[i];
+	return any < 0x80;
+}
+
+/* strip_next_word()'s classes of ASCII bytes. */
+enum { W_WORD = 1, W_DIGIT = 2, W_LETTER = 4 };
+
+static const unsigned char wkind[128] = {
+	['0'] = W_WORD | W_DIGIT, ['1'] = W_WORD | W_DIGIT,
+	['2'] = W_WORD | W_DIGIT, ['3'] = W_WORD | W_DIGIT,
+	['4'] = W_WORD | W_DIGIT, ['5'] = W_WORD | W_DIGIT,
+	['6'] = W_WORD | W_DIGIT, ['7'] = W_WORD | W_DIGIT,
+	['8'] = W_WORD | W_DIGIT, ['9'] = W_WORD | W_DIGIT,
+	['_'] = W_WORD,
+#define L(c) [c] = W_WORD | W_LETTER, [c - 32] = W_WORD | W_LETTER
+	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
+	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
+	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
+	L('y'), L('z'),
+#undef L
+};
+
+/* Whether the byte after a word's ' . or , joins the next one to it. */
+static int joins(int c, unsigned before, unsigned after)
+{
+	if (c == ',')
+		return (before & W_DIGIT) && (after & W_DIGIT);
+	if (c == '.')
+		return ((before & W_LETTER) && (after & W_LETTER)) ||
+		       ((before & W_DIGIT) && (after & W_DIGIT));
+	return c == '\'' && (before & W_LETTER) && (after & W_LETTER);
+}
+
+/*
+ * strip_fingerprint() of a segment of ASCII bytes: the words of
+ * strip_next_word() (runs of letters, digits and '_', joined across ' and
+ * . between letters, . and , between digits), lowercased and hashed as
+ * strip_word_hash() does, in strip_fingerprint_words(). Without a call and
+ * a copy per word and per byte, the first pass's cost. *fp is left alone
+ * (returns 1) past FP_WORDS words. test_linestats.c holds the two equal.
+ */
+static int ascii_fingerprint(struct dedup_linestats *ls, const char *s,
+			     size_t len, uint64_t *fp)
+{
+	char low[FOLD_BYTES];
+	size_t i = 0, n = 0, off, k;
+	unsigned flags, before;
+
+	for (;;) {
+		while (i < len && !(wkind[(unsigned char)s[i]] & W_WORD))
+			i++;
+		if (i == len)
+			break;
+		if (n == FP_WORDS)
+			return 1;
+		off = i;
+		flags = before = 0;
+		while (i < len) {
+			unsigned k1 = wkind[(unsigned char)s[i]];
+
+			if (k1 & W_WORD) {
+				if (k1 & W_DIGIT)
+					flags = STRIP_WORD_NUMBER;
+				before = k1;
+				i++;
+			} else if (i + 1 < len &&
+				   joins(s[i], before,
+					 wkind[(unsigned char)s[i + 1]])) {
+				i++;
+			} else {
+				break;
+			}
+		}
+		ls->wflags[n] = (unsigned char)flags;
+		ls->whash[n] = 0; /* numbers are all alike */
+		if (!flags && i - off > FOLD_BYTES) {
+			ls->whash[n] = dedup_token_hash(s + off, i - off);
+		} else if (!flags) {
+			/* W_LETTER << 3 is 0x20: A-Z to a-z, the rest kept */
+			for (k = off; k < i; k++)
+				low[k - off] = (char)(s[k] | ((wkind[
+					(unsigned char)s[k]] & W_LETTER) << 3));
+			ls->whash[n] = dedup_token_hash(low, i - off);
+		}
+		n++;
+	}
+	*fp = strip_fingerprint_words(ls->whash, ls->wflags, n);
+	return 0;
+}
+
 /* One segment's fingerprint into the document's list. */
-static int add_fp(struct dedup_linestats *ls, const char *seg, size_t len)
+static int add_fp(struct dedup_linestats *ls, const char *seg, size_t len,
+		  int ascii)
 {
 	unsigned words;
 	uint64_t fp;
 
 	if (ls->nscratch == LS_MAX_PER_DOC)
 		return 1;
-	fp = strip_fingerprint(seg, len, &words);
+	if (!ascii || ascii_fingerprint(ls, seg, len, &fp))
+		fp = strip_fingerprint(seg, len, &words);
 	if (fp)
 		ls->scratch[ls->nscratch++] = fp;
 	return 0;
@@ -93,7 +199,8 @@ static int add_segment(void *p, size_t off, size_t len, unsigned flags)
 	struct observe_ctx *oc = p;
 
 	(void)flags;
-	return add_fp(oc->ls, oc->line + off, len);
+	return add_fp(oc->ls, oc->line + off, len,
+		      is_ascii(oc->line + off, len));
 }
 
 /* ASCII classes of strip_segments(): space, lower- and uppercase, digit. */
@@ -121,7 +228,7 @@ static int ascii_emit(struct dedup_linestats *ls, const char *s, size_t a,
 		a++;
 	while (b > a && kind[(unsigned char)s[b - 1]] == K_SPACE)
 		b--;
-	return b > a ? add_fp(ls, s + a, b - a) : 0;
+	return b > a ? add_fp(ls, s + a, b - a, 1) : 0;
 }
 
 /*
@@ -165,16 +272,6 @@ static int ascii_segments(struct dedup_linestats *ls, const char *s,
 		k0 = k1;
 	}
 	return ascii_emit(ls, s, start, len);
-}
-
-static int is_ascii(const char *s, size_t len)
-{
-	unsigned char any = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		any |= (unsigned char)s[i];
-	return any < 0x80;
 }
 
 static int cmp_u64(const void *a, const void *b)

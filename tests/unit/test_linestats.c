@@ -57,7 +57,7 @@ static void test_ascii_lines_as_stripper(void **state)
 	uint64_t *all = malloc(LINES * 64 * sizeof(*all));
 	size_t nall = 0, observations = 0, i, k;
 	uint32_t x = 7;
-	char line[512];
+	char line[1024];
 
 	(void)state;
 	assert_non_null(all);
@@ -67,6 +67,15 @@ static void test_ascii_lines_as_stripper(void **state)
 		void *ctx[2] = { &l, line };
 		size_t len = 0, np = 1 + i % 23;
 
+		/* a word too long to fold, and more words than the fast
+		 * path holds */
+		if (i == 0 || i == 1) {
+			memset(line, i ? 'X' : 'w', 1000);
+			for (k = i; k < 1000; k += i ? 2 : 1000)
+				line[k] = ' ';
+			len = 1000;
+			np = 0;
+		}
 		for (k = 0; k < np; k++) {
 			const char *p;
 
