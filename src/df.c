@@ -42,7 +42,7 @@ struct slot {
 
 struct shard {
 	struct slot *slots;
-	size_t mask;  /* capacity - 1, capacity a power of two */
+	size_t cap;   /* slots: any number, so that a pruned table is full */
 	size_t used;
 };
 
@@ -89,7 +89,7 @@ static dedup_status shard_alloc(struct shard *s, size_t cap)
 	s->slots = calloc(cap, sizeof(*s->slots));
 	if (!s->slots)
 		return DEDUP_ENOMEM;
-	s->mask = cap - 1;
+	s->cap = cap;
 	s->used = 0;
 	return DEDUP_OK;
 }
@@ -125,13 +125,23 @@ void dedup_df_free(struct dedup_df *df)
 	free(df);
 }
 
+/*
+ * Where term h's probe starts: 32 bits below the shard's, scaled to the
+ * capacity (Lemire's multiply-shift), so that any capacity will do.
+ */
+static size_t home(const struct shard *s, uint64_t h)
+{
+	return (size_t)(((h >> 28) & 0xffffffffu) * (uint64_t)s->cap >> 32);
+}
+
 static struct slot *find(const struct shard *s, uint32_t key, uint64_t h)
 {
 	/* bits below the shard's: independent of the shard choice */
-	size_t i = (size_t)(h >> 20) & s->mask;
+	size_t i = home(s, h);
 
 	while (s->slots[i].key && s->slots[i].key != key)
-		i = (i + 1) & s->mask;
+		if (++i == s->cap)
+			i = 0;
 	return &s->slots[i];
 }
 
@@ -145,7 +155,7 @@ static dedup_status rehash(struct shard *s, size_t cap, uint32_t min_count)
 		*s = old;
 		return DEDUP_ENOMEM;
 	}
-	for (i = 0; i <= old.mask; i++) {
+	for (i = 0; i < old.cap; i++) {
 		const struct slot *o = &old.slots[i];
 
 		if (o->key && o->count >= min_count) {
@@ -158,17 +168,18 @@ static dedup_status rehash(struct shard *s, size_t cap, uint32_t min_count)
 }
 
 /*
- * Slots for n terms at a load of at most 3/4. A miss then probes about
- * 8.5 slots, but they are neighbours: mostly one cache line, as at half
- * load, for two thirds of the memory.
+ * Slots for n terms at a load of 3/4, whole cache lines. A miss then
+ * probes about 8.5 slots, but they are neighbours: mostly one cache line,
+ * as at half load, for two thirds of the memory. A table sized so by
+ * dedup_df_prune() (the second pass's) has no more room than that; one
+ * that grows doubles.
  */
 static size_t cap_for(size_t n)
 {
-	size_t cap = SHARD_MIN;
+	size_t cap = (n * 4 + 2) / 3 + 7;
 
-	while (n * 4 > cap * 3)
-		cap *= 2;
-	return cap;
+	cap -= cap % 8;
+	return cap < SHARD_MIN ? SHARD_MIN : cap;
 }
 
 static dedup_status shard_add(struct shard *s, uint32_t term, uint64_t h,
@@ -176,8 +187,7 @@ static dedup_status shard_add(struct shard *s, uint32_t term, uint64_t h,
 {
 	struct slot *k;
 
-	if ((s->used + 1) * 4 > (s->mask + 1) * 3 &&
-	    rehash(s, (s->mask + 1) * 2, 0))
+	if ((s->used + 1) * 4 > s->cap * 3 && rehash(s, s->cap * 2, 0))
 		return DEDUP_ENOMEM;
 	k = find(s, term, h);
 	if (!k->key) {
@@ -238,7 +248,7 @@ static void prefetch_term(const struct dedup_df *df, uint32_t term)
 	uint64_t h = mix(term), g = term * 0xc2b2ae3d27d4eb4fULL;
 	const struct shard *s = shard_of_c(df, h);
 
-	__builtin_prefetch(&s->slots[(size_t)(h >> 20) & s->mask]);
+	__builtin_prefetch(&s->slots[home(s, h)]);
 	__builtin_prefetch(&df->once[((g >> 32) * df->nblocks) >> 32]);
 #else
 	(void)df;
@@ -322,7 +332,7 @@ static dedup_status bounded_merge(struct dedup_df *dst,
 	dst->nfresh = 0;
 	for (i = 0; i <= DF_SHARDS; i++) {
 		const struct shard *s = &src->sh[i < DF_SHARDS ? i : 0];
-		size_t end = i < DF_SHARDS ? s->mask + 1 : PREFETCH_AHEAD;
+		size_t end = i < DF_SHARDS ? s->cap : PREFETCH_AHEAD;
 
 		/*
 		 * Most terms miss both the large table and the filter: ask
@@ -374,9 +384,9 @@ dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 		 * smaller table of the same hash piles them into long probe
 		 * runs.
 		 */
-		if (cap > d->mask + 1 && rehash(d, cap, 0))
+		if (cap > d->cap && rehash(d, cap, 0))
 			return DEDUP_ENOMEM;
-		for (j = 0; j <= s->mask; j++)
+		for (j = 0; j < s->cap; j++)
 			if (s->slots[j].key &&
 			    shard_add(d, s->slots[j].key,
 				      mix(s->slots[j].key), s->slots[j].count))
@@ -424,7 +434,7 @@ void dedup_df_clear(struct dedup_df *df)
 
 		if (!s->used)
 			continue;
-		memset(s->slots, 0, (s->mask + 1) * sizeof(*s->slots));
+		memset(s->slots, 0, s->cap * sizeof(*s->slots));
 		s->used = 0;
 	}
 	if (df->once)
@@ -440,10 +450,14 @@ void dedup_df_prune(struct dedup_df *df, uint32_t min_count)
 		struct shard *s = &df->sh[i];
 		size_t keep = 0;
 
-		for (j = 0; j <= s->mask; j++)
+		for (j = 0; j < s->cap; j++)
 			keep += s->slots[j].key && s->slots[j].count >= min_count;
-		/* out of memory, the shard stays whole: the same answers */
-		if (keep < s->used)
+		/*
+		 * Shrunk to fit even when nothing is dropped (a bounded
+		 * table holds few terms of one document). Out of memory, the
+		 * shard stays whole: the same answers.
+		 */
+		if (keep < s->used || cap_for(keep) < s->cap)
 			(void)rehash(s, cap_for(keep), min_count);
 	}
 }
@@ -470,7 +484,7 @@ void dedup_df_prefetch(const struct dedup_df *df, uint32_t term)
 
 	/* what find() reads first */
 #if defined(__GNUC__) || defined(__clang__)
-	__builtin_prefetch(&s->slots[(size_t)(h >> 20) & s->mask]);
+	__builtin_prefetch(&s->slots[home(s, h)]);
 #else
 	(void)s;
 #endif
@@ -495,7 +509,7 @@ size_t dedup_df_bytes(const struct dedup_df *df)
 	size_t i, n = sizeof(*df);
 
 	for (i = 0; i < DF_SHARDS; i++)
-		n += (df->sh[i].mask + 1) * sizeof(struct slot);
+		n += df->sh[i].cap * sizeof(struct slot);
 	return n + df->nblocks * sizeof(struct block);
 }
 
@@ -509,7 +523,7 @@ int dedup_df_foreach(const struct dedup_df *df,
 	for (i = 0; i < DF_SHARDS; i++) {
 		const struct shard *s = &df->sh[i];
 
-		for (j = 0; j <= s->mask; j++)
+		for (j = 0; j < s->cap; j++)
 			if (s->slots[j].key &&
 			    (r = fn(s->slots[j].key, s->slots[j].count, arg)))
 				return r;
