@@ -611,10 +611,9 @@ static dedup_status chunk_done(struct pass *ps, size_t c, struct dedup_df **df)
 	if (ps->fatal)
 		return ps->fatal;
 	if (c > ps->merged) {
-		if (dedup_df_new(df))
-			return DEDUP_ENOMEM;
+		/* parked first: without a new table, run_pass() frees it */
 		ps->ahead[c % CHUNKS_AHEAD] = t;
-		return DEDUP_OK;
+		return dedup_df_new(df) ? DEDUP_ENOMEM : DEDUP_OK;
 	}
 	for (;;) {
 		if (dedup_df_merge(ps->run->df, t))
