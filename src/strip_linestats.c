@@ -87,17 +87,26 @@ static int is_ascii(const char *s, size_t len)
 	return any < 0x80;
 }
 
-/* strip_next_word()'s classes of ASCII bytes. */
-enum { W_WORD = 1, W_DIGIT = 2, W_LETTER = 4 };
+/*
+ * Classes of ASCII bytes, one bit each, for strip_segments() (space,
+ * lower- and uppercase, digit, sentence end) and strip_next_word() (word
+ * bytes: letters, digits and '_').
+ */
+enum {
+	K_SPACE = 1, K_LOWER = 2, K_UPPER = 4, K_DIGIT = 8, K_END = 16,
+	K_UNDER = 32,
+	K_LETTER = K_LOWER | K_UPPER,
+	K_WORD = K_LETTER | K_DIGIT | K_UNDER,
+};
 
-static const unsigned char wkind[128] = {
-	['0'] = W_WORD | W_DIGIT, ['1'] = W_WORD | W_DIGIT,
-	['2'] = W_WORD | W_DIGIT, ['3'] = W_WORD | W_DIGIT,
-	['4'] = W_WORD | W_DIGIT, ['5'] = W_WORD | W_DIGIT,
-	['6'] = W_WORD | W_DIGIT, ['7'] = W_WORD | W_DIGIT,
-	['8'] = W_WORD | W_DIGIT, ['9'] = W_WORD | W_DIGIT,
-	['_'] = W_WORD,
-#define L(c) [c] = W_WORD | W_LETTER, [c - 32] = W_WORD | W_LETTER
+static const unsigned char kind[128] = {
+	[' '] = K_SPACE, ['\t'] = K_SPACE, ['\r'] = K_SPACE, ['\n'] = K_SPACE,
+	['.'] = K_END, ['!'] = K_END, ['?'] = K_END, ['_'] = K_UNDER,
+#define D(c) [c] = K_DIGIT
+	D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'),
+	D('8'), D('9'),
+#undef D
+#define L(c) [c] = K_LOWER, [c - 32] = K_UPPER
 	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
 	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
 	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
@@ -109,11 +118,11 @@ static const unsigned char wkind[128] = {
 static int joins(int c, unsigned before, unsigned after)
 {
 	if (c == ',')
-		return (before & W_DIGIT) && (after & W_DIGIT);
+		return (before & K_DIGIT) && (after & K_DIGIT);
 	if (c == '.')
-		return ((before & W_LETTER) && (after & W_LETTER)) ||
-		       ((before & W_DIGIT) && (after & W_DIGIT));
-	return c == '\'' && (before & W_LETTER) && (after & W_LETTER);
+		return ((before & K_LETTER) && (after & K_LETTER)) ||
+		       ((before & K_DIGIT) && (after & K_DIGIT));
+	return c == '\'' && (before & K_LETTER) && (after & K_LETTER);
 }
 
 /*
@@ -132,7 +141,7 @@ static int ascii_fingerprint(struct dedup_linestats *ls, const char *s,
 	unsigned flags, before;
 
 	for (;;) {
-		while (i < len && !(wkind[(unsigned char)s[i]] & W_WORD))
+		while (i < len && !(kind[(unsigned char)s[i]] & K_WORD))
 			i++;
 		if (i == len)
 			break;
@@ -141,16 +150,16 @@ static int ascii_fingerprint(struct dedup_linestats *ls, const char *s,
 		off = i;
 		flags = before = 0;
 		while (i < len) {
-			unsigned k1 = wkind[(unsigned char)s[i]];
+			unsigned k1 = kind[(unsigned char)s[i]];
 
-			if (k1 & W_WORD) {
-				if (k1 & W_DIGIT)
+			if (k1 & K_WORD) {
+				if (k1 & K_DIGIT)
 					flags = STRIP_WORD_NUMBER;
 				before = k1;
 				i++;
 			} else if (i + 1 < len &&
 				   joins(s[i], before,
-					 wkind[(unsigned char)s[i + 1]])) {
+					 kind[(unsigned char)s[i + 1]])) {
 				i++;
 			} else {
 				break;
@@ -161,10 +170,10 @@ static int ascii_fingerprint(struct dedup_linestats *ls, const char *s,
 		if (!flags && i - off > FOLD_BYTES) {
 			ls->whash[n] = dedup_token_hash(s + off, i - off);
 		} else if (!flags) {
-			/* W_LETTER << 3 is 0x20: A-Z to a-z, the rest kept */
+			/* K_UPPER << 3 is 0x20: A-Z to a-z, the rest kept */
 			for (k = off; k < i; k++)
-				low[k - off] = (char)(s[k] | ((wkind[
-					(unsigned char)s[k]] & W_LETTER) << 3));
+				low[k - off] = (char)(s[k] | ((kind[
+					(unsigned char)s[k]] & K_UPPER) << 3));
 			ls->whash[n] = dedup_token_hash(low, i - off);
 		}
 		n++;
@@ -202,23 +211,6 @@ static int add_segment(void *p, size_t off, size_t len, unsigned flags)
 	return add_fp(oc->ls, oc->line + off, len,
 		      is_ascii(oc->line + off, len));
 }
-
-/* ASCII classes of strip_segments(): space, lower- and uppercase, digit. */
-enum { K_SPACE = 1, K_LOWER = 2, K_UPPER = 4, K_DIGIT = 8, K_END = 16 };
-
-static const unsigned char kind[128] = {
-	[' '] = K_SPACE, ['\t'] = K_SPACE, ['\r'] = K_SPACE, ['\n'] = K_SPACE,
-	['0'] = K_DIGIT, ['1'] = K_DIGIT, ['2'] = K_DIGIT, ['3'] = K_DIGIT,
-	['4'] = K_DIGIT, ['5'] = K_DIGIT, ['6'] = K_DIGIT, ['7'] = K_DIGIT,
-	['8'] = K_DIGIT, ['9'] = K_DIGIT,
-	['.'] = K_END, ['!'] = K_END, ['?'] = K_END,
-#define L(c) [c] = K_LOWER, [c - 32] = K_UPPER
-	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
-	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
-	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
-	L('y'), L('z'),
-#undef L
-};
 
 /* Segment s[a..b) trimmed of spaces, fingerprinted unless empty. */
 static int ascii_emit(struct dedup_linestats *ls, const char *s, size_t a,
