@@ -1,6 +1,6 @@
 /*
- * test_linestats.c - corpus line counts: the ASCII fast path of
- * dedup_linestats_observe() cuts and fingerprints lines as the stripper
+ * test_linestats.c - corpus line counts: the fast paths of
+ * dedup_linestats_observe() cut and fingerprint lines as the stripper
  * does (strip_segments() and strip_fingerprint()), whose counts it feeds.
  */
 #include <setjmp.h>
@@ -23,6 +23,12 @@ static const char *const piece[] = {
 	" | ", " ", "  ", "\t", "\r", "_", "x_y", "it's", "U.S.", "1,000",
 	"3.5", "Keep", "reading", "Back", "to", "top", "e", "Z", "-", "/",
 	"Read more", "into account.", "Next", "\"Quote.\"", ".\"Next",
+	/* and characters of more than one byte next to all of them */
+	"\xC3\xA9", "caf\xC3\xA9", "\xE2\x80\x99", "l\xE2\x80\x99\xC3\xA9t\xC3\xA9",
+	"\xE2\x80\x9C", "\xE2\x80\x9D", "\xE2\x80\x94", "\xE2\x80\xA2",
+	" \xE2\x80\xA2 ", "\xC2\xB7", "\xC2\xA0", "\xEF\xBC\xB7", "e\xCC\x81",
+	"\xC7\x85", "\xC3\x9Cnited", "na\xC3\xAFve", "x.\xC3\xA9", "3,\xD9\xA3",
+	"a'\xC3\xA9", "\xC3\xA9'a", "\xE2\x80\x9DNext", "\xD0\x9C\xD0\xBE",
 };
 
 struct seg_list {
@@ -49,9 +55,9 @@ static int expect_segment(void *p, size_t off, size_t len, unsigned flags)
 	return 0;
 }
 
-static void test_ascii_lines_as_stripper(void **state)
+static void test_lines_as_stripper(void **state)
 {
-	enum { LINES = 3000 };
+	enum { LINES = 6000 };
 	struct dedup_linestats *ls;
 	struct dedup_error err;
 	uint64_t *all = malloc(LINES * 64 * sizeof(*all));
@@ -113,7 +119,7 @@ static void test_ascii_lines_as_stripper(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ascii_lines_as_stripper),
+		cmocka_unit_test(test_lines_as_stripper),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
