@@ -17,9 +17,10 @@
  * terms, that no signature keeps without an index. Every term seen sets
  * bits in a split-block Bloom filter sized by the number of documents; a
  * term seen in one document is entered in the table, with a count of 2,
- * only when the filter has seen it before. A false positive of the filter (a first sighting
- * the filter takes for a second) counts one document too many: a term of
- * one document enters the table at 2, a term of k documents counts k + 1.
+ * only when the filter has seen it before. A false positive of the filter
+ * (a first sighting the filter takes for a second) counts one document
+ * too many: a term of one document enters the table at 2, a term of k
+ * documents counts k + 1.
  * Nothing is ever counted too low. The filter's bits are tested before a
  * batch's first sightings set any, so a table fed batches in one order
  * holds the same counts whatever the batches' own slot orders.
@@ -335,8 +336,8 @@ static dedup_status bounded_merge(struct dedup_df *dst,
 		size_t end = i < DF_SHARDS ? s->cap : PREFETCH_AHEAD;
 
 		/*
-		 * Most terms miss both the large table and the filter: ask
-		 * for both lines PREFETCH_AHEAD terms before they are needed
+		 * The filter and the large table miss the caches: ask for
+		 * both lines PREFETCH_AHEAD terms before they are needed
 		 * (the last round, i == DF_SHARDS, drains the queue).
 		 */
 		for (j = 0; j < end; j++) {
