@@ -187,16 +187,23 @@ static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
 
 /*
  * vector_sim() of a and b, the bits of a given. The terms of b that pass
- * the bits are listed first, without a branch; then each is bisected in
- * a, from where the last one was found (b's terms ascend).
+ * the bits are listed first, without a branch; then each is looked for in
+ * a from where the last one was found (b's terms ascend). Passing terms
+ * are about ten of a's terms apart, so the terms below one are counted
+ * sixteen at a time, without a branch (the count is the offset, a's terms
+ * ascend): a bisection over the rest of a took a dependent load and a
+ * mispredicted branch a step, half of the verification's time.
  */
+#define SCAN 16
+
 static double vector_sim_bits(const struct dedup_sig *a,
 			      const struct termbits *tb,
 			      const struct dedup_sig *b)
 {
 	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
+	const uint32_t *at = a->terms;
 	uint64_t dot = 0, top = 0;
-	uint32_t j, k, np = 0, lo = 0;
+	uint32_t j, k, np = 0, lo = 0, na = a->nterms;
 
 	for (j = 0; j < b->nterms; j++) {
 		uint32_t t = b->terms[j] % TERM_BITS;
@@ -204,22 +211,26 @@ static double vector_sim_bits(const struct dedup_sig *a,
 		pass[np] = (uint16_t)j;
 		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
 	}
-	for (k = 0; k < np && lo < a->nterms; k++) {
-		uint32_t t = b->terms[pass[k]], n = a->nterms - lo, base = lo;
+	for (k = 0; k < np && lo < na; k++) {
+		uint32_t t = b->terms[pass[k]], q, c;
 		uint64_t x;
 
-		/* first of a->terms[lo..] not below t */
-		while (n > 1) {
-			uint32_t half = n / 2;
-
-			base = a->terms[base + half - 1] < t ? base + half : base;
-			n -= half;
+		/* lo: first of a's terms from lo not below t */
+		for (;;) {
+			if (na - lo < SCAN) {
+				while (lo < na && at[lo] < t)
+					lo++;
+				break;
+			}
+			for (q = 0, c = 0; q < SCAN; q++)
+				c += at[lo + q] < t;
+			lo += c;
+			if (c < SCAN)
+				break;
 		}
-		base += a->terms[base] < t;
-		lo = base;
-		if (base == a->nterms || a->terms[base] != t)
+		if (lo == na || at[lo] != t)
 			continue;
-		x = (uint64_t)a->wt[base] * b->wt[pass[k]];
+		x = (uint64_t)a->wt[lo] * b->wt[pass[k]];
 		dot += x;
 		top = x > top ? x : top;
 		lo++;
@@ -263,13 +274,6 @@ double dedup_similarity(const struct dedup_cluster_params *p,
 	(void)df; /* the weights are in the signatures */
 	return similarity(p, a, b, NULL);
 }
-
-struct run {
-	const struct dedup_cluster_params *p;
-	const struct dedup_sig *sigs;
-	size_t n;
-	unsigned nt;    /* threads */
-};
 
 #define MAX_THREADS 256
 
@@ -399,18 +403,20 @@ static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
 }
 
 /*
- * LSH values of one document, nhash of them (0 when it has no features);
- * key has room for the document's terms.
+ * The first nv LSH values of one document (0 when it has no features);
+ * key has room for the document's terms. Bands use bands x rows of the
+ * nhash values, and each value depends on its index alone.
  */
 static int doc_hashes(const struct dedup_cluster_params *p,
-		      const struct dedup_sig *s, uint32_t *out, uint64_t *key)
+		      const struct dedup_sig *s, uint32_t nv, uint32_t *out,
+		      uint64_t *key)
 {
 	uint32_t i, m;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
 		if (!s->nperm || !s->nwords)
 			return 0;
-		for (i = 0; i < p->nhash; i++)
+		for (i = 0; i < nv; i++)
 			out[i] = i < s->nperm ? s->mins[i] : 0;
 		return 1;
 	}
@@ -428,7 +434,7 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 		sort_u64(key, m, 64);
 		m = p->top_terms;
 	}
-	pminhash(key, m, p->nhash, out);
+	pminhash(key, m, nv, out);
 	return 1;
 }
 
@@ -473,53 +479,13 @@ int dedup_cluster_keys(const struct dedup_cluster_params *p,
 	hv = malloc(p->nhash * sizeof(*hv));
 	idx = malloc((s->nterms ? s->nterms : 1) * sizeof(*idx));
 	if (hv && idx) {
-		has = doc_hashes(p, s, hv, idx);
+		has = doc_hashes(p, s, bands * rows, hv, idx);
 		if (has)
 			band_keys(hv, bands, rows, keys);
 	}
 	free(hv);
 	free(idx);
 	return has;
-}
-
-static uint64_t pair_key(uint32_t i, uint32_t j)
-{
-	return i < j ? ((uint64_t)i << 32 | j) : ((uint64_t)j << 32 | i);
-}
-
-struct keydoc {
-	uint64_t key;
-	uint32_t doc;
-};
-
-static int cmp_keydoc(const void *a, const void *b)
-{
-	const struct keydoc *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->doc > y->doc) - (x->doc < y->doc);
-}
-
-struct pairs {
-	uint64_t *v;
-	size_t n, alloc;
-	size_t uniq; /* n after the last pairs_uniq() */
-};
-
-static int pairs_add(struct pairs *ps, uint32_t i, uint32_t j)
-{
-	if (ps->n == ps->alloc) {
-		size_t na = ps->alloc ? ps->alloc * 2 : 4096;
-		uint64_t *v = realloc(ps->v, na * sizeof(*v));
-
-		if (!v)
-			return -1;
-		ps->v = v;
-		ps->alloc = na;
-	}
-	ps->v[ps->n++] = pair_key(i, j);
-	return 0;
 }
 
 static void sift_down(uint64_t *v, size_t i, size_t n)
@@ -598,212 +564,6 @@ static void sort_u64(uint64_t *v, size_t n, unsigned depth)
 	}
 }
 
-/* Sort and drop repeats. */
-static void pairs_uniq(struct pairs *ps)
-{
-	size_t i, j;
-
-	sort_u64(ps->v, ps->n, 64);
-	for (i = 0, j = 0; i < ps->n; i++)
-		if (!j || ps->v[i] != ps->v[j - 1])
-			ps->v[j++] = ps->v[i];
-	ps->n = j;
-	ps->uniq = j;
-}
-
-/* What the threads of candidates() share, and each one's scratch. */
-struct banding {
-	struct run *r;
-	uint32_t bands, rows;
-	uint64_t *keys;          /* per document, `bands` keys */
-	unsigned char *has;      /* per document: it has features */
-	uint32_t **hv;           /* per thread */
-	uint64_t **idx;          /* per thread */
-	struct keydoc **kd;      /* per thread */
-	struct pairs *ps;        /* per thread */
-	atomic_int nomem;
-};
-
-static void band_doc(void *arg, unsigned t, size_t d)
-{
-	struct banding *bd = arg;
-
-	bd->has[d] = (unsigned char)doc_hashes(bd->r->p, &bd->r->sigs[d],
-					       bd->hv[t], bd->idx[t]);
-	if (bd->has[d])
-		band_keys(bd->hv[t], bd->bands, bd->rows,
-			  bd->keys + d * bd->bands);
-}
-
-/* The pairs of one band's buckets into thread t's list. */
-static void band_pairs(void *arg, unsigned t, size_t b)
-{
-	struct banding *bd = arg;
-	const struct dedup_cluster_params *p = bd->r->p;
-	struct keydoc *kd = bd->kd[t];
-	struct pairs *ps = &bd->ps[t];
-	size_t d, nk = 0, i, j;
-
-	if (atomic_load(&bd->nomem))
-		return;
-	for (d = 0; d < bd->r->n; d++) {
-		if (!bd->has[d])
-			continue;
-		kd[nk].key = bd->keys[d * bd->bands + b];
-		kd[nk].doc = (uint32_t)d;
-		nk++;
-	}
-	if (nk)
-		qsort(kd, nk, sizeof(*kd), cmp_keydoc);
-	for (i = 0; i < nk; i = j) {
-		for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
-			;
-		if (j - i <= p->max_bucket) {
-			size_t x, y;
-
-			for (x = i; x < j; x++)
-				for (y = x + 1; y < j; y++)
-					if (pairs_add(ps, kd[x].doc, kd[y].doc))
-						goto nomem;
-		} else {
-			/* Crowded bucket: neighbours only. */
-			size_t x;
-
-			for (x = i + 1; x < j; x++)
-				if (pairs_add(ps, kd[x - 1].doc, kd[x].doc))
-					goto nomem;
-		}
-	}
-	/*
-	 * Keep the list small as bands add duplicates: sorted again once it
-	 * has doubled, so sorting costs O(log) passes over the pairs.
-	 */
-	if (ps->n > 2 * ps->uniq + (1u << 20))
-		pairs_uniq(ps);
-	return;
-nomem:
-	atomic_store(&bd->nomem, 1);
-}
-
-static void band_uniq(void *arg, unsigned t, size_t k)
-{
-	struct banding *bd = arg;
-
-	(void)t;
-	pairs_uniq(&bd->ps[k]);
-}
-
-/*
- * Merge the sorted unique lists of every thread into ps, in the first
- * list's memory: grown to the total (realloc of a large block remaps
- * rather than copies), merged from the back, each other list freed once
- * merged. The peak is then the pairs plus one thread's list, not twice
- * the pairs.
- */
-static int pairs_collect(struct pairs *ps, struct pairs *lists, unsigned nl)
-{
-	struct pairs *a = &lists[0];
-	unsigned k;
-
-	for (k = 1; k < nl; k++) {
-		struct pairs *b = &lists[k];
-		size_t i = a->n, j = b->n, o = a->n + b->n, x, y;
-
-		if (o > a->alloc) {
-			uint64_t *v = realloc(a->v, o * sizeof(*v));
-
-			if (!v)
-				return -1;
-			a->v = v;
-			a->alloc = o;
-		}
-		while (j) {
-			if (i && a->v[i - 1] > b->v[j - 1])
-				a->v[--o] = a->v[--i];
-			else
-				a->v[--o] = b->v[--j];
-		}
-		a->n += b->n;
-		free(b->v);
-		memset(b, 0, sizeof(*b));
-		/* pairs that both lists had are now neighbours */
-		for (x = 0, y = 0; x < a->n; x++)
-			if (!y || a->v[x] != a->v[y - 1])
-				a->v[y++] = a->v[x];
-		a->n = y;
-	}
-	*ps = *a;
-	memset(a, 0, sizeof(*a));
-	return 0;
-}
-
-/*
- * Candidate pairs from LSH banding, sorted and unique. Documents are
- * hashed in parallel, then bands: each thread lists the pairs of the
- * bands it takes, and the sorted lists are merged.
- */
-static dedup_status candidates(struct run *r, uint32_t bands, uint32_t rows,
-			       struct pairs *ps)
-{
-	const struct dedup_cluster_params *p = r->p;
-	struct banding bd = { .r = r, .bands = bands, .rows = rows };
-	dedup_status st = DEDUP_ENOMEM;
-	size_t d, maxterms = 1;
-	unsigned t, nt = r->nt;
-
-	atomic_init(&bd.nomem, 0);
-	for (d = 0; d < r->n; d++)
-		if (r->sigs[d].nterms > maxterms)
-			maxterms = r->sigs[d].nterms;
-	bd.keys = malloc((r->n ? r->n : 1) * (size_t)bands * sizeof(*bd.keys));
-	bd.has = malloc(r->n ? r->n : 1);
-	bd.hv = calloc(nt, sizeof(*bd.hv));
-	bd.idx = calloc(nt, sizeof(*bd.idx));
-	bd.kd = calloc(nt, sizeof(*bd.kd));
-	bd.ps = calloc(nt, sizeof(*bd.ps));
-	if (!bd.keys || !bd.has || !bd.hv || !bd.idx || !bd.kd || !bd.ps)
-		goto out;
-	for (t = 0; t < nt; t++) {
-		bd.hv[t] = malloc(p->nhash * sizeof(**bd.hv));
-		bd.idx[t] = malloc(maxterms * sizeof(**bd.idx));
-		if (!bd.hv[t] || !bd.idx[t])
-			goto out;
-	}
-	par_for(nt, r->n, 64, band_doc, &bd);
-	/* the hashes are done with; each band thread needs a key list */
-	for (t = 0; t < nt; t++) {
-		bd.kd[t] = malloc((r->n ? r->n : 1) * sizeof(**bd.kd));
-		if (!bd.kd[t])
-			goto out;
-	}
-	par_for(nt, bands, 1, band_pairs, &bd);
-	if (atomic_load(&bd.nomem))
-		goto out;
-	par_for(nt, nt, 1, band_uniq, &bd);
-	if (pairs_collect(ps, bd.ps, nt))
-		goto out;
-	st = DEDUP_OK;
-out:
-	for (t = 0; bd.hv && bd.idx && bd.kd && bd.ps && t < nt; t++) {
-		free(bd.hv[t]);
-		free(bd.idx[t]);
-		free(bd.kd[t]);
-		free(bd.ps[t].v);
-	}
-	free(bd.hv);
-	free(bd.idx);
-	free(bd.kd);
-	free(bd.ps);
-	free(bd.keys);
-	free(bd.has);
-	return st;
-}
-
-struct edge {
-	double s;
-	uint32_t i, j;
-};
-
 static uint32_t find_root(uint32_t *parent, uint32_t x)
 {
 	while (parent[x] != x) {
@@ -811,6 +571,535 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
 		x = parent[x];
 	}
 	return x;
+}
+
+/*
+ * Candidates without a list of candidate pairs. A run of a million
+ * documents has hundreds of millions of candidate pairs (about 200 per
+ * document here), and listing, sorting and keeping them was most of the
+ * run's memory. Instead every document's band keys are kept, and each
+ * band is sorted and walked on its own: a pair of one of its buckets is
+ * verified there only when no earlier band made it a candidate, which the
+ * two documents' keys tell, so each candidate pair is verified exactly
+ * once, in the first band that makes it one, whichever thread takes
+ * which band.
+ *
+ * Keys take 32 bits when a band has one row: the key is then the value
+ * itself (XXH3 of 4 bytes is a bijection, so the buckets are those of the
+ * 64-bit hashes an index stores); 64 bits with several rows.
+ *
+ * A bucket larger than max_bucket (a common term winning one permutation
+ * in many documents) links only neighbours in document order: its
+ * documents are kept, per band, so that a later band can tell whether two
+ * of them were neighbours there. At worst (every bucket crowded) that
+ * costs as much as the keys.
+ *
+ * Two rounds. The first verifies every candidate and keeps only the pairs
+ * at or above the threshold. A merge needs its two clusters' mean to
+ * reach the threshold, so some pair between them must: clusters never
+ * merge across the connected components of those pairs, and a pair
+ * between two components changes no merge. The second round walks the
+ * bands again over the documents of components of two or more, and keeps
+ * the pairs inside a component that the linkage counts (weaker pairs add
+ * almost nothing to a mean and are most of the candidates: kept only from
+ * KEEP_SHARE of the threshold up, and always when negative, dated apart).
+ */
+
+/* Candidate pairs below this share of the threshold are not linked. */
+#define KEEP_SHARE 0.1
+
+struct crowd {
+	uint64_t key;
+	uint32_t off, n;        /* its documents: docs[off..off + n) */
+};
+
+struct bandcrowd {
+	struct crowd *c;        /* ascending keys */
+	uint32_t *docs;         /* ascending within each bucket */
+	uint32_t nc;
+};
+
+struct rec {
+	uint64_t key;
+	uint32_t doc;
+};
+
+struct link {
+	uint64_t pair;          /* lower document << 32 | higher */
+	double s;
+};
+
+struct links {
+	struct link *v;
+	size_t n, alloc;
+};
+
+/* One thread's scratch space and results. */
+struct lshthread {
+	_Alignas(64) struct termbits bits; /* threads apart by cache lines */
+	struct rec *a, *b;      /* sort buffers, n records each */
+	uint32_t *hv;
+	uint64_t *idx;
+	struct links out;
+	uint64_t candidates, verified;
+};
+
+struct lsh {
+	const struct dedup_cluster_params *p;
+	const struct dedup_sig *sigs;
+	size_t n;
+	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
+	uint32_t *keys;                 /* n x bands x kw */
+	unsigned char *has;             /* the document has features */
+	unsigned char *in;              /* it takes part in this round */
+	struct bandcrowd *crowd;        /* per band */
+	const uint32_t *root;           /* settled cluster of each doc */
+	const uint32_t *comp;           /* second round: its component */
+	int round;
+	struct lshthread *th;
+	atomic_int nomem;
+};
+
+static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
+{
+	const uint32_t *k = l->keys + (d * l->bands + b) * l->kw;
+
+	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
+}
+
+static void lsh_doc(void *arg, unsigned t, size_t d)
+{
+	struct lsh *l = arg;
+	struct lshthread *th = &l->th[t];
+	uint32_t *k = l->keys + d * l->bands * l->kw, b;
+
+	l->has[d] = (unsigned char)doc_hashes(l->p, &l->sigs[d],
+					      l->bands * l->rows, th->hv,
+					      th->idx);
+	if (!l->has[d])
+		return;
+	for (b = 0; b < l->bands; b++) {
+		const uint32_t *v = th->hv + b * l->rows;
+		uint64_t h;
+
+		if (l->kw == 1) {
+			k[b] = v[0];
+			continue;
+		}
+		h = XXH3_64bits_withSeed(v, l->rows * sizeof(*v), b);
+		k[2 * b] = (uint32_t)(h >> 32);
+		k[2 * b + 1] = (uint32_t)h;
+	}
+}
+
+/*
+ * The documents taking part, by key of band b then document: a stable
+ * radix sort of the keys, the documents coming in ascending order.
+ * Returns the sorted array (one of the thread's two buffers) and its
+ * length in *np.
+ */
+#define RADIX_BITS 11
+
+static struct rec *band_sorted(const struct lsh *l, struct lshthread *th,
+			       uint32_t b, size_t *np)
+{
+	struct rec *v = th->a, *w = th->b, *x;
+	size_t n = 0, d, i;
+	unsigned shift, bits = 32 * l->kw;
+
+	for (d = 0; d < l->n; d++) {
+		if (!l->in[d])
+			continue;
+		v[n].key = key_at(l, d, b);
+		v[n].doc = (uint32_t)d;
+		n++;
+	}
+	for (shift = 0; shift < bits; shift += RADIX_BITS) {
+		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
+		const uint64_t mask = (1u << RADIX_BITS) - 1;
+
+		for (i = 0; i < n; i++)
+			cnt[v[i].key >> shift & mask]++;
+		if (n && cnt[v[0].key >> shift & mask] == n)
+			continue; /* one digit for all: nothing moves */
+		for (i = 0; i <= mask; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			w[cnt[v[i].key >> shift & mask]++] = v[i];
+		x = v;
+		v = w;
+		w = x;
+	}
+	*np = n;
+	return v;
+}
+
+/* The buckets of band b larger than max_bucket, with their documents. */
+static void band_crowd(void *arg, unsigned t, size_t b)
+{
+	struct lsh *l = arg;
+	struct bandcrowd *bc = &l->crowd[b];
+	size_t n, i, j, nd = 0;
+	struct rec *v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
+	uint32_t nc = 0;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+			;
+		if (j - i > l->p->max_bucket) {
+			nc++;
+			nd += j - i;
+		}
+	}
+	if (!nc)
+		return;
+	bc->c = malloc(nc * sizeof(*bc->c));
+	bc->docs = malloc(nd * sizeof(*bc->docs));
+	if (!bc->c || !bc->docs) {
+		atomic_store(&l->nomem, 1);
+		return;
+	}
+	for (i = 0, nd = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+			;
+		if (j - i <= l->p->max_bucket)
+			continue;
+		bc->c[bc->nc].key = v[i].key;
+		bc->c[bc->nc].off = (uint32_t)nd;
+		bc->c[bc->nc].n = (uint32_t)(j - i);
+		bc->nc++;
+		for (; i < j; i++)
+			bc->docs[nd++] = v[i].doc;
+	}
+}
+
+static const struct crowd *crowd_find(const struct bandcrowd *bc,
+				      uint64_t key)
+{
+	uint32_t lo = 0, hi = bc->nc;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (bc->c[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < bc->nc && bc->c[lo].key == key ? &bc->c[lo] : NULL;
+}
+
+/* Whether x and y, of one bucket of band b, are a candidate pair there. */
+static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
+			   uint32_t x, uint32_t y)
+{
+	const struct bandcrowd *bc = &l->crowd[b];
+	const struct crowd *c;
+	const uint32_t *d;
+	uint32_t lo = 0, hi;
+
+	if (!bc->nc || !(c = crowd_find(bc, key)))
+		return 1;
+	/* crowded: neighbours only */
+	d = bc->docs + c->off;
+	hi = c->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo + 1 < c->n && d[lo + 1] == y;
+}
+
+/*
+ * 1 when x and y were a candidate pair in a band before b. The keys are
+ * compared without a branch sixteen words at a time; a pair of the same
+ * event shares a few bands, most candidates one.
+ */
+static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
+		       uint32_t b)
+{
+	const uint32_t *kx = l->keys + (size_t)x * l->bands * l->kw;
+	const uint32_t *ky = l->keys + (size_t)y * l->bands * l->kw;
+	uint32_t i, k, e, w = b * l->kw;
+
+	for (i = 0; i < w; i = e) {
+		uint32_t any = 0;
+
+		e = w - i < 16 ? w : i + 16;
+		for (k = i; k < e; k++)
+			any |= kx[k] == ky[k];
+		if (!any)
+			continue;
+		for (k = i / l->kw; k < e / l->kw; k++) {
+			uint64_t key = key_at(l, x, k);
+
+			if (key == key_at(l, y, k) &&
+			    band_pairs_them(l, k, key, x, y))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
+{
+	if (ls->n == ls->alloc) {
+		size_t na = ls->alloc ? ls->alloc * 2 : 1024;
+		struct link *v = realloc(ls->v, na * sizeof(*v));
+
+		if (!v)
+			return -1;
+		ls->v = v;
+		ls->alloc = na;
+	}
+	ls->v[ls->n].pair = (uint64_t)x << 32 | y;
+	ls->v[ls->n].s = s;
+	ls->n++;
+	return 0;
+}
+
+/* A pair of band b's buckets, x < y: verified when b is its first band. */
+static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
+		      uint32_t x, uint32_t y)
+{
+	const struct dedup_cluster_params *p = l->p;
+	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
+	double s;
+
+	if (l->round == 2 && l->comp[x] != l->comp[y])
+		return 0;
+	if (seen_before(l, x, y, b))
+		return 0;
+	th->candidates++;
+	/* pairs inside one settled cluster are not compared */
+	if (l->root[x] == l->root[y])
+		return 0;
+	if (p->level == DEDUP_LEVEL_COPY) {
+		s = similarity(p, a, c, NULL);
+	} else {
+		/* a bucket's pairs come by their first document */
+		if (th->bits.doc != x)
+			termbits_set(&th->bits, a, x);
+		s = similarity(p, a, c, &th->bits);
+	}
+	if (l->round == 1) {
+		if (s < p->threshold)
+			return 0;
+		th->verified++;
+		return links_add(&th->out, x, y, s);
+	}
+	if (s >= 0 && s < p->threshold * KEEP_SHARE)
+		return 0;
+	return links_add(&th->out, x, y, s);
+}
+
+/* The pairs of band b's buckets, verified or kept as the round wants. */
+static void band_walk(void *arg, unsigned t, size_t bi)
+{
+	struct lsh *l = arg;
+	struct lshthread *th = &l->th[t];
+	const struct bandcrowd *bc = &l->crowd[bi];
+	uint32_t b = (uint32_t)bi;
+	size_t n, i, j, x, y;
+	struct rec *v;
+
+	if (atomic_load(&l->nomem))
+		return;
+	v = band_sorted(l, th, b, &n);
+	for (i = 0; i < n; i = j) {
+		const struct crowd *c = NULL;
+
+		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+			;
+		if (j - i < 2)
+			continue;
+		if (bc->nc)
+			c = crowd_find(bc, v[i].key);
+		if (c) {
+			/* neighbours among all the bucket's documents */
+			const uint32_t *d = bc->docs + c->off;
+
+			for (x = 0; x + 1 < c->n; x++)
+				if (visit_pair(l, th, b, d[x], d[x + 1]))
+					goto nomem;
+			continue;
+		}
+		for (x = i; x < j; x++)
+			for (y = x + 1; y < j; y++)
+				if (visit_pair(l, th, b, v[x].doc, v[y].doc))
+					goto nomem;
+	}
+	return;
+nomem:
+	atomic_store(&l->nomem, 1);
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	const struct link *x = a, *y = b;
+
+	return (x->pair > y->pair) - (x->pair < y->pair);
+}
+
+/*
+ * Gather the threads' links into one list sorted by pair (the order does
+ * not depend on which thread took which band).
+ */
+static int links_collect(struct lsh *l, unsigned nt, struct links *out)
+{
+	size_t total = 0, off = 0;
+	unsigned t;
+
+	for (t = 0; t < nt; t++)
+		total += l->th[t].out.n;
+	out->v = malloc((total ? total : 1) * sizeof(*out->v));
+	if (!out->v)
+		return -1;
+	for (t = 0; t < nt; t++) {
+		struct links *ls = &l->th[t].out;
+
+		if (ls->n)
+			memcpy(out->v + off, ls->v, ls->n * sizeof(*ls->v));
+		off += ls->n;
+		free(ls->v);
+		memset(ls, 0, sizeof(*ls));
+	}
+	out->n = out->alloc = total;
+	qsort(out->v, out->n, sizeof(*out->v), cmp_link);
+	return 0;
+}
+
+static void lsh_free(struct lsh *l, unsigned nt)
+{
+	uint32_t b;
+	unsigned t;
+
+	for (t = 0; l->th && t < nt; t++) {
+		free(l->th[t].a);
+		free(l->th[t].b);
+		free(l->th[t].hv);
+		free(l->th[t].idx);
+		free(l->th[t].out.v);
+	}
+	free(l->th);
+	for (b = 0; l->crowd && b < l->bands; b++) {
+		free(l->crowd[b].c);
+		free(l->crowd[b].docs);
+	}
+	free(l->crowd);
+	free(l->keys);
+	free(l->has);
+	free(l->in);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * The pairs the linkage needs, into *kept sorted by pair; `root` gives
+ * each document's settled cluster (itself when not settled).
+ */
+static dedup_status candidates(const struct dedup_cluster_params *p,
+			       const struct dedup_sig *sigs, size_t n,
+			       unsigned nt, uint32_t bands, uint32_t rows,
+			       const uint32_t *root, struct links *kept,
+			       struct dedup_cluster_stats *cs)
+{
+	struct lsh l = { .p = p, .sigs = sigs, .n = n, .bands = bands,
+			 .rows = rows, .kw = rows > 1 ? 2 : 1, .root = root };
+	struct links strong = { 0 };
+	uint32_t *comp = NULL;
+	unsigned char *cnt = NULL;
+	size_t d, i, m = n ? n : 1, maxterms = 1;
+	dedup_status st = DEDUP_ENOMEM;
+	unsigned t;
+
+	atomic_init(&l.nomem, 0);
+	for (d = 0; d < n; d++)
+		if (sigs[d].nterms > maxterms)
+			maxterms = sigs[d].nterms;
+	l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
+	l.has = malloc(m);
+	l.in = malloc(m);
+	l.crowd = calloc(bands, sizeof(*l.crowd));
+	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
+	l.th = aligned_alloc(64, nt * sizeof(*l.th));
+	if (!l.keys || !l.has || !l.in || !l.crowd || !l.th)
+		goto out;
+	memset(l.th, 0, nt * sizeof(*l.th));
+	for (t = 0; t < nt; t++) {
+		struct lshthread *th = &l.th[t];
+
+		th->bits.doc = SIZE_MAX;
+		th->hv = malloc(bands * rows * sizeof(*th->hv));
+		th->idx = malloc(maxterms * sizeof(*th->idx));
+		th->a = malloc(m * sizeof(*th->a));
+		th->b = malloc(m * sizeof(*th->b));
+		if (!th->hv || !th->idx || !th->a || !th->b)
+			goto out;
+	}
+	par_for(nt, n, 64, lsh_doc, &l);
+	memcpy(l.in, l.has, n);
+	par_for(nt, bands, 1, band_crowd, &l);
+	if (atomic_load(&l.nomem))
+		goto out;
+
+	/* first round: every candidate, the pairs at the threshold kept */
+	l.round = 1;
+	par_for(nt, bands, 1, band_walk, &l);
+	if (atomic_load(&l.nomem))
+		goto out;
+	for (t = 0; t < nt; t++) {
+		cs->candidates += l.th[t].candidates;
+		cs->verified += l.th[t].verified;
+	}
+	if (links_collect(&l, nt, &strong))
+		goto out;
+
+	/* components of those pairs, settled clusters taken as joined */
+	comp = malloc(m * sizeof(*comp));
+	cnt = calloc(m, 1);
+	if (!comp || !cnt)
+		goto out;
+	memcpy(comp, root, n * sizeof(*comp));
+	for (i = 0; i < strong.n; i++) {
+		uint32_t a = find_root(comp, (uint32_t)(strong.v[i].pair >> 32));
+		uint32_t b = find_root(comp, (uint32_t)strong.v[i].pair);
+
+		if (a != b)
+			comp[a > b ? a : b] = a < b ? a : b;
+	}
+	free(strong.v);
+	strong.v = NULL;
+	for (d = 0; d < n; d++) {
+		comp[d] = find_root(comp, (uint32_t)d);
+		cnt[comp[d]] += cnt[comp[d]] < 2;
+	}
+	for (d = 0; d < n; d++)
+		l.in[d] = l.has[d] && cnt[comp[d]] == 2;
+	free(cnt);
+	cnt = NULL;
+
+	/* second round: the pairs inside components, kept as linked */
+	l.round = 2;
+	l.comp = comp;
+	par_for(nt, bands, 1, band_walk, &l);
+	if (atomic_load(&l.nomem))
+		goto out;
+	if (links_collect(&l, nt, kept))
+		goto out;
+	st = DEDUP_OK;
+out:
+	lsh_free(&l, nt);
+	free(strong.v);
+	free(comp);
+	free(cnt);
+	return st;
 }
 
 /*
@@ -823,9 +1112,6 @@ struct nbr {
 	uint32_t id;
 	double sum;
 };
-
-/* Candidate pairs below this share of the threshold are not linked. */
-#define KEEP_SHARE 0.1
 
 struct nbrs {
 	struct nbr *v;
@@ -939,8 +1225,8 @@ static void nbr_free(struct hac *h, struct nbrs *l)
  * The first neighbour lists, from the kept pairs (root ids) in pair order,
  * each list cut from one block at its exact size.
  */
-static int nbr_build(struct hac *h, size_t n, const uint64_t *pairs,
-		     const double *sim, size_t npairs)
+static int nbr_build(struct hac *h, size_t n, const struct link *pairs,
+		     size_t npairs)
 {
 	size_t i, off = 0;
 
@@ -949,20 +1235,20 @@ static int nbr_build(struct hac *h, size_t n, const uint64_t *pairs,
 	if (!h->arena)
 		return -1;
 	for (i = 0; i < npairs; i++) {
-		h->nb[h->parent[(uint32_t)(pairs[i] >> 32)]].alloc++;
-		h->nb[h->parent[(uint32_t)pairs[i]]].alloc++;
+		h->nb[h->parent[(uint32_t)(pairs[i].pair >> 32)]].alloc++;
+		h->nb[h->parent[(uint32_t)pairs[i].pair]].alloc++;
 	}
 	for (i = 0; i < n; i++) {
 		h->nb[i].v = h->nb[i].alloc ? h->arena + off : NULL;
 		off += h->nb[i].alloc;
 	}
 	for (i = 0; i < npairs; i++) {
-		uint32_t ra = h->parent[(uint32_t)(pairs[i] >> 32)];
-		uint32_t rb = h->parent[(uint32_t)pairs[i]];
+		uint32_t ra = h->parent[(uint32_t)(pairs[i].pair >> 32)];
+		uint32_t rb = h->parent[(uint32_t)pairs[i].pair];
 
 		/* room was counted: these cannot fail */
-		(void)nbr_add(&h->nb[ra], rb, sim[i]);
-		(void)nbr_add(&h->nb[rb], ra, sim[i]);
+		(void)nbr_add(&h->nb[ra], rb, pairs[i].s);
+		(void)nbr_add(&h->nb[rb], ra, pairs[i].s);
 	}
 	return 0;
 }
@@ -1115,52 +1401,6 @@ static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 	return a < b;
 }
 
-/* Shrink an array to n entries; when realloc cannot, it stays as it is. */
-static void shrink(void **v, size_t n, size_t size)
-{
-	void *p = *v ? realloc(*v, (n ? n : 1) * size) : NULL;
-
-	if (p)
-		*v = p;
-}
-
-/*
- * Candidate pairs are verified in chunks: the similarities of a chunk in
- * parallel, then linked in pair order on one thread.
- */
-#define VERIFY_CHUNK ((size_t)1 << 16)
-
-struct verify {
-	const struct dedup_cluster_params *p;
-	const struct dedup_sig *sigs;
-	const uint32_t *root;
-	const uint64_t *pairs;
-	double *sim;
-	struct termbits *tb;    /* per thread */
-};
-
-static void verify_pair(void *arg, unsigned t, size_t k)
-{
-	struct verify *vf = arg;
-	uint32_t a = (uint32_t)(vf->pairs[k] >> 32), b = (uint32_t)vf->pairs[k];
-	struct termbits *tb = &vf->tb[t];
-
-	/* pairs inside one settled cluster are not compared */
-	if (vf->root[a] == vf->root[b]) {
-		vf->sim[k] = 0;
-		return;
-	}
-	if (vf->p->level == DEDUP_LEVEL_COPY) {
-		vf->sim[k] = similarity(vf->p, &vf->sigs[a], &vf->sigs[b],
-					NULL);
-		return;
-	}
-	/* pairs come sorted: a thread's pairs mostly share their first */
-	if (tb->doc != a)
-		termbits_set(tb, &vf->sigs[a], a);
-	vf->sim[k] = similarity(vf->p, &vf->sigs[a], &vf->sigs[b], tb);
-}
-
 dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       const struct dedup_df *df,
@@ -1181,18 +1421,16 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 				      struct dedup_cluster_stats *stats,
 				      struct dedup_error *err)
 {
-	struct run r = { .p = p, .sigs = sigs, .n = n };
 	struct hac h = { .p = p };
-	struct pairs ps = { 0 };
-	struct verify vf = { 0 };
+	struct links kept = { 0 };
+	struct dedup_cluster_stats cs = { 0 };
 	uint32_t *rep = NULL, bands, rows;
-	double *kept = NULL;
-	size_t nverified = 0, i, c, m = n ? n : 1;
-	size_t nkept = 0, keptalloc = 0, stats_candidates = 0;
+	size_t i, m = n ? n : 1;
+	unsigned nt;
 	dedup_status st;
 
-	r.nt = p->threads < 1 ? 1 : p->threads > MAX_THREADS ? MAX_THREADS :
-								p->threads;
+	nt = p->threads < 1 ? 1 : p->threads > MAX_THREADS ? MAX_THREADS :
+							      p->threads;
 
 	st = dedup_cluster_params_check(p, err);
 	if (st)
@@ -1227,78 +1465,17 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 			h.size[ra] += h.size[rb];
 		}
 	}
-	st = candidates(&r, bands, rows, &ps);
-	if (st)
-		goto out;
-	st = DEDUP_ENOMEM;
 	/* roots are fixed until the merges: the threads only read them */
 	for (i = 0; i < n; i++)
 		h.parent[i] = find_root(h.parent, (uint32_t)i);
-	vf.p = p;
-	vf.sigs = sigs;
-	vf.root = h.parent;
-	vf.pairs = ps.v;
-	vf.sim = malloc((ps.n < VERIFY_CHUNK ? ps.n + 1 : VERIFY_CHUNK) *
-			sizeof(*vf.sim));
-	vf.tb = aligned_alloc(64, r.nt * sizeof(*vf.tb));
-	if (!vf.sim || !vf.tb)
+	st = candidates(p, sigs, n, nt, bands, rows, h.parent, &kept, &cs);
+	if (st)
 		goto out;
-	for (i = 0; i < r.nt; i++)
-		vf.tb[i].doc = SIZE_MAX;
-	/*
-	 * The pairs kept are packed at the front of ps.v, their similarities
-	 * in kept[]: the neighbour lists are then allocated at their exact
-	 * sizes from one block, rather than grown pair by pair (a third of
-	 * slack, an allocation per document, most of a large run's memory).
-	 */
-	for (c = 0, nkept = 0; c < ps.n; c += VERIFY_CHUNK) {
-		size_t k, end = ps.n - c < VERIFY_CHUNK ? ps.n : c + VERIFY_CHUNK;
-
-		vf.pairs = ps.v + c;
-		par_for(r.nt, end - c, 256, verify_pair, &vf);
-		for (k = 0; k < end - c; k++) {
-			uint32_t a = (uint32_t)(vf.pairs[k] >> 32);
-			uint32_t b = (uint32_t)vf.pairs[k];
-			double s = vf.sim[k];
-
-			if (h.parent[a] == h.parent[b])
-				continue;
-			if (s >= p->threshold)
-				nverified++;
-			/*
-			 * Pairs barely alike add almost nothing to an average
-			 * and are most of the candidates: kept only when they
-			 * count, and always when negative (dated apart).
-			 */
-			if (s >= 0 && s < p->threshold * KEEP_SHARE)
-				continue;
-			if (nkept == keptalloc) {
-				size_t na = keptalloc ? keptalloc * 2 : 4096;
-				double *v = realloc(kept, na * sizeof(*v));
-
-				if (!v)
-					goto out;
-				kept = v;
-				keptalloc = na;
-			}
-			ps.v[nkept] = vf.pairs[k];
-			kept[nkept++] = s;
-		}
-	}
-	stats_candidates = ps.n;
-	free(vf.sim);
-	vf.sim = NULL;
-	free(vf.tb);
-	vf.tb = NULL;
-	/* give back the candidates not kept before the lists are cut */
-	shrink((void **)&ps.v, nkept, sizeof(*ps.v));
-	shrink((void **)&kept, nkept, sizeof(*kept));
-	if (nbr_build(&h, n, ps.v, kept, nkept))
+	st = DEDUP_ENOMEM;
+	if (nbr_build(&h, n, kept.v, kept.n))
 		goto out;
-	free(kept);
-	kept = NULL;
-	free(ps.v);
-	ps.v = NULL;
+	free(kept.v);
+	kept.v = NULL;
 	/* Sum duplicate neighbours (pairs between settled clusters). */
 	for (i = 0; i < n; i++) {
 		struct nbrs *l = &h.nb[i];
@@ -1346,8 +1523,8 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	}
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
-		stats->candidates = stats_candidates;
-		stats->verified = nverified;
+		stats->candidates = cs.candidates;
+		stats->verified = cs.verified;
 		stats->bands = bands;
 		stats->rows = rows;
 	}
@@ -1377,9 +1554,6 @@ out:
 	free(h.stamp);
 	free(h.pinned);
 	free(rep);
-	free(ps.v);
-	free(vf.sim);
-	free(vf.tb);
-	free(kept);
+	free(kept.v);
 	return st;
 }

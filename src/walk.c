@@ -667,6 +667,12 @@ dedup_status dedup_walk_next(struct dedup_walk *w, struct dedup_walk_entry *e,
 					       "out of memory");
 		}
 
+		/*
+		 * An excluded name is not looked at, whatever it is: a
+		 * dangling link the user excluded is no error.
+		 */
+		if (glob_match(&w->exclude, w->path.buf + w->prefix_len))
+			continue;
 		if (type == DT_UNKNOWN || type == DT_LNK) {
 			if (long_stat(w->path.buf, &st, 0)) {
 				fill_entry(w, e, w->root);
@@ -680,9 +686,6 @@ dedup_status dedup_walk_next(struct dedup_walk *w, struct dedup_walk_entry *e,
 				continue;
 		}
 		if (type == DT_DIR) {
-			if (glob_match(&w->exclude, w->path.buf +
-				       w->prefix_len))
-				continue;
 			s = enter_dir(w, err);
 			if (s) {
 				fill_entry(w, e, w->root);

@@ -9,7 +9,11 @@
  * every pair a candidate. Bands and rows are derived from lsh_threshold by
  * minimizing the expected false positives plus false negatives, as
  * datasketch does. Buckets larger than max_bucket only link neighbours, so
- * common content cannot explode the candidate count.
+ * common content cannot explode the candidate count. Candidate pairs are
+ * never listed: each band is walked alone and a pair verified in the
+ * first band that makes it a candidate, so memory is the band keys (4
+ * bytes a band with one row, 8 with several) and the pairs kept for the
+ * linkage, whatever the candidate count.
  *
  * Candidates are verified: at the event level by the cosine of the two
  * signatures' unit vectors less its largest single product (one shared

@@ -322,6 +322,130 @@ static void test_threads_same(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+struct keydoc {
+	uint64_t key;
+	uint32_t doc;
+};
+
+static int cmp_keydoc(const void *a, const void *b)
+{
+	const struct keydoc *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+/*
+ * The candidate and verified counts against the definition, from the
+ * public band keys: every pair of a bucket, only neighbours in document
+ * order past max_bucket, each pair once whatever the number of bands it
+ * shares; verified when its similarity reaches the threshold.
+ */
+static void check_counts(const struct dedup_cluster_params *p,
+			 const struct dedup_sig *s, uint32_t n)
+{
+	uint32_t bands = dedup_cluster_bands(p), b, i, j, x, y;
+	uint64_t *keys = malloc((size_t)n * bands * sizeof(*keys));
+	struct keydoc *kd = malloc(n * sizeof(*kd));
+	unsigned char *cand = calloc((size_t)n * n, 1), *has = malloc(n);
+	struct dedup_assign *a = malloc(n * sizeof(*a));
+	struct dedup_cluster_stats st;
+	struct dedup_error err;
+	uint64_t ncand = 0, nver = 0;
+
+	assert_non_null(keys);
+	assert_non_null(kd);
+	assert_non_null(cand);
+	assert_non_null(has);
+	assert_non_null(a);
+	for (i = 0; i < n; i++) {
+		int r = dedup_cluster_keys(p, NULL, &s[i],
+					   keys + (size_t)i * bands);
+
+		assert_true(r >= 0);
+		has[i] = (unsigned char)r;
+	}
+	for (b = 0; b < bands; b++) {
+		uint32_t nk = 0;
+
+		for (i = 0; i < n; i++) {
+			if (!has[i])
+				continue;
+			kd[nk].key = keys[(size_t)i * bands + b];
+			kd[nk++].doc = i;
+		}
+		qsort(kd, nk, sizeof(*kd), cmp_keydoc);
+		for (i = 0; i < nk; i = j) {
+			for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
+				;
+			for (x = i; x < j; x++)
+				for (y = x + 1; y < j; y++)
+					if (j - i <= p->max_bucket ||
+					    y == x + 1)
+						cand[(size_t)kd[x].doc * n +
+						     kd[y].doc] = 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			if (!cand[(size_t)i * n + j])
+				continue;
+			ncand++;
+			nver += dedup_similarity(p, NULL, &s[i], &s[j]) >=
+				p->threshold;
+		}
+	}
+	assert_int_equal(dedup_cluster_run(p, s, n, NULL, a, &st, &err), 0);
+	assert_int_equal(st.candidates, ncand);
+	assert_int_equal(st.verified, nver);
+	free(keys);
+	free(kd);
+	free(cand);
+	free(has);
+	free(a);
+}
+
+/*
+ * Bands are walked one at a time and a pair is verified in the first band
+ * that makes it a candidate: crowded buckets in some bands and not in
+ * others, at both levels (one row per band, and several).
+ */
+static void test_candidates_exact(void **state)
+{
+	enum { N = 300 };
+	static struct dedup_sig s[N];
+	struct dedup_cluster_params p;
+	uint32_t i, k, bucket;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint32_t topic = i < 120 ? 0 : 1 + i % 23;
+
+		topic_doc(&s[i], topic, i, 10 + (i * 7) % 45);
+		/* copy level: MinHash values shared by topic, some by all */
+		free(s[i].mins);
+		s[i].mins = malloc(128 * sizeof(*s[i].mins));
+		assert_non_null(s[i].mins);
+		s[i].nperm = 128;
+		for (k = 0; k < 128; k++)
+			s[i].mins[k] = k % 9 == 0 ? k :
+				       (k + i) % 3 ? topic * 1000 + k :
+						     i * 1000 + k;
+	}
+	for (bucket = 2; bucket <= 64; bucket *= 4) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		p.max_bucket = bucket;
+		check_counts(&p, s, N);
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_COPY);
+		p.max_bucket = bucket;
+		p.threads = 3;
+		check_counts(&p, s, N);
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -349,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_dates_weigh),
 		cmocka_unit_test(test_pinned_clusters),
 		cmocka_unit_test(test_threads_same),
+		cmocka_unit_test(test_candidates_exact),
 		cmocka_unit_test(test_params_check),
 	};
 

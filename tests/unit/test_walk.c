@@ -315,6 +315,23 @@ static void test_broken_link(void **state)
 		    "! cannot open '@/t/self': Too many levels of symbolic links\n");
 }
 
+/* An excluded name is never looked at: an excluded broken link is quiet. */
+static void test_excluded_link_quiet(void **state)
+{
+	struct fx *fx = *state;
+	struct dedup_walk *w;
+
+	mkd(fx, "t");
+	lnk(fx, "nowhere", "t/exe");
+	lnk(fx, "nowhere.txt", "t/dangling.txt");
+	put(fx, "t/ok.txt", "ok");
+	w = walker_of(at(fx, "t"));
+	assert_int_equal(dedup_walk_exclude(w, "exe"), DEDUP_OK);
+	expect_walk(fx, w,
+		    "! cannot open '@/t/dangling.txt': No such file or directory (broken symbolic link)\n"
+		    "ok.txt\n");
+}
+
 static void test_missing_root(void **state)
 {
 	struct fx *fx = *state;
@@ -929,6 +946,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlinks_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluded_link_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_files_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_root_read, setup, teardown),
