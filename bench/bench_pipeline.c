@@ -2,7 +2,7 @@
  * bench_pipeline.c - where the time of a run goes, stage by stage.
  *
  * usage: bench_pipeline [-r REPS] [--level event|copy] [--no-strip]
- *                       [--no-corpus-lines] [--check] PATH...
+ *                       [--no-corpus-lines] [--check] [--df-exact] PATH...
  *
  * Walks the PATHs as dedup does (hidden entries and *.tsv files left out,
  * so a gen_corpus.py directory can be given as it is), then runs the
@@ -26,12 +26,17 @@
  * time; the whole is repeated REPS times (default 3) and the least time of
  * each stage is kept. MB/s counts input bytes. --check also builds every
  * signature through dedup_worker_sig() and fails when one differs, so
- * that what is timed is what the tool computes.
+ * that what is timed is what the tool computes. --df-exact also counts
+ * every term exactly (not timed) and says how far the bounded table of
+ * the first pass is from it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "dedup/cluster.h"
 #include "dedup/pipeline.h"
@@ -41,6 +46,7 @@
 #include "dedup/strip.h"
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
+#include "df_int.h"
 
 enum stage {
 	S_WALK, S_READ, S_REPAIR, S_LINES, S_SITES, S_DF, S_STRIP,
@@ -55,6 +61,9 @@ static const char *const stage_name[S_COUNT] = {
 struct bench {
 	struct dedup_options o;
 	int check;
+	int df_exact;
+	struct dedup_df *exact; /* --df-exact: every term, counted exactly */
+	size_t pass1_terms, pass1_bytes; /* the first pass's table at its end */
 	const char *const *roots;
 	int nroots;
 
@@ -207,6 +216,27 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 /* Where a page's dateline sits (pipeline.c DATELINE_BYTES). */
 #define DATELINE_BYTES 1024
 
+/* pipeline.c verbatim_mark(): the hash of bytes the repair keeps. */
+static uint64_t verbatim_mark(const char *bytes, size_t len)
+{
+	uint64_t h = XXH3_64bits(bytes, len);
+
+	return h ? h : 1;
+}
+
+/* A batch of documents' frequencies into the run's, as the pipeline. */
+static void merge_batch(struct bench *b, struct dedup_df *df,
+			struct dedup_df *batch, double *t0)
+{
+	if (dedup_df_merge(df, batch))
+		die("out of memory", NULL);
+	charge(b, S_DF, t0);
+	if (b->exact && dedup_df_merge(b->exact, batch))
+		die("out of memory", NULL);
+	dedup_df_clear(batch);
+	*t0 = cpu_now(); /* the exact table is not the run's: not timed */
+}
+
 /*
  * One run, as dedup_run_execute() does it on one thread (pipeline.c
  * worker_observe() in pass 1, dedup_worker_sig() in pass 2). Fills b->t
@@ -223,9 +253,10 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	struct dedup_tokens toks;
 	struct dedup_linestats *ls = NULL;
 	struct dedup_sitenames *sn = NULL;
-	struct dedup_df *df = NULL;
+	struct dedup_df *df = NULL, *batch = NULL;
 	struct dedup_error err;
 	unsigned char *bad;
+	uint64_t *verbatim;
 	dedup_status st;
 	const char *line;
 	double t0;
@@ -233,12 +264,23 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 
 	dedup_tokens_init(&toks);
 	bad = calloc(b->n ? b->n : 1, 1);
-	if (!bad || dedup_df_new(&df) || dedup_sitenames_new(&sn))
+	verbatim = calloc(b->n ? b->n : 1, sizeof(*verbatim));
+	if (!verbatim)
+		die("out of memory", NULL);
+	/* as the pipeline without an index: a bounded table fed by batches */
+	if (!bad || dedup_df_new(&df) || dedup_df_new(&batch) ||
+	    dedup_sitenames_new(&sn) || dedup_df_bound(df, b->n))
+		die("out of memory", NULL);
+	dedup_df_free(b->exact);
+	b->exact = NULL;
+	if (b->df_exact && dedup_df_new(&b->exact))
 		die("out of memory", NULL);
 	if (b->o.strip && b->o.corpus_lines && dedup_linestats_new(&ls, &err))
 		die("linestats", &err);
 	t0 = cpu_now();
 	for (i = 0; i < b->n; i++) {
+		if (i && i % DEDUP_DF_BATCH == 0)
+			merge_batch(b, df, batch, &t0);
 		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
 				     &err);
 		charge(b, S_READ, &t0);
@@ -252,6 +294,12 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 			bad[i] = 1;
 			continue;
 		}
+		/* as the pipeline: texts the repair kept are not repaired
+		 * again (pipeline.c verbatim_mark()) */
+		if (text.len == bytes.len &&
+		    !memcmp(text.buf, bytes.buf, bytes.len))
+			verbatim[i] = verbatim_mark(bytes.buf, bytes.len);
+		charge(b, S_REPAIR, &t0);
 		if (ls && dedup_linestats_observe(ls, text.buf, text.len))
 			die("out of memory", NULL);
 		charge(b, S_LINES, &t0);
@@ -268,18 +316,23 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 					    &err);
 		charge(b, S_TOKENIZE, &t0);
 		if (!st)
-			st = dedup_sig_count(b->sb, &toks, df, &err);
+			st = dedup_sig_count(b->sb, &toks, batch, &err);
 		charge(b, S_DF, &t0);
 		if (st == DEDUP_ENOMEM)
 			die("pass 1", &err);
 		if (st)
 			bad[i] = 1;
 	}
+	merge_batch(b, df, batch, &t0);
 	/* a piece of title in two documents names a site, not an event */
 	dedup_sitenames_freeze(sn, 2);
 	charge(b, S_SITES, &t0);
+	b->pass1_terms = dedup_df_size(df);
+	b->pass1_bytes = dedup_df_bytes(df);
 	/* as the pipeline without an index: unshared terms are not kept */
 	dedup_df_prune(df, 2);
+	(void)dedup_df_bound(df, 0);
+	dedup_df_free(batch);
 	charge(b, S_DF, &t0);
 	so.lines = ls;
 	for (i = 0; i < b->n; i++) {
@@ -288,7 +341,13 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
 				     &err);
 		charge(b, S_READ, &t0);
-		if (!st) {
+		if (!st && verbatim[i] &&
+		    verbatim_mark(bytes.buf, bytes.len) == verbatim[i]) {
+			b->in_bytes += bytes.len;
+			dedup_buf_reset(&text);
+			if (dedup_buf_add(&text, bytes.buf, bytes.len))
+				st = DEDUP_ENOMEM;
+		} else if (!st) {
 			b->in_bytes += bytes.len;
 			st = dedup_repair_decode(b->repair, bytes.buf,
 						 bytes.len, &text, NULL, &err);
@@ -337,6 +396,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		die("cluster", &err);
 	charge(b, S_CLUSTER, &t0);
 	free(bad);
+	free(verbatim);
 	dedup_buf_release(&bytes);
 	dedup_buf_release(&text);
 	dedup_buf_release(&clean);
@@ -344,6 +404,49 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	*lsp = ls;
 	*dfp = df;
 	*snp = sn;
+}
+
+struct df_cmp {
+	const struct dedup_df *other;
+	uint64_t n, same, over, extra, under, singletons;
+};
+
+static int cmp_exact(uint32_t term, uint32_t count, void *arg)
+{
+	struct df_cmp *c = arg;
+	uint32_t got = dedup_df_get(c->other, term);
+
+	if (count < 2) {
+		c->singletons++;
+		c->extra += got > 0;
+		return 0;
+	}
+	c->n++;
+	c->same += got == count;
+	c->over += got == count + 1;
+	c->under += got < count;
+	return 0;
+}
+
+/* The bounded table of the run against the exact counts. */
+static void df_error(const struct dedup_df *exact, const struct dedup_df *df)
+{
+	struct df_cmp c = { .other = df };
+
+	(void)dedup_df_foreach(exact, cmp_exact, &c);
+	printf("exact counts: %zu distinct terms, %.0f bytes per document "
+	       "in one table; %llu shared\n", dedup_df_size(exact),
+	       (double)dedup_df_bytes(exact) /
+	       (double)(dedup_df_docs(exact) ? dedup_df_docs(exact) : 1),
+	       (unsigned long long)c.n);
+	printf("bounded table: shared terms exact %llu, one too high %llu, "
+	       "other %llu (too low %llu); of %llu terms of one document, "
+	       "%llu counted 2\n", (unsigned long long)c.same,
+	       (unsigned long long)c.over,
+	       (unsigned long long)(c.n - c.same - c.over),
+	       (unsigned long long)c.under,
+	       (unsigned long long)c.singletons,
+	       (unsigned long long)c.extra);
 }
 
 static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
@@ -400,7 +503,8 @@ static void usage(void)
 {
 	fputs("usage: bench_pipeline [-r REPS] [--level event|copy] "
 	      "[--no-strip]\n"
-	      "                      [--no-corpus-lines] [--check] PATH...\n",
+	      "                      [--no-corpus-lines] [--check] "
+	      "[--df-exact] PATH...\n",
 	      stderr);
 	exit(2);
 }
@@ -441,6 +545,8 @@ int main(int argc, char **argv)
 			corpus_lines = 0;
 		} else if (!strcmp(argv[i], "--check")) {
 			b.check = 1;
+		} else if (!strcmp(argv[i], "--df-exact")) {
+			b.df_exact = 1;
 		} else {
 			usage();
 		}
@@ -539,7 +645,12 @@ int main(int argc, char **argv)
 		printf("document frequencies: %zu shared terms kept, %.0f "
 		       "bytes per document\n", dedup_df_size(df),
 		       (double)dedup_df_bytes(df) / (double)(b.n ? b.n : 1));
+		printf("first pass: %zu terms held at its end, %.0f bytes per "
+		       "document with the filter\n", b.pass1_terms,
+		       (double)b.pass1_bytes / (double)(b.n ? b.n : 1));
 	}
+	if (b.exact)
+		df_error(b.exact, df);
 	i = 0;
 	if (b.check) {
 		size_t diff = check(&b, sigs, ls, df, sn);
@@ -555,6 +666,7 @@ int main(int argc, char **argv)
 	dedup_linestats_free(ls);
 	dedup_df_free(df);
 	dedup_sitenames_free(sn);
+	dedup_df_free(b.exact);
 	teardown(&b);
 	return i;
 }

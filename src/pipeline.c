@@ -19,11 +19,19 @@
 #include "dedup/strip.h"
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
+#include "df_int.h"
 
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
 #define DATELINE_BYTES 1024 /* where a page's dateline sits */
-#define DF_FLUSH (1u << 16) /* terms a thread counts before handing them on */
+/*
+ * The first pass hands out documents in chunks (df_int.h's batches), and
+ * their document frequencies are merged chunk by chunk in input order:
+ * the bounded table's counts depend on that order.
+ */
+#define CHUNK_DOCS DEDUP_DF_BATCH
+/* Chunks a thread may finish ahead of the first one not merged yet. */
+#define CHUNKS_AHEAD 8
 
 void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 {
@@ -215,24 +223,35 @@ void dedup_worker_free(struct dedup_worker *w)
 	free(w);
 }
 
-dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
-				size_t len, int strip,
-				const struct dedup_linestats *lines,
-				struct dedup_buf *out, struct dedup_buf *log,
-				struct dedup_error *err)
+/*
+ * dedup_worker_clean(); `verbatim`: the bytes are known to come out of the
+ * repair as they went in (the first pass saw them so), and are taken as
+ * the text without repairing them again.
+ */
+static dedup_status worker_clean(struct dedup_worker *w, const char *bytes,
+				 size_t len, int verbatim, int strip,
+				 const struct dedup_linestats *lines,
+				 struct dedup_buf *out, struct dedup_buf *log,
+				 struct dedup_error *err)
 {
 	struct dedup_strip_opts so = { 1, 1, lines };
-	dedup_status st;
+	struct dedup_buf *text = strip ? &w->text : out;
+	dedup_status st = DEDUP_OK;
 
 	dedup_buf_reset(&w->warning);
-	if (!strip)
-		return dedup_repair_decode(w->repair, bytes, len, out, NULL,
-					   err);
-	if (!w->stripper)
+	if (strip && !w->stripper)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "stripping asked of a context without it");
-	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
-	if (st)
+	if (!verbatim) {
+		st = dedup_repair_decode(w->repair, bytes, len, text, NULL,
+					 err);
+	} else {
+		dedup_buf_reset(text);
+		if (dedup_buf_add(text, bytes, len))
+			st = dedup_error_set(err, DEDUP_ENOMEM,
+					     "out of memory");
+	}
+	if (st || !strip)
 		return st;
 	st = dedup_strip(w->stripper, &so, w->text.buf, w->text.len, out,
 			 log, err);
@@ -245,24 +264,35 @@ dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
 	return st;
 }
 
+dedup_status dedup_worker_clean(struct dedup_worker *w, const char *bytes,
+				size_t len, int strip,
+				const struct dedup_linestats *lines,
+				struct dedup_buf *out, struct dedup_buf *log,
+				struct dedup_error *err)
+{
+	return worker_clean(w, bytes, len, 0, strip, lines, out, log, err);
+}
+
 const char *dedup_worker_warning(const struct dedup_worker *w)
 {
 	return w->warning.len ? w->warning.buf : NULL;
 }
 
-dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
-			      size_t len, const struct dedup_linestats *lines,
-			      const struct dedup_df *df,
-			      const struct dedup_sitenames *site,
-			      struct dedup_sig *sig, struct dedup_error *err)
+/* dedup_worker_sig(); `verbatim` as worker_clean() takes it. */
+static dedup_status worker_sig(struct dedup_worker *w, const char *bytes,
+			       size_t len, int verbatim,
+			       const struct dedup_linestats *lines,
+			       const struct dedup_df *df,
+			       const struct dedup_sitenames *site,
+			       struct dedup_sig *sig, struct dedup_error *err)
 {
 	dedup_status st;
 
 	if (!w->tok)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "signature asked of a worker made for cleaning");
-	st = dedup_worker_clean(w, bytes, len, w->ctx->o.strip, lines,
-				&w->clean, NULL, err);
+	st = worker_clean(w, bytes, len, verbatim, w->ctx->o.strip, lines,
+			  &w->clean, NULL, err);
 	if (st)
 		return st;
 	st = dedup_tokenize(w->tok, w->clean.buf, w->clean.len, &w->tokens,
@@ -280,6 +310,15 @@ dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
 		sig->date = dedup_sig_date(w->text.buf, w->text.len < DATELINE_BYTES ?
 					   w->text.len : DATELINE_BYTES);
 	return st;
+}
+
+dedup_status dedup_worker_sig(struct dedup_worker *w, const char *bytes,
+			      size_t len, const struct dedup_linestats *lines,
+			      const struct dedup_df *df,
+			      const struct dedup_sitenames *site,
+			      struct dedup_sig *sig, struct dedup_error *err)
+{
+	return worker_sig(w, bytes, len, 0, lines, df, site, sig, err);
 }
 
 /* The first line with text: a scraped page's title. */
@@ -304,6 +343,19 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 }
 
 /*
+ * What the first pass remembers of a document the repair left as it was
+ * (most are clean UTF-8): a hash of its bytes, never 0. The second pass
+ * takes bytes with the same hash as they are, without repairing them
+ * again; a file changed in between is repaired.
+ */
+static uint64_t verbatim_mark(const char *bytes, size_t len)
+{
+	uint64_t h = XXH3_64bits(bytes, len);
+
+	return h ? h : 1;
+}
+
+/*
  * First-pass work on one document: recurring lines, the headline's site
  * pieces, and the document frequencies of its terms. The whole repaired
  * text is counted: boilerplate words only look more common than they are.
@@ -311,7 +363,8 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
 				   struct dedup_sitenames *sn,
-				   struct dedup_df *df, struct dedup_error *err)
+				   struct dedup_df *df, uint64_t *verbatim,
+				   struct dedup_error *err)
 {
 	const char *line;
 	size_t n;
@@ -320,6 +373,9 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
 	if (st)
 		return st;
+	*verbatim = 0;
+	if (w->text.len == len && !memcmp(w->text.buf, bytes, len))
+		*verbatim = verbatim_mark(bytes, len);
 	if (ls && dedup_linestats_observe(ls, w->text.buf, w->text.len))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	line = first_line(w->text.buf, w->text.len, &n);
@@ -350,6 +406,7 @@ struct doc {
 	int keep;
 	char *warning;     /* processed, but with this to tell */
 	char *rep_ext;     /* representative's path, when it is indexed */
+	uint64_t verbatim; /* verbatim_mark() of bytes repair keeps, or 0 */
 };
 
 struct dedup_run {
@@ -509,8 +566,11 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 struct pass {
 	struct dedup_run *run;
 	int second;                  /* 0: count lines, 1: signatures */
-	atomic_size_t next;
+	atomic_size_t next;          /* next document, or chunk (first pass) */
 	pthread_mutex_t lock;        /* guards merging into run tables */
+	pthread_cond_t merged_cond;  /* a chunk was merged, or a thread failed */
+	size_t merged;               /* chunks merged into run->df */
+	struct dedup_df *ahead[CHUNKS_AHEAD]; /* finished early, by chunk */
 	dedup_status fatal;
 	struct dedup_error fatal_err;
 };
@@ -536,21 +596,60 @@ static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
 }
 
 /*
- * Move a thread's document frequencies into the run's. Counts are sums,
- * so when and in what order the threads do this does not matter; doing it
- * often keeps one table of the corpus's terms rather than one per thread.
+ * Hand on the document frequencies of chunk c. The run's table takes the
+ * chunks in order: one finished early waits in ps->ahead (and the thread
+ * gets a new table), and whoever merges a chunk merges those following it.
+ * With ps->lock held.
  */
-static dedup_status flush_df(struct pass *ps, struct dedup_df *df,
-			     struct dedup_error *err)
+static dedup_status chunk_done(struct pass *ps, size_t c, struct dedup_df **df)
 {
+	struct dedup_df *t = *df;
 	dedup_status st = DEDUP_OK;
 
-	pthread_mutex_lock(&ps->lock);
-	if (dedup_df_merge(ps->run->df, df))
-		st = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	pthread_mutex_unlock(&ps->lock);
-	dedup_df_clear(df);
+	while (c >= ps->merged + CHUNKS_AHEAD && !ps->fatal)
+		pthread_cond_wait(&ps->merged_cond, &ps->lock);
+	if (ps->fatal)
+		return ps->fatal;
+	if (c > ps->merged) {
+		/* parked first: without a new table, run_pass() frees it */
+		ps->ahead[c % CHUNKS_AHEAD] = t;
+		return dedup_df_new(df) ? DEDUP_ENOMEM : DEDUP_OK;
+	}
+	for (;;) {
+		if (dedup_df_merge(ps->run->df, t))
+			st = DEDUP_ENOMEM;
+		if (t == *df)
+			dedup_df_clear(t);
+		else
+			dedup_df_free(t);
+		if (st)
+			break;
+		ps->merged++;
+		t = ps->ahead[ps->merged % CHUNKS_AHEAD];
+		if (!t)
+			break;
+		ps->ahead[ps->merged % CHUNKS_AHEAD] = NULL;
+	}
+	pthread_cond_broadcast(&ps->merged_cond);
 	return st;
+}
+
+/* The next document of the pass, or run->n when none is left. */
+static size_t next_doc(struct pass *ps, size_t *chunk, size_t *end,
+		       size_t i)
+{
+	size_t n = ps->run->n;
+
+	if (ps->second)
+		return atomic_fetch_add(&ps->next, 1);
+	if (i + 1 < *end)
+		return i + 1;
+	*chunk = atomic_fetch_add(&ps->next, 1);
+	if (*chunk >= (n + CHUNK_DOCS - 1) / CHUNK_DOCS)
+		return n;
+	*end = *chunk * CHUNK_DOCS + CHUNK_DOCS < n ?
+	       *chunk * CHUNK_DOCS + CHUNK_DOCS : n;
+	return *chunk * CHUNK_DOCS;
 }
 
 static void *pass_thread(void *arg)
@@ -564,7 +663,7 @@ static void *pass_thread(void *arg)
 	struct dedup_buf bytes = DEDUP_BUF_INIT;
 	struct dedup_error err;
 	dedup_status st;
-	size_t i;
+	size_t i, chunk = 0, end = 0;
 
 	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
@@ -575,22 +674,27 @@ static void *pass_thread(void *arg)
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (st)
 		goto out;
-	while ((i = atomic_fetch_add(&ps->next, 1)) < run->n) {
+	for (i = next_doc(ps, &chunk, &end, SIZE_MAX - 1); i < run->n;
+	     i = next_doc(ps, &chunk, &end, i)) {
 		struct doc *d = &run->docs[i];
 
-		if (d->status)
-			continue;
 		dedup_error_clear(&err);
-		st = dedup_run_read(run, i, &bytes, &err);
-		if (!st && !ps->second) {
+		st = DEDUP_OK;
+		if (!d->status) /* else reported already */
+			st = dedup_run_read(run, i, &bytes, &err);
+		if (d->status) {
+			/* nothing to count */
+		} else if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
-					    &err);
-			if (!st && dedup_df_size(df) > DF_FLUSH)
-				st = flush_df(ps, df, &err);
+					    &d->verbatim, &err);
 		} else if (!st) {
-			st = dedup_worker_sig(w, bytes.buf, bytes.len,
-					      strip_lines(run), dedup_run_df(run),
-					      run->site, &run->sigs[i], &err);
+			int verbatim = d->verbatim &&
+				d->verbatim == verbatim_mark(bytes.buf,
+							     bytes.len);
+
+			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
+					strip_lines(run), dedup_run_df(run),
+					run->site, &run->sigs[i], &err);
 			if (!st && run->store)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
@@ -604,11 +708,18 @@ static void *pass_thread(void *arg)
 			doc_fail(d, st, &err);
 			st = DEDUP_OK;
 		}
+		if (!ps->second && i + 1 == end) {
+			pthread_mutex_lock(&ps->lock);
+			st = chunk_done(ps, chunk, &df);
+			pthread_mutex_unlock(&ps->lock);
+			if (st == DEDUP_ENOMEM)
+				dedup_error_set(&err, st, "out of memory");
+			if (st)
+				goto out;
+		}
 	}
 	pthread_mutex_lock(&ps->lock);
 	if (ls && dedup_linestats_merge(run->lines, ls))
-		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
-	if (df && dedup_df_merge(run->df, df))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (sn && dedup_sitenames_merge(run->site, sn))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
@@ -620,6 +731,7 @@ out:
 			ps->fatal = st;
 			ps->fatal_err = err;
 		}
+		pthread_cond_broadcast(&ps->merged_cond);
 		pthread_mutex_unlock(&ps->lock);
 		/* let the other threads finish early */
 		atomic_store(&ps->next, run->n);
@@ -657,6 +769,7 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 
 	atomic_init(&ps.next, 0);
 	pthread_mutex_init(&ps.lock, NULL);
+	pthread_cond_init(&ps.merged_cond, NULL);
 	for (t = 1; t < nt; t++) {
 		if (pthread_create(&tid[t], NULL, pass_thread, &ps))
 			break;
@@ -666,6 +779,9 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 	for (t = 1; t <= started; t++)
 		pthread_join(tid[t], NULL);
 	pthread_mutex_destroy(&ps.lock);
+	pthread_cond_destroy(&ps.merged_cond);
+	for (t = 0; t < CHUNKS_AHEAD; t++)
+		dedup_df_free(ps.ahead[t]); /* left by a failure */
 	if (ps.fatal) {
 		if (err)
 			*err = ps.fatal_err;
@@ -688,6 +804,13 @@ dedup_status dedup_run_count_lines(struct dedup_run *run,
 			return st;
 	}
 	if (dedup_df_new(&run->df) || dedup_sitenames_new(&run->site))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	/*
+	 * Without an index only the terms of two documents or more are
+	 * used (dedup_run_execute() prunes the others): they are all the
+	 * table needs to hold. An index stores every count.
+	 */
+	if (!run->ix && dedup_df_bound(run->df, run->n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	st = run_pass(run, 0, err);
 	if (st)
@@ -980,6 +1103,7 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		 * not needed, and they are most of the table.
 		 */
 		dedup_df_prune(run->df, 2);
+		(void)dedup_df_bound(run->df, 0);
 	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {

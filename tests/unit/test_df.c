@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dedup/sig.h"
+#include "df_int.h"
 
 /* A term of a corpus of `terms`: term t is counted (t % 5) + 1 times. */
 static uint32_t term_of(uint32_t t)
@@ -113,11 +114,131 @@ static void test_prune(void **state)
 	dedup_df_free(df);
 }
 
+/* A bounded table of a small run is exact for shared terms. */
+static void test_bounded_small(void **state)
+{
+	enum { TERMS = 100000 };
+	struct dedup_df *df, *batch;
+	uint32_t lo;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&df), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&batch), DEDUP_OK);
+	assert_int_equal(dedup_df_bound(df, 100), DEDUP_OK);
+	for (lo = 0; lo < TERMS; lo += 7000) {
+		add_range(batch, lo, lo + 7000 < TERMS ? lo + 7000 : TERMS, 1);
+		dedup_df_add_doc(batch, 1);
+		assert_int_equal(dedup_df_merge(df, batch), DEDUP_OK);
+		dedup_df_clear(batch);
+	}
+	/* the terms seen once are not held */
+	check(df, TERMS, 2);
+	assert_int_equal(dedup_df_size(df), TERMS - TERMS / 5);
+	assert_int_equal(dedup_df_docs(df), (TERMS + 6999) / 7000);
+	/* one at a time: the second sighting counts 2 */
+	assert_int_equal(dedup_df_add(df, 0xabcdef01u, 1), DEDUP_OK);
+	assert_int_equal(dedup_df_get(df, 0xabcdef01u), 0);
+	assert_int_equal(dedup_df_add(df, 0xabcdef01u, 1), DEDUP_OK);
+	assert_int_equal(dedup_df_get(df, 0xabcdef01u), 2);
+	/* unbound: counts every term again, the shared ones kept */
+	assert_int_equal(dedup_df_bound(df, 0), DEDUP_OK);
+	assert_int_equal(dedup_df_add(df, 0x12345677u, 1), DEDUP_OK);
+	assert_int_equal(dedup_df_get(df, 0x12345677u), 1);
+	check(df, TERMS, 2);
+	dedup_df_free(batch);
+	dedup_df_free(df);
+}
+
+/* Term t of the overloaded corpus: in 1 + (t % 3 == 0) documents. */
+static uint32_t twice(uint32_t t)
+{
+	return t % 3 == 0;
+}
+
+/* Random-looking terms (term_of()'s are too regular to collide). */
+static uint32_t term_rand(uint32_t t)
+{
+	t = (t + 1) * 0x9e3779b1u;
+	t ^= t >> 16;
+	t *= 0x85ebca6bu;
+	t ^= t >> 13;
+	t *= 0xc2b2ae35u;
+	return t ^ t >> 16;
+}
+
+/*
+ * Batch lo..hi of the overloaded corpus into batch, forwards or backwards
+ * (the batch's slot order then differs).
+ */
+static void add_batch(struct dedup_df *batch, uint32_t lo, uint32_t hi,
+		      int backwards)
+{
+	uint32_t k;
+
+	for (k = lo; k < hi; k++) {
+		uint32_t t = backwards ? hi - 1 - (k - lo) : k;
+
+		assert_int_equal(dedup_df_add(batch, term_rand(t),
+					      1 + twice(t)), DEDUP_OK);
+	}
+}
+
+/*
+ * A filter far too small for its terms: counts are never too low and at
+ * most one too high, and depend on the batches, not on how each batch's
+ * table was filled.
+ */
+static void test_bounded_overloaded(void **state)
+{
+	enum { TERMS = 1500000, BATCH = 50000 };
+	struct dedup_df *a, *b, *fresh, *reused;
+	uint32_t lo, t, high = 0;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&a), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&b), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&reused), DEDUP_OK);
+	/* the least filter, 2 MiB: 16 bits per first sighting */
+	assert_int_equal(dedup_df_bound(a, 1), DEDUP_OK);
+	assert_int_equal(dedup_df_bound(b, 1), DEDUP_OK);
+	/* a table that grew large before: another capacity, other slots */
+	add_range(reused, 0, 3 * BATCH, 1);
+	dedup_df_clear(reused);
+	for (lo = 0; lo < TERMS; lo += BATCH) {
+		assert_int_equal(dedup_df_new(&fresh), DEDUP_OK);
+		add_batch(fresh, lo, lo + BATCH, 0);
+		add_batch(reused, lo, lo + BATCH, 1);
+		assert_int_equal(dedup_df_merge(a, fresh), DEDUP_OK);
+		assert_int_equal(dedup_df_merge(b, reused), DEDUP_OK);
+		dedup_df_free(fresh);
+		dedup_df_clear(reused);
+	}
+	for (t = 0; t < TERMS; t++) {
+		uint32_t c = dedup_df_get(a, term_rand(t));
+
+		assert_int_equal(c, dedup_df_get(b, term_rand(t)));
+		if (twice(t))
+			assert_true(c == 2 || c == 3);
+		else
+			assert_true(c == 0 || c == 2);
+		high += c > 1 + twice(t);
+	}
+	print_message("%u of %u terms counted one too many\n", high, TERMS);
+	/* the filter is overloaded, but still filters */
+	assert_true(high > 0);
+	assert_true(high < TERMS / 10);
+	dedup_df_free(a);
+	dedup_df_free(b);
+	dedup_df_free(reused);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_any_split),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_bounded_small),
+		cmocka_unit_test(test_bounded_overloaded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

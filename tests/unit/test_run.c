@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dedup/pipeline.h"
+#include "dedup/sig.h"
 
 static const char article[] =
 	"The harbour board agreed on Tuesday to add two morning crossings "
@@ -82,10 +83,89 @@ static void test_files_change_between_passes(void **state)
 	rmdir(dir);
 }
 
+enum { THREAD_DOCS = 300 };
+
+/* Run over the files of dir with `threads` threads; the result in as. */
+static void run_dir(const char *dir, unsigned threads, size_t *df_terms,
+		    struct dedup_doc_info *as, char paths[][64])
+{
+	struct dedup_options o;
+	struct dedup_context *ctx;
+	struct dedup_run *run;
+	struct dedup_error err;
+	size_t i;
+
+	dedup_options_default(&o, DEDUP_LEVEL_EVENT);
+	o.threads = threads;
+	assert_int_equal(dedup_context_new(&ctx, &o, &err), DEDUP_OK);
+	assert_int_equal(dedup_run_new(&run, ctx, &err), DEDUP_OK);
+	for (i = 0; i < THREAD_DOCS; i++) {
+		snprintf(paths[i], 64, "%s/%03zu.txt", dir, i);
+		assert_int_equal(dedup_run_add(run, paths[i], &err), DEDUP_OK);
+	}
+	assert_int_equal(dedup_run_execute(run, &err), DEDUP_OK);
+	*df_terms = dedup_df_size(dedup_run_df(run));
+	for (i = 0; i < THREAD_DOCS; i++) {
+		dedup_run_doc(run, i, &as[i]);
+		/* kept past the run: only the numbers and the rep's index */
+		as[i].path = NULL;
+		as[i].message = NULL;
+		as[i].warning = NULL;
+		as[i].rep_path = (const char *)(uintptr_t)(
+			strtoul(strrchr(as[i].rep_path, '/') + 1, NULL, 10));
+	}
+	dedup_run_free(run);
+	dedup_context_free(ctx);
+}
+
+/*
+ * The first pass counts terms in chunks of documents, merged in input
+ * order whatever thread finished first: the same frequencies and
+ * clusters at any thread count.
+ */
+static void test_threads_same_result(void **state)
+{
+	static char paths[THREAD_DOCS][64];
+	static struct dedup_doc_info one[THREAD_DOCS], many[THREAD_DOCS];
+	char dir[] = "/tmp/dedup-run.XXXXXX", text[2048];
+	size_t i, k, len, terms1, terms4;
+	uint32_t x = 12345;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < THREAD_DOCS; i++) {
+		/* a story of one of 40 events, in words of a small lexicon */
+		len = (size_t)snprintf(text, sizeof(text), "Report %zu\n",
+				       i % 40);
+		for (k = 0; k < 120; k++) {
+			x = x * 1103515245u + 12345u;
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+				"%s%c%u", k % 15 ? " " : ".\n",
+				"bcdfglmnprst"[(x >> 16) % 12],
+				(unsigned)(k < 40 ? i % 40 * 7 + k % 7 :
+					   (x >> 8) % 900));
+		}
+		snprintf(paths[i], 64, "%s/%03zu.txt", dir, i);
+		write_text(paths[i], text);
+	}
+	run_dir(dir, 1, &terms1, one, paths);
+	run_dir(dir, 4, &terms4, many, paths);
+	assert_true(terms1 > 0);
+	assert_int_equal(terms1, terms4);
+	for (i = 0; i < THREAD_DOCS; i++) {
+		assert_ptr_equal(one[i].rep_path, many[i].rep_path);
+		assert_true(one[i].score == many[i].score);
+		assert_int_equal(one[i].empty, many[i].empty);
+		unlink(paths[i]);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_change_between_passes),
+		cmocka_unit_test(test_threads_same_result),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

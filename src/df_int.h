@@ -1,0 +1,30 @@
+/*
+ * df_int.h - document frequencies in bounded memory (internal, for the
+ * pipeline and its benchmark).
+ */
+#ifndef DEDUP_DF_INT_H
+#define DEDUP_DF_INT_H
+
+#include "dedup/sig.h"
+
+/*
+ * Make df (empty) keep only the terms seen in at least two documents, in
+ * memory that grows with the shared terms, not with every distinct one:
+ * first sightings go to a filter of about 256 bytes per document of `docs`
+ * (the run's count; at least 2 MiB). The filter's false positives count a
+ * term one document too many, never too few (df.c says how). Counts then
+ * depend on the order in which dedup_df_add() and dedup_df_merge() feed
+ * df (merge whole batches in a fixed order for a result independent of
+ * threads). docs 0 drops the filter: df counts every term again (call it
+ * after pruning to give the filter's memory back).
+ */
+dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs);
+
+/*
+ * Documents per batch of the first pass: each batch is counted exactly in a
+ * table of its own (small enough to stay in the caches), and the batches
+ * go into the bounded table in input order, whatever thread counted them.
+ */
+#define DEDUP_DF_BATCH 64
+
+#endif
