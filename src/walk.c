@@ -396,11 +396,14 @@ static int glob_match(const struct strvec *sv, const char *rel)
 	return 0;
 }
 
+static int included(const struct dedup_walk *w, const char *rel)
+{
+	return !w->include.n || glob_match(&w->include, rel);
+}
+
 static int want_file(const struct dedup_walk *w, const char *rel)
 {
-	if (w->include.n && !glob_match(&w->include, rel))
-		return 0;
-	return !glob_match(&w->exclude, rel);
+	return included(w, rel) && !glob_match(&w->exclude, rel);
 }
 
 static int cmp_dents(const void *a, const void *b)
@@ -697,7 +700,7 @@ dedup_status dedup_walk_next(struct dedup_walk *w, struct dedup_walk_entry *e,
 		if (type != DT_REG)
 			continue;
 		fill_entry(w, e, w->root);
-		if (want_file(w, e->rel))
+		if (included(w, e->rel)) /* exclusion was tested above */
 			return DEDUP_OK;
 	}
 }
