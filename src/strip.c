@@ -864,12 +864,15 @@ static int split_words(struct dedup_stripper *st, int need_hash)
 
 		g->word0 = st->nwords;
 		pos = 0;
-		while (strip_next_word(s, g->len, &pos, &w)) {
-			uint64_t h;
+		for (;;) {
+			uint64_t h = 0;
 
+			if (need_hash ?
+			    !strip_next_word_hash(s, g->len, &pos, &w, &h) :
+			    !strip_next_word(s, g->len, &pos, &w))
+				break;
 			if (st->nwords == st->awords && grow_words(st))
 				return -1;
-			h = need_hash ? strip_word_hash(s + w.off, w.len) : 0;
 			st->whash[st->nwords] = h;
 			st->wlangs[st->nwords] = st->sw ?
 				dedup_stopwords_langs(st->sw, h) : 0;

@@ -13,14 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unicode/uchar.h>
-#include <unicode/utf8.h>
-
 #include "dedup/strip.h"
-#include "dedup/tokenize.h"
 #include "strip_linestats.h"
 #include "strip_segment.h"
-#include "strip_words.h"
 
 #define LS_DEPTH 4
 #define LS_WIDTH_BITS 18
@@ -28,10 +23,6 @@
 /* Distinct segments counted per document; the rest of a huge document is
  * not counted (templates show up early enough). */
 #define LS_MAX_PER_DOC 4096
-/* Words of a segment fingerprinted without strip_fingerprint(). */
-#define FP_WORDS 256
-/* Longer words are hashed as they are (strip_words.c FOLD_MAX * 3). */
-#define FOLD_BYTES 384
 
 struct dedup_linestats {
 	uint64_t docs;
@@ -39,8 +30,7 @@ struct dedup_linestats {
 	uint32_t *cnt; /* LS_DEPTH * LS_WIDTH */
 	uint64_t *scratch; /* LS_MAX_PER_DOC fingerprints of one document */
 	size_t nscratch;
-	uint64_t whash[FP_WORDS]; /* one segment's words */
-	unsigned char wflags[FP_WORDS];
+	const char *line; /* the line being cut */
 };
 
 dedup_status dedup_linestats_new(struct dedup_linestats **out,
@@ -81,276 +71,24 @@ static size_t slot(uint64_t fp, unsigned row)
 }
 
 /*
- * Classes of ASCII bytes, one bit each, for strip_segments() (space,
- * lower- and uppercase, digit, sentence end) and strip_next_word() (word
- * bytes: letters, digits and '_').
+ * One segment's fingerprint into the document's list (a strip_segments()
+ * callback: the stripper cuts and fingerprints its segments with the same
+ * functions). Returns 1, which stops the cutting, when the list is full.
  */
-enum {
-	K_SPACE = 1, K_LOWER = 2, K_UPPER = 4, K_DIGIT = 8, K_END = 16,
-	K_UNDER = 32,
-	K_LETTER = K_LOWER | K_UPPER,
-	K_WORD = K_LETTER | K_DIGIT | K_UNDER,
-};
-
-static const unsigned char kind[128] = {
-	[' '] = K_SPACE, ['\t'] = K_SPACE, ['\r'] = K_SPACE, ['\n'] = K_SPACE,
-	['.'] = K_END, ['!'] = K_END, ['?'] = K_END, ['_'] = K_UNDER,
-#define D(c) [c] = K_DIGIT
-	D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'),
-	D('8'), D('9'),
-#undef D
-#define L(c) [c] = K_LOWER, [c - 32] = K_UPPER
-	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
-	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
-	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
-	L('y'), L('z'),
-#undef L
-};
-
-/* Whether the byte after a word's ' . or , joins the next one to it. */
-static int joins(int c, unsigned before, unsigned after)
+static int add_fp(void *ctx, size_t off, size_t len, unsigned flags)
 {
-	if (c == ',')
-		return (before & K_DIGIT) && (after & K_DIGIT);
-	if (c == '.')
-		return ((before & K_LETTER) && (after & K_LETTER)) ||
-		       ((before & K_DIGIT) && (after & K_DIGIT));
-	return c == '\'' && (before & K_LETTER) && (after & K_LETTER);
-}
-
-/* Word n of a segment: the folded hash, nothing for numbers. */
-static void put_word(struct dedup_linestats *ls, size_t n, const char *w,
-		     size_t len, unsigned flags, int ascii)
-{
-	char low[FOLD_BYTES];
-	size_t k;
-
-	ls->wflags[n] = (unsigned char)(flags & STRIP_WORD_NUMBER);
-	ls->whash[n] = 0; /* numbers are all alike */
-	if (flags & STRIP_WORD_NUMBER)
-		return;
-	if (!ascii || len > FOLD_BYTES) {
-		ls->whash[n] = strip_word_hash(w, len);
-		return;
-	}
-	/* K_UPPER << 3 is 0x20: A-Z to a-z, the rest kept */
-	for (k = 0; k < len; k++)
-		low[k] = (char)(w[k] | ((kind[(unsigned char)w[k]] & K_UPPER)
-					<< 3));
-	ls->whash[n] = dedup_token_hash(low, len);
-}
-
-/*
- * strip_fingerprint() of a segment, in one loop over its bytes: the words
- * of strip_next_word() (runs of letters, digits and '_', joined across '
- * and . between letters, . and , between digits), folded and hashed as
- * strip_word_hash() does, in strip_fingerprint_words(). Words of ASCII
- * bytes (most, even in a line with curly quotes or accents) are found with
- * a table of byte classes and lowercased in place; a word that starts at,
- * ends at or joins across a byte of another character is taken from
- * strip_next_word() itself, and folded by strip_word_hash(). Returns 1
- * (*fp left alone) past FP_WORDS words. test_linestats.c holds the two
- * equal.
- */
-static int fast_fingerprint(struct dedup_linestats *ls, const char *s,
-			    size_t len, uint64_t *fp)
-{
-	struct strip_word w;
-	size_t i = 0, n = 0, off;
-	unsigned flags, before, after;
-
-	for (;;) {
-		while (i < len && (unsigned char)s[i] < 0x80 &&
-		       !(kind[(unsigned char)s[i]] & K_WORD))
-			i++;
-		if (i == len)
-			break;
-		if (n == FP_WORDS)
-			return 1;
-		off = i;
-		flags = before = 0;
-		while (i < len && (unsigned char)s[i] < 0x80) {
-			unsigned k1 = kind[(unsigned char)s[i]];
-
-			if (k1 & K_WORD) {
-				if (k1 & K_DIGIT)
-					flags = STRIP_WORD_NUMBER;
-				before = k1;
-				i++;
-				continue;
-			}
-			if (!before || i + 1 == len)
-				break;
-			after = (unsigned char)s[i + 1] < 0x80 ?
-				kind[(unsigned char)s[i + 1]] : 0;
-			if ((unsigned char)s[i + 1] >= 0x80 &&
-			    (s[i] == '\'' || s[i] == '.' || s[i] == ','))
-				before = 0; /* may join: ask strip_next_word() */
-			else if (joins(s[i], before, after))
-				i++;
-			else
-				break;
-			if (!before)
-				break;
-		}
-		if (before && (i == len || (unsigned char)s[i] < 0x80)) {
-			put_word(ls, n++, s + off, i - off, flags, 1);
-			continue;
-		}
-		/* another character in or next to the word, or before it */
-		i = off;
-		if (!strip_next_word(s, len, &i, &w))
-			break;
-		put_word(ls, n++, s + w.off, w.len, w.flags, 0);
-	}
-	*fp = strip_fingerprint_words(ls->whash, ls->wflags, n);
-	return 0;
-}
-
-/* One segment's fingerprint into the document's list. */
-static int add_fp(struct dedup_linestats *ls, const char *seg, size_t len)
-{
+	struct dedup_linestats *ls = ctx;
+	const char *seg = ls->line + off;
 	unsigned words;
 	uint64_t fp;
 
+	(void)flags;
 	if (ls->nscratch == LS_MAX_PER_DOC)
 		return 1;
-	if (fast_fingerprint(ls, seg, len, &fp))
-		fp = strip_fingerprint(seg, len, &words);
+	fp = strip_fingerprint(seg, len, &words);
 	if (fp)
 		ls->scratch[ls->nscratch++] = fp;
 	return 0;
-}
-
-/* seg_class() of a character of more than one byte. */
-static unsigned seg_class_mb(const char *s, size_t len, size_t i, int32_t *c,
-			     size_t *next)
-{
-	int32_t j = (int32_t)i;
-	UChar32 u;
-
-	U8_NEXT(s, j, (int32_t)len, u);
-	*c = u;
-	*next = (size_t)j;
-	if (u < 0)
-		return 0;
-	if (u == 0xA0 || u == 0x2007 || u == 0x202F || u_isUWhiteSpace(u))
-		return K_SPACE;
-	if (u_islower(u))
-		return K_LOWER;
-	return u_isupper(u) || u_istitle(u) ? K_UPPER : 0;
-}
-
-/*
- * The class of the code point at s[i] for strip_segments(): a table for
- * ASCII, ICU's properties as strip_segment.c asks them for the rest.
- * *c gets the code point (negative when malformed), *next where the next
- * one starts.
- */
-static inline unsigned seg_class(const char *s, size_t len, size_t i,
-				 int32_t *c, size_t *next)
-{
-	unsigned char b = (unsigned char)s[i];
-
-	if (b >= 0x80)
-		return seg_class_mb(s, len, i, c, next);
-	*c = b;
-	*next = i + 1;
-	return kind[b];
-}
-
-/* Segment s[a..b) trimmed of spaces, fingerprinted unless empty. */
-static int emit(struct dedup_linestats *ls, const char *s, size_t a,
-		size_t b)
-{
-	int32_t c;
-	size_t next;
-
-	while (a < b && seg_class(s, b, a, &c, &next) == K_SPACE)
-		a = next;
-	while (b > a) {
-		int32_t j = (int32_t)b;
-		UChar32 u;
-
-		if ((unsigned char)s[b - 1] < 0x80) {
-			if (kind[(unsigned char)s[b - 1]] != K_SPACE)
-				break;
-			b--;
-			continue;
-		}
-		U8_PREV(s, (int32_t)a, j, u);
-		if (u < 0 || seg_class(s, b, (size_t)j, &c, &next) != K_SPACE)
-			break;
-		b = (size_t)j;
-	}
-	return b > a ? add_fp(ls, s + a, b - a) : 0;
-}
-
-static int is_bullet(int32_t c)
-{
-	return c == 0x2022 || c == 0xB7 || c == 0x25CF || c == 0x25AA;
-}
-
-/*
- * strip_segments() of one line, fingerprinting each segment: the same
- * cuts, at "|" and other separators, and where a capitalised word is
- * glued to a lowercase run of three letters or more, a digit, a closing
- * bracket, or a sentence end after a lowercase letter or before a quote,
- * but ASCII bytes (most) are classed with a table instead of a UTF-8
- * decode and ICU property calls each. test_linestats.c holds the two to
- * the same segments. Returns 1 when the document's list is full.
- */
-static int segments(struct dedup_linestats *ls, const char *s, size_t len)
-{
-	size_t start = 0, i1 = 0, i2, i3;
-	unsigned lower = 0, k0 = 0, kp = 0, k1, k2;
-	int32_t c0 = -1, cp = -1, c1, c2;
-
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	if (!len)
-		return 0;
-	k1 = seg_class(s, len, 0, &c1, &i2);
-	while (i1 < len) {
-		int sep;
-
-		if (i2 < len) {
-			k2 = seg_class(s, len, i2, &c2, &i3);
-		} else {
-			c2 = -1;
-			k2 = 0;
-			i3 = i2;
-		}
-		sep = c1 == '|' || c1 == 0x2016 || c1 == 0xA6 ||
-		      (is_bullet(c1) && (c0 < 0 || k0 == K_SPACE) &&
-		       (c2 < 0 || k2 == K_SPACE));
-		if (sep) {
-			if (emit(ls, s, start, i1))
-				return 1;
-			start = i2;
-		} else if (k1 == K_UPPER && k2 == K_LOWER && c0 >= 0 &&
-			   ((k0 == K_LOWER && lower >= 3) || k0 == K_DIGIT ||
-			    c0 == ']' || c0 == ')' ||
-			    ((c0 == '.' || c0 == '!' || c0 == '?') &&
-			     kp == K_LOWER) ||
-			    ((c0 == '"' || c0 == 0x201D || c0 == 0x2019 ||
-			      c0 == 0xBB) &&
-			     (cp == '.' || cp == '!' || cp == '?')))) {
-			if (emit(ls, s, start, i1))
-				return 1;
-			start = i1;
-		}
-		lower = k1 == K_LOWER ? lower + 1 : 0;
-		cp = c0;
-		kp = k0;
-		c0 = c1;
-		k0 = k1;
-		c1 = c2;
-		k1 = k2;
-		i1 = i2;
-		i2 = i3;
-	}
-	return emit(ls, s, start, len);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -373,7 +111,8 @@ dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 
 		if (!eol)
 			eol = end;
-		segments(ls, p, (size_t)(eol - p));
+		ls->line = p;
+		strip_segments(p, (size_t)(eol - p), add_fp, ls);
 		p = eol + 1;
 	}
 	/* each distinct segment once per document */

@@ -1,4 +1,6 @@
 /* strip_segment.c - cut glued lines into segments, fingerprint segments. */
+#include <string.h>
+
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
@@ -100,30 +102,79 @@ static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next)
 	return c;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_SKIP 1
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+#endif
+
+/*
+ * The first byte at or after i that is not plain ASCII for the cuts (a
+ * capital, '|' or a byte of a longer character), or len. Eight bytes at a
+ * time where the machine allows: in a run of bytes under 0x80, adding
+ * 0x80 - 'A' sets the high bit of each byte from 'A' up and 0x80 - '['
+ * of each byte above 'Z', without carries; a byte from 0x80 up stops the
+ * scan itself, so what its carry does to the bytes after it is moot. The
+ * lowest flagged byte is exact.
+ */
+static size_t skip_plain(const unsigned char *p, size_t i, size_t len)
+{
+#ifdef SWAR_SKIP
+	while (len - i >= 8) {
+		uint64_t x, y, stop;
+
+		memcpy(&x, p + i, 8);
+		y = x ^ ('|' * ONES);
+		stop = (x | ((x + (0x80 - 'A') * ONES) &
+			     ~(x + (0x80 - '[') * ONES)) |
+			((y - ONES) & ~y)) & HIGH;
+		if (stop)
+			return i + (size_t)__builtin_ctzll(stop) / 8;
+		i += 8;
+	}
+#endif
+	while (i < len && p[i] < 0x80 && !(ascii_seg[p[i]] & A_STOP))
+		i++;
+	return i;
+}
+
 int strip_segments(const char *s, size_t len,
 		   int (*fn)(void *ctx, size_t off, size_t len,
 			     unsigned flags),
 		   void *ctx)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	/* c0 is the code point before c1, c2 the one after; lower counts the
-	 * lowercase letters ending at c0 */
+	 * lowercase letters ending at c0 (3 stands for 3 or more) */
 	UChar32 c0 = -1, cp = -1, c1, c2;
-	size_t start = 0, i1 = 0, i2, i3;
+	size_t start = 0, i1 = 0, i2, i3, j, run, t;
 	unsigned lower = 0, flags = 0;
 	int rc;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	while (i1 < len) {
-		unsigned char b = (unsigned char)s[i1];
 		int cut_before = 0, sep = 0;
 
-		if (b < 0x80 && !(ascii_seg[b] & A_STOP)) {
-			lower = ascii_seg[b] & A_LOWER ? lower + 1 : 0;
-			cp = c0;
-			c0 = b;
-			i1++;
-			continue;
+		/*
+		 * ASCII bytes other than capitals and '|' neither cut nor are
+		 * cut before: step over a run of them, keeping only what the
+		 * next character looks back at, the last two and the
+		 * lowercase letters ending the run
+		 */
+		j = skip_plain(p, i1, len);
+		if (j > i1) {
+			run = j - i1;
+			for (t = 0; t < run && t < GLUE_MIN_LOWER &&
+			     (ascii_seg[p[j - 1 - t]] & A_LOWER); t++)
+				;
+			lower = t == run ? lower + (unsigned)t : (unsigned)t;
+			cp = run >= 2 ? p[j - 2] : c0;
+			c0 = p[j - 1];
+			i1 = j;
+			if (i1 == len)
+				break;
 		}
 		c1 = next_cp(s, len, i1, &i2);
 		c2 = i2 < len ? next_cp(s, len, i2, &i3) : -1;
@@ -192,15 +243,14 @@ static uint64_t fp_end(uint64_t fp, unsigned alpha)
 uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
 {
 	struct strip_word w;
-	uint64_t fp = FP_SEED;
+	uint64_t fp = FP_SEED, h;
 	size_t pos = 0;
 	unsigned n = 0, alpha = 0;
 
-	while (strip_next_word(s, len, &pos, &w)) {
+	while (strip_next_word_hash(s, len, &pos, &w, &h)) {
 		int num = (w.flags & STRIP_WORD_NUMBER) != 0;
 
-		fp = fp_add(fp, num ? 0 : strip_word_hash(s + w.off, w.len),
-			    w.flags);
+		fp = fp_add(fp, h, w.flags);
 		alpha += !num;
 		n++;
 	}

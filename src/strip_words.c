@@ -8,6 +8,7 @@
 
 #include "dedup/tokenize.h"
 #include "strip_words.h"
+#include "tokenize_int.h"
 
 /* Longer words are hashed unfolded: they are never stopwords or template. */
 #define FOLD_MAX 128
@@ -271,10 +272,80 @@ uint64_t strip_word_hash(const char *w, size_t len)
 			buf[k] = (char)((unsigned)(c - 'A') < 26u ? c + 32 : c);
 		}
 		if (!(any & 0x80))
-			return dedup_token_hash(buf, len);
+			return tok_hash(buf, len);
 	}
 	n = strip_word_fold(w, len, buf, sizeof(buf));
 	if (!n)
-		return dedup_token_hash(w, len);
-	return dedup_token_hash(buf, n);
+		return tok_hash(w, len);
+	return tok_hash(buf, n);
+}
+
+int strip_next_word_hash(const char *s, size_t len, size_t *pos,
+			 struct strip_word *w, uint64_t *hash)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char low[FOLD_MAX * 3];
+	size_t i = *pos, off, n, k;
+	unsigned c, pk = 0, dk, flags;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	while (i < len && p[i] < 0x80 && !(ascii_class[p[i]] & A_WORD))
+		i++;
+	if (i >= len) {
+		*pos = len;
+		return 0;
+	}
+	off = i;
+	if (p[i] >= 0x80)
+		goto other;
+	flags = ascii_class[p[i]] & A_UPPER ? STRIP_WORD_UPPER : 0;
+	for (;;) {
+		while (i < len && p[i] < 0x80 && (ascii_class[p[i]] & A_WORD)) {
+			pk = ascii_class[p[i++]];
+			flags |= pk & A_DIGIT ? STRIP_WORD_NUMBER :
+				 pk & A_LETTER ? STRIP_WORD_ALPHA : 0;
+		}
+		if (i >= len)
+			break;
+		/* a character of more bytes may continue the word */
+		if (p[i] >= 0x80)
+			goto other;
+		c = p[i];
+		if (i + 1 >= len || (c != '\'' && c != '.' && c != ','))
+			break;
+		if (p[i + 1] >= 0x80)
+			goto other;
+		/* the joiners of strip_next_word() */
+		dk = ascii_class[p[i + 1]];
+		if (c == ',' ? (pk & A_DIGIT) && (dk & A_DIGIT) :
+		    c == '.' ? ((pk & A_LETTER) && (dk & A_LETTER)) ||
+			       ((pk & A_DIGIT) && (dk & A_DIGIT)) :
+		    (pk & A_LETTER) && (dk & A_LETTER))
+			i++;
+		else
+			break;
+	}
+	n = i - off;
+	w->off = off;
+	w->len = n;
+	w->flags = flags;
+	w->chars = (unsigned)n;
+	*pos = i;
+	/* strip_word_hash(): ASCII lowercased, a longer word as it is */
+	if (n > sizeof(low)) {
+		*hash = tok_hash(s + off, n);
+		return 1;
+	}
+	for (k = 0; k < n; k++)
+		low[k] = (char)(ascii_class[p[off + k]] & A_UPPER ?
+				p[off + k] + 32 : p[off + k]);
+	*hash = tok_hash(low, n);
+	return 1;
+other:
+	*pos = off;
+	if (!strip_next_word(s, len, pos, w))
+		return 0;
+	*hash = strip_word_hash(s + w->off, w->len);
+	return 1;
 }

@@ -33,6 +33,17 @@ struct strip_word {
 int strip_next_word(const char *s, size_t len, size_t *pos,
 		    struct strip_word *w);
 
+/*
+ * strip_next_word(), and strip_word_hash() of the word into *hash, in one
+ * pass for a word of ASCII bytes (most words, even in text with accents
+ * and typographic quotes): a table classes its bytes and it is lowercased
+ * in a buffer on the stack. A word that touches a character of more than
+ * one byte (which may continue it or join it to the next) is left to the
+ * two functions.
+ */
+int strip_next_word_hash(const char *s, size_t len, size_t *pos,
+			 struct strip_word *w, uint64_t *hash);
+
 /* Hash of the folded form of the word at w[0..len) (valid UTF-8). */
 uint64_t strip_word_hash(const char *w, size_t len);
 

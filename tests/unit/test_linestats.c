@@ -2,6 +2,7 @@
  * test_linestats.c - corpus line counts: the fast paths of
  * dedup_linestats_observe() cut and fingerprint lines as the stripper
  * does (strip_segments() and strip_fingerprint()), whose counts it feeds.
+ * test_strip_segment.c holds those to the plain code they replaced.
  */
 #include <setjmp.h>
 #include <stdarg.h>

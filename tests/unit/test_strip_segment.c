@@ -1,0 +1,329 @@
+/*
+ * test_strip_segment.c - the fast paths of the segmenter and the word
+ * splitter against the plain code they replaced: strip_segments() must cut
+ * exactly where a character-by-character loop does (kept here as the
+ * reference), and strip_next_word_hash() find the words and hashes of
+ * strip_next_word() and strip_word_hash(), on lines built from every kind
+ * of cut and word, with accents, typographic quotes, bullets, no-break
+ * spaces and invalid bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
+#include "strip_segment.h"
+#include "strip_words.h"
+
+#define GLUE_MIN_LOWER 3
+
+/* ---- the reference: strip_segments() as it was before its fast path */
+
+static int ref_is_space(UChar32 c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+	       c == 0xA0 || c == 0x2007 || c == 0x202F ||
+	       (c > 0x7F && u_isUWhiteSpace(c));
+}
+
+static int ref_is_lower(UChar32 c)
+{
+	if (c < 0x80)
+		return c >= 'a' && c <= 'z';
+	return u_islower(c);
+}
+
+static int ref_is_upper(UChar32 c)
+{
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z';
+	return u_isupper(c) || u_istitle(c);
+}
+
+static int ref_is_digit(UChar32 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int ref_emit(const char *s, size_t a, size_t b, unsigned flags,
+		int (*fn)(void *, size_t, size_t, unsigned), void *ctx)
+{
+	/* trim */
+	while (a < b) {
+		int32_t i = (int32_t)a;
+		UChar32 c;
+
+		U8_NEXT(s, i, (int32_t)b, c);
+		if (c < 0 || !ref_is_space(c))
+			break;
+		a = (size_t)i;
+	}
+	while (b > a) {
+		int32_t i = (int32_t)b;
+		UChar32 c;
+
+		U8_PREV(s, (int32_t)a, i, c);
+		if (c < 0 || !ref_is_space(c))
+			break;
+		b = (size_t)i;
+	}
+	if (b == a)
+		return 0;
+	return fn(ctx, a, b - a, flags);
+}
+
+/*
+ * ASCII bytes that a cut may concern as the character c1 below: capitals
+ * (glue points) and '|' (a separator). Any other ASCII character neither
+ * cuts nor is cut before, so the loop only counts it into the run of
+ * lowercase letters and moves on, without decoding UTF-8 or looking ahead.
+ */
+#define R_STOP 1u
+#define R_LOWER 2u
+
+#define AZ(c) [c] = R_STOP, [c + 32] = R_LOWER
+static const unsigned char ref_ascii_seg[128] = {
+	['|'] = R_STOP,
+	AZ('A'), AZ('B'), AZ('C'), AZ('D'), AZ('E'), AZ('F'), AZ('G'),
+	AZ('H'), AZ('I'), AZ('J'), AZ('K'), AZ('L'), AZ('M'), AZ('N'),
+	AZ('O'), AZ('P'), AZ('Q'), AZ('R'), AZ('S'), AZ('T'), AZ('U'),
+	AZ('V'), AZ('W'), AZ('X'), AZ('Y'), AZ('Z'),
+};
+#undef AZ
+
+/* The code point at s[i] (negative when not valid UTF-8) and where the
+ * next one starts. */
+static UChar32 ref_next_cp(const char *s, size_t len, size_t i, size_t *next)
+{
+	int32_t j = (int32_t)i;
+	UChar32 c;
+
+	if ((unsigned char)s[i] < 0x80) {
+		*next = i + 1;
+		return (unsigned char)s[i];
+	}
+	U8_NEXT(s, j, (int32_t)len, c);
+	*next = (size_t)j;
+	return c;
+}
+
+static int ref_strip_segments(const char *s, size_t len,
+		   int (*fn)(void *ctx, size_t off, size_t len,
+			     unsigned flags),
+		   void *ctx)
+{
+	/* c0 is the code point before c1, c2 the one after; lower counts the
+	 * lowercase letters ending at c0 */
+	UChar32 c0 = -1, cp = -1, c1, c2;
+	size_t start = 0, i1 = 0, i2, i3;
+	unsigned lower = 0, flags = 0;
+	int rc;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	while (i1 < len) {
+		unsigned char b = (unsigned char)s[i1];
+		int cut_before = 0, sep = 0;
+
+		if (b < 0x80 && !(ref_ascii_seg[b] & R_STOP)) {
+			lower = ref_ascii_seg[b] & R_LOWER ? lower + 1 : 0;
+			cp = c0;
+			c0 = b;
+			i1++;
+			continue;
+		}
+		c1 = ref_next_cp(s, len, i1, &i2);
+		c2 = i2 < len ? ref_next_cp(s, len, i2, &i3) : -1;
+		if (c1 == '|' || c1 == 0x2016 || c1 == 0xA6 ||
+		    ((c1 == 0x2022 || c1 == 0xB7 || c1 == 0x25CF ||
+		      c1 == 0x25AA) && (c0 < 0 || ref_is_space(c0)) &&
+		     (c2 < 0 || ref_is_space(c2))))
+			sep = 1;
+		else if (ref_is_upper(c1) && c2 >= 0 && ref_is_lower(c2) && c0 >= 0) {
+			if (ref_is_lower(c0) && lower >= GLUE_MIN_LOWER)
+				cut_before = 1;
+			else if (ref_is_digit(c0) || c0 == ']' || c0 == ')')
+				cut_before = 1;
+			else if ((c0 == '.' || c0 == '!' || c0 == '?') &&
+				 cp >= 0 && ref_is_lower(cp))
+				cut_before = 1;
+			/* closing quote after a sentence end: ."Next */
+			else if ((c0 == '"' || c0 == 0x201D || c0 == 0x2019 ||
+				  c0 == 0xBB) && (cp == '.' || cp == '!' ||
+						  cp == '?'))
+				cut_before = 1;
+		}
+		if (sep) {
+			rc = ref_emit(s, start, i1, flags, fn, ctx);
+			if (rc)
+				return rc;
+			start = i2;
+			flags = 0;
+		} else if (cut_before) {
+			rc = ref_emit(s, start, i1, flags, fn, ctx);
+			if (rc)
+				return rc;
+			start = i1;
+			flags = SEG_GLUED;
+		}
+		if (ref_is_lower(c1))
+			lower++;
+		else
+			lower = 0;
+		cp = c0;
+		c0 = c1;
+		i1 = i2;
+	}
+	if (!len)
+		return 0;
+	return ref_emit(s, start, len, flags, fn, ctx);
+}
+
+/* ---- the tests */
+
+static const char *const piece[] = {
+	"menu", "News", "Sport", "iPhone", "YouTube", "a", "ab", "abc", "A",
+	"AB", "2023", "7", ")", "]", "(", ".", "!", "?", "\"", "'", ",", "|",
+	" | ", " ", "  ", "\t", "\r", "_", "x_y", "it's", "U.S.", "1,000",
+	"3.5", "Keep", "reading", "Back", "to", "top", "e", "Z", "-", "/",
+	"Read more", "into account.", "Next", "\"Quote.\"", ".\"Next",
+	"abcdefghijk", "lowercase words in a row", "ABCDEFGHIJ", "@", "[",
+	"`", "{", "~", "\x7f",
+	"\xC3\xA9", "caf\xC3\xA9", "\xE2\x80\x99", "l\xE2\x80\x99\xC3\xA9t\xC3\xA9",
+	"\xE2\x80\x9C", "\xE2\x80\x9D", "\xE2\x80\x94", "\xE2\x80\xA2",
+	" \xE2\x80\xA2 ", "\xC2\xB7", "\xC2\xA0", "\xEF\xBC\xB7", "e\xCC\x81",
+	"\xC7\x85", "\xC3\x9Cnited", "na\xC3\xAFve", "x.\xC3\xA9", "3,\xD9\xA3",
+	"a'\xC3\xA9", "\xC3\xA9'a", "\xE2\x80\x9DNext", "\xD0\x9C\xD0\xBE",
+	"\xE2\x80\x96", "\xC2\xA6", "\xE2\x97\x8F", "\xC2\xBB", "\xE2\x80\xAF",
+	/* invalid UTF-8 */
+	"\xC3", "\x80", "\xE2\x80", "\xFF",
+};
+
+struct cuts {
+	size_t off[512], len[512];
+	unsigned flags[512];
+	size_t n;
+};
+
+static int collect(void *ctx, size_t off, size_t len, unsigned flags)
+{
+	struct cuts *c = ctx;
+
+	if (c->n < 512) {
+		c->off[c->n] = off;
+		c->len[c->n] = len;
+		c->flags[c->n] = flags;
+		c->n++;
+	}
+	return 0;
+}
+
+/* A line of np random pieces into line[] (at most cap - 1 bytes). */
+static size_t make_line(char *line, size_t cap, size_t np, uint32_t *x)
+{
+	size_t len = 0, k;
+
+	for (k = 0; k < np; k++) {
+		const char *p;
+
+		*x = *x * 1103515245u + 12345u;
+		p = piece[(*x >> 16) % (sizeof(piece) / sizeof(*piece))];
+		if (len + strlen(p) >= cap)
+			break;
+		memcpy(line + len, p, strlen(p));
+		len += strlen(p);
+	}
+	line[len] = '\0';
+	return len;
+}
+
+static void test_segments_as_reference(void **state)
+{
+	uint32_t x = 11;
+	char line[1024];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < 40000; i++) {
+		struct cuts a = { .n = 0 }, b = { .n = 0 };
+		size_t len = make_line(line, sizeof(line), 1 + i % 40, &x);
+
+		/* every length, so that the eight-byte steps end anywhere */
+		len -= len >= i % 3 ? i % 3 : 0;
+		strip_segments(line, len, collect, &a);
+		ref_strip_segments(line, len, collect, &b);
+		assert_int_equal(a.n, b.n);
+		for (k = 0; k < a.n; k++) {
+			assert_int_equal(a.off[k], b.off[k]);
+			assert_int_equal(a.len[k], b.len[k]);
+			assert_int_equal(a.flags[k], b.flags[k]);
+		}
+	}
+}
+
+static void test_words_as_reference(void **state)
+{
+	uint32_t x = 5;
+	char line[1024];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 40000; i++) {
+		size_t len = make_line(line, sizeof(line), 1 + i % 30, &x);
+		size_t pa = 0, pb = 0;
+		struct strip_word a, b;
+		uint64_t h;
+		unsigned words;
+		int ra, rb;
+
+		/* a word too long to fold is hashed as it is */
+		if (i == 0 || i == 1) {
+			memset(line, i ? 'X' : 'w', 1000);
+			len = 1000;
+		}
+		for (;;) {
+			ra = strip_next_word_hash(line, len, &pa, &a, &h);
+			rb = strip_next_word(line, len, &pb, &b);
+			assert_int_equal(ra, rb);
+			assert_int_equal(pa, pb);
+			if (!ra)
+				break;
+			assert_int_equal(a.off, b.off);
+			assert_int_equal(a.len, b.len);
+			assert_int_equal(a.flags, b.flags);
+			assert_int_equal(a.chars, b.chars);
+			assert_true(h == strip_word_hash(line + b.off, b.len));
+		}
+		/* the fingerprint of the words as strip_next_word() splits
+		 * them */
+		{
+			uint64_t hs[1024];
+			unsigned char fl[1024];
+			size_t n = 0, pos = 0;
+
+			while (n < 1024 && strip_next_word(line, len, &pos, &b)) {
+				hs[n] = strip_word_hash(line + b.off, b.len);
+				fl[n++] = (unsigned char)b.flags;
+			}
+			assert_true(strip_fingerprint(line, len, &words) ==
+				    strip_fingerprint_words(hs, fl, n));
+			assert_int_equal(words, n);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segments_as_reference),
+		cmocka_unit_test(test_words_as_reference),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
