@@ -65,6 +65,8 @@ static void members_release(struct rule_join *jn)
 	free(jn->member);
 	jn->member = NULL;
 	jn->nmember = 0;
+	free(jn->cand);
+	jn->cand = NULL;
 }
 
 static void join_release(struct rule_join *jn)
@@ -359,6 +361,66 @@ static void build_members(struct dedup_rules *rs, int s,
 	}
 }
 
+/* Whether the pair (member m, alternative a) of jn may run on a text
+ * whose first byte is b. */
+static int cand_may_run(const struct rule_join *jn, size_t m, size_t a,
+			unsigned b)
+{
+	const struct join_member *jm = &jn->member[m];
+
+	if (!(jm->first[b / 64] >> (b % 64) & 1u))
+		return 0;
+	return a == JOIN_WHOLE ||
+	       strip_gate_alt_first(&jm->gate, a, (unsigned char)b);
+}
+
+/*
+ * The table of struct rule_join cand: each first byte's list of members
+ * and alternatives. Without memory, or with more members or alternatives
+ * than the table can name, the alternation loses its members and runs
+ * whole (a matter of speed only).
+ */
+static void build_candidates(struct rule_join *jn)
+{
+	size_t m, a, n = 0, k = 0, na;
+	unsigned b;
+
+	if (jn->nmember >= JOIN_WHOLE)
+		goto whole;
+	for (b = 0; b < 256; b++)
+		for (m = 0; m < jn->nmember; m++) {
+			na = jn->member[m].gate.nalt;
+			if (na >= JOIN_WHOLE)
+				goto whole;
+			if (!na)
+				n += cand_may_run(jn, m, JOIN_WHOLE, b);
+			for (a = 0; a < na; a++)
+				n += cand_may_run(jn, m, a, b);
+		}
+	jn->cand = malloc((n ? n : 1) * sizeof(*jn->cand));
+	if (!jn->cand)
+		goto whole;
+	for (b = 0; b < 256; b++) {
+		jn->cand_at[b] = (uint32_t)k;
+		for (m = 0; m < jn->nmember; m++) {
+			na = jn->member[m].gate.nalt;
+			for (a = 0; a < (na ? na : 1); a++) {
+				size_t alt = na ? a : JOIN_WHOLE;
+
+				if (!cand_may_run(jn, m, alt, b))
+					continue;
+				jn->cand[k].member = (uint16_t)m;
+				jn->cand[k].alt = (uint16_t)alt;
+				k++;
+			}
+		}
+	}
+	jn->cand_at[256] = (uint32_t)k;
+	return;
+whole:
+	members_release(jn);
+}
+
 /* (Re)build the joined pattern and solo list of every scope. */
 static dedup_status rebuild_groups(struct dedup_rules *rs,
 				   struct dedup_error *err)
@@ -442,6 +504,8 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 							jn->first, NULL);
 			if (jn->code && jn->gated)
 				build_members(rs, s, jn);
+			if (jn->member)
+				build_candidates(jn);
 			/* tried once per line anyway when anchored */
 			if (!jn->anchored && jn->code) {
 				jn->filter = calloc(1, sizeof(*jn->filter));

@@ -27,6 +27,7 @@
 
 #include "dedup/stopwords.h"
 #include "dedup/strip.h"
+#include "strip_ascii.h"
 #include "strip_linestats.h"
 #include "strip_rules.h"
 #include "strip_segment.h"
@@ -329,41 +330,53 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 /*
  * Whether the anchored alternation jn matches t[0..len) (len > 0; s[0..len)
  * before lowercasing), from its members that accept the first two bytes
- * and pass their gates (see struct join_member): 1 when one matches, 0
- * when none does, -1 when one hit the match limit.
+ * and pass their gates (see struct join_member), taken from the list of
+ * those that may begin with t[0]: 1 when one matches, 0 when none does,
+ * -1 when one hit the match limit.
  */
 static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 		       const char *t, const char *s, size_t len)
 {
-	size_t i, k, ms, me;
-	int rc;
+	unsigned char b0 = (unsigned char)t[0];
+	const struct join_cand *c = jn->cand + jn->cand_at[b0];
+	const struct join_cand *end = jn->cand + jn->cand_at[b0 + 1];
+	const struct join_member *m;
+	unsigned last = JOIN_WHOLE;
+	int accepts = 0, rc;
+	size_t ms, me;
 
-	for (i = 0; i < jn->nmember; i++) {
-		const struct join_member *m = &jn->member[i];
-
-		if (!member_accepts(m, t, len))
-			continue;
-		/* the characters of s, once for all the rules of a text */
-		if (st->chars_of != s || st->chars_len != len) {
-			strip_gate_chars(s, len, &st->chars);
-			st->chars_of = s;
-			st->chars_len = len;
+	for (; c < end; c++) {
+		m = &jn->member[c->member];
+		if (c->member != last) {
+			last = c->member;
+			accepts = member_accepts(m, t, len);
 		}
-		if (!m->gate.nalt) {
+		if (!accepts)
+			continue;
+		if (c->alt == JOIN_WHOLE) {
 			rc = run(st, m->code, t, len, 0, 0, &ms, &me);
 			if (rc)
 				return rc;
 			continue;
 		}
 		/* the rule matches when one of its alternatives does */
-		for (k = 0; k < m->gate.nalt; k++) {
-			if (!strip_gate_alt_pass(&m->gate, k, t, len,
-						 &st->chars))
+		if (!strip_gate_alt_start(&m->gate, c->alt, t, len))
+			continue;
+		if (m->gate.alt[c->alt].nreq) {
+			/* the characters of s, once for all the rules of
+			 * a text */
+			if (st->chars_of != s || st->chars_len != len) {
+				strip_gate_chars(s, len, &st->chars);
+				st->chars_of = s;
+				st->chars_len = len;
+			}
+			if (!strip_gate_alt_chars(&m->gate, c->alt,
+						  &st->chars))
 				continue;
-			rc = run(st, m->alt_code[k], t, len, 0, 0, &ms, &me);
-			if (rc)
-				return rc;
 		}
+		rc = run(st, m->alt_code[c->alt], t, len, 0, 0, &ms, &me);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -421,6 +434,20 @@ static int lower_line(struct dedup_stripper *st, const char *s, size_t len)
 	while (i < n) {
 		unsigned char b = (unsigned char)s[i];
 
+#ifdef STRIP_SWAR
+		/* eight ASCII bytes: the high bit of each capital, moved to
+		 * 0x20, lowercases it */
+		if (n - i >= 8) {
+			uint64_t x = swar_load(s + i);
+
+			if (!(x & SWAR_HIGH)) {
+				x |= swar_upper(x) >> 2;
+				memcpy(o + i, &x, 8);
+				i += 8;
+				continue;
+			}
+		}
+#endif
 		if (b < 0x80) {
 			o[i++] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
 			continue;

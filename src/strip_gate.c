@@ -939,24 +939,50 @@ void strip_gate_chars(const char *t, size_t len, struct gate_chars *c)
 	c->ascii[1] = hi;
 }
 
-int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
-			const char *t, size_t len, const struct gate_chars *c)
+int strip_gate_alt_first(const struct strip_gate *g, size_t i,
+			 unsigned char b0)
+{
+	const struct gate_alt *a = &g->alt[i];
+
+	/* the tests of strip_gate_alt_pass() that look at t[0] alone */
+	if (a->second)
+		return a->first[b0 / 64] >> (b0 % 64) & 1u;
+	if (!a->nprefix)
+		return 1;
+	if (g->fold) {
+		if (b0 >= 0x80)
+			return 1;
+		if (b0 >= 'A' && b0 <= 'Z')
+			b0 += 32;
+	}
+	return a->first[b0 / 64] >> (b0 % 64) & 1u;
+}
+
+int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
+			 const struct gate_chars *c)
+{
+	const struct gate_alt *a = &g->alt[i];
+	unsigned k;
+	int ok = 1;
+
+	for (k = 0; k < a->nreq && ok; k++)
+		ok = (c->ascii[0] & a->req[k].ascii[0]) ||
+		     (c->ascii[1] & a->req[k].ascii[1]) ||
+		     (c->extra & a->req[k].extra);
+	return ok;
+}
+
+int strip_gate_alt_start(const struct strip_gate *g, size_t i,
+			 const char *t, size_t len)
 {
 	const struct gate_alt *a = &g->alt[i];
 	const uint64_t high = 0x8080808080808080ull;
 	uint64_t x, mask = ~0ull;
 	unsigned k, b0;
-	int ok = 1;
 
 	if (!len)
 		return 1;
 	if (a->second && !gate_first_two(a->first, a->second, t, len))
-		return 0;
-	for (k = 0; k < a->nreq && ok; k++)
-		ok = (c->ascii[0] & a->req[k].ascii[0]) ||
-		     (c->ascii[1] & a->req[k].ascii[1]) ||
-		     (c->extra & a->req[k].extra);
-	if (!ok)
 		return 0;
 	if (!a->nprefix)
 		return 1;
@@ -995,6 +1021,13 @@ int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
 		    (x & a->pmask[k] & mask) == (a->pval[k] & mask))
 			return 1;
 	return 0;
+}
+
+int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
+			const char *t, size_t len, const struct gate_chars *c)
+{
+	return !len || (strip_gate_alt_start(g, i, t, len) &&
+			strip_gate_alt_chars(g, i, c));
 }
 
 int strip_gate_pass(const struct strip_gate *g, const char *t, size_t len,

@@ -103,4 +103,23 @@ int strip_gate_pass(const struct strip_gate *g, const char *t, size_t len,
 int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
 			const char *t, size_t len, const struct gate_chars *c);
 
+/*
+ * strip_gate_alt_pass() in two halves, so that a text's characters are
+ * collected only for an alternative whose start passes and that requires
+ * some (alt[i].nreq): the tests of the first bytes and prefixes, and
+ * those of the characters.
+ */
+int strip_gate_alt_start(const struct strip_gate *g, size_t i,
+			 const char *t, size_t len);
+int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
+			 const struct gate_chars *c);
+
+/*
+ * Whether alternative i may pass strip_gate_alt_pass() on some text that
+ * begins with byte b0: 0 only when its first byte rules every such text
+ * out (for the tables of struct rule_join).
+ */
+int strip_gate_alt_first(const struct strip_gate *g, size_t i,
+			 unsigned char b0);
+
 #endif

@@ -89,6 +89,15 @@ struct join_member {
 	pcre2_code **alt_code;
 };
 
+/* A member of an anchored alternation and one of its gated alternatives
+ * (JOIN_WHOLE: the member has no gate and runs whole). */
+#define JOIN_WHOLE 0xFFFFu
+
+struct join_cand {
+	uint16_t member;
+	uint16_t alt;
+};
+
 /* One alternation: the joinable rules of a scope with the same anchoring
  * and length limit. */
 struct rule_join {
@@ -110,6 +119,16 @@ struct rule_join {
 	struct join_member *member; /* anchored: its rules in order; NULL
 				       when they cannot be gated */
 	size_t nmember;
+	/*
+	 * What a text whose first byte is b may run, in member and
+	 * alternative order: cand[cand_at[b]] up to cand[cand_at[b + 1]],
+	 * the members whose first bytes include b and their alternatives
+	 * whose gates do (strip_gate_alt_first()). Most texts begin with a
+	 * letter that few alternatives of the dozens of a scope begin
+	 * with. NULL with member.
+	 */
+	struct join_cand *cand;
+	uint32_t cand_at[257];
 };
 
 struct rule_group {

@@ -1,9 +1,8 @@
 /* strip_segment.c - cut glued lines into segments, fingerprint segments. */
-#include <string.h>
-
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "strip_ascii.h"
 #include "strip_segment.h"
 #include "strip_words.h"
 
@@ -102,35 +101,21 @@ static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next)
 	return c;
 }
 
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SWAR_SKIP 1
-#define ONES 0x0101010101010101ull
-#define HIGH 0x8080808080808080ull
-#endif
-
 /*
  * The first byte at or after i that is not plain ASCII for the cuts (a
- * capital, '|' or a byte of a longer character), or len. Eight bytes at a
- * time where the machine allows: in a run of bytes under 0x80, adding
- * 0x80 - 'A' sets the high bit of each byte from 'A' up and 0x80 - '['
- * of each byte above 'Z', without carries; a byte from 0x80 up stops the
- * scan itself, so what its carry does to the bytes after it is moot. The
- * lowest flagged byte is exact.
+ * capital, '|' or a byte of a longer character), or len; eight bytes at a
+ * time where the machine allows (strip_ascii.h).
  */
 static size_t skip_plain(const unsigned char *p, size_t i, size_t len)
 {
-#ifdef SWAR_SKIP
+#ifdef STRIP_SWAR
 	while (len - i >= 8) {
-		uint64_t x, y, stop;
+		uint64_t x = swar_load(p + i);
+		uint64_t stop = (x & SWAR_HIGH) | swar_upper(x) |
+				swar_eq(x, '|');
 
-		memcpy(&x, p + i, 8);
-		y = x ^ ('|' * ONES);
-		stop = (x | ((x + (0x80 - 'A') * ONES) &
-			     ~(x + (0x80 - '[') * ONES)) |
-			((y - ONES) & ~y)) & HIGH;
 		if (stop)
-			return i + (size_t)__builtin_ctzll(stop) / 8;
+			return i + swar_first(stop);
 		i += 8;
 	}
 #endif

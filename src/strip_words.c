@@ -55,7 +55,7 @@ static UChar32 peek(const char *s, size_t len, size_t i, size_t *next)
  * ASCII classes, so that the common bytes of a line cost one table load
  * instead of a UTF-8 decode and an ICU property lookup each.
  */
-enum { A_WORD = 1, A_DIGIT = 2, A_LETTER = 4, A_UPPER = 8 };
+enum { A_WORD = 1, A_DIGIT = 2, A_LETTER = 4, A_UPPER = 8 }; /* see low[] */
 
 static const unsigned char ascii_class[128] = {
 	['0'] = A_WORD | A_DIGIT, ['1'] = A_WORD | A_DIGIT,
@@ -337,9 +337,11 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 		*hash = tok_hash(s + off, n);
 		return 1;
 	}
+	/* A_UPPER << 2 is 0x20, what makes A-Z a-z: no branch per letter,
+	 * whose case a predictor cannot guess */
 	for (k = 0; k < n; k++)
-		low[k] = (char)(ascii_class[p[off + k]] & A_UPPER ?
-				p[off + k] + 32 : p[off + k]);
+		low[k] = (char)(p[off + k] |
+				(ascii_class[p[off + k]] & A_UPPER) << 2);
 	*hash = tok_hash(low, n);
 	return 1;
 other:

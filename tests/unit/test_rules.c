@@ -432,20 +432,62 @@ static int member_match(const struct join_member *m, const char *t,
 	return 0;
 }
 
-/* Whether one of the members that accept t's first bytes matches t. */
+/* Whether member m matches t through the alternatives that its entries
+ * in jn's table for t[0] name, as the stripper runs them. */
+static int member_match_listed(const struct rule_join *jn, size_t m,
+			       const char *t, const char *s, size_t len,
+			       pcre2_match_data *md)
+{
+	unsigned char b0 = (unsigned char)t[0];
+	const struct join_member *jm = &jn->member[m];
+	struct gate_chars c;
+	uint32_t k;
+
+	strip_gate_chars(s, len, &c);
+	for (k = jn->cand_at[b0]; k < jn->cand_at[b0 + 1]; k++) {
+		const struct join_cand *e = &jn->cand[k];
+
+		if (e->member != m)
+			continue;
+		if (e->alt == JOIN_WHOLE) {
+			if (pcre2_match(jm->code, (PCRE2_SPTR)t, len, 0, 0,
+					md, NULL) >= 0)
+				return 1;
+			continue;
+		}
+		if (strip_gate_alt_start(&jm->gate, e->alt, t, len) &&
+		    (!jm->gate.alt[e->alt].nreq ||
+		     strip_gate_alt_chars(&jm->gate, e->alt, &c)) &&
+		    pcre2_match(jm->alt_code[e->alt], (PCRE2_SPTR)t, len, 0,
+				0, md, NULL) >= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether one of the members that accept t's first bytes matches t; the
+ * table of first bytes (struct rule_join cand) must give the same answer
+ * for each member.
+ */
 static int members_match(const struct rule_join *jn, const char *t,
 			 const char *s, size_t len, pcre2_match_data *md)
 {
 	unsigned char b0 = (unsigned char)t[0];
 	size_t i;
+	int any = 0, one;
 
 	if (!(jn->first[b0 / 64] >> (b0 % 64) & 1u))
 		return 0;
-	for (i = 0; i < jn->nmember; i++)
-		if (member_accepts(&jn->member[i], t, len) &&
-		    member_match(&jn->member[i], t, s, len, md))
-			return 1;
-	return 0;
+	assert_non_null(jn->cand);
+	for (i = 0; i < jn->nmember; i++) {
+		one = member_accepts(&jn->member[i], t, len) &&
+		      member_match(&jn->member[i], t, s, len, md);
+		assert_int_equal(one, member_accepts(&jn->member[i], t, len) &&
+				 member_match_listed(jn, i, t, s, len, md));
+		any |= one;
+	}
+	return any;
 }
 
 /* Check one subject against every gated anchored alternation. */
