@@ -108,6 +108,7 @@ void dedup_rules_free(struct dedup_rules *rs)
 		rule_release(&rs->v[i]);
 	for (s = 0; s < SCOPE_COUNT; s++)
 		group_release(&rs->group[s]);
+	free(rs->segment_set);
 	free(rs->v);
 	free(rs);
 }
@@ -421,6 +422,45 @@ whole:
 	members_release(jn);
 }
 
+/* Whether jn runs on segments through a filter that a set can hold. */
+static int segment_shareable(int s, const struct rule_join *jn)
+{
+	return s != SCOPE_SPAN && !jn->anchored && jn->lowered &&
+	       jn->filter && strip_prefilter_quad_only(jn->filter);
+}
+
+/*
+ * The rule set's segment_set, from the groups as built: without memory,
+ * or with fewer than two filters to share, each filter scans alone.
+ */
+static void share_segment_filters(struct dedup_rules *rs)
+{
+	size_t k, n = 0;
+	int s;
+
+	free(rs->segment_set);
+	rs->segment_set = NULL;
+	for (s = 0; s < SCOPE_COUNT; s++)
+		for (k = 0; k < rs->group[s].njoin; k++) {
+			rs->group[s].join[k].shared = 0;
+			n += segment_shareable(s, &rs->group[s].join[k]);
+		}
+	if (n < 2)
+		return;
+	rs->segment_set = calloc(1, sizeof(*rs->segment_set));
+	if (!rs->segment_set)
+		return;
+	for (s = 0; s < SCOPE_COUNT; s++)
+		for (k = 0; k < rs->group[s].njoin; k++) {
+			struct rule_join *jn = &rs->group[s].join[k];
+
+			if (!segment_shareable(s, jn))
+				continue;
+			strip_prefilter_set_add(rs->segment_set, jn->filter);
+			jn->shared = 1;
+		}
+}
+
 /* (Re)build the joined pattern and solo list of every scope. */
 static dedup_status rebuild_groups(struct dedup_rules *rs,
 				   struct dedup_error *err)
@@ -567,6 +607,7 @@ out:
 		rs->group[s] = g[s];
 	}
 	rs->max_ovec = max_ovec;
+	share_segment_filters(rs);
 	return DEDUP_OK;
 }
 

@@ -130,6 +130,9 @@ struct memo {
 };
 
 #define JIT_STACK_MAX (1024 * 1024)
+/* Positions of a segment listed for the shared filters; past them each
+ * filter scans alone. */
+#define QPOS_MAX 512
 
 struct dedup_stripper {
 	const struct dedup_rules *rules;
@@ -168,6 +171,12 @@ struct dedup_stripper {
 	struct gate_chars chars;
 	const char *chars_of;
 	size_t chars_len;
+	/* where the last text a shared filter looked at (qpos_of, before
+	 * lowercasing) hits the rule set's segment_set */
+	uint32_t qpos[QPOS_MAX];
+	size_t nqpos;
+	const char *qpos_of;
+	size_t qpos_len;
 	/* per call */
 	dedup_status limit_st;
 	struct dedup_error *err;
@@ -308,18 +317,40 @@ static long which_rule(struct dedup_stripper *st, enum rule_scope scope,
 	return -1;
 }
 
+/*
+ * The next position of t[0..len) (s before lowercasing) where jn's filter
+ * finds a prefix: from the positions of the segment scan the filters of
+ * the rule set's segment_set share, listed once per text.
+ */
+static size_t filter_next(struct dedup_stripper *st,
+			  const struct rule_join *jn, const char *t,
+			  const char *s, size_t len, size_t start)
+{
+	if (!jn->shared)
+		return strip_prefilter_next(jn->filter, t, len, start);
+	if (st->qpos_of != s || st->qpos_len != len) {
+		st->nqpos = strip_prefilter_scan(st->rules->segment_set, t, len,
+						 st->qpos, QPOS_MAX);
+		st->qpos_of = s;
+		st->qpos_len = len;
+	}
+	if (st->nqpos > QPOS_MAX)
+		return strip_prefilter_next(jn->filter, t, len, start);
+	return strip_prefilter_next_in(jn->filter, t, len, start, st->qpos,
+				       st->nqpos);
+}
+
 /* run() for an alternation with a prefilter: anchored attempts where a
  * match may start, leftmost first. */
 static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
-			const char *s, size_t len, size_t start, size_t *ms,
-			size_t *me)
+			const char *t, const char *s, size_t len, size_t start,
+			size_t *ms, size_t *me)
 {
 	size_t pos = start;
 	int rc;
 
-	while ((pos = strip_prefilter_next(jn->filter, s, len, pos)) !=
-	       (size_t)-1) {
-		rc = run(st, jn->acode, s, len, pos, 0, ms, me);
+	while ((pos = filter_next(st, jn, t, s, len, pos)) != (size_t)-1) {
+		rc = run(st, jn->acode, t, len, pos, 0, ms, me);
 		if (rc)
 			return rc;
 		pos++;
@@ -499,7 +530,7 @@ static struct found join_find(struct dedup_stripper *st,
 		/* a rule alone hit the match limit: the alternation decides,
 		 * limit and all, as without members */
 	}
-	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, len,
+	rc = jn->filter ? run_filtered(st, jn, jn->lowered ? low : s, s, len,
 				       start, &f.ms, &f.me) :
 		run(st, jn->code, jn->lowered ? low : s, len, start, 0,
 		    &f.ms, &f.me);
@@ -621,9 +652,18 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 static unsigned count_chars(const char *s, size_t len)
 {
 	unsigned n = 0;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++)
+#ifdef STRIP_SWAR
+	/* eight bytes at a time: continuation bytes have bit 7 and not 6 */
+	for (; len - i >= 8; i += 8) {
+		uint64_t x = swar_load(s + i);
+
+		n += 8 - (unsigned)__builtin_popcountll(x & ~(x << 1) &
+							 SWAR_HIGH);
+	}
+#endif
+	for (; i < len; i++)
 		n += ((unsigned char)s[i] & 0xC0) != 0x80;
 	return n;
 }
@@ -1407,10 +1447,12 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	if (st->disabled)
 		memset(st->disabled, 0, st->rules->n);
 	st->chars_of = NULL;
+	st->qpos_of = NULL;
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
 	st->chars_of = NULL;
+	st->qpos_of = NULL;
 	if (split_words(st, st->sw || opts->lines)) {
 		s = DEDUP_ENOMEM;
 		goto fail;

@@ -468,8 +468,7 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
 
-	if (pf->nfirst > RARE_FIRST &&
-	    !(pf->lengths & ((1u << PREFIX_QUAD) - 1)))
+	if (strip_prefilter_quad_only(pf))
 		return next_quad(pf, p, len, start);
 	for (i = start; i + PREFIX_MIN <= len; i++) {
 		unsigned pair;
@@ -485,6 +484,60 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 			continue;
 		if (prefix_at(pf, p, len, i))
 			return i;
+	}
+	return (size_t)-1;
+}
+
+int strip_prefilter_quad_only(const struct strip_prefilter *pf)
+{
+	return pf->nfirst > RARE_FIRST &&
+	       !(pf->lengths & ((1u << PREFIX_QUAD) - 1));
+}
+
+void strip_prefilter_set_add(struct strip_prefilter_set *set,
+			     const struct strip_prefilter *pf)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(set->quads) / sizeof(*set->quads); i++)
+		set->quads[i] |= pf->quads[i];
+}
+
+size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
+			    const char *s, size_t len, uint32_t *pos,
+			    size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, n = 0;
+
+	for (i = 0; i + PREFIX_QUAD <= len; i++) {
+		unsigned k = quad_of(p + i);
+
+		if (!(set->quads[k / 64] >> (k % 64) & 1u))
+			continue;
+		if (n == cap)
+			return cap + 1;
+		pos[n++] = (uint32_t)i;
+	}
+	return n;
+}
+
+size_t strip_prefilter_next_in(const struct strip_prefilter *pf,
+			       const char *s, size_t len, size_t start,
+			       const uint32_t *pos, size_t npos)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t j;
+
+	for (j = 0; j < npos; j++) {
+		unsigned k;
+
+		if (pos[j] < start)
+			continue;
+		k = quad_of(p + pos[j]);
+		if ((pf->quads[k / 64] >> (k % 64) & 1u) &&
+		    prefix_at(pf, p, len, pos[j]))
+			return pos[j];
 	}
 	return (size_t)-1;
 }

@@ -65,4 +65,39 @@ int strip_prefixes(const char *src, size_t len,
 size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 			    size_t len, size_t start);
 
+/*
+ * Several alternations run on the same text (the floating line, tail and
+ * embed rules of each length limit, on a segment) can share one scan when
+ * each looks for its prefixes by their first four bytes alone: a set holds
+ * the union of their tables, strip_prefilter_scan() lists the positions
+ * of a text that hit it, and each filter then tests only those.
+ */
+struct strip_prefilter_set {
+	uint64_t quads[65536 / 64];
+};
+
+/* Whether pf looks for every prefix by its first four bytes (it may then
+ * join a set). */
+int strip_prefilter_quad_only(const struct strip_prefilter *pf);
+
+/* Add pf (quad only) to the set. */
+void strip_prefilter_set_add(struct strip_prefilter_set *set,
+			     const struct strip_prefilter *pf);
+
+/*
+ * The positions of s[0..len) whose four bytes hit the set, ascending, into
+ * pos[0..cap); returns their number, or cap + 1 when there are more.
+ */
+size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
+			    const char *s, size_t len, uint32_t *pos,
+			    size_t cap);
+
+/*
+ * strip_prefilter_next() of a filter of the set, from the npos positions
+ * strip_prefilter_scan() listed for the same text: the same answer.
+ */
+size_t strip_prefilter_next_in(const struct strip_prefilter *pf,
+			       const char *s, size_t len, size_t start,
+			       const uint32_t *pos, size_t npos);
+
 #endif

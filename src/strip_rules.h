@@ -106,6 +106,7 @@ struct rule_join {
 	unsigned maxlen;
 	int lowered;    /* runs on the lowercased line (see struct rule) */
 	struct strip_prefilter *filter; /* floating alternations; may be NULL */
+	int shared;     /* filter is in the rule set's segment_set */
 	pcre2_code *acode;  /* with a filter: compiled anchored, tried at the
 			       positions it finds */
 	/*
@@ -145,6 +146,13 @@ struct dedup_rules {
 	size_t n, alloc;
 	struct rule_group group[SCOPE_COUNT];
 	uint32_t max_ovec;  /* over all scopes, for the match data */
+	/*
+	 * The filters of the floating lowered alternations run on each
+	 * segment (line, tail and embed scopes), when there are several:
+	 * one scan of a segment serves them all (struct rule_join shared).
+	 * NULL otherwise.
+	 */
+	struct strip_prefilter_set *segment_set;
 };
 
 /*

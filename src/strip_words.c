@@ -13,6 +13,12 @@
 /* Longer words are hashed unfolded: they are never stopwords or template. */
 #define FOLD_MAX 128
 
+/* strip_next_word_hash()'s buffer: a power of two, so that an index can
+ * wrap, and room for any word strip_word_hash() folds */
+#define LOW_BYTES 512
+_Static_assert(LOW_BYTES >= FOLD_MAX * 3 && !(LOW_BYTES & (LOW_BYTES - 1)),
+	       "LOW_BYTES holds a folded word");
+
 static int is_word_cp(UChar32 c)
 {
 	int8_t t;
@@ -55,7 +61,7 @@ static UChar32 peek(const char *s, size_t len, size_t i, size_t *next)
  * ASCII classes, so that the common bytes of a line cost one table load
  * instead of a UTF-8 decode and an ICU property lookup each.
  */
-enum { A_WORD = 1, A_DIGIT = 2, A_LETTER = 4, A_UPPER = 8 }; /* see low[] */
+enum { A_WORD = 1, A_DIGIT = 2, A_LETTER = 4, A_UPPER = 8 };
 
 static const unsigned char ascii_class[128] = {
 	['0'] = A_WORD | A_DIGIT, ['1'] = A_WORD | A_DIGIT,
@@ -284,9 +290,9 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 			 struct strip_word *w, uint64_t *hash)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char low[FOLD_MAX * 3];
-	size_t i = *pos, off, n, k;
-	unsigned c, pk = 0, dk, flags;
+	char low[LOW_BYTES];
+	size_t i = *pos, off, n;
+	unsigned c, pk = 0, dk, flags, seen = 0;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
@@ -301,10 +307,19 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 		goto other;
 	flags = ascii_class[p[i]] & A_UPPER ? STRIP_WORD_UPPER : 0;
 	for (;;) {
+		/*
+		 * the classes of the bytes, ORed (an ASCII byte is a digit or
+		 * a letter, not both), and the word lowercased as it goes:
+		 * A_UPPER << 2 is 0x20, what makes A-Z a-z, without a branch
+		 * on a letter's case; past sizeof(low) the bytes wrap around
+		 * harmlessly, as such a word is hashed as it is
+		 */
 		while (i < len && p[i] < 0x80 && (ascii_class[p[i]] & A_WORD)) {
-			pk = ascii_class[p[i++]];
-			flags |= pk & A_DIGIT ? STRIP_WORD_NUMBER :
-				 pk & A_LETTER ? STRIP_WORD_ALPHA : 0;
+			pk = ascii_class[p[i]];
+			seen |= pk;
+			low[(i - off) & (sizeof(low) - 1)] =
+				(char)(p[i] | (pk & A_UPPER) << 2);
+			i++;
 		}
 		if (i >= len)
 			break;
@@ -321,11 +336,15 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 		if (c == ',' ? (pk & A_DIGIT) && (dk & A_DIGIT) :
 		    c == '.' ? ((pk & A_LETTER) && (dk & A_LETTER)) ||
 			       ((pk & A_DIGIT) && (dk & A_DIGIT)) :
-		    (pk & A_LETTER) && (dk & A_LETTER))
+		    (pk & A_LETTER) && (dk & A_LETTER)) {
+			low[(i - off) & (sizeof(low) - 1)] = (char)c;
 			i++;
-		else
+		} else {
 			break;
+		}
 	}
+	flags |= (seen & A_DIGIT ? STRIP_WORD_NUMBER : 0) |
+		 (seen & A_LETTER ? STRIP_WORD_ALPHA : 0);
 	n = i - off;
 	w->off = off;
 	w->len = n;
@@ -333,16 +352,7 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 	w->chars = (unsigned)n;
 	*pos = i;
 	/* strip_word_hash(): ASCII lowercased, a longer word as it is */
-	if (n > sizeof(low)) {
-		*hash = tok_hash(s + off, n);
-		return 1;
-	}
-	/* A_UPPER << 2 is 0x20, what makes A-Z a-z: no branch per letter,
-	 * whose case a predictor cannot guess */
-	for (k = 0; k < n; k++)
-		low[k] = (char)(p[off + k] |
-				(ascii_class[p[off + k]] & A_UPPER) << 2);
-	*hash = tok_hash(low, n);
+	*hash = n > FOLD_MAX * 3 ? tok_hash(s + off, n) : tok_hash(low, n);
 	return 1;
 other:
 	*pos = off;
