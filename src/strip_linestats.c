@@ -91,11 +91,26 @@ static int add_fp(void *ctx, size_t off, size_t len, unsigned flags)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/*
+ * Sort v[0..n) ascending: Shell's sort with Ciura's gaps, in place and
+ * inline, as a document has a hundred segments or so, for which qsort()'s
+ * call per comparison costs more than the sorting.
+ */
+static void sort_u64(uint64_t *v, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	static const size_t gaps[] = { 1750, 701, 301, 132, 57, 23, 10, 4, 1 };
+	size_t g, i, j, gap;
 
-	return x < y ? -1 : x > y;
+	for (g = 0; g < sizeof(gaps) / sizeof(*gaps); g++) {
+		gap = gaps[g];
+		for (i = gap; i < n; i++) {
+			uint64_t x = v[i];
+
+			for (j = i; j >= gap && v[j - gap] > x; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = x;
+		}
+	}
 }
 
 dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
@@ -116,7 +131,7 @@ dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 		p = eol + 1;
 	}
 	/* each distinct segment once per document */
-	qsort(ls->scratch, ls->nscratch, sizeof(*ls->scratch), cmp_u64);
+	sort_u64(ls->scratch, ls->nscratch);
 	for (i = 0; i < ls->nscratch; i++) {
 		if (i && ls->scratch[i] == ls->scratch[i - 1])
 			continue;
