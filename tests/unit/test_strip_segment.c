@@ -18,6 +18,7 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "strip_pieces.h"
 #include "strip_segment.h"
 #include "strip_words.h"
 
@@ -187,24 +188,6 @@ static int ref_strip_segments(const char *s, size_t len,
 
 /* ---- the tests */
 
-static const char *const piece[] = {
-	"menu", "News", "Sport", "iPhone", "YouTube", "a", "ab", "abc", "A",
-	"AB", "2023", "7", ")", "]", "(", ".", "!", "?", "\"", "'", ",", "|",
-	" | ", " ", "  ", "\t", "\r", "_", "x_y", "it's", "U.S.", "1,000",
-	"3.5", "Keep", "reading", "Back", "to", "top", "e", "Z", "-", "/",
-	"Read more", "into account.", "Next", "\"Quote.\"", ".\"Next",
-	"abcdefghijk", "lowercase words in a row", "ABCDEFGHIJ", "@", "[",
-	"`", "{", "~", "\x7f",
-	"\xC3\xA9", "caf\xC3\xA9", "\xE2\x80\x99", "l\xE2\x80\x99\xC3\xA9t\xC3\xA9",
-	"\xE2\x80\x9C", "\xE2\x80\x9D", "\xE2\x80\x94", "\xE2\x80\xA2",
-	" \xE2\x80\xA2 ", "\xC2\xB7", "\xC2\xA0", "\xEF\xBC\xB7", "e\xCC\x81",
-	"\xC7\x85", "\xC3\x9Cnited", "na\xC3\xAFve", "x.\xC3\xA9", "3,\xD9\xA3",
-	"a'\xC3\xA9", "\xC3\xA9'a", "\xE2\x80\x9DNext", "\xD0\x9C\xD0\xBE",
-	"\xE2\x80\x96", "\xC2\xA6", "\xE2\x97\x8F", "\xC2\xBB", "\xE2\x80\xAF",
-	/* invalid UTF-8 */
-	"\xC3", "\x80", "\xE2\x80", "\xFF",
-};
-
 struct cuts {
 	size_t off[512], len[512];
 	unsigned flags[512];
@@ -222,25 +205,6 @@ static int collect(void *ctx, size_t off, size_t len, unsigned flags)
 		c->n++;
 	}
 	return 0;
-}
-
-/* A line of np random pieces into line[] (at most cap - 1 bytes). */
-static size_t make_line(char *line, size_t cap, size_t np, uint32_t *x)
-{
-	size_t len = 0, k;
-
-	for (k = 0; k < np; k++) {
-		const char *p;
-
-		*x = *x * 1103515245u + 12345u;
-		p = piece[(*x >> 16) % (sizeof(piece) / sizeof(*piece))];
-		if (len + strlen(p) >= cap)
-			break;
-		memcpy(line + len, p, strlen(p));
-		len += strlen(p);
-	}
-	line[len] = '\0';
-	return len;
 }
 
 static void test_segments_as_reference(void **state)
