@@ -35,6 +35,8 @@
 #define TAIL_FLOOR 0.1
 #define IDF_POWER 1.5    /* sharpens rare over common terms */
 #define IDF_CACHE 1024   /* document counts whose IDF is kept */
+#define IDF_HIGH 512     /* slots for the IDFs of higher counts */
+#define LN_HALVES 64     /* ln(k / 2) kept for k below this */
 #define DF_AHEAD 8       /* terms looked up ahead of their use */
 #define BODY_BLOCK 64    /* token hashes per update of the body hash */
 
@@ -86,6 +88,9 @@ struct dedup_sigbuilder {
 	size_t nocc, occalloc;
 	double idf_docs;        /* the N the cached IDFs are for */
 	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
+	uint32_t idf_hd[IDF_HIGH]; /* count in each slot, 0: empty */
+	double idf_hv[IDF_HIGH];   /* its IDF */
+	double ln_half[LN_HALVES]; /* ln(k / 2), for term frequencies */
 	struct termslot tcache[TERM_CACHE];
 	uint32_t *wterm;        /* per token: term id, stopwords aside */
 	uint32_t *wlangs;       /* per token: stopword languages */
@@ -264,6 +269,8 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 	b->nlangs = sw ? dedup_stopwords_nlangs(sw) : 0;
 	b->min_df = 2;
 	b->idf_docs = -1;
+	for (i = 1; i < LN_HALVES; i++)
+		b->ln_half[i] = log(i / 2.0);
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
 	if (!b->mul || !b->add || load_filler(&b->filler)) {
@@ -820,21 +827,47 @@ static void select_strongest(uint32_t *idx, size_t n, size_t k,
 			idx[m++] = idx[i];
 }
 
-/* ln((N + 1) / d)^1.5, the same double whether cached or not. */
+/*
+ * ln((N + 1) / d)^1.5, the same double whether cached or not. Counts up
+ * to IDF_CACHE have a slot each; higher ones (the common words, looked up
+ * in every document) share IDF_HIGH slots by their low bits.
+ */
 static double idf_of(struct dedup_sigbuilder *b, double ndocs, uint32_t d)
 {
 	size_t i;
 
-	if (d >= IDF_CACHE)
-		return pow(log((ndocs + 1) / d), IDF_POWER);
 	if (b->idf_docs != ndocs) {
 		for (i = 0; i < IDF_CACHE; i++)
 			b->idf[i] = NAN;
+		memset(b->idf_hd, 0, sizeof(b->idf_hd));
 		b->idf_docs = ndocs;
+	}
+	if (d >= IDF_CACHE) {
+		i = d % IDF_HIGH;
+		if (b->idf_hd[i] != d) {
+			b->idf_hd[i] = d;
+			b->idf_hv[i] = pow(log((ndocs + 1) / d), IDF_POWER);
+		}
+		return b->idf_hv[i];
 	}
 	if (isnan(b->idf[d]))
 		b->idf[d] = pow(log((ndocs + 1) / d), IDF_POWER);
 	return b->idf[d];
+}
+
+/*
+ * 1 + ln(c) for c >= 1, else c. Within the lead of a text the weights
+ * summed are halves (1, 2 and 0.5 a word), whose logarithms are kept.
+ */
+static inline double term_freq(const struct dedup_sigbuilder *b, float c)
+{
+	float c2 = c * 2;
+
+	if (c < 1)
+		return c;
+	if (c2 < LN_HALVES && c2 == (float)(int)c2)
+		return 1 + b->ln_half[(int)c2];
+	return 1 + log(c);
 }
 
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
@@ -888,7 +921,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			goto nomem;
 	}
 	for (i = 0; i < n; i++) {
-		double c = b->occ[i].w, tf = c >= 1 ? 1 + log(c) : c, idf = 1;
+		double tf = term_freq(b, b->occ[i].w), idf = 1;
 
 		if (df) {
 			uint32_t d;
