@@ -206,21 +206,7 @@ struct tally {
 };
 
 /* Index of the lowest set bit of m (m != 0). */
-static inline int low_bit(uint32_t m)
-{
-#ifdef __GNUC__
-	return __builtin_ctz(m);
-#else
-	int i = 0;
-
-	while (!(m >> i & 1u))
-		i++;
-	return i;
-#endif
-}
-
-/* Index of the lowest set bit of m (m != 0). */
-static inline int low_bit64(uint64_t m)
+static inline int low_bit(uint64_t m)
 {
 #ifdef __GNUC__
 	return __builtin_ctzll(m);
@@ -303,7 +289,7 @@ int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
 			tally_add(&t, m);
 			continue;
 		}
-		hits[low_bit64((uint64_t)m | 1ull << MAX_LANGS)]++;
+		hits[low_bit((uint64_t)m | 1ull << MAX_LANGS)]++;
 	}
 	for (j = 0; j < MAX_LANGS; j++) {
 		t.hits[j] += hits[j];
