@@ -1,7 +1,7 @@
 /*
  * bench_tokenize.c - speed of stage 3a, fast path against the ICU path.
  *
- *   bench_tokenize [-t SECONDS] [FILE|DIR...]
+ *   bench_tokenize [-t SECONDS] [--sig] [FILE|DIR...]
  *
  * Reads the files given (a directory: its regular files, not recursive),
  * or, with none, generates 2000 documents of about 4 KB of Latin-script
@@ -10,6 +10,13 @@
  * round is reported in MB/s and documents per second of CPU time on one
  * core, with the share of bytes the fast path handed to ICU. Build with
  * CMAKE_BUILD_TYPE=Release.
+ *
+ * --sig times the second pass's work after the tokenizer instead: the
+ * document frequencies of the set are counted once (dedup_sig_count()),
+ * then every document is tokenized and its event-level signature built
+ * (dedup_sig_build()), rounds as above, reporting the microseconds per
+ * document of each. Give it texts as the second pass sees them (`dedup
+ * clean --out-dir`).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -19,6 +26,8 @@
 #include <time.h>
 
 #include "dedup/buf.h"
+#include "dedup/sig.h"
+#include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
 #include "tokenize_int.h"
 
@@ -196,16 +205,89 @@ static void run(const char *name, tok_fn fn, struct dedup_tokenizer *tk,
 	dedup_tokens_release(&out);
 }
 
+static void die(const char *msg)
+{
+	fprintf(stderr, "bench_tokenize: %s\n", msg);
+	exit(1);
+}
+
+/* Tokenize and sign every document, rounds for at least `seconds`. */
+static void run_sig(struct dedup_tokenizer *tk, double seconds)
+{
+	struct dedup_sig_params p;
+	struct dedup_stopwords *sw;
+	struct dedup_sigbuilder *sb;
+	struct dedup_tokens toks;
+	struct dedup_error err;
+	struct dedup_df *df;
+	struct dedup_sig sig;
+	double best_tok = 1e30, best_sig = 1e30, start, t_tok, t_sig, t0;
+	size_t i, nterms = 0;
+	int rounds = 0;
+
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	if (dedup_stopwords_new(&sw, &err) ||
+	    dedup_sigbuilder_new(&sb, &p, sw, &err))
+		die(err.msg);
+	if (dedup_df_new(&df))
+		die("out of memory");
+	dedup_tokens_init(&toks);
+	dedup_sig_init(&sig);
+	for (i = 0; i < ndocs; i++)
+		if (dedup_tokenize(tk, docs[i].text, docs[i].len, &toks,
+				   &err) ||
+		    dedup_sig_count(sb, &toks, df, &err))
+			die(err.msg);
+	dedup_df_prune(df, 2);
+	start = now();
+	while (rounds < 2 || now() - start < seconds) {
+		t_tok = t_sig = 0;
+		nterms = 0;
+		for (i = 0; i < ndocs; i++) {
+			t0 = now();
+			if (dedup_tokenize(tk, docs[i].text, docs[i].len,
+					   &toks, &err))
+				die(err.msg);
+			t_tok += now() - t0;
+			t0 = now();
+			if (dedup_sig_build(sb, &toks, docs[i].text,
+					    docs[i].len, df, NULL, &sig, &err))
+				die(err.msg);
+			t_sig += now() - t0;
+			nterms += sig.nterms;
+		}
+		if (t_tok < best_tok)
+			best_tok = t_tok;
+		if (t_sig < best_sig)
+			best_sig = t_sig;
+		rounds++;
+	}
+	printf("tokenize %6.1f us/doc  sig %6.1f us/doc  together %6.1f  "
+	       "(%d rounds, %.1f terms per signature)\n",
+	       best_tok / ndocs * 1e6, best_sig / ndocs * 1e6,
+	       (best_tok + best_sig) / ndocs * 1e6, rounds,
+	       (double)nterms / ndocs);
+	dedup_sig_release(&sig);
+	dedup_tokens_release(&toks);
+	dedup_df_free(df);
+	dedup_sigbuilder_free(sb);
+	dedup_stopwords_free(sw);
+}
+
 int main(int argc, char **argv)
 {
 	struct dedup_tokenizer *tk;
 	struct dedup_error err;
 	double seconds = 2;
-	int i = 1;
+	int i = 1, sig = 0;
 
-	if (i + 1 < argc && !strcmp(argv[i], "-t")) {
-		seconds = atof(argv[i + 1]);
-		i += 2;
+	for (; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "-t"))
+			seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--sig"))
+			sig = 1;
+		else
+			break;
 	}
 	for (; i < argc; i++)
 		read_path(argv[i]);
@@ -216,8 +298,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%zu documents, %.2f MB\n", ndocs, total / 1e6);
-	run("fast", dedup_tokenize, tk, seconds);
-	run("icu", dedup_tokenize_icu, tk, seconds);
+	if (sig) {
+		run_sig(tk, seconds);
+	} else {
+		run("fast", dedup_tokenize, tk, seconds);
+		run("icu", dedup_tokenize_icu, tk, seconds);
+	}
 	dedup_tokenizer_free(tk);
 	for (i = 0; (size_t)i < ndocs; i++)
 		free(docs[i].text);

@@ -35,6 +35,8 @@
 #define TAIL_FLOOR 0.1
 #define IDF_POWER 1.5    /* sharpens rare over common terms */
 #define IDF_CACHE 1024   /* document counts whose IDF is kept */
+#define IDF_HIGH 512     /* slots for the IDFs of higher counts */
+#define LN_HALVES 64     /* ln(k / 2) kept for k below this */
 #define DF_AHEAD 8       /* terms looked up ahead of their use */
 #define BODY_BLOCK 64    /* token hashes per update of the body hash */
 
@@ -50,27 +52,33 @@ struct occ {
 };
 
 /*
- * Term ids of recent words by token hash: news text repeats its words
- * (Zipf), and each occurrence otherwise looks the word up in the stopword
- * and filler sets and hashes its stem again, in both passes. A slot holds
- * what dedup_sig_term() gave for one (hash, length, number and ideograph
- * flags, language); the word's bytes are not compared, so two words would
- * have to share a 64-bit hash and a length to be confused (they already
- * share a term id and stopword answers when they share the hash).
- * 8,192 slots (128 KiB a thread) answer 80 % of the lookups on synthetic
- * news, 2,048 answered 68 %; 32,768 (90 %) are no faster.
+ * What recent words are to a signature, by token hash: news text repeats
+ * its words (Zipf), and each occurrence otherwise looks the word up in the
+ * stopword and filler sets and hashes its stem again, in both passes. A
+ * slot holds the word's stopword languages and its term id as if no
+ * stopword list applied, for one (hash, length, number and ideograph
+ * flags): neither depends on the document's language, so one lookup per
+ * token serves the language detection and the terms. The word's bytes are
+ * not compared, so two words would have to share a 64-bit hash and a
+ * length to be confused (they already share a term id and stopword
+ * answers when they share the hash). 8,192 slots, 192 KiB a thread
+ * (with the language in the key, they answered 80 % of the lookups on
+ * synthetic news; 32,768 answered 90 % and were no faster).
  */
 #define TERM_CACHE 8192
+#define TERM_AHEAD 8 /* slots prefetched this many tokens ahead */
 
 struct termslot {
 	uint64_t hash;
-	uint32_t term;
-	uint32_t key;   /* length, flags, language + 2; 0: empty */
+	uint32_t term;  /* 0: not a term in any language */
+	uint32_t langs; /* dedup_stopwords_langs() */
+	uint32_t key;   /* length, flags + 1; 0: empty */
 };
 
 struct dedup_sigbuilder {
 	struct dedup_sig_params p;
 	const struct dedup_stopwords *sw;
+	int nlangs;             /* of sw, 0 without */
 	struct hashset filler;
 	uint32_t min_df;
 	uint64_t *mul, *add;    /* MinHash permutations, nperm each */
@@ -81,9 +89,16 @@ struct dedup_sigbuilder {
 	size_t nocc, occalloc;
 	double idf_docs;        /* the N the cached IDFs are for */
 	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
+	uint32_t idf_hd[IDF_HIGH]; /* count in each slot, 0: empty */
+	double idf_hv[IDF_HIGH];   /* its IDF */
+	double ln_half[LN_HALVES]; /* ln(k / 2), for term frequencies */
 	struct termslot tcache[TERM_CACHE];
+	uint32_t *wterm;        /* per token: term id, stopwords aside */
+	uint32_t *wlangs;       /* per token: stopword languages */
+	size_t walloc;
 	float *wbuf;            /* weights of distinct terms */
-	uint32_t *ibuf;
+	uint32_t *ibuf;         /* indices of the terms kept */
+	uint64_t *kbuf;         /* their strengths, for the selection */
 	size_t wbufalloc;
 };
 
@@ -252,8 +267,11 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	b->p = *p;
 	b->sw = sw;
+	b->nlangs = sw ? dedup_stopwords_nlangs(sw) : 0;
 	b->min_df = 2;
 	b->idf_docs = -1;
+	for (i = 1; i < LN_HALVES; i++)
+		b->ln_half[i] = log(i / 2.0);
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
 	if (!b->mul || !b->add || load_filler(&b->filler)) {
@@ -285,6 +303,9 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->occtmp);
 	free(b->wbuf);
 	free(b->ibuf);
+	free(b->kbuf);
+	free(b->wterm);
+	free(b->wlangs);
 	free(b);
 }
 
@@ -387,8 +408,9 @@ static size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
-			const struct dedup_token *t, const char *text)
+/* dedup_sig_term() but for the stopword lists. */
+static uint32_t term_nostop(const struct dedup_sigbuilder *b,
+			    const struct dedup_token *t, const char *text)
 {
 	const char *w = text + t->off;
 	size_t n = t->len;
@@ -398,8 +420,6 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) &&
 	    utf8_chars(w, n) < 2)
 		return 0; /* initials and list markers */
-	if (b->sw && dedup_stopwords_is(b->sw, lang, t->hash))
-		return 0;
 	if (hashset_has(&b->filler, t->hash))
 		return 0;
 	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER)) {
@@ -411,24 +431,88 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	return term_id(t->hash);
 }
 
-/* dedup_sig_term() through the builder's cache of recent words. */
-static uint32_t term_cached(struct dedup_sigbuilder *b, int lang,
-			    const struct dedup_token *t, const char *text)
+/* dedup_stopwords_is() of a word whose languages are m. */
+static inline int is_stopword(const struct dedup_sigbuilder *b, int lang,
+			      uint32_t m)
 {
-	struct termslot *ts = &b->tcache[(t->hash >> 20) % TERM_CACHE];
-	uint32_t key;
+	if (!b->sw)
+		return 0;
+	if (lang == DEDUP_LANG_NONE)
+		return m != 0;
+	if (lang < 0 || lang >= b->nlangs)
+		return 0;
+	return (m >> lang) & 1u;
+}
 
-	if (t->len >= 1u << 20 || lang < -1 || lang >= 254)
-		return dedup_sig_term(b, lang, t, text);
-	key = t->len << 12 |
-	      (t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) << 8 |
-	      (uint32_t)(lang + 2);
-	if (ts->key != key || ts->hash != t->hash) {
-		ts->hash = t->hash;
-		ts->key = key;
-		ts->term = dedup_sig_term(b, lang, t, text);
+uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
+			const struct dedup_token *t, const char *text)
+{
+	if (b->sw && dedup_stopwords_is(b->sw, lang, t->hash))
+		return 0;
+	return term_nostop(b, t, text);
+}
+
+static inline struct termslot *term_slot(struct dedup_sigbuilder *b,
+					 uint64_t hash)
+{
+	return &b->tcache[(hash >> 20) % TERM_CACHE];
+}
+
+/*
+ * Each token's term id (stopwords aside) and stopword languages into
+ * b->wterm and b->wlangs, through the cache of recent words; the
+ * document's language, detected from them, into *lang.
+ */
+static int doc_words(struct dedup_sigbuilder *b,
+		     const struct dedup_tokens *toks, int *lang)
+{
+	size_t i, n = toks->n;
+
+	if (n > b->walloc) {
+		size_t na = b->walloc ? b->walloc : 1024;
+
+		while (na < n)
+			na *= 2;
+		free(b->wterm);
+		free(b->wlangs);
+		b->wterm = malloc(na * sizeof(*b->wterm));
+		b->wlangs = malloc(na * sizeof(*b->wlangs));
+		b->walloc = b->wterm && b->wlangs ? na : 0;
+		if (!b->walloc)
+			return -1;
 	}
-	return ts->term;
+	for (i = 0; i < n; i++) {
+		const struct dedup_token *t = &toks->v[i];
+		struct termslot *ts = term_slot(b, t->hash);
+		uint32_t key = t->len << 2 |
+			       !!(t->flags & DEDUP_TOK_NUMBER) << 1 |
+			       !!(t->flags & DEDUP_TOK_IDEO);
+
+#ifdef __GNUC__
+		if (i + TERM_AHEAD < n)
+			__builtin_prefetch(term_slot(b,
+						     t[TERM_AHEAD].hash));
+#endif
+		if (t->len >= 1u << 29) {
+			b->wterm[i] = term_nostop(b, t, toks->text.buf);
+			b->wlangs[i] = b->sw ?
+				dedup_stopwords_langs(b->sw, t->hash) : 0;
+			continue;
+		}
+		key++;
+		if (ts->key != key || ts->hash != t->hash) {
+			ts->hash = t->hash;
+			ts->key = key;
+			ts->term = term_nostop(b, t, toks->text.buf);
+			ts->langs = b->sw ?
+				dedup_stopwords_langs(b->sw, t->hash) : 0;
+		}
+		b->wterm[i] = ts->term;
+		b->wlangs[i] = ts->langs;
+	}
+	*lang = b->sw ? dedup_stopwords_detect_langs(b->sw, b->wlangs, n) :
+			DEDUP_LANG_NONE;
+	return 0;
 }
 
 /* 1 when every byte of token t's folded form is within [lo, hi]. */
@@ -515,7 +599,10 @@ static size_t phone_at(const struct dedup_tokens *toks, size_t i)
 	return 0;
 }
 
-/* The weighted term occurrences of a document, into b->occ. */
+/*
+ * The weighted term occurrences of a document, into b->occ; doc_words()
+ * has looked its tokens up.
+ */
 static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *toks,
 		       int lang, const struct dedup_sitenames *site,
 		       uint32_t *nwords)
@@ -529,15 +616,18 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		uint32_t term;
 		double lead, w;
 
-		skip = phone_at(toks, i);
-		if (skip) {
-			i += skip - 1;
-			continue;
+		/* a telephone number starts with a number */
+		if (t->flags & DEDUP_TOK_NUMBER) {
+			skip = phone_at(toks, i);
+			if (skip) {
+				i += skip - 1;
+				continue;
+			}
 		}
-		if (site && dedup_sitenames_has(site, t->hash))
+		term = b->wterm[i];
+		if (!term || is_stopword(b, lang, b->wlangs[i]))
 			continue;
-		term = term_cached(b, lang, t, toks->text.buf);
-		if (!term)
+		if (site && dedup_sitenames_has(site, t->hash))
 			continue;
 		pos++;
 		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
@@ -613,12 +703,12 @@ dedup_status dedup_sig_count(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     struct dedup_df *df, struct dedup_error *err)
 {
-	int lang = b->sw ? dedup_stopwords_detect(b->sw, toks) :
-			   DEDUP_LANG_NONE;
 	uint32_t nwords;
 	size_t i, n;
+	int lang;
 
-	if (occurrences(b, toks, lang, NULL, &nwords))
+	if (doc_words(b, toks, &lang) ||
+	    occurrences(b, toks, lang, NULL, &nwords))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	n = sum_terms(b);
 	for (i = 0; i < n; i++)
@@ -675,57 +765,56 @@ static int copy_shingles(struct dedup_sigbuilder *b,
 	return 0;
 }
 
-/* Stronger: the greater weight, then the lower term id (terms are unique). */
-static int stronger(const float *w, const struct occ *occ, uint32_t x,
-		    uint32_t y)
+/*
+ * Strength of a kept term as one integer: its weight first (positive
+ * floats order as their bits do), then the lower term id. Terms are
+ * unique, so no two strengths are equal.
+ */
+static inline uint64_t strength(float w, uint32_t term)
 {
-	if (w[x] != w[y])
-		return w[x] > w[y];
-	return occ[x].term < occ[y].term;
+	uint32_t bits;
+
+	memcpy(&bits, &w, sizeof(bits));
+	return (uint64_t)bits << 32 | (UINT32_MAX - term);
 }
 
 /*
  * Keep the k strongest of the n indices in idx (k < n), in their order:
- * a quickselect (pivot the median of three) finds the k-th strongest, and
- * the indices not weaker than it are the k kept, since "stronger" is a
- * total order. Sorting all of them by strength, then back, did the work
- * twice through qsort's comparison calls.
+ * a quickselect over their strengths (pivot the median of three) finds
+ * the k-th strongest, and the indices not weaker than it are the k kept.
+ * The partition swaps without a branch (a term is stronger than the pivot
+ * or not at random: a branch on it is mispredicted half the time).
  */
 static void select_strongest(uint32_t *idx, size_t n, size_t k,
 			     const float *w, const struct occ *occ,
-			     uint32_t *tmp)
+			     uint64_t *key)
 {
 	size_t lo = 0, hi = n - 1, i, m;
-	uint32_t kth, x;
+	uint64_t kth;
 
-	memcpy(tmp, idx, n * sizeof(*tmp));
+	for (i = 0; i < n; i++)
+		key[i] = strength(w[idx[i]], occ[idx[i]].term);
 	/* k - 1 stays within [lo, hi] */
 	while (lo < hi) {
-		size_t a = lo, mid = lo + (hi - lo) / 2, c = hi, store = lo, t;
-		uint32_t piv;
+		size_t mid = lo + (hi - lo) / 2, store = lo;
+		uint64_t x = key[lo], y = key[mid], z = key[hi], piv;
 
-		/* median of three by strength (a, mid, c in order), to hi */
-		if (stronger(w, occ, tmp[mid], tmp[a]))
-			t = a, a = mid, mid = t;
-		if (stronger(w, occ, tmp[c], tmp[mid])) {
-			t = mid, mid = c, c = t;
-			if (stronger(w, occ, tmp[mid], tmp[a]))
-				t = a, a = mid, mid = t;
-		}
-		a = mid;
-		x = tmp[a];
-		tmp[a] = tmp[hi];
-		tmp[hi] = x;
-		piv = tmp[hi];
+		/* the median of three, moved to hi */
+		piv = x < y ? (y < z ? y : x < z ? z : x) :
+			      (x < z ? x : y < z ? z : y);
+		if (piv == x)
+			key[lo] = z;
+		else if (piv == y)
+			key[mid] = z;
+		key[hi] = piv;
 		for (i = lo; i < hi; i++) {
-			if (stronger(w, occ, tmp[i], piv)) {
-				x = tmp[i];
-				tmp[i] = tmp[store];
-				tmp[store++] = x;
-			}
+			x = key[i];
+			key[i] = key[store];
+			key[store] = x;
+			store += x > piv;
 		}
-		tmp[hi] = tmp[store];
-		tmp[store] = piv;
+		key[hi] = key[store];
+		key[store] = piv;
 		if (store == k - 1)
 			break;
 		if (store > k - 1)
@@ -733,27 +822,53 @@ static void select_strongest(uint32_t *idx, size_t n, size_t k,
 		else
 			lo = store + 1;
 	}
-	kth = tmp[k - 1];
+	kth = key[k - 1];
 	for (i = 0, m = 0; i < n; i++)
-		if (idx[i] == kth || stronger(w, occ, idx[i], kth))
+		if (strength(w[idx[i]], occ[idx[i]].term) >= kth)
 			idx[m++] = idx[i];
 }
 
-/* ln((N + 1) / d)^1.5, the same double whether cached or not. */
+/*
+ * ln((N + 1) / d)^1.5, the same double whether cached or not. Counts up
+ * to IDF_CACHE have a slot each; higher ones (the common words, looked up
+ * in every document) share IDF_HIGH slots by their low bits.
+ */
 static double idf_of(struct dedup_sigbuilder *b, double ndocs, uint32_t d)
 {
 	size_t i;
 
-	if (d >= IDF_CACHE)
-		return pow(log((ndocs + 1) / d), IDF_POWER);
 	if (b->idf_docs != ndocs) {
 		for (i = 0; i < IDF_CACHE; i++)
 			b->idf[i] = NAN;
+		memset(b->idf_hd, 0, sizeof(b->idf_hd));
 		b->idf_docs = ndocs;
+	}
+	if (d >= IDF_CACHE) {
+		i = d % IDF_HIGH;
+		if (b->idf_hd[i] != d) {
+			b->idf_hd[i] = d;
+			b->idf_hv[i] = pow(log((ndocs + 1) / d), IDF_POWER);
+		}
+		return b->idf_hv[i];
 	}
 	if (isnan(b->idf[d]))
 		b->idf[d] = pow(log((ndocs + 1) / d), IDF_POWER);
 	return b->idf[d];
+}
+
+/*
+ * 1 + ln(c) for c >= 1, else c. Within the lead of a text the weights
+ * summed are halves (1, 2 and 0.5 a word), whose logarithms are kept.
+ */
+static inline double term_freq(const struct dedup_sigbuilder *b, float c)
+{
+	float c2 = c * 2;
+
+	if (c < 1)
+		return c;
+	if (c2 < LN_HALVES && c2 == (float)(int)c2)
+		return 1 + b->ln_half[(int)c2];
+	return 1 + log(c);
 }
 
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
@@ -770,7 +885,8 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	int lang;
 
 	dedup_sig_release(s);
-	lang = b->sw ? dedup_stopwords_detect(b->sw, toks) : DEDUP_LANG_NONE;
+	if (doc_words(b, toks, &lang))
+		goto nomem;
 	s->lang = lang;
 	s->date = dedup_text_date(text, len);
 	/*
@@ -797,14 +913,16 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	if (n > b->wbufalloc) {
 		free(b->wbuf);
 		free(b->ibuf);
+		free(b->kbuf);
 		b->wbuf = malloc(n * sizeof(*b->wbuf));
-		b->ibuf = malloc(2 * n * sizeof(*b->ibuf));
-		b->wbufalloc = b->wbuf && b->ibuf ? n : 0;
+		b->ibuf = malloc(n * sizeof(*b->ibuf));
+		b->kbuf = malloc(n * sizeof(*b->kbuf));
+		b->wbufalloc = b->wbuf && b->ibuf && b->kbuf ? n : 0;
 		if (!b->wbufalloc)
 			goto nomem;
 	}
 	for (i = 0; i < n; i++) {
-		double c = b->occ[i].w, tf = c >= 1 ? 1 + log(c) : c, idf = 1;
+		double tf = term_freq(b, b->occ[i].w), idf = 1;
 
 		if (df) {
 			uint32_t d;
@@ -829,7 +947,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	}
 	if (keep > b->p.kterms) {
 		select_strongest(b->ibuf, keep, b->p.kterms, b->wbuf, b->occ,
-				 b->ibuf + n);
+				 b->kbuf);
 		keep = b->p.kterms;
 	}
 	for (i = 0; i < keep; i++)

@@ -16,6 +16,13 @@
 
 #define MAX_LANGS 32 /* one bit each in a uint32_t */
 #define MIN_DETECT_HITS 3
+/*
+ * A bit per hash value of 15 of its bits, set for the stopwords: most
+ * words asked about are not stopwords, and the 4 KiB stay in the core's
+ * cache where the table may not (a bit falsely set costs only the probe).
+ */
+#define FILTER_BITS 15
+#define FILTER_BIT(h) ((uint32_t)((h) >> 40) & ((1u << FILTER_BITS) - 1))
 
 struct slot {
 	uint64_t hash;
@@ -27,6 +34,7 @@ struct dedup_stopwords {
 	char codes[MAX_LANGS][8];
 	struct slot *tab;
 	size_t mask; /* table size - 1, a power of two */
+	uint64_t filter[(1u << FILTER_BITS) / 64];
 };
 
 static int cmp_code(const void *a, const void *b)
@@ -44,6 +52,7 @@ static void insert(struct dedup_stopwords *sw, uint64_t hash, int lang)
 		i = (i + 1) & sw->mask;
 	sw->tab[i].hash = hash;
 	sw->tab[i].langs |= 1u << lang;
+	sw->filter[FILTER_BIT(hash) / 64] |= 1ull << (FILTER_BIT(hash) % 64);
 }
 
 /* Calls insert() for each word of the list, or counts them when !sw. */
@@ -166,6 +175,8 @@ uint32_t dedup_stopwords_langs(const struct dedup_stopwords *sw,
 {
 	size_t i = (size_t)hash & sw->mask;
 
+	if (!(sw->filter[FILTER_BIT(hash) / 64] >> (FILTER_BIT(hash) % 64) & 1))
+		return 0;
 	while (sw->tab[i].langs) {
 		if (sw->tab[i].hash == hash)
 			return sw->tab[i].langs;
@@ -195,10 +206,10 @@ struct tally {
 };
 
 /* Index of the lowest set bit of m (m != 0). */
-static inline int low_bit(uint32_t m)
+static inline int low_bit(uint64_t m)
 {
 #ifdef __GNUC__
-	return __builtin_ctz(m);
+	return __builtin_ctzll(m);
 #else
 	int i = 0;
 
@@ -257,14 +268,34 @@ int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
 	return tally_best(&t, sw);
 }
 
+/*
+ * The same tally, without a branch on whether a word is a stopword (a
+ * coin toss to the branch predictor): a word of one list or of none
+ * counts at the index of its lowest bit, 32 for none, and only words of
+ * several lists take a branch.
+ */
 int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
 				 const uint32_t *langs, size_t n)
 {
 	struct tally t = { { 0 }, { 0 }, 0 };
+	unsigned hits[MAX_LANGS + 1] = { 0 };
 	size_t k;
+	int j;
 
-	for (k = 0; k < n; k++)
-		tally_add(&t, langs[k]);
+	for (k = 0; k < n; k++) {
+		uint32_t m = langs[k];
+
+		if (m & (m - 1)) {
+			tally_add(&t, m);
+			continue;
+		}
+		hits[low_bit((uint64_t)m | 1ull << MAX_LANGS)]++;
+	}
+	for (j = 0; j < MAX_LANGS; j++) {
+		t.hits[j] += hits[j];
+		t.only[j] += hits[j];
+		t.any += hits[j];
+	}
 	return tally_best(&t, sw);
 }
 

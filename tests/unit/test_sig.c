@@ -481,12 +481,41 @@ static void test_text_dates(void **state)
 	assert_int_equal(dedup_text_date("May I help", 10), DEDUP_DATE_NONE);
 	/* a length that cuts the date is respected */
 	assert_int_equal(dedup_text_date("2023-10-11", 8), DEDUP_DATE_NONE);
+	/* dates start a run of letters and digits, the first one wins */
+	assert_int_equal(dedup_text_date("xOctober 11, 2023", 17),
+			 DEDUP_DATE_NONE);
+	assert_int_equal(dedup_text_date("a12023-10-11 b", 14),
+			 DEDUP_DATE_NONE);
+	assert_int_equal(dedup_text_date("\xc3\xa9" "2023-10-11", 12), d);
+	assert_int_equal(dedup_text_date("Oct 11, 2023 and 2022-01-02", 27),
+			 d);
+	assert_int_equal(dedup_text_date("on 2022-01-02, Oct 11, 2023", 27),
+			 dedup_days_from_civil(2022, 1, 2));
+	assert_int_equal(dedup_text_date("words and words: 11 October 2023.",
+					 33), d);
+}
+
+/* Only the head of a text is searched for a date. */
+static void test_text_date_head(void **state)
+{
+	char text[4200];
+	int32_t d = dedup_days_from_civil(2023, 10, 11);
+
+	(void)state;
+	memset(text, ' ', sizeof(text));
+	memcpy(text + 4096 - 10, "2023-10-11", 10);
+	assert_int_equal(dedup_text_date(text, sizeof(text)), d);
+	memset(text, 'x', sizeof(text));
+	text[4096 - 10] = ' ';
+	memcpy(text + 4096 - 9, "2023-10-11", 10);
+	assert_int_equal(dedup_text_date(text, sizeof(text)), DEDUP_DATE_NONE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_text_date_head),
 		cmocka_unit_test(test_terms_and_weights),
 		cmocka_unit_test(test_stems_and_strongest),
 		cmocka_unit_test(test_strongest_selection),
