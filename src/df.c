@@ -29,6 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "dedup/sig.h"
 #include "df_int.h"
 
@@ -63,6 +66,7 @@ struct block {
 struct dedup_df {
 	struct shard sh[DF_SHARDS];
 	uint64_t docs;
+	uint32_t floor; /* the count of a term not in the table */
 	struct block *once; /* bounded: terms seen once, else NULL */
 	size_t nblocks;
 	/* bounded merges: a batch's terms, in two orders, and the filter's word */
@@ -574,11 +578,34 @@ void dedup_df_add_doc(struct dedup_df *df, uint64_t n)
 uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term)
 {
 	uint64_t h;
+	uint32_t c;
 
 	if (!term)
 		term = 1;
 	h = mix(term);
-	return find(&df->sh[h >> 60], term, h)->count;
+	c = find(&df->sh[h >> 60], term, h)->count;
+	return c ? c : df->floor;
+}
+
+uint64_t dedup_df_share(uint64_t sample, uint64_t n)
+{
+	uint64_t share;
+
+	if (!sample || n <= sample)
+		return 0;
+	/* sample / n of the 64-bit hashes, at least one of them */
+	share = (uint64_t)((double)sample / (double)n * 18446744073709551616.0);
+	return share ? share : 1;
+}
+
+int dedup_df_sampled(uint64_t share, const char *path)
+{
+	return !share || XXH3_64bits(path, strlen(path)) < share;
+}
+
+void dedup_df_set_floor(struct dedup_df *df, uint32_t floor)
+{
+	df->floor = floor;
 }
 
 void dedup_df_prefetch(const struct dedup_df *df, uint32_t term)

@@ -25,6 +25,14 @@
 #define DEFAULT_MAX_DOC (64u << 20)
 #define DATELINE_BYTES 1024 /* where a page's dateline sits */
 /*
+ * Documents whose terms are counted (0: all). A sample bounds the first
+ * pass's cost and the table, but a term it missed may be of one document
+ * or shared: taken as shared, the terms of one document then weigh in,
+ * which cost the real corpora 0.03 to 0.18 of ARI (bench/RESULTS.md). So
+ * every document counts unless asked.
+ */
+#define DEFAULT_DF_SAMPLE 0
+/*
  * The first pass hands out documents in chunks (df_int.h's batches), and
  * their document frequencies are merged chunk by chunk in input order:
  * the bounded table's counts depend on that order.
@@ -42,6 +50,7 @@ void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 	o->corpus_lines = 1;
 	o->builtin_rules = 1;
 	o->max_doc_size = DEFAULT_MAX_DOC;
+	o->df_sample = DEFAULT_DF_SAMPLE;
 }
 
 struct dedup_context {
@@ -357,8 +366,9 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 
 /*
  * First-pass work on one document: recurring lines, the headline's site
- * pieces, and the document frequencies of its terms. The whole repaired
- * text is counted: boilerplate words only look more common than they are.
+ * pieces, and the document frequencies of its terms (into df, unless NULL).
+ * The whole repaired text is counted: boilerplate words only look more
+ * common than they are.
  */
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
@@ -386,6 +396,8 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 		if (st)
 			return dedup_error_set(err, st, "%s", dedup_strerror(st));
 	}
+	if (!df)
+		return DEDUP_OK; /* not in the sample whose terms are counted */
 	st = dedup_tokenize(w->tok, w->text.buf, w->text.len, &w->tokens, err);
 	if (!st)
 		st = dedup_sig_count(w->sb, &w->tokens, df, err);
@@ -421,6 +433,7 @@ struct dedup_run {
 	struct dedup_df *df;               /* counted in this run */
 	struct dedup_df *df_all;           /* with the index's, or NULL */
 	struct dedup_sitenames *site;      /* site-name words of this run */
+	uint64_t df_share; /* path hashes below it: terms counted, 0: all */
 	int counted;                       /* the first pass is done */
 	struct dedup_index *ix;
 	struct dedup_cluster_stats stats;
@@ -685,7 +698,9 @@ static void *pass_thread(void *arg)
 		if (d->status) {
 			/* nothing to count */
 		} else if (!st && !ps->second) {
-			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
+			st = worker_observe(w, bytes.buf, bytes.len, ls, sn,
+					    dedup_df_sampled(run->df_share, d->path) ?
+					    df : NULL,
 					    &d->verbatim, &err);
 		} else if (!st) {
 			int verbatim = d->verbatim &&
@@ -810,7 +825,10 @@ dedup_status dedup_run_count_lines(struct dedup_run *run,
 	 * used (dedup_run_execute() prunes the others): they are all the
 	 * table needs to hold. An index stores every count.
 	 */
-	if (!run->ix && dedup_df_bound(run->df, run->n))
+	if (!run->ix)
+		run->df_share = dedup_df_share(o->df_sample, run->n);
+	if (!run->ix && dedup_df_bound(run->df, run->df_share ?
+				       o->df_sample : run->n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	st = run_pass(run, 0, err);
 	if (st)
@@ -1104,6 +1122,15 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		 */
 		dedup_df_prune(run->df, 2);
 		(void)dedup_df_bound(run->df, 0);
+		/*
+		 * Counted over a sample, a term it holds no count of may be
+		 * shared all the same (a rare term's documents mostly fall
+		 * outside the sample): it is taken as the rarest the table
+		 * keeps. Dropped, the names and numbers that tell one event
+		 * from the next went with it (bench/RESULTS.md).
+		 */
+		if (run->df_share)
+			dedup_df_set_floor(run->df, 2);
 	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {

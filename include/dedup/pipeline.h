@@ -42,6 +42,15 @@ struct dedup_options {
 	size_t n_rule_files;
 	unsigned threads;      /* 0: one per available core */
 	size_t max_doc_size;   /* bytes; larger documents are an error */
+	/*
+	 * Documents whose terms the first pass counts (default 0: every
+	 * document): a run of more counts a share of them picked by a hash
+	 * of their path, about this many, and weighs terms by their frequency
+	 * in that share; a term the share does not hold is taken as rare,
+	 * since it may be shared. Without an index only: an index stores
+	 * exact counts.
+	 */
+	uint64_t df_sample;
 };
 
 /* Defaults for a level (event or copy). */
