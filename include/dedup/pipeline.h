@@ -150,10 +150,11 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err);
 
 /*
- * First pass only: read and repair every document, count recurring lines,
- * headline pieces (site names) and the document frequencies of terms.
- * Called by dedup_run_execute(); `dedup clean` calls it alone for the line
- * counts. Per-document failures are recorded, not returned.
+ * First pass only, for the line counts (`dedup clean`): read and repair
+ * every document and count recurring lines. dedup_run_execute() counts
+ * them in its own first pass, with headline pieces (site names) and the
+ * document frequencies of terms; after this call it reads the documents
+ * once more for those. Per-document failures are recorded, not returned.
  */
 dedup_status dedup_run_count_lines(struct dedup_run *run,
 				   struct dedup_error *err);
