@@ -193,6 +193,13 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 			    struct dedup_buf *out, struct dedup_error *err);
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run);
+/*
+ * The document frequencies the signatures were weighed with (with an
+ * index, its counts and this run's). Without an index, the terms are
+ * dropped once the signatures are built (the clustering does not read
+ * them): after dedup_run_execute() the table holds the document count
+ * only.
+ */
 const struct dedup_df *dedup_run_df(const struct dedup_run *run);
 const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i);
 
