@@ -69,7 +69,7 @@ struct dedup_df {
 	uint32_t floor; /* the count of a term not in the table */
 	struct block *once; /* bounded: terms seen once, else NULL */
 	size_t nblocks;
-	/* bounded merges: a batch's terms, in two orders, and the filter's word */
+	/* bounded merges: a batch's terms, their block order, what the filter said */
 	struct slot *batch;
 	uint32_t *order, *ordertmp;
 	unsigned char *seen;
@@ -261,9 +261,9 @@ static size_t once_index(const struct dedup_df *df, uint32_t term)
 }
 
 /*
- * Ask for the cache line at p. GCC drops __builtin_prefetch() from the
- * merge's loops (12.2, -O2 and -O3: the addresses come from loads whose
- * only use is the prefetch), so x86-64 says it in assembly.
+ * Ask for the cache line at p. GCC 12 dropped the __builtin_prefetch() of
+ * the filter's blocks from the merge's loops (at -O2 and -O3, while it
+ * kept the one of the table's slots), so x86-64 says it in assembly.
  */
 static void prefetch(const void *p)
 {
@@ -589,13 +589,15 @@ uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term)
 
 uint64_t dedup_df_share(uint64_t sample, uint64_t n)
 {
-	uint64_t share;
+	double share;
 
 	if (!sample || n <= sample)
 		return 0;
-	/* sample / n of the 64-bit hashes, at least one of them */
-	share = (uint64_t)((double)sample / (double)n * 18446744073709551616.0);
-	return share ? share : 1;
+	/* sample / n of the 64-bit hashes, at least one, in range */
+	share = (double)sample / (double)n * 18446744073709551616.0;
+	if (share >= 18446744073709551615.0)
+		return UINT64_MAX;
+	return share >= 1 ? (uint64_t)share : 1;
 }
 
 int dedup_df_sampled(uint64_t share, const char *path)
