@@ -2,7 +2,8 @@
  * bench_pipeline.c - where the time of a run goes, stage by stage.
  *
  * usage: bench_pipeline [-r REPS] [--level event|copy] [--no-strip]
- *                       [--no-corpus-lines] [--check] [--df-exact] PATH...
+ *                       [--no-corpus-lines] [--check] [--df-exact]
+ *                       [--df-sample N] PATH...
  *
  * Walks the PATHs as dedup does (hidden entries and *.tsv files left out,
  * so a gen_corpus.py directory can be given as it is), then runs the
@@ -28,8 +29,11 @@
  * signature through dedup_worker_sig() and fails when one differs, so
  * that what is timed is what the tool computes. --df-exact also counts
  * every term exactly (not timed) and says how far the bounded table of
- * the first pass is from it.
+ * the first pass is from it, and how far the IDF of the terms is.
+ * --df-sample N counts the terms of about N documents when there are more
+ * (the run's --df-sample; default as the tool's).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,8 @@ struct bench {
 	int check;
 	int df_exact;
 	struct dedup_df *exact; /* --df-exact: every term, counted exactly */
+	struct dedup_df *xbatch; /* the exact counts of a batch */
+	size_t sampled; /* documents whose terms the first pass counted */
 	size_t pass1_terms, pass1_bytes; /* the first pass's table at its end */
 	const char *const *roots;
 	int nroots;
@@ -231,9 +237,11 @@ static void merge_batch(struct bench *b, struct dedup_df *df,
 	if (dedup_df_merge(df, batch))
 		die("out of memory", NULL);
 	charge(b, S_DF, t0);
-	if (b->exact && dedup_df_merge(b->exact, batch))
-		die("out of memory", NULL);
 	dedup_df_clear(batch);
+	if (b->exact && dedup_df_merge(b->exact, b->xbatch))
+		die("out of memory", NULL);
+	if (b->exact)
+		dedup_df_clear(b->xbatch);
 	*t0 = cpu_now(); /* the exact table is not the run's: not timed */
 }
 
@@ -256,7 +264,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	struct dedup_df *df = NULL, *batch = NULL;
 	struct dedup_error err;
 	unsigned char *bad;
-	uint64_t *verbatim;
+	uint64_t *verbatim, share = dedup_df_share(b->o.df_sample, b->n);
 	dedup_status st;
 	const char *line;
 	double t0;
@@ -269,12 +277,16 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		die("out of memory", NULL);
 	/* as the pipeline without an index: a bounded table fed by batches */
 	if (!bad || dedup_df_new(&df) || dedup_df_new(&batch) ||
-	    dedup_sitenames_new(&sn) || dedup_df_bound(df, b->n))
+	    dedup_sitenames_new(&sn) ||
+	    dedup_df_bound(df, share ? b->o.df_sample : b->n))
 		die("out of memory", NULL);
 	dedup_df_free(b->exact);
-	b->exact = NULL;
-	if (b->df_exact && dedup_df_new(&b->exact))
+	dedup_df_free(b->xbatch);
+	b->exact = b->xbatch = NULL;
+	if (b->df_exact &&
+	    (dedup_df_new(&b->exact) || dedup_df_new(&b->xbatch)))
 		die("out of memory", NULL);
+	b->sampled = 0;
 	if (b->o.strip && b->o.corpus_lines && dedup_linestats_new(&ls, &err))
 		die("linestats", &err);
 	t0 = cpu_now();
@@ -311,13 +323,23 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 				st = dedup_sitenames_observe(sn, line, n, &toks);
 			charge(b, S_SITES, &t0);
 		}
-		if (!st)
+		if (!st && (dedup_df_sampled(share, b->paths[i]) ||
+			    b->exact)) {
 			st = dedup_tokenize(b->tok, text.buf, text.len, &toks,
 					    &err);
+			if (!dedup_df_sampled(share, b->paths[i]))
+				t0 = cpu_now(); /* for the exact counts only */
+		}
 		charge(b, S_TOKENIZE, &t0);
-		if (!st)
+		if (!st && dedup_df_sampled(share, b->paths[i])) {
 			st = dedup_sig_count(b->sb, &toks, batch, &err);
+			b->sampled++;
+		}
 		charge(b, S_DF, &t0);
+		/* not timed: the exact counts are not the run's */
+		if (!st && b->exact)
+			st = dedup_sig_count(b->sb, &toks, b->xbatch, &err);
+		t0 = cpu_now();
 		if (st == DEDUP_ENOMEM)
 			die("pass 1", &err);
 		if (st)
@@ -332,6 +354,8 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	/* as the pipeline without an index: unshared terms are not kept */
 	dedup_df_prune(df, 2);
 	(void)dedup_df_bound(df, 0);
+	if (share) /* as the pipeline: what the sample missed is rare */
+		dedup_df_set_floor(df, 2);
 	dedup_df_free(batch);
 	charge(b, S_DF, &t0);
 	so.lines = ls;
@@ -406,21 +430,41 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	*snp = sn;
 }
 
+/* IDF as signatures weigh it (sig.c), N documents, d of them with the term */
+static double idf(double n, double d)
+{
+	return pow(log((n + 1) / d), 1.5);
+}
+
+#define DF_CLASSES 3 /* shared terms of 2-9, 10-99, 100 or more documents */
+
 struct df_cmp {
-	const struct dedup_df *other;
+	const struct dedup_df *other, *exact;
 	uint64_t n, same, over, extra, under, singletons;
+	/* IDF of the run's table against the exact one, by class */
+	uint64_t terms[DF_CLASSES], dropped[DF_CLASSES];
+	double relerr[DF_CLASSES];
 };
 
 static int cmp_exact(uint32_t term, uint32_t count, void *arg)
 {
 	struct df_cmp *c = arg;
 	uint32_t got = dedup_df_get(c->other, term);
+	int k;
 
 	if (count < 2) {
 		c->singletons++;
 		c->extra += got > 0;
 		return 0;
 	}
+	k = count < 10 ? 0 : count < 100 ? 1 : 2;
+	c->terms[k]++;
+	if (got)
+		c->relerr[k] += fabs(idf((double)dedup_df_docs(c->other), got) /
+				     idf((double)dedup_df_docs(c->exact), count) -
+				     1);
+	else
+		c->dropped[k]++;
 	c->n++;
 	c->same += got == count;
 	c->over += got == count + 1;
@@ -431,7 +475,9 @@ static int cmp_exact(uint32_t term, uint32_t count, void *arg)
 /* The bounded table of the run against the exact counts. */
 static void df_error(const struct dedup_df *exact, const struct dedup_df *df)
 {
-	struct df_cmp c = { .other = df };
+	struct df_cmp c = { .other = df, .exact = exact };
+	static const char *const cls[DF_CLASSES] = { "2-9", "10-99", "100+" };
+	int k;
 
 	(void)dedup_df_foreach(exact, cmp_exact, &c);
 	printf("exact counts: %zu distinct terms, %.0f bytes per document "
@@ -447,6 +493,17 @@ static void df_error(const struct dedup_df *exact, const struct dedup_df *df)
 	       (unsigned long long)c.under,
 	       (unsigned long long)c.singletons,
 	       (unsigned long long)c.extra);
+	printf("IDF of shared terms (%llu of %llu documents counted), mean "
+	       "relative error by documents with the term:",
+	       (unsigned long long)dedup_df_docs(df),
+	       (unsigned long long)dedup_df_docs(exact));
+	for (k = 0; k < DF_CLASSES; k++)
+		printf(" %s: %.1f %% (%llu terms, %llu dropped)%s", cls[k],
+		       c.terms[k] > c.dropped[k] ? 100 * c.relerr[k] /
+		       (double)(c.terms[k] - c.dropped[k]) : 0,
+		       (unsigned long long)c.terms[k],
+		       (unsigned long long)c.dropped[k],
+		       k + 1 < DF_CLASSES ? ";" : "\n");
 }
 
 static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
@@ -504,7 +561,8 @@ static void usage(void)
 	fputs("usage: bench_pipeline [-r REPS] [--level event|copy] "
 	      "[--no-strip]\n"
 	      "                      [--no-corpus-lines] [--check] "
-	      "[--df-exact] PATH...\n",
+	      "[--df-exact]\n"
+	      "                      [--df-sample N] PATH...\n",
 	      stderr);
 	exit(2);
 }
@@ -520,6 +578,7 @@ int main(int argc, char **argv)
 	struct dedup_df *df = NULL;
 	enum dedup_level level = DEDUP_LEVEL_EVENT;
 	int reps = 3, strip = 1, corpus_lines = 1, i, r, s;
+	long long df_sample = -1;
 	size_t k;
 
 	memset(&b, 0, sizeof(b));
@@ -547,6 +606,12 @@ int main(int argc, char **argv)
 			b.check = 1;
 		} else if (!strcmp(argv[i], "--df-exact")) {
 			b.df_exact = 1;
+		} else if (!strcmp(argv[i], "--df-sample") && i + 1 < argc) {
+			char *end;
+
+			df_sample = strtoll(argv[++i], &end, 10);
+			if (*end || df_sample < 0)
+				usage();
 		} else {
 			usage();
 		}
@@ -557,6 +622,8 @@ int main(int argc, char **argv)
 	b.o.strip = strip;
 	b.o.corpus_lines = corpus_lines;
 	b.o.threads = 1;
+	if (df_sample >= 0)
+		b.o.df_sample = (uint64_t)df_sample;
 	b.roots = (const char *const *)argv + i;
 	b.nroots = argc - i;
 
@@ -648,6 +715,8 @@ int main(int argc, char **argv)
 		printf("first pass: %zu terms held at its end, %.0f bytes per "
 		       "document with the filter\n", b.pass1_terms,
 		       (double)b.pass1_bytes / (double)(b.n ? b.n : 1));
+		printf("first pass: the terms of %zu of %zu documents counted\n",
+		       b.sampled, b.n);
 	}
 	if (b.exact)
 		df_error(b.exact, df);

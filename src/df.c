@@ -29,6 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "dedup/sig.h"
 #include "df_int.h"
 
@@ -63,10 +66,14 @@ struct block {
 struct dedup_df {
 	struct shard sh[DF_SHARDS];
 	uint64_t docs;
+	uint32_t floor; /* the count of a term not in the table */
 	struct block *once; /* bounded: terms seen once, else NULL */
 	size_t nblocks;
-	uint32_t *fresh; /* first sightings of the batch being merged */
-	size_t nfresh, freshalloc;
+	/* bounded merges: a batch's terms, their block order, what the filter said */
+	struct slot *batch;
+	uint32_t *order, *ordertmp;
+	unsigned char *seen;
+	size_t batchalloc;
 };
 
 /* Fibonacci hashing spreads clustered keys: top bits pick the shard. */
@@ -122,7 +129,10 @@ void dedup_df_free(struct dedup_df *df)
 	for (i = 0; i < DF_SHARDS; i++)
 		free(df->sh[i].slots);
 	free(df->once);
-	free(df->fresh);
+	free(df->batch);
+	free(df->order);
+	free(df->ordertmp);
+	free(df->seen);
 	free(df);
 }
 
@@ -242,35 +252,54 @@ static void once_set(struct dedup_df *df, uint32_t term)
 		b->w[i] |= ONCE_BIT(lo, i);
 }
 
-/* Ask for the lines bounded_add() of term will read. */
-static void prefetch_term(const struct dedup_df *df, uint32_t term)
+/* The filter's block of a term, without touching it. */
+static size_t once_index(const struct dedup_df *df, uint32_t term)
 {
-#if defined(__GNUC__) || defined(__clang__)
-	uint64_t h = mix(term), g = term * 0xc2b2ae3d27d4eb4fULL;
-	const struct shard *s = shard_of_c(df, h);
+	uint64_t h = term * 0xc2b2ae3d27d4eb4fULL; /* as once_block() */
 
-	__builtin_prefetch(&s->slots[home(s, h)]);
-	__builtin_prefetch(&df->once[((g >> 32) * df->nblocks) >> 32]);
-#else
-	(void)df;
-	(void)term;
-#endif
+	return (size_t)(((h >> 32) * df->nblocks) >> 32);
 }
 
 /*
- * Count n more documents of term in a bounded table. Every term of the
- * table is also in the filter, so the filter is asked first: most terms
- * are first sightings, and they then cost one cache miss, not two.
- * Returns 1 when the term is new to the filter (the caller sets it, after
- * testing the rest of its batch), 0 when counted, -1 out of memory.
+ * Ask for the cache line at p. GCC 12 dropped the __builtin_prefetch() of
+ * the filter's blocks from the merge's loops (at -O2 and -O3, while it
+ * kept the one of the table's slots), so x86-64 says it in assembly.
  */
-static int bounded_add(struct dedup_df *df, uint32_t term, uint32_t n)
+static void prefetch(const void *p)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#elif defined(__GNUC__) || defined(__clang__)
+	__builtin_prefetch(p);
+#else
+	(void)p;
+#endif
+}
+
+/* The table's first slot for a term, as find() will read it. */
+static void prefetch_slot(const struct dedup_df *df, uint32_t term)
+{
+	uint64_t h = mix(term);
+	const struct shard *s = shard_of_c(df, h);
+
+	prefetch(&s->slots[home(s, h)]);
+}
+
+/*
+ * Count n more documents of term in a bounded table, the filter having
+ * said whether the term was seen before (`seen`). Every term of the table
+ * is also in the filter, so only seen terms are looked for. Returns 1
+ * when the term is new to the filter (the caller sets it, after testing
+ * the rest of its batch), 0 when counted, -1 out of memory.
+ */
+static int bounded_count(struct dedup_df *df, uint32_t term, uint32_t n,
+			 int seen)
 {
 	uint64_t h = mix(term);
 	struct shard *s = shard_of(df, h);
 	struct slot *k;
 
-	if (!once_test(df, term)) {
+	if (!seen) {
 		if (n > 1 && shard_add(s, term, h, n))
 			return -1;
 		return 1;
@@ -282,6 +311,11 @@ static int bounded_add(struct dedup_df *df, uint32_t term, uint32_t n)
 	}
 	/* seen before, once (twice would be in the table) */
 	return shard_add(s, term, h, n + 1) ? -1 : 0;
+}
+
+static int bounded_add(struct dedup_df *df, uint32_t term, uint32_t n)
+{
+	return bounded_count(df, term, n, once_test(df, term));
 }
 
 dedup_status dedup_df_add(struct dedup_df *df, uint32_t term, uint32_t n)
@@ -301,67 +335,135 @@ dedup_status dedup_df_add(struct dedup_df *df, uint32_t term, uint32_t n)
 	return shard_add(shard_of(df, h), term, h, n);
 }
 
-/* Room for one more first sighting in df->fresh. */
-static int fresh_grow(struct dedup_df *df)
+/* Room for n terms of a batch in df->batch and its companions. */
+static int batch_reserve(struct dedup_df *df, size_t n)
 {
-	size_t na;
-	uint32_t *v;
+	struct slot *v;
+	uint32_t *o, *t;
+	unsigned char *seen;
 
-	if (df->nfresh < df->freshalloc)
+	if (n <= df->batchalloc)
 		return 0;
-	na = df->freshalloc ? df->freshalloc * 2 : 4096;
-	v = realloc(df->fresh, na * sizeof(*v));
-	if (!v)
+	v = realloc(df->batch, n * sizeof(*v));
+	if (v)
+		df->batch = v;
+	o = realloc(df->order, n * sizeof(*o));
+	if (o)
+		df->order = o;
+	t = realloc(df->ordertmp, n * sizeof(*t));
+	if (t)
+		df->ordertmp = t;
+	seen = realloc(df->seen, n);
+	if (seen)
+		df->seen = seen;
+	if (!v || !o || !t || !seen)
 		return -1;
-	df->fresh = v;
-	df->freshalloc = na;
+	df->batchalloc = n;
 	return 0;
 }
 
+/* The top 16 bits of what picks a term's block: they order the blocks. */
+static uint32_t block_rank(uint32_t term)
+{
+	return (uint32_t)((term * 0xc2b2ae3d27d4eb4fULL) >> 48); /* once_block() */
+}
+
 /*
- * src into a bounded dst: every term of src is tested before the filter
- * learns src's first sightings, so that the order of src's slots (which
- * depends on its growth history) does not matter.
+ * Order the n terms of df->batch by their block of the filter, into
+ * df->order (indices into df->batch): a radix sort of the block's rank,
+ * a byte a pass.
+ */
+static void order_by_block(struct dedup_df *df, size_t n)
+{
+	uint32_t cnt[2][256] = { { 0 } };
+	uint32_t *src = df->order, *dst = df->ordertmp;
+	size_t i;
+	unsigned d;
+
+	for (i = 0; i < n; i++) {
+		uint32_t r = block_rank(df->batch[i].key);
+
+		src[i] = (uint32_t)i;
+		cnt[0][r & 255]++;
+		cnt[1][r >> 8]++;
+	}
+	for (d = 0; d < 2; d++) {
+		uint32_t sum = 0, c, k, *t;
+
+		for (k = 0; k < 256; k++) {
+			c = cnt[d][k];
+			cnt[d][k] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++) {
+			uint32_t r = block_rank(df->batch[src[i]].key);
+
+			dst[cnt[d][(r >> (8 * d)) & 255]++] = src[i];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	/* an even number of passes: the result is in df->order */
+}
+
+/* The filter's block of the i-th term in block order, if there is one. */
+static void prefetch_block(const struct dedup_df *df, size_t i, size_t n)
+{
+	if (i < n)
+		prefetch(&df->once[once_index(df,
+					      df->batch[df->order[i]].key)]);
+}
+
+/*
+ * src into a bounded dst. The filter and a large table miss the caches,
+ * and a batch's terms hit them all over: they are taken in three sweeps,
+ * each in the order of what it reads. First every term is tested against
+ * the filter, in the order of its blocks; then the table counts them in
+ * src's slot order, which follows dst's (the probe start is the same
+ * function of the hash at any capacity); last the filter learns the first
+ * sightings, in block order again. Since the filter learns nothing before
+ * every term is tested, the order of src's slots (which depends on its
+ * growth history) does not matter, and the counts are those of terms
+ * added one by one.
  */
 static dedup_status bounded_merge(struct dedup_df *dst,
 				  const struct dedup_df *src)
 {
-	const struct slot *v[PREFETCH_AHEAD];
 	size_t i, j, n = 0;
 	int r;
 
-	dst->nfresh = 0;
-	for (i = 0; i <= DF_SHARDS; i++) {
-		const struct shard *s = &src->sh[i < DF_SHARDS ? i : 0];
-		size_t end = i < DF_SHARDS ? s->cap : PREFETCH_AHEAD;
+	if (batch_reserve(dst, dedup_df_size(src)))
+		return DEDUP_ENOMEM;
+	for (i = 0; i < DF_SHARDS; i++) {
+		const struct shard *s = &src->sh[i];
 
-		/*
-		 * The filter and the large table miss the caches: ask for
-		 * both lines PREFETCH_AHEAD terms before they are needed
-		 * (the last round, i == DF_SHARDS, drains the queue).
-		 */
-		for (j = 0; j < end; j++) {
-			const struct slot *o = i < DF_SHARDS ? &s->slots[j] :
-					       NULL;
-			const struct slot *q;
-
-			if (o && !o->key)
-				continue;
-			if (o)
-				prefetch_term(dst, o->key);
-			q = v[n % PREFETCH_AHEAD];
-			v[n % PREFETCH_AHEAD] = o;
-			if (n++ < PREFETCH_AHEAD || !q)
-				continue;
-			r = bounded_add(dst, q->key, q->count);
-			if (r > 0 && !fresh_grow(dst))
-				dst->fresh[dst->nfresh++] = q->key;
-			else if (r)
-				return DEDUP_ENOMEM;
-		}
+		for (j = 0; j < s->cap; j++)
+			if (s->slots[j].key)
+				dst->batch[n++] = s->slots[j];
 	}
-	for (j = 0; j < dst->nfresh; j++)
-		once_set(dst, dst->fresh[j]);
+	order_by_block(dst, n);
+	for (i = 0; i < n; i++) {
+		uint32_t k = dst->order[i];
+
+		prefetch_block(dst, i + PREFETCH_AHEAD, n);
+		dst->seen[k] = (unsigned char)once_test(dst, dst->batch[k].key);
+	}
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_slot(dst, dst->batch[i + PREFETCH_AHEAD].key);
+		r = bounded_count(dst, dst->batch[i].key, dst->batch[i].count,
+				  dst->seen[i]);
+		if (r < 0)
+			return DEDUP_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t k = dst->order[i];
+
+		prefetch_block(dst, i + PREFETCH_AHEAD, n);
+		if (!dst->seen[k])
+			once_set(dst, dst->batch[k].key);
+	}
 	return DEDUP_OK;
 }
 
@@ -402,11 +504,16 @@ dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs)
 	uint64_t nb;
 
 	free(df->once);
-	free(df->fresh);
+	free(df->batch);
+	free(df->order);
+	free(df->ordertmp);
+	free(df->seen);
 	df->once = NULL;
 	df->nblocks = 0;
-	df->fresh = NULL;
-	df->nfresh = df->freshalloc = 0;
+	df->batch = NULL;
+	df->order = df->ordertmp = NULL;
+	df->seen = NULL;
+	df->batchalloc = 0;
 	if (!docs)
 		return DEDUP_OK;
 	nb = docs * ONCE_BITS_PER_DOC / (8 * sizeof(struct block));
@@ -471,11 +578,36 @@ void dedup_df_add_doc(struct dedup_df *df, uint64_t n)
 uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term)
 {
 	uint64_t h;
+	uint32_t c;
 
 	if (!term)
 		term = 1;
 	h = mix(term);
-	return find(&df->sh[h >> 60], term, h)->count;
+	c = find(&df->sh[h >> 60], term, h)->count;
+	return c ? c : df->floor;
+}
+
+uint64_t dedup_df_share(uint64_t sample, uint64_t n)
+{
+	double share;
+
+	if (!sample || n <= sample)
+		return 0;
+	/* sample / n of the 64-bit hashes, at least one, in range */
+	share = (double)sample / (double)n * 18446744073709551616.0;
+	if (share >= 18446744073709551615.0)
+		return UINT64_MAX;
+	return share >= 1 ? (uint64_t)share : 1;
+}
+
+int dedup_df_sampled(uint64_t share, const char *path)
+{
+	return !share || XXH3_64bits(path, strlen(path)) < share;
+}
+
+void dedup_df_set_floor(struct dedup_df *df, uint32_t floor)
+{
+	df->floor = floor;
 }
 
 void dedup_df_prefetch(const struct dedup_df *df, uint32_t term)

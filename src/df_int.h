@@ -21,6 +21,23 @@
 dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs);
 
 /*
+ * A run of n documents may count the terms of a sample of them only: about
+ * `sample` documents (0: all), picked by a hash of their path, so that the
+ * sample is the same whatever the threads, the order of the documents or
+ * the others beside them. dedup_df_share() gives the share for a run (0:
+ * every document counts), dedup_df_sampled() whether a path is in it.
+ */
+uint64_t dedup_df_share(uint64_t sample, uint64_t n);
+int dedup_df_sampled(uint64_t share, const char *path);
+
+/*
+ * What dedup_df_get() answers for a term df does not hold (0 unless set):
+ * a table counted over a sample of the documents does not know the terms
+ * it missed, and takes them as rare.
+ */
+void dedup_df_set_floor(struct dedup_df *df, uint32_t floor);
+
+/*
  * Documents per batch of the first pass: each batch is counted exactly in a
  * table of its own (small enough to stay in the caches), and the batches
  * go into the bounded table in input order, whatever thread counted them.

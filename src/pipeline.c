@@ -25,6 +25,14 @@
 #define DEFAULT_MAX_DOC (64u << 20)
 #define DATELINE_BYTES 1024 /* where a page's dateline sits */
 /*
+ * Documents whose terms are counted (0: all). A sample bounds the first
+ * pass's cost and the table, but a term it missed may be of one document
+ * or shared: taken as shared, the terms of one document then weigh in,
+ * which cost the real corpora 0.03 to 0.18 of ARI (bench/RESULTS.md). So
+ * every document counts unless asked.
+ */
+#define DEFAULT_DF_SAMPLE 0
+/*
  * The first pass hands out documents in chunks (df_int.h's batches), and
  * their document frequencies are merged chunk by chunk in input order:
  * the bounded table's counts depend on that order.
@@ -42,6 +50,7 @@ void dedup_options_default(struct dedup_options *o, enum dedup_level level)
 	o->corpus_lines = 1;
 	o->builtin_rules = 1;
 	o->max_doc_size = DEFAULT_MAX_DOC;
+	o->df_sample = DEFAULT_DF_SAMPLE;
 }
 
 struct dedup_context {
@@ -357,8 +366,9 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 
 /*
  * First-pass work on one document: recurring lines, the headline's site
- * pieces, and the document frequencies of its terms. The whole repaired
- * text is counted: boilerplate words only look more common than they are.
+ * pieces, and the document frequencies of its terms (each counted unless
+ * its table is NULL). The whole repaired text is counted: boilerplate
+ * words only look more common than they are.
  */
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
@@ -378,7 +388,7 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 		*verbatim = verbatim_mark(bytes, len);
 	if (ls && dedup_linestats_observe(ls, w->text.buf, w->text.len))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	line = first_line(w->text.buf, w->text.len, &n);
+	line = sn ? first_line(w->text.buf, w->text.len, &n) : NULL;
 	if (line) {
 		st = dedup_tokenize(w->tok, line, n, &w->tokens, err);
 		if (!st)
@@ -386,6 +396,8 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 		if (st)
 			return dedup_error_set(err, st, "%s", dedup_strerror(st));
 	}
+	if (!df)
+		return DEDUP_OK; /* not in the sample whose terms are counted */
 	st = dedup_tokenize(w->tok, w->text.buf, w->text.len, &w->tokens, err);
 	if (!st)
 		st = dedup_sig_count(w->sb, &w->tokens, df, err);
@@ -421,7 +433,9 @@ struct dedup_run {
 	struct dedup_df *df;               /* counted in this run */
 	struct dedup_df *df_all;           /* with the index's, or NULL */
 	struct dedup_sitenames *site;      /* site-name words of this run */
-	int counted;                       /* the first pass is done */
+	uint64_t df_share; /* path hashes below it: terms counted, 0: all */
+	int counted;                       /* lines counted (first pass) */
+	int terms_counted;                 /* terms and site names too */
 	struct dedup_index *ix;
 	struct dedup_cluster_stats stats;
 };
@@ -565,7 +579,8 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 /* One pass over the documents, spread over threads. */
 struct pass {
 	struct dedup_run *run;
-	int second;                  /* 0: count lines, 1: signatures */
+	int second;                  /* 0: count, 1: signatures */
+	int lines, terms;            /* what a first pass counts */
 	atomic_size_t next;          /* next document, or chunk (first pass) */
 	pthread_mutex_t lock;        /* guards merging into run tables */
 	pthread_cond_t merged_cond;  /* a chunk was merged, or a thread failed */
@@ -667,9 +682,9 @@ static void *pass_thread(void *arg)
 
 	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
-	if (!st && !ps->second && run->lines)
+	if (!st && !ps->second && ps->lines && run->lines)
 		st = dedup_linestats_new(&ls, &err);
-	if (!st && !ps->second &&
+	if (!st && !ps->second && ps->terms &&
 	    (dedup_df_new(&df) || dedup_sitenames_new(&sn)))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (st)
@@ -685,7 +700,10 @@ static void *pass_thread(void *arg)
 		if (d->status) {
 			/* nothing to count */
 		} else if (!st && !ps->second) {
-			st = worker_observe(w, bytes.buf, bytes.len, ls, sn, df,
+			st = worker_observe(w, bytes.buf, bytes.len, ls, sn,
+					    df && dedup_df_sampled(run->df_share,
+								   d->path) ?
+					    df : NULL,
 					    &d->verbatim, &err);
 		} else if (!st) {
 			int verbatim = d->verbatim &&
@@ -708,7 +726,7 @@ static void *pass_thread(void *arg)
 			doc_fail(d, st, &err);
 			st = DEDUP_OK;
 		}
-		if (!ps->second && i + 1 == end) {
+		if (!ps->second && ps->terms && i + 1 == end) {
 			pthread_mutex_lock(&ps->lock);
 			st = chunk_done(ps, chunk, &df);
 			pthread_mutex_unlock(&ps->lock);
@@ -760,10 +778,12 @@ static unsigned thread_count(const struct dedup_run *run)
 	return t;
 }
 
-static dedup_status run_pass(struct dedup_run *run, int second,
-			     struct dedup_error *err)
+/* second: the signatures, else a first pass counting lines and/or terms */
+static dedup_status run_pass(struct dedup_run *run, int second, int lines,
+			     int terms, struct dedup_error *err)
 {
-	struct pass ps = { .run = run, .second = second };
+	struct pass ps = { .run = run, .second = second, .lines = lines,
+			   .terms = terms };
 	pthread_t tid[MAX_THREADS];
 	unsigned t, nt = thread_count(run), started = 0;
 
@@ -790,35 +810,56 @@ static dedup_status run_pass(struct dedup_run *run, int second,
 	return DEDUP_OK;
 }
 
-dedup_status dedup_run_count_lines(struct dedup_run *run,
-				   struct dedup_error *err)
+/*
+ * The first pass: the recurring lines unless counted already, and with
+ * `terms` the site names and the frequencies of terms, unless counted
+ * already. `dedup clean` needs the lines only: tokenizing every text and
+ * counting its terms were most of its first pass.
+ */
+static dedup_status first_pass(struct dedup_run *run, int terms,
+			       struct dedup_error *err)
 {
 	const struct dedup_options *o = &run->ctx->o;
+	int lines = !run->counted;
 	dedup_status st;
 
-	if (run->counted)
+	if (run->terms_counted || !terms)
+		terms = 0;
+	if (!lines && !terms)
 		return DEDUP_OK;
-	if (o->strip && o->corpus_lines) {
+	if (lines && o->strip && o->corpus_lines) {
 		st = dedup_linestats_new(&run->lines, err);
 		if (st)
 			return st;
 	}
-	if (dedup_df_new(&run->df) || dedup_sitenames_new(&run->site))
+	if (terms && (dedup_df_new(&run->df) || dedup_sitenames_new(&run->site)))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	/*
 	 * Without an index only the terms of two documents or more are
 	 * used (dedup_run_execute() prunes the others): they are all the
 	 * table needs to hold. An index stores every count.
 	 */
-	if (!run->ix && dedup_df_bound(run->df, run->n))
+	if (terms && !run->ix)
+		run->df_share = dedup_df_share(o->df_sample, run->n);
+	if (terms && !run->ix &&
+	    dedup_df_bound(run->df, run->df_share ? o->df_sample : run->n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	st = run_pass(run, 0, err);
+	st = run_pass(run, 0, lines, terms, err);
 	if (st)
 		return st;
-	/* a piece of title in two documents names a site, not an event */
-	dedup_sitenames_freeze(run->site, 2);
 	run->counted = 1;
+	if (terms) {
+		/* a piece of title in two documents names a site, not an event */
+		dedup_sitenames_freeze(run->site, 2);
+		run->terms_counted = 1;
+	}
 	return DEDUP_OK;
+}
+
+dedup_status dedup_run_count_lines(struct dedup_run *run,
+				   struct dedup_error *err)
+{
+	return first_pass(run, 0, err);
 }
 
 const struct dedup_linestats *dedup_run_lines(const struct dedup_run *run)
@@ -1093,7 +1134,7 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	dedup_status st;
 	size_t i;
 
-	st = dedup_run_count_lines(run, err);
+	st = first_pass(run, 1, err);
 	if (st)
 		return st;
 	if (!run->ix) {
@@ -1104,6 +1145,15 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		 */
 		dedup_df_prune(run->df, 2);
 		(void)dedup_df_bound(run->df, 0);
+		/*
+		 * Counted over a sample, a term it holds no count of may be
+		 * shared all the same (a rare term's documents mostly fall
+		 * outside the sample): it is taken as the rarest the table
+		 * keeps. Dropped, the names and numbers that tell one event
+		 * from the next went with it (bench/RESULTS.md).
+		 */
+		if (run->df_share)
+			dedup_df_set_floor(run->df, 2);
 	} else {
 		/* the index's statistics join this run's before signatures */
 		if (run->lines) {
@@ -1139,11 +1189,17 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		run->assign[i].rep = (uint32_t)i;
 		run->assign[i].score = 1;
 	}
-	st = run_pass(run, 1, err);
+	st = run_pass(run, 1, 0, 0, err);
 	if (st)
 		return st;
 	if (run->ix)
 		return index_cluster(run, run->df_all, err);
+	/*
+	 * The signatures carry their weights: the clustering does not read
+	 * the frequencies, and they are given back before it (352 bytes per
+	 * document at 1,000,000). The table keeps its document count.
+	 */
+	dedup_df_prune(run->df, UINT32_MAX);
 	cp = o->cluster;
 	cp.threads = thread_count(run);
 	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,

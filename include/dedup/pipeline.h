@@ -42,6 +42,15 @@ struct dedup_options {
 	size_t n_rule_files;
 	unsigned threads;      /* 0: one per available core */
 	size_t max_doc_size;   /* bytes; larger documents are an error */
+	/*
+	 * Documents whose terms the first pass counts (default 0: every
+	 * document): a run of more counts a share of them picked by a hash
+	 * of their path, about this many, and weighs terms by their frequency
+	 * in that share; a term the share does not hold is taken as rare,
+	 * since it may be shared. Without an index only: an index stores
+	 * exact counts.
+	 */
+	uint64_t df_sample;
 };
 
 /* Defaults for a level (event or copy). */
@@ -141,10 +150,11 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err);
 
 /*
- * First pass only: read and repair every document, count recurring lines,
- * headline pieces (site names) and the document frequencies of terms.
- * Called by dedup_run_execute(); `dedup clean` calls it alone for the line
- * counts. Per-document failures are recorded, not returned.
+ * First pass only, for the line counts (`dedup clean`): read and repair
+ * every document and count recurring lines. dedup_run_execute() counts
+ * them in its own first pass, with headline pieces (site names) and the
+ * document frequencies of terms; after this call it reads the documents
+ * once more for those. Per-document failures are recorded, not returned.
  */
 dedup_status dedup_run_count_lines(struct dedup_run *run,
 				   struct dedup_error *err);
@@ -183,6 +193,13 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 			    struct dedup_buf *out, struct dedup_error *err);
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run);
+/*
+ * The document frequencies the signatures were weighed with (with an
+ * index, its counts and this run's). Without an index, the terms are
+ * dropped once the signatures are built (the clustering does not read
+ * them): after dedup_run_execute() the table holds the document count
+ * only.
+ */
 const struct dedup_df *dedup_run_df(const struct dedup_run *run);
 const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i);
 

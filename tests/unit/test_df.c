@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "dedup/sig.h"
@@ -232,6 +233,42 @@ static void test_bounded_overloaded(void **state)
 	dedup_df_free(reused);
 }
 
+/*
+ * A sample of a run: every document when the run is within it, else a
+ * share of the path hashes near sample / n; terms the table does not hold
+ * are answered with the floor.
+ */
+static void test_sample_share(void **state)
+{
+	static const char *const paths[] = { "a/1.txt", "a/2.txt", "b/1.txt" };
+	uint64_t share = dedup_df_share(1000, 10000);
+	struct dedup_df *df;
+	char path[32];
+	unsigned i, in = 0;
+
+	(void)state;
+	assert_int_equal(dedup_df_share(0, 10000), 0);
+	assert_int_equal(dedup_df_share(10000, 10000), 0);
+	assert_true(share > UINT64_MAX / 11 && share < UINT64_MAX / 9);
+	assert_true(dedup_df_share(1, UINT64_MAX) > 0);
+	for (i = 0; i < 3; i++)
+		assert_true(dedup_df_sampled(0, paths[i]));
+	for (i = 0; i < 10000; i++) {
+		snprintf(path, sizeof(path), "corpus/%05u.txt", i);
+		in += dedup_df_sampled(share, path);
+	}
+	/* binomial: 1000 expected, 95 is about 3 standard deviations */
+	assert_true(in > 905 && in < 1095);
+
+	assert_int_equal(dedup_df_new(&df), DEDUP_OK);
+	assert_int_equal(dedup_df_add(df, 7, 3), DEDUP_OK);
+	assert_int_equal(dedup_df_get(df, 8), 0);
+	dedup_df_set_floor(df, 2);
+	assert_int_equal(dedup_df_get(df, 8), 2);
+	assert_int_equal(dedup_df_get(df, 7), 3);
+	dedup_df_free(df);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_bounded_small),
 		cmocka_unit_test(test_bounded_overloaded),
+		cmocka_unit_test(test_sample_share),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,9 +85,14 @@ static void test_files_change_between_passes(void **state)
 
 enum { THREAD_DOCS = 300 };
 
-/* Run over the files of dir with `threads` threads; the result in as. */
-static void run_dir(const char *dir, unsigned threads, size_t *df_terms,
-		    struct dedup_doc_info *as, char paths[][64])
+/*
+ * Run over the files of dir with `threads` threads, counting the terms of
+ * about `sample` documents (0: all); the result in as, the documents
+ * counted in *df_docs.
+ */
+static void run_dir(const char *dir, unsigned threads, uint64_t sample,
+		    uint64_t *df_docs, struct dedup_doc_info *as,
+		    char paths[][64])
 {
 	struct dedup_options o;
 	struct dedup_context *ctx;
@@ -97,6 +102,7 @@ static void run_dir(const char *dir, unsigned threads, size_t *df_terms,
 
 	dedup_options_default(&o, DEDUP_LEVEL_EVENT);
 	o.threads = threads;
+	o.df_sample = sample;
 	assert_int_equal(dedup_context_new(&ctx, &o, &err), DEDUP_OK);
 	assert_int_equal(dedup_run_new(&run, ctx, &err), DEDUP_OK);
 	for (i = 0; i < THREAD_DOCS; i++) {
@@ -104,7 +110,9 @@ static void run_dir(const char *dir, unsigned threads, size_t *df_terms,
 		assert_int_equal(dedup_run_add(run, paths[i], &err), DEDUP_OK);
 	}
 	assert_int_equal(dedup_run_execute(run, &err), DEDUP_OK);
-	*df_terms = dedup_df_size(dedup_run_df(run));
+	*df_docs = dedup_df_docs(dedup_run_df(run));
+	/* given back before the clustering, which does not read them */
+	assert_int_equal(dedup_df_size(dedup_run_df(run)), 0);
 	for (i = 0; i < THREAD_DOCS; i++) {
 		dedup_run_doc(run, i, &as[i]);
 		/* kept past the run: only the numbers and the rep's index */
@@ -118,21 +126,13 @@ static void run_dir(const char *dir, unsigned threads, size_t *df_terms,
 	dedup_context_free(ctx);
 }
 
-/*
- * The first pass counts terms in chunks of documents, merged in input
- * order whatever thread finished first: the same frequencies and
- * clusters at any thread count.
- */
-static void test_threads_same_result(void **state)
+/* THREAD_DOCS stories of 40 events in dir, in words of a small lexicon. */
+static void write_stories(const char *dir, char paths[][64])
 {
-	static char paths[THREAD_DOCS][64];
-	static struct dedup_doc_info one[THREAD_DOCS], many[THREAD_DOCS];
-	char dir[] = "/tmp/dedup-run.XXXXXX", text[2048];
-	size_t i, k, len, terms1, terms4;
+	char text[2048];
+	size_t i, k, len;
 	uint32_t x = 12345;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
 	for (i = 0; i < THREAD_DOCS; i++) {
 		/* a story of one of 40 events, in words of a small lexicon */
 		len = (size_t)snprintf(text, sizeof(text), "Report %zu\n",
@@ -148,17 +148,84 @@ static void test_threads_same_result(void **state)
 		snprintf(paths[i], 64, "%s/%03zu.txt", dir, i);
 		write_text(paths[i], text);
 	}
-	run_dir(dir, 1, &terms1, one, paths);
-	run_dir(dir, 4, &terms4, many, paths);
-	assert_true(terms1 > 0);
-	assert_int_equal(terms1, terms4);
-	for (i = 0; i < THREAD_DOCS; i++) {
-		assert_ptr_equal(one[i].rep_path, many[i].rep_path);
-		assert_true(one[i].score == many[i].score);
-		assert_int_equal(one[i].empty, many[i].empty);
+}
+
+static void remove_stories(const char *dir, char paths[][64])
+{
+	size_t i;
+
+	for (i = 0; i < THREAD_DOCS; i++)
 		unlink(paths[i]);
-	}
 	rmdir(dir);
+}
+
+/* 1 when two runs' results are the same for every document. */
+static int same_result(const struct dedup_doc_info *a,
+		       const struct dedup_doc_info *b)
+{
+	size_t i;
+
+	for (i = 0; i < THREAD_DOCS; i++)
+		if (a[i].rep_path != b[i].rep_path ||
+		    a[i].score != b[i].score || a[i].empty != b[i].empty)
+			return 0;
+	return 1;
+}
+
+/*
+ * The first pass counts terms in chunks of documents, merged in input
+ * order whatever thread finished first: the same frequencies and
+ * clusters at any thread count.
+ */
+static void test_threads_same_result(void **state)
+{
+	static char paths[THREAD_DOCS][64];
+	static struct dedup_doc_info one[THREAD_DOCS], many[THREAD_DOCS];
+	char dir[] = "/tmp/dedup-run.XXXXXX";
+	uint64_t docs1, docs4;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_stories(dir, paths);
+	run_dir(dir, 1, 0, &docs1, one, paths);
+	run_dir(dir, 4, 0, &docs4, many, paths);
+	assert_int_equal(docs1, THREAD_DOCS);
+	assert_int_equal(docs4, THREAD_DOCS);
+	assert_true(same_result(one, many));
+	remove_stories(dir, paths);
+}
+
+/*
+ * A run larger than its sample counts the terms of about that many
+ * documents, the same ones at any thread count; a run within it counts
+ * every document, as without a sample.
+ */
+static void test_sample(void **state)
+{
+	static char paths[THREAD_DOCS][64];
+	static struct dedup_doc_info all[THREAD_DOCS], within[THREAD_DOCS];
+	static struct dedup_doc_info one[THREAD_DOCS], many[THREAD_DOCS];
+	char dir[] = "/tmp/dedup-run.XXXXXX";
+	uint64_t docs_all, docs_within, docs1, docs4;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_stories(dir, paths);
+	run_dir(dir, 2, 0, &docs_all, all, paths);
+	run_dir(dir, 2, THREAD_DOCS, &docs_within, within, paths);
+	assert_int_equal(docs_all, THREAD_DOCS);
+	assert_int_equal(docs_within, THREAD_DOCS);
+	assert_true(same_result(all, within));
+
+	run_dir(dir, 1, THREAD_DOCS / 3, &docs1, one, paths);
+	run_dir(dir, 4, THREAD_DOCS / 3, &docs4, many, paths);
+	/* a binomial share: 100 expected, 6 standard deviations either way */
+	assert_true(docs1 >= 50 && docs1 <= 150);
+	assert_int_equal(docs1, docs4);
+	assert_true(same_result(one, many));
+	/* other weights: some score moves */
+	assert_false(same_result(all, one));
+	remove_stories(dir, paths);
 }
 
 int main(void)
@@ -166,6 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_change_between_passes),
 		cmocka_unit_test(test_threads_same_result),
+		cmocka_unit_test(test_sample),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
