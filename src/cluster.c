@@ -156,97 +156,123 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 }
 
 /*
- * A bit per term of one signature, by the term id's low bits (ids are
- * hashes): verification compares a document with each of its candidates
- * in turn, about a hundred of them, so the bits are set once per document
- * and each candidate's terms test them. A few percent pass by chance;
- * those and the shared terms are looked up by bisection. The merge of two
- * sorted lists it replaces took a mispredicted branch per term.
+ * The terms of one signature by the term id's low bits (ids are hashes),
+ * a slot holding the rest of its term's bits and its weight in one word:
+ * verification compares a document with each of its candidates in turn,
+ * so the table is filled once per document and each candidate's terms
+ * look themselves up, a load and a compare a term, without a branch. A
+ * term whose slot is taken goes to a short list (about seven of 250
+ * terms), looked for in the candidate's terms by bisection. A bit per
+ * slot, then a search of the document's terms for the few that passed,
+ * took twice as long: a pass per term, the second with mispredicted
+ * branches; the merge of two sorted lists before that a mispredicted
+ * branch per term.
  */
-#define TERM_BITS 4096
+#define TAB_BITS 12
+#define TAB_SIZE (1u << TAB_BITS)
 
-struct termbits {
-	uint64_t w[TERM_BITS / 64];
-	size_t doc;     /* whose bits these are, SIZE_MAX for none */
-	char pad[64 - sizeof(size_t)]; /* one thread's own cache lines */
+struct termtab {
+	/* term >> TAB_BITS << 8 | weight; 0 when empty (weights are >= 1) */
+	uint32_t slot[TAB_SIZE];
+	uint16_t more[4096];    /* indexes of the terms left out, ascending */
+	uint32_t nmore;
+	const struct dedup_sig *s; /* whose terms these are, NULL for none */
+	size_t doc;
 };
 
-static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
-			 size_t doc)
+static void termtab_init(struct termtab *tt)
+{
+	memset(tt->slot, 0, sizeof(tt->slot));
+	tt->s = NULL;
+	tt->doc = SIZE_MAX;
+	tt->nmore = 0;
+}
+
+static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
+			size_t doc)
 {
 	uint32_t i;
 
-	memset(tb->w, 0, sizeof(tb->w));
+	/* empty the slots of the last document's terms only */
+	for (i = 0; tt->s && i < tt->s->nterms; i++)
+		tt->slot[tt->s->terms[i] & (TAB_SIZE - 1)] = 0;
+	tt->nmore = 0;
 	for (i = 0; i < s->nterms; i++) {
-		uint32_t t = s->terms[i] % TERM_BITS;
+		uint32_t t = s->terms[i], *e = &tt->slot[t & (TAB_SIZE - 1)];
 
-		tb->w[t / 64] |= (uint64_t)1 << (t % 64);
+		if (*e)
+			tt->more[tt->nmore++] = (uint16_t)i;
+		else
+			*e = t >> TAB_BITS << 8 | s->wt[i];
 	}
-	tb->doc = doc;
+	tt->s = s;
+	tt->doc = doc;
 }
 
-/*
- * vector_sim() of a and b, the bits of a given. The terms of b that pass
- * the bits are listed first, without a branch; then each is looked for in
- * a from where the last one was found (b's terms ascend). Passing terms
- * are about ten of a's terms apart, so the terms below one are counted
- * sixteen at a time, without a branch (the count is the offset, a's terms
- * ascend): a bisection over the rest of a took a dependent load and a
- * mispredicted branch a step, half of the verification's time.
- */
-#define SCAN 16
-
-static double vector_sim_bits(const struct dedup_sig *a,
-			      const struct termbits *tb,
-			      const struct dedup_sig *b)
+/* The index of the first of v[0..n) not below t (v ascending). */
+static uint32_t lower_bound(const uint32_t *v, uint32_t n, uint32_t t)
 {
-	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
-	const uint32_t *at = a->terms;
-	uint64_t dot = 0, top = 0;
-	uint32_t j, k, np = 0, lo = 0, na = a->nterms;
+	uint32_t lo = 0;
 
-	for (j = 0; j < b->nterms; j++) {
-		uint32_t t = b->terms[j] % TERM_BITS;
+	while (n) {
+		uint32_t half = n / 2;
 
-		pass[np] = (uint16_t)j;
-		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
-	}
-	for (k = 0; k < np && lo < na; k++) {
-		uint32_t t = b->terms[pass[k]], q, c;
-		uint64_t x;
-
-		/* lo: first of a's terms from lo not below t */
-		for (;;) {
-			if (na - lo < SCAN) {
-				while (lo < na && at[lo] < t)
-					lo++;
-				break;
-			}
-			for (q = 0, c = 0; q < SCAN; q++)
-				c += at[lo + q] < t;
-			lo += c;
-			if (c < SCAN)
-				break;
+		if (v[lo + half] < t) {
+			lo += half + 1;
+			n -= half + 1;
+		} else {
+			n = half;
 		}
-		if (lo == na || at[lo] != t)
-			continue;
-		x = (uint64_t)a->wt[lo] * b->wt[pass[k]];
+	}
+	return lo;
+}
+
+/* vector_sim() of a and b, the table of a's terms given. */
+static double vector_sim_tab(const struct termtab *tt,
+			     const struct dedup_sig *b)
+{
+	const struct dedup_sig *a = tt->s;
+	const uint32_t *bt = b->terms;
+	const uint8_t *bw = b->wt;
+	uint32_t dot = 0, top = 0, j, k, lo = 0;
+
+	/*
+	 * 32 bits are enough: at most 4,096 products of at most 255 x 255.
+	 * An empty slot matches a term whose high bits are 0, with weight 0.
+	 */
+	for (j = 0; j < b->nterms; j++) {
+		uint32_t t = bt[j], e = tt->slot[t & (TAB_SIZE - 1)];
+		uint32_t x = ((e >> 8) == (t >> TAB_BITS)) * (e & 255) * bw[j];
+
 		dot += x;
 		top = x > top ? x : top;
-		lo++;
+	}
+	for (k = 0; k < tt->nmore && lo < b->nterms; k++) {
+		uint32_t t = a->terms[tt->more[k]], x;
+
+		lo += lower_bound(bt + lo, b->nterms - lo, t);
+		if (lo == b->nterms || bt[lo] != t)
+			continue;
+		x = (uint32_t)a->wt[tt->more[k]] * bw[lo];
+		dot += x;
+		top = x > top ? x : top;
 	}
 	return vector_dot(dot, top);
 }
 
-/* dedup_similarity(), with the term bits of a when tb is not NULL. */
-static double similarity(const struct dedup_cluster_params *p,
-			 const struct dedup_sig *a, const struct dedup_sig *b,
-			 const struct termbits *tb)
+/*
+ * The similarity of a and b when it does not take their terms: 1 for
+ * identical bodies, minus the threshold for reports dated apart. Returns
+ * 1 and sets *s then, else 0.
+ */
+static int similarity_fixed(const struct dedup_cluster_params *p,
+			    const struct dedup_sig *a, const struct dedup_sig *b,
+			    double *s)
 {
-	double s;
-
-	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
+	if (a->nwords && a->body == b->body && a->nwords == b->nwords) {
+		*s = 1;
 		return 1;
+	}
 	/*
 	 * Dated reports days apart tell different events, but a date found
 	 * in a text is often the date of something it recalls (a trial
@@ -256,12 +282,26 @@ static double similarity(const struct dedup_cluster_params *p,
 	 * pair at the threshold counts for it. A -1 let one misread date
 	 * tear a report from the dozen others of its event.
 	 */
-	if (dates_apart(p, a, b))
-		return -p->threshold;
+	if (dates_apart(p, a, b)) {
+		*s = -p->threshold;
+		return 1;
+	}
+	return 0;
+}
+
+/* dedup_similarity(), with the table of a's terms when tt is not NULL. */
+static double similarity(const struct dedup_cluster_params *p,
+			 const struct dedup_sig *a, const struct dedup_sig *b,
+			 const struct termtab *tt)
+{
+	double s;
+
+	if (similarity_fixed(p, a, b, &s))
+		return s;
 	if (p->level == DEDUP_LEVEL_COPY)
 		s = dedup_sig_jaccard(a, b);
-	else if (tb)
-		s = vector_sim_bits(a, tb, b);
+	else if (tt)
+		s = vector_sim_tab(tt, b);
 	else
 		s = vector_sim(a, b);
 	return s > 1 ? 1 : s;
@@ -634,9 +674,13 @@ struct links {
 	size_t n, alloc;
 };
 
+/* Pairs of one document listed before their terms are compared. */
+#define NEED_MAX 64
+
 /* One thread's scratch space and results. */
 struct lshthread {
-	_Alignas(64) struct termbits bits; /* threads apart by cache lines */
+	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
+	uint32_t need[NEED_MAX]; /* the documents x is to be compared with */
 	struct rec *a, *b;      /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
@@ -865,30 +909,29 @@ static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
 	return 0;
 }
 
-/* A pair of band b's buckets, x < y: verified when b is its first band. */
-static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
-		      uint32_t x, uint32_t y)
+/*
+ * Whether x < y of one of band b's buckets are compared there: b is the
+ * first band that makes them a candidate (counted then) and they are not
+ * of one settled cluster, nor of two components in the second round.
+ */
+static int pair_compared(const struct lsh *l, struct lshthread *th,
+			 uint32_t b, uint32_t x, uint32_t y)
 {
-	const struct dedup_cluster_params *p = l->p;
-	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
-	double s;
-
 	if (l->round == 2 && l->comp[x] != l->comp[y])
 		return 0;
 	if (seen_before(l, x, y, b))
 		return 0;
 	th->candidates++;
 	/* pairs inside one settled cluster are not compared */
-	if (l->root[x] == l->root[y])
-		return 0;
-	if (p->level == DEDUP_LEVEL_COPY) {
-		s = similarity(p, a, c, NULL);
-	} else {
-		/* a bucket's pairs come by their first document */
-		if (th->bits.doc != x)
-			termbits_set(&th->bits, a, x);
-		s = similarity(p, a, c, &th->bits);
-	}
+	return l->root[x] != l->root[y];
+}
+
+/* Keep the compared pair x < y of similarity s if the round wants it. */
+static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
+		     uint32_t y, double s)
+{
+	const struct dedup_cluster_params *p = l->p;
+
 	if (l->round == 1) {
 		if (s < p->threshold)
 			return 0;
@@ -900,6 +943,125 @@ static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 	return links_add(&th->out, x, y, s);
 }
 
+/*
+ * Ask for the memory of what is read next (the caches cannot guess it: a
+ * bucket's documents are anywhere in the run): the keys of the bands
+ * before b, the signature's scalars, or its terms and weights.
+ */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
+{
+	const char *k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
+	size_t o, end = (size_t)b * l->kw * sizeof(*l->keys);
+
+	for (o = 0; o < end; o += 64)
+		PREFETCH(k + o);
+	PREFETCH(&l->sigs[d]);
+}
+
+static void terms_prefetch(const struct dedup_sig *s)
+{
+	const char *t = (const char *)s->terms, *w = (const char *)s->wt;
+	size_t o;
+
+	for (o = 0; o < s->nterms * sizeof(*s->terms); o += 64)
+		PREFETCH(t + o);
+	for (o = 0; o < s->nterms; o += 64)
+		PREFETCH(w + o);
+}
+
+/* A pair of band b's buckets, x < y: verified when b is its first band. */
+static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
+		      uint32_t x, uint32_t y)
+{
+	const struct dedup_cluster_params *p = l->p;
+	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
+	double s;
+
+	if (!pair_compared(l, th, b, x, y))
+		return 0;
+	if (p->level == DEDUP_LEVEL_COPY) {
+		s = similarity(p, a, c, NULL);
+	} else if (!similarity_fixed(p, a, c, &s)) {
+		if (th->tab.doc != x)
+			termtab_set(&th->tab, a, x);
+		s = similarity(p, a, c, &th->tab);
+	}
+	return pair_keep(l, th, x, y, s);
+}
+
+/* The pairs of x and the documents th->need[0..nn) that need terms. */
+static int verify_needed(struct lsh *l, struct lshthread *th, uint32_t x,
+			 uint32_t nn)
+{
+	uint32_t k;
+
+	if (th->tab.doc != x)
+		termtab_set(&th->tab, &l->sigs[x], x);
+	for (k = 0; k < nn; k++) {
+		double s = vector_sim_tab(&th->tab, &l->sigs[th->need[k]]);
+
+		if (pair_keep(l, th, x, th->need[k], s > 1 ? 1 : s))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The pairs of a bucket of band b, m documents from v (ascending), x with
+ * each later one in turn. Those that need their terms compared are listed
+ * first and their terms asked for, then compared: a comparison reads a
+ * thousand bytes of terms from anywhere in memory, and waiting for them
+ * was most of its time.
+ */
+static int bucket_walk(struct lsh *l, struct lshthread *th, uint32_t b,
+		       const struct rec *v, size_t m)
+{
+	const struct dedup_cluster_params *p = l->p;
+	size_t i, j;
+
+	for (i = 0; i < m; i++)
+		keys_prefetch(l, v[i].doc, b);
+	for (i = 0; i + 1 < m; i++) {
+		uint32_t x = v[i].doc, nn = 0;
+		const struct dedup_sig *a = &l->sigs[x];
+
+		for (j = i + 1; j < m; j++) {
+			uint32_t y = v[j].doc;
+			const struct dedup_sig *c = &l->sigs[y];
+			double s;
+
+			if (!pair_compared(l, th, b, x, y))
+				continue;
+			if (p->level == DEDUP_LEVEL_COPY)
+				s = similarity(p, a, c, NULL);
+			else if (!similarity_fixed(p, a, c, &s))
+				goto need;
+			if (pair_keep(l, th, x, y, s))
+				return -1;
+			continue;
+need:
+			if (!nn && th->tab.doc != x)
+				terms_prefetch(a);
+			terms_prefetch(c);
+			th->need[nn++] = y;
+			if (nn < NEED_MAX)
+				continue;
+			if (verify_needed(l, th, x, nn))
+				return -1;
+			nn = 0;
+		}
+		if (nn && verify_needed(l, th, x, nn))
+			return -1;
+	}
+	return 0;
+}
+
 /* The pairs of band b's buckets, verified or kept as the round wants. */
 static void band_walk(void *arg, unsigned t, size_t bi)
 {
@@ -907,7 +1069,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	struct lshthread *th = &l->th[t];
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
-	size_t n, i, j, x, y;
+	size_t n, i, j, x;
 	struct rec *v;
 
 	if (atomic_load(&l->nomem))
@@ -931,10 +1093,8 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 					goto nomem;
 			continue;
 		}
-		for (x = i; x < j; x++)
-			for (y = x + 1; y < j; y++)
-				if (visit_pair(l, th, b, v[x].doc, v[y].doc))
-					goto nomem;
+		if (bucket_walk(l, th, b, v + i, j - i))
+			goto nomem;
 	}
 	return;
 nomem:
@@ -1035,7 +1195,7 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	for (t = 0; t < nt; t++) {
 		struct lshthread *th = &l.th[t];
 
-		th->bits.doc = SIZE_MAX;
+		termtab_init(&th->tab);
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
 		th->a = malloc(m * sizeof(*th->a));
