@@ -161,59 +161,90 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
  * verification compares a document with each of its candidates in turn,
  * so the table is filled once per document and each candidate's terms
  * look themselves up, a load and a compare a term, without a branch. A
- * term whose slot is taken goes to a short list (about seven of 250
- * terms), looked for in the candidate's terms by bisection. A bit per
- * slot, then a search of the document's terms for the few that passed,
- * took twice as long: a pass per term, the second with mispredicted
- * branches; the merge of two sorted lists before that a mispredicted
- * branch per term.
+ * term whose slot is taken goes to a short list (about four of 250
+ * terms), looked for in the candidate's terms. A bit per slot, then a
+ * search of the document's terms for the few that passed, took twice as
+ * long: a pass per term, the second with mispredicted branches; the merge
+ * of two sorted lists before that a mispredicted branch per term.
+ *
+ * A slot is (generation << 27 | term >> TAB_BITS << 8 | weight), weights
+ * being 1 to 255: the table is emptied once every 31 documents rather
+ * than slot by slot, and a slot of an earlier generation (0 is none)
+ * matches no term.
  */
-#define TAB_BITS 12
+#define TAB_BITS 13
 #define TAB_SIZE (1u << TAB_BITS)
+#define TAB_GEN_SHIFT (32 - TAB_BITS + 8)
+#define TAB_GENS (1u << (32 - TAB_GEN_SHIFT))
 
 struct termtab {
-	/* term >> TAB_BITS << 8 | weight; 0 when empty (weights are >= 1) */
 	uint32_t slot[TAB_SIZE];
 	uint16_t more[4096];    /* indexes of the terms left out, ascending */
 	uint32_t nmore;
+	uint32_t gen;           /* of the slots in use, 1 to TAB_GENS - 1 */
 	const struct dedup_sig *s; /* whose terms these are, NULL for none */
 	size_t doc;
+	int avx2;               /* the CPU gathers (the same sums either way) */
 };
 
 static void termtab_init(struct termtab *tt)
 {
 	memset(tt->slot, 0, sizeof(tt->slot));
+	tt->gen = 0;
 	tt->s = NULL;
 	tt->doc = SIZE_MAX;
 	tt->nmore = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+	tt->avx2 = __builtin_cpu_supports("avx2");
+#else
+	tt->avx2 = 0;
+#endif
 }
 
 static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
 			size_t doc)
 {
-	uint32_t i;
+	uint32_t i, gen;
 
-	/* empty the slots of the last document's terms only */
-	for (i = 0; tt->s && i < tt->s->nterms; i++)
-		tt->slot[tt->s->terms[i] & (TAB_SIZE - 1)] = 0;
+	if (++tt->gen == TAB_GENS) {
+		memset(tt->slot, 0, sizeof(tt->slot));
+		tt->gen = 1;
+	}
+	gen = tt->gen << TAB_GEN_SHIFT;
 	tt->nmore = 0;
 	for (i = 0; i < s->nterms; i++) {
 		uint32_t t = s->terms[i], *e = &tt->slot[t & (TAB_SIZE - 1)];
 
-		if (*e)
+		if ((*e & ~0u << TAB_GEN_SHIFT) == gen)
 			tt->more[tt->nmore++] = (uint16_t)i;
 		else
-			*e = t >> TAB_BITS << 8 | s->wt[i];
+			*e = gen | t >> TAB_BITS << 8 | s->wt[i];
 	}
 	tt->s = s;
 	tt->doc = doc;
 }
 
-/* The index of the first of v[0..n) not below t (v ascending). */
+/*
+ * The index of the first of v[0..n) not below t (v ascending). Term ids
+ * are hashes, spread evenly: the place is guessed from t and the terms
+ * below it counted in a window around the guess, without a branch; a
+ * bisection when the window misses.
+ */
+#define GUESS_WIN 32
+
 static uint32_t lower_bound(const uint32_t *v, uint32_t n, uint32_t t)
 {
-	uint32_t lo = 0;
+	uint32_t lo = 0, g, c, k;
 
+	if (n > GUESS_WIN) {
+		g = (uint32_t)((uint64_t)t * n >> 32);
+		g = g < GUESS_WIN / 2 ? 0 : g - GUESS_WIN / 2;
+		g = g > n - GUESS_WIN ? n - GUESS_WIN : g;
+		for (k = 0, c = 0; k < GUESS_WIN; k++)
+			c += v[g + k] < t;
+		if ((c || !g) && (c < GUESS_WIN || g + GUESS_WIN == n))
+			return g + c;
+	}
 	while (n) {
 		uint32_t half = n / 2;
 
@@ -227,6 +258,71 @@ static uint32_t lower_bound(const uint32_t *v, uint32_t n, uint32_t t)
 	return lo;
 }
 
+/*
+ * The products of b's terms found in the table of generation gen (shifted
+ * in place), summed into *dot, the largest into *top. 32 bits are enough:
+ * at most 4,096 products of at most 255 x 255.
+ */
+static void tab_dot(const uint32_t *slot, uint32_t gen, const uint32_t *bt,
+		    const uint8_t *bw, uint32_t n, uint32_t *dot,
+		    uint32_t *top)
+{
+	uint32_t j, d = *dot, m = *top;
+
+	for (j = 0; j < n; j++) {
+		uint32_t t = bt[j], e = slot[t & (TAB_SIZE - 1)];
+		uint32_t x = ((e >> 8) == (gen >> 8 | t >> TAB_BITS)) *
+			     (e & 255) * bw[j];
+
+		d += x;
+		m = x > m ? x : m;
+	}
+	*dot = d;
+	*top = m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define TAB_DOT_AVX2 1
+
+/* tab_dot() eight terms at a time, where the CPU has AVX2's gather. */
+__attribute__((target("avx2")))
+static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
+			 const uint32_t *bt, const uint8_t *bw, uint32_t n,
+			 uint32_t *dot, uint32_t *top)
+{
+	const __m256i mask = _mm256_set1_epi32(TAB_SIZE - 1);
+	const __m256i low = _mm256_set1_epi32(255);
+	const __m256i g = _mm256_set1_epi32((int)(gen >> 8));
+	__m256i d = _mm256_setzero_si256(), m = d;
+	uint32_t j, v[8], dd, mm, k;
+
+	for (j = 0; j + 8 <= n; j += 8) {
+		__m256i t = _mm256_loadu_si256((const __m256i *)(bt + j));
+		__m256i e = _mm256_i32gather_epi32((const int *)slot,
+						   _mm256_and_si256(t, mask),
+						   4);
+		__m256i eq = _mm256_cmpeq_epi32(_mm256_srli_epi32(e, 8),
+			_mm256_or_si256(g, _mm256_srli_epi32(t, TAB_BITS)));
+		__m256i w = _mm256_and_si256(_mm256_and_si256(e, low), eq);
+		__m256i x = _mm256_mullo_epi32(w, _mm256_cvtepu8_epi32(
+			_mm_loadl_epi64((const __m128i *)(bw + j))));
+
+		d = _mm256_add_epi32(d, x);
+		m = _mm256_max_epu32(m, x);
+	}
+	_mm256_storeu_si256((__m256i *)v, d);
+	for (k = 0, dd = *dot; k < 8; k++)
+		dd += v[k];
+	_mm256_storeu_si256((__m256i *)v, m);
+	for (k = 0, mm = *top; k < 8; k++)
+		mm = v[k] > mm ? v[k] : mm;
+	*dot = dd;
+	*top = mm;
+	tab_dot(slot, gen, bt + j, bw + j, n - j, dot, top);
+}
+#endif
+
 /* vector_sim() of a and b, the table of a's terms given. */
 static double vector_sim_tab(const struct termtab *tt,
 			     const struct dedup_sig *b)
@@ -234,23 +330,19 @@ static double vector_sim_tab(const struct termtab *tt,
 	const struct dedup_sig *a = tt->s;
 	const uint32_t *bt = b->terms;
 	const uint8_t *bw = b->wt;
-	uint32_t dot = 0, top = 0, j, k, lo = 0;
+	uint32_t dot = 0, top = 0, k, lo;
+	uint32_t gen = tt->gen << TAB_GEN_SHIFT;
 
-	/*
-	 * 32 bits are enough: at most 4,096 products of at most 255 x 255.
-	 * An empty slot matches a term whose high bits are 0, with weight 0.
-	 */
-	for (j = 0; j < b->nterms; j++) {
-		uint32_t t = bt[j], e = tt->slot[t & (TAB_SIZE - 1)];
-		uint32_t x = ((e >> 8) == (t >> TAB_BITS)) * (e & 255) * bw[j];
-
-		dot += x;
-		top = x > top ? x : top;
-	}
-	for (k = 0; k < tt->nmore && lo < b->nterms; k++) {
+#ifdef TAB_DOT_AVX2
+	if (tt->avx2)
+		tab_dot_avx2(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+	else
+#endif
+		tab_dot(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+	for (k = 0; k < tt->nmore; k++) {
 		uint32_t t = a->terms[tt->more[k]], x;
 
-		lo += lower_bound(bt + lo, b->nterms - lo, t);
+		lo = lower_bound(bt, b->nterms, t);
 		if (lo == b->nterms || bt[lo] != t)
 			continue;
 		x = (uint32_t)a->wt[tt->more[k]] * bw[lo];
