@@ -712,13 +712,17 @@ struct links {
 	size_t n, alloc;
 };
 
-/* Pairs of one document listed before their terms are compared. */
-#define NEED_MAX 64
+/*
+ * Pairs queued for their terms per thread, at most (16 bytes each, with
+ * the sort's buffer; 32 a document for smaller runs).
+ */
+#define QUEUE_MAX ((size_t)1 << 18)
 
 /* One thread's scratch space and results. */
 struct lshthread {
 	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
-	uint32_t need[NEED_MAX]; /* the documents x is to be compared with */
+	uint64_t *q, *qtmp;     /* pairs queued for their terms, x << 32 | y */
+	size_t nq, qcap;
 	struct rec *a, *b;      /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
@@ -992,6 +996,9 @@ static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
 #define PREFETCH(p) ((void)(p))
 #endif
 
+/* Documents of buckets ahead whose keys are asked for. */
+#define KEYS_AHEAD 32
+
 static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 {
 	const char *k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
@@ -1013,7 +1020,95 @@ static void terms_prefetch(const struct dedup_sig *s)
 		PREFETCH(w + o);
 }
 
-/* A pair of band b's buckets, x < y: verified when b is its first band. */
+/*
+ * The queued pairs, by their first document: a radix sort of the words
+ * (x in the high half) on the bits of x. Returns the sorted array.
+ */
+static uint64_t *queue_sorted(const struct lsh *l, struct lshthread *th)
+{
+	uint64_t *v = th->q, *w = th->qtmp, *x;
+	unsigned shift;
+	size_t i;
+
+	for (shift = 32; shift < 64 && (l->n - 1) >> (shift - 32);
+	     shift += RADIX_BITS) {
+		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
+		const uint64_t mask = (1u << RADIX_BITS) - 1;
+
+		for (i = 0; i < th->nq; i++)
+			cnt[v[i] >> shift & mask]++;
+		for (i = 0; i <= mask; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < th->nq; i++)
+			w[cnt[v[i] >> shift & mask]++] = v[i];
+		x = v;
+		v = w;
+		w = x;
+	}
+	return v;
+}
+
+/*
+ * Pairs ahead whose terms are asked for while one is compared, and
+ * further ahead, whose signatures (where the terms are).
+ */
+#define TERMS_AHEAD 4
+#define SIGS_AHEAD 16
+
+/*
+ * Compare the terms of the queued pairs of thread u's queue (on thread
+ * th), each document's table filled once for all its pairs in the queue.
+ */
+static int queue_flush(struct lsh *l, struct lshthread *th,
+		       struct lshthread *u)
+{
+	const uint64_t *v = queue_sorted(l, u);
+	size_t k, n = u->nq;
+
+	u->nq = 0;
+	for (k = 0; k < n && k < TERMS_AHEAD; k++)
+		terms_prefetch(&l->sigs[(uint32_t)v[k]]);
+	for (k = 0; k < n; k++) {
+		uint32_t x = (uint32_t)(v[k] >> 32), y = (uint32_t)v[k];
+		double s;
+
+		if (k + SIGS_AHEAD < n)
+			PREFETCH(&l->sigs[(uint32_t)v[k + SIGS_AHEAD]]);
+		if (k + TERMS_AHEAD < n) {
+			uint64_t f = v[k + TERMS_AHEAD];
+
+			if (f >> 32 != x)
+				terms_prefetch(&l->sigs[f >> 32]);
+			terms_prefetch(&l->sigs[(uint32_t)f]);
+		}
+		if (th->tab.doc != x)
+			termtab_set(&th->tab, &l->sigs[x], x);
+		s = vector_sim_tab(&th->tab, &l->sigs[y]);
+		if (pair_keep(l, th, x, y, s > 1 ? 1 : s))
+			return -1;
+	}
+	return 0;
+}
+
+/* Thread t's queue at the end of a walk (on whichever thread takes it). */
+static void queue_finish(void *arg, unsigned t, size_t u)
+{
+	struct lsh *l = arg;
+
+	if (queue_flush(l, &l->th[t], &l->th[u]))
+		atomic_store(&l->nomem, 1);
+}
+
+/*
+ * A pair of band b's buckets, x < y: verified when b is its first band.
+ * At the event level a pair whose similarity needs the terms is queued:
+ * compared at once, a document's table was filled for its few pairs of
+ * one bucket, each time it came first in one, and each candidate's terms
+ * waited for from memory.
+ */
 static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 		      uint32_t x, uint32_t y)
 {
@@ -1026,78 +1121,10 @@ static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 	if (p->level == DEDUP_LEVEL_COPY) {
 		s = similarity(p, a, c, NULL);
 	} else if (!similarity_fixed(p, a, c, &s)) {
-		if (th->tab.doc != x)
-			termtab_set(&th->tab, a, x);
-		s = similarity(p, a, c, &th->tab);
+		th->q[th->nq++] = (uint64_t)x << 32 | y;
+		return th->nq == th->qcap ? queue_flush(l, th, th) : 0;
 	}
 	return pair_keep(l, th, x, y, s);
-}
-
-/* The pairs of x and the documents th->need[0..nn) that need terms. */
-static int verify_needed(struct lsh *l, struct lshthread *th, uint32_t x,
-			 uint32_t nn)
-{
-	uint32_t k;
-
-	if (th->tab.doc != x)
-		termtab_set(&th->tab, &l->sigs[x], x);
-	for (k = 0; k < nn; k++) {
-		double s = vector_sim_tab(&th->tab, &l->sigs[th->need[k]]);
-
-		if (pair_keep(l, th, x, th->need[k], s > 1 ? 1 : s))
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * The pairs of a bucket of band b, m documents from v (ascending), x with
- * each later one in turn. Those that need their terms compared are listed
- * first and their terms asked for, then compared: a comparison reads a
- * thousand bytes of terms from anywhere in memory, and waiting for them
- * was most of its time.
- */
-static int bucket_walk(struct lsh *l, struct lshthread *th, uint32_t b,
-		       const struct rec *v, size_t m)
-{
-	const struct dedup_cluster_params *p = l->p;
-	size_t i, j;
-
-	for (i = 0; i < m; i++)
-		keys_prefetch(l, v[i].doc, b);
-	for (i = 0; i + 1 < m; i++) {
-		uint32_t x = v[i].doc, nn = 0;
-		const struct dedup_sig *a = &l->sigs[x];
-
-		for (j = i + 1; j < m; j++) {
-			uint32_t y = v[j].doc;
-			const struct dedup_sig *c = &l->sigs[y];
-			double s;
-
-			if (!pair_compared(l, th, b, x, y))
-				continue;
-			if (p->level == DEDUP_LEVEL_COPY)
-				s = similarity(p, a, c, NULL);
-			else if (!similarity_fixed(p, a, c, &s))
-				goto need;
-			if (pair_keep(l, th, x, y, s))
-				return -1;
-			continue;
-need:
-			if (!nn && th->tab.doc != x)
-				terms_prefetch(a);
-			terms_prefetch(c);
-			th->need[nn++] = y;
-			if (nn < NEED_MAX)
-				continue;
-			if (verify_needed(l, th, x, nn))
-				return -1;
-			nn = 0;
-		}
-		if (nn && verify_needed(l, th, x, nn))
-			return -1;
-	}
-	return 0;
 }
 
 /* The pairs of band b's buckets, verified or kept as the round wants. */
@@ -1107,7 +1134,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	struct lshthread *th = &l->th[t];
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
-	size_t n, i, j, x;
+	size_t n, i, j, x, y, ahead = 0;
 	struct rec *v;
 
 	if (atomic_load(&l->nomem))
@@ -1120,6 +1147,12 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 			;
 		if (j - i < 2)
 			continue;
+		/* the keys of the buckets' documents some way ahead */
+		for (ahead = ahead > i ? ahead : i;
+		     ahead < n && ahead < j + KEYS_AHEAD; ahead++)
+			if ((ahead + 1 < n && v[ahead + 1].key == v[ahead].key) ||
+			    (ahead && v[ahead - 1].key == v[ahead].key))
+				keys_prefetch(l, v[ahead].doc, b);
 		if (bc->nc)
 			c = crowd_find(bc, v[i].key);
 		if (c) {
@@ -1131,8 +1164,10 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 					goto nomem;
 			continue;
 		}
-		if (bucket_walk(l, th, b, v + i, j - i))
-			goto nomem;
+		for (x = i; x < j; x++)
+			for (y = x + 1; y < j; y++)
+				if (visit_pair(l, th, b, v[x].doc, v[y].doc))
+					goto nomem;
 	}
 	return;
 nomem:
@@ -1184,6 +1219,8 @@ static void lsh_free(struct lsh *l, unsigned nt)
 		free(l->th[t].b);
 		free(l->th[t].hv);
 		free(l->th[t].idx);
+		free(l->th[t].q);
+		free(l->th[t].qtmp);
 		free(l->th[t].out.v);
 	}
 	free(l->th);
@@ -1240,6 +1277,13 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		th->b = malloc(m * sizeof(*th->b));
 		if (!th->hv || !th->idx || !th->a || !th->b)
 			goto out;
+		if (p->level != DEDUP_LEVEL_EVENT)
+			continue;
+		th->qcap = m < QUEUE_MAX / 32 ? 32 * m : QUEUE_MAX;
+		th->q = malloc(th->qcap * sizeof(*th->q));
+		th->qtmp = malloc(th->qcap * sizeof(*th->qtmp));
+		if (!th->q || !th->qtmp)
+			goto out;
 	}
 	par_for(nt, n, 64, lsh_doc, &l);
 	memcpy(l.in, l.has, n);
@@ -1250,6 +1294,8 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	/* first round: every candidate, the pairs at the threshold kept */
 	l.round = 1;
 	par_for(nt, bands, 1, band_walk, &l);
+	if (p->level == DEDUP_LEVEL_EVENT)
+		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
 	for (t = 0; t < nt; t++) {
@@ -1287,6 +1333,8 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	l.round = 2;
 	l.comp = comp;
 	par_for(nt, bands, 1, band_walk, &l);
+	if (p->level == DEDUP_LEVEL_EVENT)
+		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
 	if (links_collect(&l, nt, kept))
