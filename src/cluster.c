@@ -86,12 +86,60 @@ static double p_fn(double s, double b, double r)
 	return 1 - (1 - pow(1 - pow(s, r), b));
 }
 
+/*
+ * The last answers of dedup_lsh_optimal(): it takes about a million
+ * calls of pow() at 256 hashes (some 20 ms), and the keys of each
+ * document an index adds, or a test's, ask for it again.
+ */
+#define LSH_MEMO 4
+
+static struct {
+	double t;
+	uint32_t nhash, bands, rows;
+} lsh_memo[LSH_MEMO];
+static unsigned lsh_memo_n;
+static pthread_mutex_t lsh_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int lsh_memo_get(double t, uint32_t nhash, uint32_t *bands,
+			uint32_t *rows)
+{
+	unsigned i;
+	int found = 0;
+
+	pthread_mutex_lock(&lsh_memo_lock);
+	for (i = 0; i < lsh_memo_n && i < LSH_MEMO && !found; i++) {
+		if (lsh_memo[i].t == t && lsh_memo[i].nhash == nhash) {
+			*bands = lsh_memo[i].bands;
+			*rows = lsh_memo[i].rows;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&lsh_memo_lock);
+	return found;
+}
+
+static void lsh_memo_put(double t, uint32_t nhash, uint32_t bands,
+			 uint32_t rows)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&lsh_memo_lock);
+	i = lsh_memo_n++ % LSH_MEMO;
+	lsh_memo[i].t = t;
+	lsh_memo[i].nhash = nhash;
+	lsh_memo[i].bands = bands;
+	lsh_memo[i].rows = rows;
+	pthread_mutex_unlock(&lsh_memo_lock);
+}
+
 void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 		       uint32_t *rows)
 {
 	double best = INFINITY;
 	uint32_t b, r;
 
+	if (lsh_memo_get(t, nhash, bands, rows))
+		return;
 	*bands = nhash;
 	*rows = 1;
 	for (b = 1; b <= nhash; b++) {
@@ -106,6 +154,7 @@ void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 			}
 		}
 	}
+	lsh_memo_put(t, nhash, *bands, *rows);
 }
 
 static int dates_apart(const struct dedup_cluster_params *p,
@@ -167,10 +216,9 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
  * long: a pass per term, the second with mispredicted branches; the merge
  * of two sorted lists before that a mispredicted branch per term.
  *
- * A slot is (generation << 27 | term >> TAB_BITS << 8 | weight), weights
- * being 1 to 255: the table is emptied once every 31 documents rather
- * than slot by slot, and a slot of an earlier generation (0 is none)
- * matches no term.
+ * A slot is (generation << 27 | term >> TAB_BITS << 8 | weight): the
+ * table is emptied once every 31 documents rather than slot by slot, and
+ * a slot of an earlier generation (0 is none) matches no term.
  */
 #define TAB_BITS 13
 #define TAB_SIZE (1u << TAB_BITS)
