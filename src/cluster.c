@@ -86,12 +86,60 @@ static double p_fn(double s, double b, double r)
 	return 1 - (1 - pow(1 - pow(s, r), b));
 }
 
+/*
+ * The last answers of dedup_lsh_optimal(): it takes about a million
+ * calls of pow() at 256 hashes (some 20 ms), and the keys of each
+ * document an index adds, or a test's, ask for it again.
+ */
+#define LSH_MEMO 4
+
+static struct {
+	double t;
+	uint32_t nhash, bands, rows;
+} lsh_memo[LSH_MEMO];
+static unsigned lsh_memo_n;
+static pthread_mutex_t lsh_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int lsh_memo_get(double t, uint32_t nhash, uint32_t *bands,
+			uint32_t *rows)
+{
+	unsigned i;
+	int found = 0;
+
+	pthread_mutex_lock(&lsh_memo_lock);
+	for (i = 0; i < lsh_memo_n && i < LSH_MEMO && !found; i++) {
+		if (lsh_memo[i].t == t && lsh_memo[i].nhash == nhash) {
+			*bands = lsh_memo[i].bands;
+			*rows = lsh_memo[i].rows;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&lsh_memo_lock);
+	return found;
+}
+
+static void lsh_memo_put(double t, uint32_t nhash, uint32_t bands,
+			 uint32_t rows)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&lsh_memo_lock);
+	i = lsh_memo_n++ % LSH_MEMO;
+	lsh_memo[i].t = t;
+	lsh_memo[i].nhash = nhash;
+	lsh_memo[i].bands = bands;
+	lsh_memo[i].rows = rows;
+	pthread_mutex_unlock(&lsh_memo_lock);
+}
+
 void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 		       uint32_t *rows)
 {
 	double best = INFINITY;
 	uint32_t b, r;
 
+	if (lsh_memo_get(t, nhash, bands, rows))
+		return;
 	*bands = nhash;
 	*rows = 1;
 	for (b = 1; b <= nhash; b++) {
@@ -106,6 +154,7 @@ void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 			}
 		}
 	}
+	lsh_memo_put(t, nhash, *bands, *rows);
 }
 
 static int dates_apart(const struct dedup_cluster_params *p,
@@ -156,97 +205,214 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 }
 
 /*
- * A bit per term of one signature, by the term id's low bits (ids are
- * hashes): verification compares a document with each of its candidates
- * in turn, about a hundred of them, so the bits are set once per document
- * and each candidate's terms test them. A few percent pass by chance;
- * those and the shared terms are looked up by bisection. The merge of two
- * sorted lists it replaces took a mispredicted branch per term.
+ * The terms of one signature by the term id's low bits (ids are hashes),
+ * a slot holding the rest of its term's bits and its weight in one word:
+ * verification compares a document with each of its candidates in turn,
+ * so the table is filled once per document and each candidate's terms
+ * look themselves up, a load and a compare a term, without a branch. A
+ * term whose slot is taken goes to a short list (about four of 250
+ * terms), looked for in the candidate's terms. A bit per slot, then a
+ * search of the document's terms for the few that passed, took twice as
+ * long: a pass per term, the second with mispredicted branches; the merge
+ * of two sorted lists before that a mispredicted branch per term.
+ *
+ * A slot is (generation << 27 | term >> TAB_BITS << 8 | weight): the
+ * table is emptied once every 31 documents rather than slot by slot, and
+ * a slot of an earlier generation (0 is none) matches no term.
  */
-#define TERM_BITS 4096
+#define TAB_BITS 13
+#define TAB_SIZE (1u << TAB_BITS)
+#define TAB_GEN_SHIFT (32 - TAB_BITS + 8)
+#define TAB_GENS (1u << (32 - TAB_GEN_SHIFT))
 
-struct termbits {
-	uint64_t w[TERM_BITS / 64];
-	size_t doc;     /* whose bits these are, SIZE_MAX for none */
-	char pad[64 - sizeof(size_t)]; /* one thread's own cache lines */
+struct termtab {
+	uint32_t slot[TAB_SIZE];
+	uint16_t more[4096];    /* indexes of the terms left out, ascending */
+	uint32_t nmore;
+	uint32_t gen;           /* of the slots in use, 1 to TAB_GENS - 1 */
+	const struct dedup_sig *s; /* whose terms these are, NULL for none */
+	size_t doc;
+	int avx2;               /* the CPU gathers (the same sums either way) */
 };
 
-static void termbits_set(struct termbits *tb, const struct dedup_sig *s,
-			 size_t doc)
+static void termtab_init(struct termtab *tt)
 {
-	uint32_t i;
+	memset(tt->slot, 0, sizeof(tt->slot));
+	tt->gen = 0;
+	tt->s = NULL;
+	tt->doc = SIZE_MAX;
+	tt->nmore = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+	tt->avx2 = __builtin_cpu_supports("avx2");
+#else
+	tt->avx2 = 0;
+#endif
+}
 
-	memset(tb->w, 0, sizeof(tb->w));
-	for (i = 0; i < s->nterms; i++) {
-		uint32_t t = s->terms[i] % TERM_BITS;
+static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
+			size_t doc)
+{
+	uint32_t i, gen;
 
-		tb->w[t / 64] |= (uint64_t)1 << (t % 64);
+	if (++tt->gen == TAB_GENS) {
+		memset(tt->slot, 0, sizeof(tt->slot));
+		tt->gen = 1;
 	}
-	tb->doc = doc;
+	gen = tt->gen << TAB_GEN_SHIFT;
+	tt->nmore = 0;
+	for (i = 0; i < s->nterms; i++) {
+		uint32_t t = s->terms[i], *e = &tt->slot[t & (TAB_SIZE - 1)];
+
+		if ((*e & ~0u << TAB_GEN_SHIFT) == gen)
+			tt->more[tt->nmore++] = (uint16_t)i;
+		else
+			*e = gen | t >> TAB_BITS << 8 | s->wt[i];
+	}
+	tt->s = s;
+	tt->doc = doc;
 }
 
 /*
- * vector_sim() of a and b, the bits of a given. The terms of b that pass
- * the bits are listed first, without a branch; then each is looked for in
- * a from where the last one was found (b's terms ascend). Passing terms
- * are about ten of a's terms apart, so the terms below one are counted
- * sixteen at a time, without a branch (the count is the offset, a's terms
- * ascend): a bisection over the rest of a took a dependent load and a
- * mispredicted branch a step, half of the verification's time.
+ * The index of the first of v[0..n) not below t (v ascending). Term ids
+ * are hashes, spread evenly: the place is guessed from t and the terms
+ * below it counted in a window around the guess, without a branch; a
+ * bisection when the window misses.
  */
-#define SCAN 16
+#define GUESS_WIN 32
 
-static double vector_sim_bits(const struct dedup_sig *a,
-			      const struct termbits *tb,
-			      const struct dedup_sig *b)
+static uint32_t lower_bound(const uint32_t *v, uint32_t n, uint32_t t)
 {
-	uint16_t pass[4096]; /* signatures hold at most 4,096 terms */
-	const uint32_t *at = a->terms;
-	uint64_t dot = 0, top = 0;
-	uint32_t j, k, np = 0, lo = 0, na = a->nterms;
+	uint32_t lo = 0, g, c, k;
 
-	for (j = 0; j < b->nterms; j++) {
-		uint32_t t = b->terms[j] % TERM_BITS;
-
-		pass[np] = (uint16_t)j;
-		np += (uint32_t)(tb->w[t / 64] >> (t % 64) & 1);
+	if (n > GUESS_WIN) {
+		g = (uint32_t)((uint64_t)t * n >> 32);
+		g = g < GUESS_WIN / 2 ? 0 : g - GUESS_WIN / 2;
+		g = g > n - GUESS_WIN ? n - GUESS_WIN : g;
+		for (k = 0, c = 0; k < GUESS_WIN; k++)
+			c += v[g + k] < t;
+		if ((c || !g) && (c < GUESS_WIN || g + GUESS_WIN == n))
+			return g + c;
 	}
-	for (k = 0; k < np && lo < na; k++) {
-		uint32_t t = b->terms[pass[k]], q, c;
-		uint64_t x;
+	while (n) {
+		uint32_t half = n / 2;
 
-		/* lo: first of a's terms from lo not below t */
-		for (;;) {
-			if (na - lo < SCAN) {
-				while (lo < na && at[lo] < t)
-					lo++;
-				break;
-			}
-			for (q = 0, c = 0; q < SCAN; q++)
-				c += at[lo + q] < t;
-			lo += c;
-			if (c < SCAN)
-				break;
+		if (v[lo + half] < t) {
+			lo += half + 1;
+			n -= half + 1;
+		} else {
+			n = half;
 		}
-		if (lo == na || at[lo] != t)
+	}
+	return lo;
+}
+
+/*
+ * The products of b's terms found in the table of generation gen (shifted
+ * in place), summed into *dot, the largest into *top. 32 bits are enough:
+ * at most 4,096 products of at most 255 x 255.
+ */
+static void tab_dot(const uint32_t *slot, uint32_t gen, const uint32_t *bt,
+		    const uint8_t *bw, uint32_t n, uint32_t *dot,
+		    uint32_t *top)
+{
+	uint32_t j, d = *dot, m = *top;
+
+	for (j = 0; j < n; j++) {
+		uint32_t t = bt[j], e = slot[t & (TAB_SIZE - 1)];
+		uint32_t x = ((e >> 8) == (gen >> 8 | t >> TAB_BITS)) *
+			     (e & 255) * bw[j];
+
+		d += x;
+		m = x > m ? x : m;
+	}
+	*dot = d;
+	*top = m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define TAB_DOT_AVX2 1
+
+/* tab_dot() eight terms at a time, where the CPU has AVX2's gather. */
+__attribute__((target("avx2")))
+static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
+			 const uint32_t *bt, const uint8_t *bw, uint32_t n,
+			 uint32_t *dot, uint32_t *top)
+{
+	const __m256i mask = _mm256_set1_epi32(TAB_SIZE - 1);
+	const __m256i low = _mm256_set1_epi32(255);
+	const __m256i g = _mm256_set1_epi32((int)(gen >> 8));
+	__m256i d = _mm256_setzero_si256(), m = d;
+	uint32_t j, v[8], dd, mm, k;
+
+	for (j = 0; j + 8 <= n; j += 8) {
+		__m256i t = _mm256_loadu_si256((const __m256i *)(bt + j));
+		__m256i e = _mm256_i32gather_epi32((const int *)slot,
+						   _mm256_and_si256(t, mask),
+						   4);
+		__m256i eq = _mm256_cmpeq_epi32(_mm256_srli_epi32(e, 8),
+			_mm256_or_si256(g, _mm256_srli_epi32(t, TAB_BITS)));
+		__m256i w = _mm256_and_si256(_mm256_and_si256(e, low), eq);
+		__m256i x = _mm256_mullo_epi32(w, _mm256_cvtepu8_epi32(
+			_mm_loadl_epi64((const __m128i *)(bw + j))));
+
+		d = _mm256_add_epi32(d, x);
+		m = _mm256_max_epu32(m, x);
+	}
+	_mm256_storeu_si256((__m256i *)v, d);
+	for (k = 0, dd = *dot; k < 8; k++)
+		dd += v[k];
+	_mm256_storeu_si256((__m256i *)v, m);
+	for (k = 0, mm = *top; k < 8; k++)
+		mm = v[k] > mm ? v[k] : mm;
+	*dot = dd;
+	*top = mm;
+	tab_dot(slot, gen, bt + j, bw + j, n - j, dot, top);
+}
+#endif
+
+/* vector_sim() of a and b, the table of a's terms given. */
+static double vector_sim_tab(const struct termtab *tt,
+			     const struct dedup_sig *b)
+{
+	const struct dedup_sig *a = tt->s;
+	const uint32_t *bt = b->terms;
+	const uint8_t *bw = b->wt;
+	uint32_t dot = 0, top = 0, k, lo;
+	uint32_t gen = tt->gen << TAB_GEN_SHIFT;
+
+#ifdef TAB_DOT_AVX2
+	if (tt->avx2)
+		tab_dot_avx2(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+	else
+#endif
+		tab_dot(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+	for (k = 0; k < tt->nmore; k++) {
+		uint32_t t = a->terms[tt->more[k]], x;
+
+		lo = lower_bound(bt, b->nterms, t);
+		if (lo == b->nterms || bt[lo] != t)
 			continue;
-		x = (uint64_t)a->wt[lo] * b->wt[pass[k]];
+		x = (uint32_t)a->wt[tt->more[k]] * bw[lo];
 		dot += x;
 		top = x > top ? x : top;
-		lo++;
 	}
 	return vector_dot(dot, top);
 }
 
-/* dedup_similarity(), with the term bits of a when tb is not NULL. */
-static double similarity(const struct dedup_cluster_params *p,
-			 const struct dedup_sig *a, const struct dedup_sig *b,
-			 const struct termbits *tb)
+/*
+ * The similarity of a and b when it does not take their terms: 1 for
+ * identical bodies, minus the threshold for reports dated apart. Returns
+ * 1 and sets *s then, else 0.
+ */
+static int similarity_fixed(const struct dedup_cluster_params *p,
+			    const struct dedup_sig *a, const struct dedup_sig *b,
+			    double *s)
 {
-	double s;
-
-	if (a->nwords && a->body == b->body && a->nwords == b->nwords)
+	if (a->nwords && a->body == b->body && a->nwords == b->nwords) {
+		*s = 1;
 		return 1;
+	}
 	/*
 	 * Dated reports days apart tell different events, but a date found
 	 * in a text is often the date of something it recalls (a trial
@@ -256,12 +422,26 @@ static double similarity(const struct dedup_cluster_params *p,
 	 * pair at the threshold counts for it. A -1 let one misread date
 	 * tear a report from the dozen others of its event.
 	 */
-	if (dates_apart(p, a, b))
-		return -p->threshold;
+	if (dates_apart(p, a, b)) {
+		*s = -p->threshold;
+		return 1;
+	}
+	return 0;
+}
+
+/* dedup_similarity(), with the table of a's terms when tt is not NULL. */
+static double similarity(const struct dedup_cluster_params *p,
+			 const struct dedup_sig *a, const struct dedup_sig *b,
+			 const struct termtab *tt)
+{
+	double s;
+
+	if (similarity_fixed(p, a, b, &s))
+		return s;
 	if (p->level == DEDUP_LEVEL_COPY)
 		s = dedup_sig_jaccard(a, b);
-	else if (tb)
-		s = vector_sim_bits(a, tb, b);
+	else if (tt)
+		s = vector_sim_tab(tt, b);
 	else
 		s = vector_sim(a, b);
 	return s > 1 ? 1 : s;
@@ -343,8 +523,6 @@ static float neg_log(float u)
 	       0.69314718f;
 }
 
-static void sort_u64(uint64_t *v, size_t n, unsigned depth);
-
 /*
  * P-MinHash: term t wins permutation i when -ln(U_i(t)) / w_t is smallest,
  * U_i(t) uniform in (0, 1) from a hash of (i, t); ties go to the lower
@@ -403,6 +581,41 @@ static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
 }
 
 /*
+ * The strongest `top` terms of s into key as pminhash() takes them, and
+ * their number; weaker ones would rarely win. Strongest first, then the
+ * lower id: one integer order, so one set of terms, whose order does not
+ * matter. Weights are bytes, so the weakest weight that takes part is
+ * found by counting, and of that weight the lowest ids (the terms
+ * ascend): sorting the keys took a fifth of the hashing.
+ */
+static uint32_t top_terms(const struct dedup_sig *s, uint32_t top,
+			  uint64_t *key)
+{
+	uint32_t cnt[DEDUP_WEIGHT_ONE + 1] = { 0 }, i, w, m = 0, above = 0;
+
+	if (s->nterms > top) {
+		for (i = 0; i < s->nterms; i++)
+			cnt[s->wt[i]]++;
+		/* w: the weight at which the strongest reach `top` */
+		for (w = DEDUP_WEIGHT_ONE; above + cnt[w] < top; w--)
+			above += cnt[w];
+	} else {
+		w = 0;
+	}
+	/* all above w, and the first top - above of weight w */
+	for (i = 0; i < s->nterms; i++) {
+		uint32_t wt = s->wt[i];
+
+		if (wt < w || (wt == w && above == top))
+			continue;
+		above += wt == w;
+		key[m++] = (uint64_t)(DEDUP_WEIGHT_ONE - wt) << 32 |
+			   s->terms[i];
+	}
+	return m;
+}
+
+/*
  * The first nv LSH values of one document (0 when it has no features);
  * key has room for the document's terms. Bands use bands x rows of the
  * nhash values, and each value depends on its index alone.
@@ -422,18 +635,7 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 	}
 	if (!s->nterms)
 		return 0;
-	/*
-	 * The strongest terms take part; weaker ones would rarely win.
-	 * Strongest first, then the lower id: one integer order.
-	 */
-	m = s->nterms;
-	for (i = 0; i < m; i++)
-		key[i] = (uint64_t)(DEDUP_WEIGHT_ONE - s->wt[i]) << 32 |
-			 s->terms[i];
-	if (m > p->top_terms) {
-		sort_u64(key, m, 64);
-		m = p->top_terms;
-	}
+	m = top_terms(s, p->top_terms, key);
 	pminhash(key, m, nv, out);
 	return 1;
 }
@@ -486,82 +688,6 @@ int dedup_cluster_keys(const struct dedup_cluster_params *p,
 	free(hv);
 	free(idx);
 	return has;
-}
-
-static void sift_down(uint64_t *v, size_t i, size_t n)
-{
-	for (;;) {
-		size_t c = 2 * i + 1;
-		uint64_t t;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && v[c + 1] > v[c])
-			c++;
-		if (v[i] >= v[c])
-			return;
-		t = v[i];
-		v[i] = v[c];
-		v[c] = t;
-		i = c;
-	}
-}
-
-/*
- * Sort in place (glibc's qsort takes a buffer as large as the array, and
- * the pair lists are the largest arrays of a run): quicksort on the median
- * of three, heapsort past a depth limit, insertion sort for short ranges.
- */
-static void sort_u64(uint64_t *v, size_t n, unsigned depth)
-{
-	size_t k;
-
-	while (n > 16) {
-		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], piv, t;
-		size_t i = 0, j = n - 1;
-
-		if (!depth--) {
-			for (k = n / 2; k-- > 0;)
-				sift_down(v, k, n);
-			for (k = n - 1; k > 0; k--) {
-				t = v[0];
-				v[0] = v[k];
-				v[k] = t;
-				sift_down(v, 0, k);
-			}
-			return;
-		}
-		piv = a < b ? (b < c ? b : a < c ? c : a) :
-			      (a < c ? a : b < c ? c : b);
-		for (;;) {
-			while (v[i] < piv)
-				i++;
-			while (v[j] > piv)
-				j--;
-			if (i >= j)
-				break;
-			t = v[i];
-			v[i++] = v[j];
-			v[j--] = t;
-		}
-		/* [0, j] <= piv <= [j + 1, n): recurse on the smaller side */
-		if (j + 1 < n - j - 1) {
-			sort_u64(v, j + 1, depth);
-			v += j + 1;
-			n -= j + 1;
-		} else {
-			sort_u64(v + j + 1, n - j - 1, depth);
-			n = j + 1;
-		}
-	}
-	for (k = 1; k < n; k++) {
-		uint64_t x = v[k];
-		size_t j = k;
-
-		for (; j && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
 }
 
 static uint32_t find_root(uint32_t *parent, uint32_t x)
@@ -634,9 +760,17 @@ struct links {
 	size_t n, alloc;
 };
 
+/*
+ * Pairs queued for their terms per thread, at most (16 bytes each, with
+ * the sort's buffer; 32 a document for smaller runs).
+ */
+#define QUEUE_MAX ((size_t)1 << 18)
+
 /* One thread's scratch space and results. */
 struct lshthread {
-	_Alignas(64) struct termbits bits; /* threads apart by cache lines */
+	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
+	uint64_t *q, *qtmp;     /* pairs queued for their terms, x << 32 | y */
+	size_t nq, qcap;
 	struct rec *a, *b;      /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
@@ -865,30 +999,29 @@ static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
 	return 0;
 }
 
-/* A pair of band b's buckets, x < y: verified when b is its first band. */
-static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
-		      uint32_t x, uint32_t y)
+/*
+ * Whether x < y of one of band b's buckets are compared there: b is the
+ * first band that makes them a candidate (counted then) and they are not
+ * of one settled cluster, nor of two components in the second round.
+ */
+static int pair_compared(const struct lsh *l, struct lshthread *th,
+			 uint32_t b, uint32_t x, uint32_t y)
 {
-	const struct dedup_cluster_params *p = l->p;
-	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
-	double s;
-
 	if (l->round == 2 && l->comp[x] != l->comp[y])
 		return 0;
 	if (seen_before(l, x, y, b))
 		return 0;
 	th->candidates++;
 	/* pairs inside one settled cluster are not compared */
-	if (l->root[x] == l->root[y])
-		return 0;
-	if (p->level == DEDUP_LEVEL_COPY) {
-		s = similarity(p, a, c, NULL);
-	} else {
-		/* a bucket's pairs come by their first document */
-		if (th->bits.doc != x)
-			termbits_set(&th->bits, a, x);
-		s = similarity(p, a, c, &th->bits);
-	}
+	return l->root[x] != l->root[y];
+}
+
+/* Keep the compared pair x < y of similarity s if the round wants it. */
+static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
+		     uint32_t y, double s)
+{
+	const struct dedup_cluster_params *p = l->p;
+
 	if (l->round == 1) {
 		if (s < p->threshold)
 			return 0;
@@ -900,6 +1033,148 @@ static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 	return links_add(&th->out, x, y, s);
 }
 
+/*
+ * Ask for the memory of what is read next (the caches cannot guess it: a
+ * bucket's documents are anywhere in the run): the keys of the bands
+ * before b, the signature's scalars, or its terms and weights.
+ */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Documents of buckets ahead whose keys are asked for. */
+#define KEYS_AHEAD 32
+
+static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
+{
+	const char *k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
+	size_t o, end = (size_t)b * l->kw * sizeof(*l->keys);
+
+	for (o = 0; o < end; o += 64)
+		PREFETCH(k + o);
+	PREFETCH(&l->sigs[d]);
+}
+
+static void terms_prefetch(const struct dedup_sig *s)
+{
+	const char *t = (const char *)s->terms, *w = (const char *)s->wt;
+	size_t o;
+
+	for (o = 0; o < s->nterms * sizeof(*s->terms); o += 64)
+		PREFETCH(t + o);
+	for (o = 0; o < s->nterms; o += 64)
+		PREFETCH(w + o);
+}
+
+/*
+ * The queued pairs, by their first document: a radix sort of the words
+ * (x in the high half) on the bits of x. Returns the sorted array.
+ */
+static uint64_t *queue_sorted(const struct lsh *l, struct lshthread *th)
+{
+	uint64_t *v = th->q, *w = th->qtmp, *x;
+	unsigned shift;
+	size_t i;
+
+	for (shift = 32; shift < 64 && (l->n - 1) >> (shift - 32);
+	     shift += RADIX_BITS) {
+		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
+		const uint64_t mask = (1u << RADIX_BITS) - 1;
+
+		for (i = 0; i < th->nq; i++)
+			cnt[v[i] >> shift & mask]++;
+		for (i = 0; i <= mask; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < th->nq; i++)
+			w[cnt[v[i] >> shift & mask]++] = v[i];
+		x = v;
+		v = w;
+		w = x;
+	}
+	return v;
+}
+
+/*
+ * Pairs ahead whose terms are asked for while one is compared, and
+ * further ahead, whose signatures (where the terms are).
+ */
+#define TERMS_AHEAD 4
+#define SIGS_AHEAD 16
+
+/*
+ * Compare the terms of the queued pairs of thread u's queue (on thread
+ * th), each document's table filled once for all its pairs in the queue.
+ */
+static int queue_flush(struct lsh *l, struct lshthread *th,
+		       struct lshthread *u)
+{
+	const uint64_t *v = queue_sorted(l, u);
+	size_t k, n = u->nq;
+
+	u->nq = 0;
+	for (k = 0; k < n && k < TERMS_AHEAD; k++)
+		terms_prefetch(&l->sigs[(uint32_t)v[k]]);
+	for (k = 0; k < n; k++) {
+		uint32_t x = (uint32_t)(v[k] >> 32), y = (uint32_t)v[k];
+		double s;
+
+		if (k + SIGS_AHEAD < n)
+			PREFETCH(&l->sigs[(uint32_t)v[k + SIGS_AHEAD]]);
+		if (k + TERMS_AHEAD < n) {
+			uint64_t f = v[k + TERMS_AHEAD];
+
+			if (f >> 32 != x)
+				terms_prefetch(&l->sigs[f >> 32]);
+			terms_prefetch(&l->sigs[(uint32_t)f]);
+		}
+		if (th->tab.doc != x)
+			termtab_set(&th->tab, &l->sigs[x], x);
+		s = vector_sim_tab(&th->tab, &l->sigs[y]);
+		if (pair_keep(l, th, x, y, s > 1 ? 1 : s))
+			return -1;
+	}
+	return 0;
+}
+
+/* Thread t's queue at the end of a walk (on whichever thread takes it). */
+static void queue_finish(void *arg, unsigned t, size_t u)
+{
+	struct lsh *l = arg;
+
+	if (queue_flush(l, &l->th[t], &l->th[u]))
+		atomic_store(&l->nomem, 1);
+}
+
+/*
+ * A pair of band b's buckets, x < y: verified when b is its first band.
+ * At the event level a pair whose similarity needs the terms is queued:
+ * compared at once, a document's table was filled for its few pairs of
+ * one bucket, each time it came first in one, and each candidate's terms
+ * waited for from memory.
+ */
+static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
+		      uint32_t x, uint32_t y)
+{
+	const struct dedup_cluster_params *p = l->p;
+	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
+	double s;
+
+	if (!pair_compared(l, th, b, x, y))
+		return 0;
+	if (p->level == DEDUP_LEVEL_COPY) {
+		s = similarity(p, a, c, NULL);
+	} else if (!similarity_fixed(p, a, c, &s)) {
+		th->q[th->nq++] = (uint64_t)x << 32 | y;
+		return th->nq == th->qcap ? queue_flush(l, th, th) : 0;
+	}
+	return pair_keep(l, th, x, y, s);
+}
+
 /* The pairs of band b's buckets, verified or kept as the round wants. */
 static void band_walk(void *arg, unsigned t, size_t bi)
 {
@@ -907,7 +1182,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	struct lshthread *th = &l->th[t];
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
-	size_t n, i, j, x, y;
+	size_t n, i, j, x, y, ahead = 0;
 	struct rec *v;
 
 	if (atomic_load(&l->nomem))
@@ -920,6 +1195,12 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 			;
 		if (j - i < 2)
 			continue;
+		/* the keys of the buckets' documents some way ahead */
+		for (ahead = ahead > i ? ahead : i;
+		     ahead < n && ahead < j + KEYS_AHEAD; ahead++)
+			if ((ahead + 1 < n && v[ahead + 1].key == v[ahead].key) ||
+			    (ahead && v[ahead - 1].key == v[ahead].key))
+				keys_prefetch(l, v[ahead].doc, b);
 		if (bc->nc)
 			c = crowd_find(bc, v[i].key);
 		if (c) {
@@ -986,6 +1267,8 @@ static void lsh_free(struct lsh *l, unsigned nt)
 		free(l->th[t].b);
 		free(l->th[t].hv);
 		free(l->th[t].idx);
+		free(l->th[t].q);
+		free(l->th[t].qtmp);
 		free(l->th[t].out.v);
 	}
 	free(l->th);
@@ -1035,12 +1318,19 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	for (t = 0; t < nt; t++) {
 		struct lshthread *th = &l.th[t];
 
-		th->bits.doc = SIZE_MAX;
+		termtab_init(&th->tab);
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
 		th->a = malloc(m * sizeof(*th->a));
 		th->b = malloc(m * sizeof(*th->b));
 		if (!th->hv || !th->idx || !th->a || !th->b)
+			goto out;
+		if (p->level != DEDUP_LEVEL_EVENT)
+			continue;
+		th->qcap = m < QUEUE_MAX / 32 ? 32 * m : QUEUE_MAX;
+		th->q = malloc(th->qcap * sizeof(*th->q));
+		th->qtmp = malloc(th->qcap * sizeof(*th->qtmp));
+		if (!th->q || !th->qtmp)
 			goto out;
 	}
 	par_for(nt, n, 64, lsh_doc, &l);
@@ -1052,6 +1342,8 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	/* first round: every candidate, the pairs at the threshold kept */
 	l.round = 1;
 	par_for(nt, bands, 1, band_walk, &l);
+	if (p->level == DEDUP_LEVEL_EVENT)
+		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
 	for (t = 0; t < nt; t++) {
@@ -1089,6 +1381,8 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	l.round = 2;
 	l.comp = comp;
 	par_for(nt, bands, 1, band_walk, &l);
+	if (p->level == DEDUP_LEVEL_EVENT)
+		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
 	if (links_collect(&l, nt, kept))

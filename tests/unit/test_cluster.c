@@ -449,6 +449,63 @@ static void test_candidates_exact(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * Verification compares terms through a table of one document's terms by
+ * their low bits, with a list for those whose slot is taken, and queues
+ * the pairs it compares: the similarities must be those of the merge of
+ * two sorted lists to the last bit. Terms here often share their low 13
+ * bits (slots taken, terms left out of the table), weights differ, some
+ * documents are dated apart or identical, and the pairs of one topic
+ * overflow the queue. Each threshold is the exact similarity of a pair.
+ */
+static void test_verify_exact(void **state)
+{
+	enum { N = 240, T = 90 };
+	static struct dedup_sig s[N];
+	struct dedup_cluster_params p;
+	uint32_t i, k, seed = 12345, t[T];
+	double th[4];
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint32_t n = 0, v;
+
+		/* ascending ids from a pool of 400, spaced by multiples of 8192 */
+		for (v = 0; v < 400 && n < T; v++) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 400 < T + (i % 7) * 10)
+				t[n++] = 1000 + (v % 7) + (v / 7) * 8192u +
+					 (v % 3 ? 0 : i % 5);
+		}
+		/* the ids above may repeat: keep them strictly ascending */
+		for (k = 1, v = 1; k < n; k++)
+			if (t[k] > t[v - 1])
+				t[v++] = t[k];
+		n = v;
+		mksig(&s[i], t, n, i % 11 == 0 ? 20000 + (int32_t)(i % 3) * 5 :
+						  DEDUP_DATE_NONE);
+		for (k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i].wt[k] = (uint8_t)(1 + (seed >> 16) % 40);
+		}
+		if (i % 17 == 1) /* an identical body */
+			s[i].body = s[i - 1].body, s[i].nwords = s[i - 1].nwords;
+	}
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	th[0] = dedup_similarity(&p, NULL, &s[3], &s[4]);
+	th[1] = dedup_similarity(&p, NULL, &s[10], &s[200]);
+	th[2] = dedup_similarity(&p, NULL, &s[50], &s[51]);
+	th[3] = p.threshold;
+	for (k = 0; k < 4; k++) {
+		assert_true(th[k] > 0 && th[k] < 1);
+		p.threshold = th[k];
+		p.threads = k % 2 ? 2 : 1;
+		check_counts(&p, s, N);
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -477,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_pinned_clusters),
 		cmocka_unit_test(test_threads_same),
 		cmocka_unit_test(test_candidates_exact),
+		cmocka_unit_test(test_verify_exact),
 		cmocka_unit_test(test_params_check),
 	};
 
