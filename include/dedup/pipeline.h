@@ -183,6 +183,11 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 			    struct dedup_buf *out, struct dedup_error *err);
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run);
+/*
+ * The document frequencies the signatures were weighted with: after the
+ * first pass, and until the end with an index; a run without one frees
+ * them once the signatures are built (NULL after dedup_run_execute()).
+ */
 const struct dedup_df *dedup_run_df(const struct dedup_run *run);
 const struct dedup_sig *dedup_run_sig(const struct dedup_run *run, size_t i);
 
