@@ -586,7 +586,12 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
  *
  * Keys take 32 bits when a band has one row: the key is then the value
  * itself (XXH3 of 4 bytes is a bijection, so the buckets are those of the
- * 64-bit hashes an index stores); 64 bits with several rows.
+ * 64-bit hashes an index stores); 64 bits with several rows. At the event
+ * level with one row, the value is the term that won the band, one of the
+ * document's own: a byte, its place in the signature's terms, says which
+ * (82 bytes a document with the defaults instead of 328, the largest
+ * array of the clustering at a million documents). Reading a key then
+ * costs a load in the signature, which verification reads anyway.
  *
  * A bucket larger than max_bucket (a common term winning one permutation
  * in many documents) links only neighbours in document order: its
@@ -649,7 +654,9 @@ struct lsh {
 	const struct dedup_sig *sigs;
 	size_t n;
 	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
-	uint32_t *keys;                 /* n x bands x kw */
+	uint32_t *keys;                 /* n x bands x kw, or NULL: */
+	uint8_t *term;                  /* n x bands: the key is the term
+					   sigs[d].terms[term[d, b]] */
 	unsigned char *has;             /* the document has features */
 	unsigned char *in;              /* it takes part in this round */
 	struct bandcrowd *crowd;        /* per band */
@@ -662,22 +669,48 @@ struct lsh {
 
 static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 {
-	const uint32_t *k = l->keys + (d * l->bands + b) * l->kw;
+	const uint32_t *k;
 
+	if (l->term)
+		return l->sigs[d].terms[l->term[d * l->bands + b]];
+	k = l->keys + (d * l->bands + b) * l->kw;
 	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
+}
+
+/* Where term t is in s's terms (ascending); t is one of them. */
+static uint32_t term_index(const struct dedup_sig *s, uint32_t t)
+{
+	uint32_t lo = 0, hi = s->nterms;
+
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->terms[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void lsh_doc(void *arg, unsigned t, size_t d)
 {
 	struct lsh *l = arg;
 	struct lshthread *th = &l->th[t];
-	uint32_t *k = l->keys + d * l->bands * l->kw, b;
+	uint32_t *k, b;
 
 	l->has[d] = (unsigned char)doc_hashes(l->p, &l->sigs[d],
 					      l->bands * l->rows, th->hv,
 					      th->idx);
 	if (!l->has[d])
 		return;
+	if (l->term) {
+		for (b = 0; b < l->bands; b++)
+			l->term[d * l->bands + b] = (uint8_t)term_index(
+				&l->sigs[d], th->hv[b]);
+		return;
+	}
+	k = l->keys + d * l->bands * l->kw;
 	for (b = 0; b < l->bands; b++) {
 		const uint32_t *v = th->hv + b * l->rows;
 		uint64_t h;
@@ -825,10 +858,22 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 		       uint32_t b)
 {
-	const uint32_t *kx = l->keys + (size_t)x * l->bands * l->kw;
-	const uint32_t *ky = l->keys + (size_t)y * l->bands * l->kw;
+	const uint32_t *kx, *ky;
 	uint32_t i, k, e, w = b * l->kw;
 
+	if (l->term) {
+		const uint8_t *ix = l->term + (size_t)x * l->bands;
+		const uint8_t *iy = l->term + (size_t)y * l->bands;
+		const uint32_t *tx = l->sigs[x].terms, *ty = l->sigs[y].terms;
+
+		for (k = 0; k < b; k++)
+			if (tx[ix[k]] == ty[iy[k]] &&
+			    band_pairs_them(l, k, tx[ix[k]], x, y))
+				return 1;
+		return 0;
+	}
+	kx = l->keys + (size_t)x * l->bands * l->kw;
+	ky = l->keys + (size_t)y * l->bands * l->kw;
 	for (i = 0; i < w; i = e) {
 		uint32_t any = 0;
 
@@ -995,6 +1040,7 @@ static void lsh_free(struct lsh *l, unsigned nt)
 	}
 	free(l->crowd);
 	free(l->keys);
+	free(l->term);
 	free(l->has);
 	free(l->in);
 	memset(l, 0, sizeof(*l));
@@ -1023,13 +1069,16 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	for (d = 0; d < n; d++)
 		if (sigs[d].nterms > maxterms)
 			maxterms = sigs[d].nterms;
-	l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
+	if (p->level == DEDUP_LEVEL_EVENT && rows == 1 && maxterms <= 256)
+		l.term = malloc(m * bands);
+	else
+		l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
 	l.has = malloc(m);
 	l.in = malloc(m);
 	l.crowd = calloc(bands, sizeof(*l.crowd));
 	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
 	l.th = aligned_alloc(64, nt * sizeof(*l.th));
-	if (!l.keys || !l.has || !l.in || !l.crowd || !l.th)
+	if ((!l.keys && !l.term) || !l.has || !l.in || !l.crowd || !l.th)
 		goto out;
 	memset(l.th, 0, nt * sizeof(*l.th));
 	for (t = 0; t < nt; t++) {
