@@ -629,6 +629,26 @@ struct rec {
 	uint32_t doc;
 };
 
+/*
+ * A band's documents sorted by key: records of 16 bytes for 64-bit keys,
+ * or, for 32-bit keys, key << 32 | doc in 8 (two buffers of n each per
+ * thread: 32 bytes a document at two threads instead of 64).
+ */
+struct recs {
+	const struct rec *r;
+	const uint64_t *p;      /* packed, when not NULL */
+};
+
+static uint64_t rec_key(const struct recs *v, size_t i)
+{
+	return v->p ? v->p[i] >> 32 : v->r[i].key;
+}
+
+static uint32_t rec_doc(const struct recs *v, size_t i)
+{
+	return v->p ? (uint32_t)v->p[i] : v->r[i].doc;
+}
+
 struct link {
 	uint64_t pair;          /* lower document << 32 | higher */
 	double s;
@@ -642,7 +662,7 @@ struct links {
 /* One thread's scratch space and results. */
 struct lshthread {
 	_Alignas(64) struct termbits bits; /* threads apart by cache lines */
-	struct rec *a, *b;      /* sort buffers, n records each */
+	void *a, *b;            /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
 	struct links out;
@@ -733,13 +753,53 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
  */
 #define RADIX_BITS 11
 
-static struct rec *band_sorted(const struct lsh *l, struct lshthread *th,
+/* band_sorted() for 32-bit keys, packed with their documents. */
+static const uint64_t *band_sorted32(const struct lsh *l,
+				     struct lshthread *th, uint32_t b,
+				     size_t *np)
+{
+	uint64_t *v = th->a, *w = th->b, *x;
+	size_t n = 0, d, i;
+	unsigned shift;
+
+	for (d = 0; d < l->n; d++)
+		if (l->in[d])
+			v[n++] = key_at(l, d, b) << 32 | d;
+	for (shift = 32; shift < 64; shift += RADIX_BITS) {
+		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
+		const uint64_t mask = (1u << RADIX_BITS) - 1;
+
+		for (i = 0; i < n; i++)
+			cnt[v[i] >> shift & mask]++;
+		if (n && cnt[v[0] >> shift & mask] == n)
+			continue; /* one digit for all: nothing moves */
+		for (i = 0; i <= mask; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			w[cnt[v[i] >> shift & mask]++] = v[i];
+		x = v;
+		v = w;
+		w = x;
+	}
+	*np = n;
+	return v;
+}
+
+static struct recs band_sorted(const struct lsh *l, struct lshthread *th,
 			       uint32_t b, size_t *np)
 {
 	struct rec *v = th->a, *w = th->b, *x;
+	struct recs out = { NULL, NULL };
 	size_t n = 0, d, i;
 	unsigned shift, bits = 32 * l->kw;
 
+	if (l->kw == 1) {
+		out.p = band_sorted32(l, th, b, np);
+		return out;
+	}
 	for (d = 0; d < l->n; d++) {
 		if (!l->in[d])
 			continue;
@@ -767,7 +827,8 @@ static struct rec *band_sorted(const struct lsh *l, struct lshthread *th,
 		w = x;
 	}
 	*np = n;
-	return v;
+	out.r = v;
+	return out;
 }
 
 /* The buckets of band b larger than max_bucket, with their documents. */
@@ -776,11 +837,11 @@ static void band_crowd(void *arg, unsigned t, size_t b)
 	struct lsh *l = arg;
 	struct bandcrowd *bc = &l->crowd[b];
 	size_t n, i, j, nd = 0;
-	struct rec *v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
+	struct recs v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
 	uint32_t nc = 0;
 
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i > l->p->max_bucket) {
 			nc++;
@@ -796,16 +857,16 @@ static void band_crowd(void *arg, unsigned t, size_t b)
 		return;
 	}
 	for (i = 0, nd = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i <= l->p->max_bucket)
 			continue;
-		bc->c[bc->nc].key = v[i].key;
+		bc->c[bc->nc].key = rec_key(&v, i);
 		bc->c[bc->nc].off = (uint32_t)nd;
 		bc->c[bc->nc].n = (uint32_t)(j - i);
 		bc->nc++;
 		for (; i < j; i++)
-			bc->docs[nd++] = v[i].doc;
+			bc->docs[nd++] = rec_doc(&v, i);
 	}
 }
 
@@ -953,7 +1014,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
 	size_t n, i, j, x, y;
-	struct rec *v;
+	struct recs v;
 
 	if (atomic_load(&l->nomem))
 		return;
@@ -961,12 +1022,12 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	for (i = 0; i < n; i = j) {
 		const struct crowd *c = NULL;
 
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i < 2)
 			continue;
 		if (bc->nc)
-			c = crowd_find(bc, v[i].key);
+			c = crowd_find(bc, rec_key(&v, i));
 		if (c) {
 			/* neighbours among all the bucket's documents */
 			const uint32_t *d = bc->docs + c->off;
@@ -978,7 +1039,8 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 		}
 		for (x = i; x < j; x++)
 			for (y = x + 1; y < j; y++)
-				if (visit_pair(l, th, b, v[x].doc, v[y].doc))
+				if (visit_pair(l, th, b, rec_doc(&v, x),
+					       rec_doc(&v, y)))
 					goto nomem;
 	}
 	return;
@@ -1087,8 +1149,10 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		th->bits.doc = SIZE_MAX;
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
-		th->a = malloc(m * sizeof(*th->a));
-		th->b = malloc(m * sizeof(*th->b));
+		th->a = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
+						  sizeof(struct rec)));
+		th->b = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
+						  sizeof(struct rec)));
 		if (!th->hv || !th->idx || !th->a || !th->b)
 			goto out;
 	}
