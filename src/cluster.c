@@ -752,6 +752,25 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
  * length in *np.
  */
 #define RADIX_BITS 11
+#define RADIX_MASK ((1u << RADIX_BITS) - 1)
+
+/*
+ * Turn the counts of each digit into the offsets where its records go.
+ * 0 when one digit holds all n records: nothing would move.
+ */
+static int radix_offsets(size_t *cnt, size_t n)
+{
+	size_t i, sum = 0, c;
+
+	for (i = 0; i <= RADIX_MASK; i++) {
+		if (cnt[i] == n)
+			return 0;
+		c = cnt[i];
+		cnt[i] = sum;
+		sum += c;
+	}
+	return 1;
+}
 
 /* band_sorted() for 32-bit keys, packed with their documents. */
 static const uint64_t *band_sorted32(const struct lsh *l,
@@ -766,20 +785,14 @@ static const uint64_t *band_sorted32(const struct lsh *l,
 		if (l->in[d])
 			v[n++] = key_at(l, d, b) << 32 | d;
 	for (shift = 32; shift < 64; shift += RADIX_BITS) {
-		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
-		const uint64_t mask = (1u << RADIX_BITS) - 1;
+		size_t cnt[RADIX_MASK + 1] = { 0 };
 
 		for (i = 0; i < n; i++)
-			cnt[v[i] >> shift & mask]++;
-		if (n && cnt[v[0] >> shift & mask] == n)
-			continue; /* one digit for all: nothing moves */
-		for (i = 0; i <= mask; i++) {
-			c = cnt[i];
-			cnt[i] = sum;
-			sum += c;
-		}
+			cnt[v[i] >> shift & RADIX_MASK]++;
+		if (!radix_offsets(cnt, n))
+			continue;
 		for (i = 0; i < n; i++)
-			w[cnt[v[i] >> shift & mask]++] = v[i];
+			w[cnt[v[i] >> shift & RADIX_MASK]++] = v[i];
 		x = v;
 		v = w;
 		w = x;
@@ -794,7 +807,7 @@ static struct recs band_sorted(const struct lsh *l, struct lshthread *th,
 	struct rec *v = th->a, *w = th->b, *x;
 	struct recs out = { NULL, NULL };
 	size_t n = 0, d, i;
-	unsigned shift, bits = 32 * l->kw;
+	unsigned shift;
 
 	if (l->kw == 1) {
 		out.p = band_sorted32(l, th, b, np);
@@ -807,21 +820,15 @@ static struct recs band_sorted(const struct lsh *l, struct lshthread *th,
 		v[n].doc = (uint32_t)d;
 		n++;
 	}
-	for (shift = 0; shift < bits; shift += RADIX_BITS) {
-		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
-		const uint64_t mask = (1u << RADIX_BITS) - 1;
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		size_t cnt[RADIX_MASK + 1] = { 0 };
 
 		for (i = 0; i < n; i++)
-			cnt[v[i].key >> shift & mask]++;
-		if (n && cnt[v[0].key >> shift & mask] == n)
-			continue; /* one digit for all: nothing moves */
-		for (i = 0; i <= mask; i++) {
-			c = cnt[i];
-			cnt[i] = sum;
-			sum += c;
-		}
+			cnt[v[i].key >> shift & RADIX_MASK]++;
+		if (!radix_offsets(cnt, n))
+			continue;
 		for (i = 0; i < n; i++)
-			w[cnt[v[i].key >> shift & mask]++] = v[i];
+			w[cnt[v[i].key >> shift & RADIX_MASK]++] = v[i];
 		x = v;
 		v = w;
 		w = x;

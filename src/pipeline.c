@@ -615,9 +615,11 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 				x->bytes = dedup_buf_detach(&b, NULL);
 			}
 			dedup_buf_release(&b);
-			if (!x || !x->bytes)
+			if (!x || !x->bytes) {
+				d->status = DEDUP_ENOMEM; /* no bytes to read */
 				return dedup_error_set(err, DEDUP_ENOMEM,
 						       "out of memory");
+			}
 		}
 	}
 	return DEDUP_OK;
