@@ -712,7 +712,12 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
  *
  * Keys take 32 bits when a band has one row: the key is then the value
  * itself (XXH3 of 4 bytes is a bijection, so the buckets are those of the
- * 64-bit hashes an index stores); 64 bits with several rows.
+ * 64-bit hashes an index stores); 64 bits with several rows. At the event
+ * level with one row, the value is the term that won the band, one of the
+ * document's own: a byte, its place in the signature's terms, says which
+ * (82 bytes a document with the defaults instead of 328, the largest
+ * array of the clustering at a million documents). Reading a key then
+ * costs a load in the signature, which verification reads anyway.
  *
  * A bucket larger than max_bucket (a common term winning one permutation
  * in many documents) links only neighbours in document order: its
@@ -750,6 +755,26 @@ struct rec {
 	uint32_t doc;
 };
 
+/*
+ * A band's documents sorted by key: records of 16 bytes for 64-bit keys,
+ * or, for 32-bit keys, key << 32 | doc in 8 (two buffers of n each per
+ * thread: 32 bytes a document at two threads instead of 64).
+ */
+struct recs {
+	const struct rec *r;
+	const uint64_t *p;      /* packed, when not NULL */
+};
+
+static uint64_t rec_key(const struct recs *v, size_t i)
+{
+	return v->p ? v->p[i] >> 32 : v->r[i].key;
+}
+
+static uint32_t rec_doc(const struct recs *v, size_t i)
+{
+	return v->p ? (uint32_t)v->p[i] : v->r[i].doc;
+}
+
 struct link {
 	uint64_t pair;          /* lower document << 32 | higher */
 	double s;
@@ -771,7 +796,7 @@ struct lshthread {
 	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
 	uint64_t *q, *qtmp;     /* pairs queued for their terms, x << 32 | y */
 	size_t nq, qcap;
-	struct rec *a, *b;      /* sort buffers, n records each */
+	void *a, *b;            /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
 	struct links out;
@@ -783,7 +808,9 @@ struct lsh {
 	const struct dedup_sig *sigs;
 	size_t n;
 	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
-	uint32_t *keys;                 /* n x bands x kw */
+	uint32_t *keys;                 /* n x bands x kw, or NULL: */
+	uint8_t *term;                  /* n x bands: the key is the term
+					   sigs[d].terms[term[d, b]] */
 	unsigned char *has;             /* the document has features */
 	unsigned char *in;              /* it takes part in this round */
 	struct bandcrowd *crowd;        /* per band */
@@ -796,22 +823,48 @@ struct lsh {
 
 static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 {
-	const uint32_t *k = l->keys + (d * l->bands + b) * l->kw;
+	const uint32_t *k;
 
+	if (l->term)
+		return l->sigs[d].terms[l->term[d * l->bands + b]];
+	k = l->keys + (d * l->bands + b) * l->kw;
 	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
+}
+
+/* Where term t is in s's terms (ascending); t is one of them. */
+static uint32_t term_index(const struct dedup_sig *s, uint32_t t)
+{
+	uint32_t lo = 0, hi = s->nterms;
+
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->terms[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void lsh_doc(void *arg, unsigned t, size_t d)
 {
 	struct lsh *l = arg;
 	struct lshthread *th = &l->th[t];
-	uint32_t *k = l->keys + d * l->bands * l->kw, b;
+	uint32_t *k, b;
 
 	l->has[d] = (unsigned char)doc_hashes(l->p, &l->sigs[d],
 					      l->bands * l->rows, th->hv,
 					      th->idx);
 	if (!l->has[d])
 		return;
+	if (l->term) {
+		for (b = 0; b < l->bands; b++)
+			l->term[d * l->bands + b] = (uint8_t)term_index(
+				&l->sigs[d], th->hv[b]);
+		return;
+	}
+	k = l->keys + d * l->bands * l->kw;
 	for (b = 0; b < l->bands; b++) {
 		const uint32_t *v = th->hv + b * l->rows;
 		uint64_t h;
@@ -833,36 +886,47 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
  * length in *np.
  */
 #define RADIX_BITS 11
+#define RADIX_MASK ((1u << RADIX_BITS) - 1)
 
-static struct rec *band_sorted(const struct lsh *l, struct lshthread *th,
-			       uint32_t b, size_t *np)
+/*
+ * Turn the counts of each digit into the offsets where its records go.
+ * 0 when one digit holds all n records: nothing would move.
+ */
+static int radix_offsets(size_t *cnt, size_t n)
 {
-	struct rec *v = th->a, *w = th->b, *x;
-	size_t n = 0, d, i;
-	unsigned shift, bits = 32 * l->kw;
+	size_t i, sum = 0, c;
 
-	for (d = 0; d < l->n; d++) {
-		if (!l->in[d])
-			continue;
-		v[n].key = key_at(l, d, b);
-		v[n].doc = (uint32_t)d;
-		n++;
+	for (i = 0; i <= RADIX_MASK; i++) {
+		if (cnt[i] == n)
+			return 0;
+		c = cnt[i];
+		cnt[i] = sum;
+		sum += c;
 	}
-	for (shift = 0; shift < bits; shift += RADIX_BITS) {
-		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
-		const uint64_t mask = (1u << RADIX_BITS) - 1;
+	return 1;
+}
+
+/* band_sorted() for 32-bit keys, packed with their documents. */
+static const uint64_t *band_sorted32(const struct lsh *l,
+				     struct lshthread *th, uint32_t b,
+				     size_t *np)
+{
+	uint64_t *v = th->a, *w = th->b, *x;
+	size_t n = 0, d, i;
+	unsigned shift;
+
+	for (d = 0; d < l->n; d++)
+		if (l->in[d])
+			v[n++] = key_at(l, d, b) << 32 | d;
+	for (shift = 32; shift < 64; shift += RADIX_BITS) {
+		size_t cnt[RADIX_MASK + 1] = { 0 };
 
 		for (i = 0; i < n; i++)
-			cnt[v[i].key >> shift & mask]++;
-		if (n && cnt[v[0].key >> shift & mask] == n)
-			continue; /* one digit for all: nothing moves */
-		for (i = 0; i <= mask; i++) {
-			c = cnt[i];
-			cnt[i] = sum;
-			sum += c;
-		}
+			cnt[v[i] >> shift & RADIX_MASK]++;
+		if (!radix_offsets(cnt, n))
+			continue;
 		for (i = 0; i < n; i++)
-			w[cnt[v[i].key >> shift & mask]++] = v[i];
+			w[cnt[v[i] >> shift & RADIX_MASK]++] = v[i];
 		x = v;
 		v = w;
 		w = x;
@@ -871,17 +935,54 @@ static struct rec *band_sorted(const struct lsh *l, struct lshthread *th,
 	return v;
 }
 
+static struct recs band_sorted(const struct lsh *l, struct lshthread *th,
+			       uint32_t b, size_t *np)
+{
+	struct rec *v = th->a, *w = th->b, *x;
+	struct recs out = { NULL, NULL };
+	size_t n = 0, d, i;
+	unsigned shift;
+
+	if (l->kw == 1) {
+		out.p = band_sorted32(l, th, b, np);
+		return out;
+	}
+	for (d = 0; d < l->n; d++) {
+		if (!l->in[d])
+			continue;
+		v[n].key = key_at(l, d, b);
+		v[n].doc = (uint32_t)d;
+		n++;
+	}
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		size_t cnt[RADIX_MASK + 1] = { 0 };
+
+		for (i = 0; i < n; i++)
+			cnt[v[i].key >> shift & RADIX_MASK]++;
+		if (!radix_offsets(cnt, n))
+			continue;
+		for (i = 0; i < n; i++)
+			w[cnt[v[i].key >> shift & RADIX_MASK]++] = v[i];
+		x = v;
+		v = w;
+		w = x;
+	}
+	*np = n;
+	out.r = v;
+	return out;
+}
+
 /* The buckets of band b larger than max_bucket, with their documents. */
 static void band_crowd(void *arg, unsigned t, size_t b)
 {
 	struct lsh *l = arg;
 	struct bandcrowd *bc = &l->crowd[b];
 	size_t n, i, j, nd = 0;
-	struct rec *v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
+	struct recs v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
 	uint32_t nc = 0;
 
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i > l->p->max_bucket) {
 			nc++;
@@ -897,16 +998,16 @@ static void band_crowd(void *arg, unsigned t, size_t b)
 		return;
 	}
 	for (i = 0, nd = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i <= l->p->max_bucket)
 			continue;
-		bc->c[bc->nc].key = v[i].key;
+		bc->c[bc->nc].key = rec_key(&v, i);
 		bc->c[bc->nc].off = (uint32_t)nd;
 		bc->c[bc->nc].n = (uint32_t)(j - i);
 		bc->nc++;
 		for (; i < j; i++)
-			bc->docs[nd++] = v[i].doc;
+			bc->docs[nd++] = rec_doc(&v, i);
 	}
 }
 
@@ -959,10 +1060,32 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 		       uint32_t b)
 {
-	const uint32_t *kx = l->keys + (size_t)x * l->bands * l->kw;
-	const uint32_t *ky = l->keys + (size_t)y * l->bands * l->kw;
+	const uint32_t *kx, *ky;
 	uint32_t i, k, e, w = b * l->kw;
 
+	if (l->term) {
+		const uint8_t *ix = l->term + (size_t)x * l->bands;
+		const uint8_t *iy = l->term + (size_t)y * l->bands;
+		const uint32_t *tx = l->sigs[x].terms, *ty = l->sigs[y].terms;
+
+		/* without a branch sixteen bands at a time, as below */
+		for (i = 0; i < b; i = e) {
+			uint32_t any = 0;
+
+			e = b - i < 16 ? b : i + 16;
+			for (k = i; k < e; k++)
+				any |= tx[ix[k]] == ty[iy[k]];
+			if (!any)
+				continue;
+			for (k = i; k < e; k++)
+				if (tx[ix[k]] == ty[iy[k]] &&
+				    band_pairs_them(l, k, tx[ix[k]], x, y))
+					return 1;
+		}
+		return 0;
+	}
+	kx = l->keys + (size_t)x * l->bands * l->kw;
+	ky = l->keys + (size_t)y * l->bands * l->kw;
 	for (i = 0; i < w; i = e) {
 		uint32_t any = 0;
 
@@ -1049,12 +1172,21 @@ static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
 
 static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 {
-	const char *k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
-	size_t o, end = (size_t)b * l->kw * sizeof(*l->keys);
+	const char *k;
+	size_t o, end;
 
+	PREFETCH(&l->sigs[d]);
+	if (l->term) {
+		/* the keys are the terms the bytes name */
+		k = (const char *)(l->term + (size_t)d * l->bands);
+		PREFETCH(k);
+		PREFETCH(k + b);
+		return;
+	}
+	k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
+	end = (size_t)b * l->kw * sizeof(*l->keys);
 	for (o = 0; o < end; o += 64)
 		PREFETCH(k + o);
-	PREFETCH(&l->sigs[d]);
 }
 
 static void terms_prefetch(const struct dedup_sig *s)
@@ -1183,7 +1315,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
 	size_t n, i, j, x, y, ahead = 0;
-	struct rec *v;
+	struct recs v;
 
 	if (atomic_load(&l->nomem))
 		return;
@@ -1191,18 +1323,19 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	for (i = 0; i < n; i = j) {
 		const struct crowd *c = NULL;
 
-		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i < 2)
 			continue;
 		/* the keys of the buckets' documents some way ahead */
 		for (ahead = ahead > i ? ahead : i;
 		     ahead < n && ahead < j + KEYS_AHEAD; ahead++)
-			if ((ahead + 1 < n && v[ahead + 1].key == v[ahead].key) ||
-			    (ahead && v[ahead - 1].key == v[ahead].key))
-				keys_prefetch(l, v[ahead].doc, b);
+			if ((ahead + 1 < n &&
+			     rec_key(&v, ahead + 1) == rec_key(&v, ahead)) ||
+			    (ahead && rec_key(&v, ahead - 1) == rec_key(&v, ahead)))
+				keys_prefetch(l, rec_doc(&v, ahead), b);
 		if (bc->nc)
-			c = crowd_find(bc, v[i].key);
+			c = crowd_find(bc, rec_key(&v, i));
 		if (c) {
 			/* neighbours among all the bucket's documents */
 			const uint32_t *d = bc->docs + c->off;
@@ -1214,7 +1347,8 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 		}
 		for (x = i; x < j; x++)
 			for (y = x + 1; y < j; y++)
-				if (visit_pair(l, th, b, v[x].doc, v[y].doc))
+				if (visit_pair(l, th, b, rec_doc(&v, x),
+					       rec_doc(&v, y)))
 					goto nomem;
 	}
 	return;
@@ -1278,6 +1412,7 @@ static void lsh_free(struct lsh *l, unsigned nt)
 	}
 	free(l->crowd);
 	free(l->keys);
+	free(l->term);
 	free(l->has);
 	free(l->in);
 	memset(l, 0, sizeof(*l));
@@ -1306,13 +1441,16 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	for (d = 0; d < n; d++)
 		if (sigs[d].nterms > maxterms)
 			maxterms = sigs[d].nterms;
-	l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
+	if (p->level == DEDUP_LEVEL_EVENT && rows == 1 && maxterms <= 256)
+		l.term = malloc(m * bands);
+	else
+		l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
 	l.has = malloc(m);
 	l.in = malloc(m);
 	l.crowd = calloc(bands, sizeof(*l.crowd));
 	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
 	l.th = aligned_alloc(64, nt * sizeof(*l.th));
-	if (!l.keys || !l.has || !l.in || !l.crowd || !l.th)
+	if ((!l.keys && !l.term) || !l.has || !l.in || !l.crowd || !l.th)
 		goto out;
 	memset(l.th, 0, nt * sizeof(*l.th));
 	for (t = 0; t < nt; t++) {
@@ -1321,8 +1459,10 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		termtab_init(&th->tab);
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
-		th->a = malloc(m * sizeof(*th->a));
-		th->b = malloc(m * sizeof(*th->b));
+		th->a = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
+						  sizeof(struct rec)));
+		th->b = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
+						  sizeof(struct rec)));
 		if (!th->hv || !th->idx || !th->a || !th->b)
 			goto out;
 		if (p->level != DEDUP_LEVEL_EVENT)

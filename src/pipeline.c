@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -406,25 +409,49 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 
 /* ---- runs ---- */
 
-struct doc {
-	char *path;
-	int stream;        /* "-", a pipe or a device: read once, kept */
-	char *bytes;
+/*
+ * What a run keeps of each document until its records are written, for a
+ * million documents at once: 32 bytes, the path in the run's arena, and
+ * what only a few documents need (a failure, a warning, the bytes of a
+ * stream, an indexed representative) in a block of their own.
+ */
+struct doc_extra {
+	char *bytes;       /* a stream's bytes, read once and kept */
 	size_t len;
-	dedup_status status;
-	char *message;
-	int empty;
-	int indexed;       /* found in the index with the same content */
-	int keep;
+	char *message;     /* why it could not be processed */
 	char *warning;     /* processed, but with this to tell */
 	char *rep_ext;     /* representative's path, when it is indexed */
+};
+
+struct doc {
+	const char *path;  /* in the run's path arena */
+	struct doc_extra *x; /* NULL for most documents */
 	uint64_t verbatim; /* verbatim_mark() of bytes repair keeps, or 0 */
+	dedup_status status;
+	unsigned stream : 1; /* "-", a pipe or a device: read once, kept */
+	unsigned empty : 1;
+	unsigned indexed : 1; /* found in the index with the same content */
+	unsigned keep : 1;
+};
+
+/*
+ * Paths one after the other in blocks of at least PATH_BLOCK bytes: a
+ * malloc() per path cost about 10 bytes of header and rounding on top of
+ * its 40.
+ */
+#define PATH_BLOCK (256u << 10)
+
+struct path_block {
+	struct path_block *next;
+	size_t used, size;
+	char s[];
 };
 
 struct dedup_run {
 	const struct dedup_context *ctx;
 	struct doc *docs;
 	size_t n, alloc;
+	struct path_block *paths;          /* newest first */
 	struct dedup_sig *sigs;
 	struct dedup_sig *store;   /* with an index: the signatures it keeps */
 	struct dedup_assign *assign;
@@ -472,15 +499,25 @@ void dedup_run_free(struct dedup_run *run)
 	if (!run)
 		return;
 	for (i = 0; i < run->n; i++) {
-		free(run->docs[i].path);
-		free(run->docs[i].bytes);
-		free(run->docs[i].message);
-		free(run->docs[i].rep_ext);
-		free(run->docs[i].warning);
+		struct doc_extra *x = run->docs[i].x;
+
+		if (x) {
+			free(x->bytes);
+			free(x->message);
+			free(x->rep_ext);
+			free(x->warning);
+			free(x);
+		}
 		if (run->sigs)
 			dedup_sig_release(&run->sigs[i]);
 		if (run->store)
 			dedup_sig_release(&run->store[i]);
+	}
+	while (run->paths) {
+		struct path_block *b = run->paths;
+
+		run->paths = b->next;
+		free(b);
 	}
 	free(run->docs);
 	free(run->sigs);
@@ -494,22 +531,58 @@ void dedup_run_free(struct dedup_run *run)
 	free(run);
 }
 
+/* The rare fields of d, made on first use; NULL when out of memory. */
+static struct doc_extra *doc_extra(struct doc *d)
+{
+	if (!d->x)
+		d->x = calloc(1, sizeof(*d->x));
+	return d->x;
+}
+
 static void doc_fail(struct doc *d, dedup_status st,
 		     const struct dedup_error *err)
 {
 	const char *why = err && err->msg[0] ? err->msg : dedup_strerror(st);
 	struct dedup_buf b = DEDUP_BUF_INIT;
+	struct doc_extra *x;
 
 	if (d->status)
 		return; /* the first reason stands */
 	d->status = st;
-	free(d->message);
+	x = doc_extra(d);
+	if (!x)
+		return; /* dedup_run_doc() tells the status alone */
+	free(x->message);
 	/* every message names its file: readers do, later stages may not */
 	if (strstr(why, d->path) || dedup_buf_addf(&b, "'%s': %s", d->path, why))
-		d->message = strdup(why);
+		x->message = strdup(why);
 	else
-		d->message = dedup_buf_detach(&b, NULL);
+		x->message = dedup_buf_detach(&b, NULL);
 	dedup_buf_release(&b);
+}
+
+/* A copy of path in the run's arena, or NULL when out of memory. */
+static const char *path_copy(struct dedup_run *run, const char *path)
+{
+	struct path_block *b = run->paths;
+	size_t n = strlen(path) + 1;
+	char *p;
+
+	if (!b || b->size - b->used < n) {
+		size_t size = n > PATH_BLOCK ? n : PATH_BLOCK;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = run->paths;
+		b->used = 0;
+		b->size = size;
+		run->paths = b;
+	}
+	p = b->s + b->used;
+	memcpy(p, path, n);
+	b->used += n;
+	return p;
 }
 
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
@@ -529,7 +602,7 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	}
 	d = &run->docs[run->n];
 	memset(d, 0, sizeof(*d));
-	d->path = strdup(path);
+	d->path = path_copy(run, path);
 	if (!d->path)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->n++;
@@ -549,11 +622,18 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			doc_fail(d, st, &e);
 			dedup_buf_release(&b);
 		} else {
-			d->len = b.len;
-			d->bytes = dedup_buf_detach(&b, NULL);
-			if (!d->bytes)
+			struct doc_extra *x = doc_extra(d);
+
+			if (x) {
+				x->len = b.len;
+				x->bytes = dedup_buf_detach(&b, NULL);
+			}
+			dedup_buf_release(&b);
+			if (!x || !x->bytes) {
+				d->status = DEDUP_ENOMEM; /* no bytes to read */
 				return dedup_error_set(err, DEDUP_ENOMEM,
 						       "out of memory");
+			}
 		}
 	}
 	return DEDUP_OK;
@@ -565,10 +645,12 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 	const struct doc *d = &run->docs[i];
 
 	if (d->status)
-		return dedup_error_set(err, d->status, "%s", d->message);
+		return dedup_error_set(err, d->status, "%s",
+				       d->x && d->x->message ? d->x->message :
+				       dedup_strerror(d->status));
 	if (d->stream) {
 		dedup_buf_reset(out);
-		if (dedup_buf_add(out, d->bytes, d->len))
+		if (dedup_buf_add(out, d->x->bytes, d->x->len))
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
 		return DEDUP_OK;
@@ -717,8 +799,9 @@ static void *pass_thread(void *arg)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
-			if (!st && w->warning.len && !d->warning)
-				d->warning = strdup(w->warning.buf);
+			if (!st && w->warning.len && doc_extra(d) &&
+			    !d->x->warning)
+				d->x->warning = strdup(w->warning.buf);
 		}
 		if (st == DEDUP_ENOMEM)
 			goto out;
@@ -941,8 +1024,9 @@ static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 		return st;
 	d->indexed = 1;
 	d->keep = e.rep == id;
-	d->rep_ext = entry_path(&r);
-	if (!d->rep_ext)
+	if (doc_extra(d))
+		d->x->rep_ext = entry_path(&r);
+	if (!d->x || !d->x->rep_ext)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->assign[d - run->docs].score = d->keep ? 1 : e.score;
 	return DEDUP_OK;
@@ -1054,8 +1138,9 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 
 			if (dedup_index_entry(run->ix, cand.v[r], &e, err))
 				goto out_err;
-			d->rep_ext = entry_path(&e);
-			if (!d->rep_ext)
+			if (doc_extra(d))
+				d->x->rep_ext = entry_path(&e);
+			if (!d->x || !d->x->rep_ext)
 				goto out;
 			run->assign[newidx[j]].rep = UINT32_MAX;
 		} else {
@@ -1200,6 +1285,14 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	 * document at 1,000,000). The table keeps its document count.
 	 */
 	dedup_df_prune(run->df, UINT32_MAX);
+	/*
+	 * glibc keeps the freed table in the heap, under the signatures
+	 * built after it, where the clustering's large arrays (mapped on
+	 * their own) cannot reuse it: give its pages back.
+	 */
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 	cp = o->cluster;
 	cp.threads = thread_count(run);
 	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,
@@ -1223,14 +1316,15 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 
 	info->path = d->path;
 	info->status = d->status;
-	info->message = d->message;
+	info->message = d->x && d->x->message ? d->x->message :
+			d->status ? dedup_strerror(d->status) : NULL;
 	info->empty = d->empty;
 	info->indexed = d->indexed;
-	info->warning = d->warning;
+	info->warning = d->x ? d->x->warning : NULL;
 	info->keep = run->assign ? d->keep : 1;
 	info->score = run->assign ? run->assign[i].score : 1;
-	if (d->rep_ext)
-		info->rep_path = d->rep_ext;
+	if (d->x && d->x->rep_ext)
+		info->rep_path = d->x->rep_ext;
 	else if (run->assign && run->assign[i].rep < run->n)
 		info->rep_path = run->docs[run->assign[i].rep].path;
 	else

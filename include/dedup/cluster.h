@@ -11,8 +11,9 @@
  * datasketch does. Buckets larger than max_bucket only link neighbours, so
  * common content cannot explode the candidate count. Candidate pairs are
  * never listed: each band is walked alone and a pair verified in the
- * first band that makes it a candidate, so memory is the band keys (4
- * bytes a band with one row, 8 with several) and the pairs kept for the
+ * first band that makes it a candidate, so memory is the band keys (a
+ * byte a band at the event level with one row: the winning term's place
+ * in the signature; 4 or 8 bytes otherwise) and the pairs kept for the
  * linkage, whatever the candidate count.
  *
  * Candidates are verified: at the event level by the cosine of the two

@@ -629,6 +629,8 @@ static int cmd_cluster(const struct cli *c, struct dedup_context *ctx,
 	for (i = 0; i < in->n; i++)
 		if (dedup_run_add(run, in->v[i].path, &err))
 			goto fail;
+	/* the run has its own copies: two more per document until the end */
+	cli_inputs_release(in);
 	if (dedup_run_execute(run, &err))
 		goto fail;
 	report_docs(c, run, failed);

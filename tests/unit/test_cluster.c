@@ -340,11 +340,12 @@ static int cmp_keydoc(const void *a, const void *b)
  * order past max_bucket, each pair once whatever the number of bands it
  * shares; verified when its similarity reaches the threshold.
  */
-static void check_counts(const struct dedup_cluster_params *p,
+static void check_counts(const struct dedup_cluster_params *pp,
 			 const struct dedup_sig *s, uint32_t n)
 {
-	uint32_t bands = dedup_cluster_bands(p), b, i, j, x, y;
-	uint64_t *keys = malloc((size_t)n * bands * sizeof(*keys));
+	struct dedup_cluster_params q = *pp, *p = &q;
+	uint32_t bands, b, i, j, x, y;
+	uint64_t *keys;
 	struct keydoc *kd = malloc(n * sizeof(*kd));
 	unsigned char *cand = calloc((size_t)n * n, 1), *has = malloc(n);
 	struct dedup_assign *a = malloc(n * sizeof(*a));
@@ -352,6 +353,12 @@ static void check_counts(const struct dedup_cluster_params *p,
 	struct dedup_error err;
 	uint64_t ncand = 0, nver = 0;
 
+	/* derived once: each dedup_cluster_keys() call would derive them */
+	if (!p->bands)
+		dedup_lsh_optimal(p->lsh_threshold, p->nhash, &p->bands,
+				  &p->rows);
+	bands = p->bands;
+	keys = malloc((size_t)n * bands * sizeof(*keys));
 	assert_non_null(keys);
 	assert_non_null(kd);
 	assert_non_null(cand);
@@ -444,6 +451,23 @@ static void test_candidates_exact(void **state)
 		p.max_bucket = bucket;
 		p.threads = 3;
 		check_counts(&p, s, N);
+	}
+	/*
+	 * Past 256 terms a band's winning term is not named by a byte: the
+	 * keys are kept as words then, with the same candidates.
+	 */
+	{
+		uint32_t t[300];
+
+		for (k = 0; k < 300; k++)
+			t[k] = 2000000 + k; /* topic 1's shared terms first */
+		dedup_sig_release(&s[N - 1]);
+		mksig(&s[N - 1], t, 300, DEDUP_DATE_NONE);
+		for (bucket = 2; bucket <= 64; bucket *= 32) {
+			dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+			p.max_bucket = bucket;
+			check_counts(&p, s, N);
+		}
 	}
 	for (i = 0; i < N; i++)
 		dedup_sig_release(&s[i]);
