@@ -8,6 +8,7 @@
  *     -B          without the built-in rules
  *     -R          no rules;  -E  no text evidence
  *     -c          corpus evidence: a first pass counts lines over all inputs
+ *     -C          the counting pass alone (no stripping: for profiles)
  *     -n N        strip (and count) everything N times (for timing)
  *
  * Inputs must be UTF-8 (no repair is run). Prints the number of files,
@@ -138,11 +139,11 @@ int main(int argc, char **argv)
 	struct dedup_rules *rs = NULL;
 	struct dedup_error err;
 	const char *outdir = NULL, *rulefile = NULL;
-	int c, want_log = 0, corpus = 0, repeat = 1, rep, rc = 1, builtin = 1;
+	int c, want_log = 0, corpus = 0, count_only = 0, repeat = 1, rep, rc = 1, builtin = 1;
 	size_t i, bytes = 0;
 	double t0, t, tc = 0;
 
-	while ((c = getopt(argc, argv, "o:lr:BREcn:")) != -1) {
+	while ((c = getopt(argc, argv, "o:lr:BREcCn:")) != -1) {
 		switch (c) {
 		case 'o': outdir = optarg; break;
 		case 'l': want_log = 1; break;
@@ -151,10 +152,11 @@ int main(int argc, char **argv)
 		case 'R': opts.use_rules = 0; break;
 		case 'E': opts.use_evidence = 0; break;
 		case 'c': corpus = 1; break;
+		case 'C': corpus = count_only = 1; break;
 		case 'n': repeat = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: bench_strip [-o DIR] [-l] "
-				"[-r FILE] [-B] [-R] [-E] [-c] [-n N] "
+				"[-r FILE] [-B] [-R] [-E] [-c|-C] [-n N] "
 				"FILE|DIR...\n");
 			return 2;
 		}
@@ -187,7 +189,7 @@ int main(int argc, char **argv)
 		opts.lines = ls;
 	}
 	t0 = now();
-	for (rep = 0; rep < repeat; rep++) {
+	for (rep = 0; rep < (count_only ? 0 : repeat); rep++) {
 		for (i = 0; i < ndocs; i++) {
 			dedup_status s = dedup_strip(st, &opts, docs[i].text,
 				docs[i].len, &out, want_log ? &log : NULL,

@@ -7,6 +7,7 @@
 #include <unicode/utf8.h>
 
 #include "dedup/tokenize.h"
+#include "strip_ascii.h"
 #include "strip_words.h"
 #include "tokenize_int.h"
 
@@ -286,16 +287,59 @@ uint64_t strip_word_hash(const char *w, size_t len)
 	return tok_hash(buf, n);
 }
 
+#ifdef STRIP_SWAR
+/*
+ * The classes of eight ASCII bytes (strip_ascii.h: exact up to the first
+ * byte from 0x80 up), as the high bit of each byte: letters (folding
+ * with 0x20 maps A-Z onto a-z and nothing else onto them), digits, and
+ * word bytes (those and '_').
+ */
+static inline uint64_t swar_range(uint64_t x, unsigned char lo,
+				  unsigned char hi)
+{
+	return (x + (0x80 - lo) * SWAR_ONES) &
+	       ~(x + (0x80 - hi - 1) * SWAR_ONES) & SWAR_HIGH;
+}
+
+struct swar_class {
+	uint64_t letter, digit, word;
+};
+
+static inline struct swar_class swar_classes(uint64_t x)
+{
+	struct swar_class k;
+
+	k.letter = swar_range(x | 0x20 * SWAR_ONES, 'a', 'z');
+	k.digit = swar_range(x, '0', '9');
+	k.word = k.letter | k.digit | swar_eq(x, '_');
+	return k;
+}
+#endif
+
 int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 			 struct strip_word *w, uint64_t *hash)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char low[LOW_BYTES];
+	/* eight bytes of slack: the word is stored eight bytes at a time */
+	char low[LOW_BYTES + 8];
 	size_t i = *pos, off, n;
-	unsigned c, pk = 0, dk, flags, seen = 0;
+	unsigned c, pk, dk, flags, seen = 0;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
+#ifdef STRIP_SWAR
+	/* to the first word byte or byte of a longer character */
+	while (len - i >= 8) {
+		uint64_t x = swar_load(p + i);
+		uint64_t m = (x & SWAR_HIGH) | swar_classes(x).word;
+
+		if (m) {
+			i += swar_first(m);
+			break;
+		}
+		i += 8;
+	}
+#endif
 	while (i < len && p[i] < 0x80 && !(ascii_class[p[i]] & A_WORD))
 		i++;
 	if (i >= len) {
@@ -307,17 +351,42 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 		goto other;
 	flags = ascii_class[p[i]] & A_UPPER ? STRIP_WORD_UPPER : 0;
 	for (;;) {
+#ifdef STRIP_SWAR
+		/*
+		 * eight bytes at a time: the word's bytes up to the first
+		 * other one, lowercased (the high bit of a capital, moved to
+		 * 0x20) into low; past sizeof(low) the bytes wrap around
+		 * harmlessly, as such a word is hashed as it is
+		 */
+		while (len - i >= 8) {
+			uint64_t x = swar_load(p + i);
+			struct swar_class k = swar_classes(x);
+			uint64_t stop = ~k.word & SWAR_HIGH, in;
+			uint64_t upper = k.letter & ~(x << 2);
+
+			x |= upper >> 2;
+			memcpy(low + ((i - off) & (LOW_BYTES - 1)), &x, 8);
+			/* the high bits of the bytes before the stop */
+			in = stop ? (stop & (0 - stop)) - 1 : ~0ull;
+			seen |= (k.letter & in ? A_LETTER : 0) |
+				(k.digit & in ? A_DIGIT : 0);
+			if (stop) {
+				i += swar_first(stop);
+				break;
+			}
+			i += 8;
+		}
+#endif
 		/*
 		 * the classes of the bytes, ORed (an ASCII byte is a digit or
 		 * a letter, not both), and the word lowercased as it goes:
 		 * A_UPPER << 2 is 0x20, what makes A-Z a-z, without a branch
-		 * on a letter's case; past sizeof(low) the bytes wrap around
-		 * harmlessly, as such a word is hashed as it is
+		 * on a letter's case
 		 */
 		while (i < len && p[i] < 0x80 && (ascii_class[p[i]] & A_WORD)) {
 			pk = ascii_class[p[i]];
 			seen |= pk;
-			low[(i - off) & (sizeof(low) - 1)] =
+			low[(i - off) & (LOW_BYTES - 1)] =
 				(char)(p[i] | (pk & A_UPPER) << 2);
 			i++;
 		}
@@ -331,13 +400,15 @@ int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 			break;
 		if (p[i + 1] >= 0x80)
 			goto other;
-		/* the joiners of strip_next_word() */
+		/* the joiners of strip_next_word(), between the word's last
+		 * byte and the next */
+		pk = ascii_class[p[i - 1]];
 		dk = ascii_class[p[i + 1]];
 		if (c == ',' ? (pk & A_DIGIT) && (dk & A_DIGIT) :
 		    c == '.' ? ((pk & A_LETTER) && (dk & A_LETTER)) ||
 			       ((pk & A_DIGIT) && (dk & A_DIGIT)) :
 		    (pk & A_LETTER) && (dk & A_LETTER)) {
-			low[(i - off) & (sizeof(low) - 1)] = (char)c;
+			low[(i - off) & (LOW_BYTES - 1)] = (char)c;
 			i++;
 		} else {
 			break;
