@@ -345,6 +345,7 @@ static void build_members(struct dedup_rules *rs, int s,
 		    r->lowered != jn->lowered)
 			continue;
 		jn->nmember++;
+		m->rule = i;
 		if (r->lowered) {
 			m->own = compile(r->lsrc, strlen(r->lsrc),
 					 PCRE2_ANCHORED, &ec, &eo);
@@ -359,6 +360,119 @@ static void build_members(struct dedup_rules *rs, int s,
 			return;
 		}
 		build_gate(r, m);
+	}
+}
+
+/* The risky ASCII bytes of one character c of a pattern, src[0..n). */
+static int char_risk(const char *src, size_t n, uint64_t risk[2])
+{
+	char pat[8] = "(?i)";
+	pcre2_match_data *md;
+	pcre2_code *code;
+	PCRE2_SIZE eo;
+	unsigned x;
+	int ec;
+
+	memcpy(pat + 4, src, n);
+	code = pcre2_compile((PCRE2_SPTR)pat, 4 + n,
+			     RULE_COMPILE_OPTS | PCRE2_ANCHORED, &ec, &eo, NULL);
+	md = code ? pcre2_match_data_create(1, NULL) : NULL;
+	if (!md) {
+		pcre2_code_free(code);
+		return -1;
+	}
+	for (x = 0; x < 0x80; x++) {
+		unsigned char b = (unsigned char)x;
+
+		if (pcre2_match(code, &b, 1, 0, 0, md, NULL) >= 0)
+			risk[x / 64] |= 1ull << (x % 64);
+	}
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	return 0;
+}
+
+/*
+ * Add to risk (struct rule_join ascii_risk) the ASCII bytes that the
+ * characters from 0x80 up of the lowered pattern src match caselessly,
+ * asking PCRE2 itself; each distinct character once, from the list
+ * seen[0..*nseen) of those asked (at most cap). Everything is a risk for
+ * what is not looked into: escapes of code points, ranges of a class
+ * with a longer character at an end, more characters than the list holds.
+ */
+static void add_ascii_risk(const char *src, uint64_t risk[2],
+			   UChar32 *seen, size_t *nseen, size_t cap)
+{
+	int32_t i = 0, n = (int32_t)strlen(src), at;
+	int in_class = 0;
+	UChar32 c, prev = 0;
+	size_t k;
+
+	while (i < n) {
+		at = i;
+		U8_NEXT(src, i, n, c);
+		if (c < 0)
+			goto all;
+		if (c == '\\') {
+			if (i < n && strchr("xouN", src[i]))
+				goto all;
+			i += i < n;
+			prev = '\\';
+			continue;
+		}
+		if (!in_class && c == '[') {
+			in_class = 1;
+			/* "[^]" and "[]": the ']' is a member */
+			if (i < n && src[i] == '^')
+				i++;
+			if (i < n && src[i] == ']')
+				i++;
+			prev = 0;
+			continue;
+		}
+		if (in_class && c == ']') {
+			in_class = 0;
+			continue;
+		}
+		if (in_class && c == '-' && prev && i < n && src[i] != ']' &&
+		    (prev >= 0x80 || prev == '\\' ||
+		     (unsigned char)src[i] >= 0x80 || src[i] == '\\'))
+			goto all;
+		prev = c;
+		if (c < 0x80)
+			continue;
+		for (k = 0; k < *nseen && seen[k] != c; k++)
+			;
+		if (k < *nseen)
+			continue;
+		if (*nseen == cap)
+			goto all;
+		seen[(*nseen)++] = c;
+		if (char_risk(src + at, (size_t)(i - at), risk))
+			goto all;
+	}
+	return;
+all:
+	risk[0] = risk[1] = ~0ull;
+}
+
+/* The ascii_risk of the lowered alternation jn of scope s. */
+static void build_ascii_risk(const struct dedup_rules *rs, int s,
+			     struct rule_join *jn)
+{
+	UChar32 seen[256];
+	size_t i, nseen = 0;
+
+	jn->ascii_risk[0] = jn->ascii_risk[1] = 0;
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+
+		if (r->scope != (enum rule_scope)s || r->solo ||
+		    !r->anchored || r->maxlen != jn->maxlen ||
+		    r->lowered != jn->lowered)
+			continue;
+		add_ascii_risk(r->lsrc, jn->ascii_risk, seen, &nseen,
+			       sizeof(seen) / sizeof(*seen));
 	}
 }
 
@@ -546,6 +660,8 @@ static dedup_status rebuild_groups(struct dedup_rules *rs,
 				build_members(rs, s, jn);
 			if (jn->member)
 				build_candidates(jn);
+			if (jn->member && jn->lowered)
+				build_ascii_risk(rs, s, jn);
 			/* tried once per line anyway when anchored */
 			if (!jn->anchored && jn->code) {
 				jn->filter = calloc(1, sizeof(*jn->filter));

@@ -363,10 +363,13 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
  * before lowercasing), from its members that accept the first two bytes
  * and pass their gates (see struct join_member), taken from the list of
  * those that may begin with t[0]: 1 when one matches, 0 when none does,
- * -1 when one hit the match limit.
+ * -1 when one hit the match limit. On a match, *rule is the rule of the
+ * first member that matches and *me where its match ends: its first
+ * alternative that matches, tried alone, matches as the rule does.
  */
 static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
-		       const char *t, const char *s, size_t len)
+		       const char *t, const char *s, size_t len, size_t *rule,
+		       size_t *me)
 {
 	unsigned char b0 = (unsigned char)t[0];
 	const struct join_cand *c = jn->cand + jn->cand_at[b0];
@@ -374,7 +377,7 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 	const struct join_member *m;
 	unsigned last = JOIN_WHOLE;
 	int accepts = 0, rc;
-	size_t ms, me;
+	size_t ms;
 
 	for (; c < end; c++) {
 		m = &jn->member[c->member];
@@ -385,9 +388,9 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 		if (!accepts)
 			continue;
 		if (c->alt == JOIN_WHOLE) {
-			rc = run(st, m->code, t, len, 0, 0, &ms, &me);
+			rc = run(st, m->code, t, len, 0, 0, &ms, me);
 			if (rc)
-				return rc;
+				goto done;
 			continue;
 		}
 		/* the rule matches when one of its alternatives does */
@@ -405,11 +408,37 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 						  &st->chars))
 				continue;
 		}
-		rc = run(st, m->alt_code[c->alt], t, len, 0, 0, &ms, &me);
+		rc = run(st, m->alt_code[c->alt], t, len, 0, 0, &ms, me);
 		if (rc)
-			return rc;
+			goto done;
 	}
 	return 0;
+done:
+	*rule = m->rule;
+	return rc;
+}
+
+/*
+ * Whether the rule run_members() found is the one which_rule() would name
+ * from s[0..len): always for an alternation on the text as it is; for a
+ * lowered one, when s is ASCII without its risky bytes (struct rule_join
+ * ascii_risk), as the rules run caseless then match exactly where they
+ * match the lowercased text.
+ */
+static int members_name_rule(const struct rule_join *jn, const char *s,
+			     size_t len)
+{
+	size_t i;
+
+	if (!jn->lowered)
+		return 1;
+	for (i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)s[i];
+
+		if (b >= 0x80 || (jn->ascii_risk[b / 64] >> (b % 64) & 1u))
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -506,6 +535,7 @@ static struct found join_find(struct dedup_stripper *st,
 			      const char *low, size_t len, size_t start)
 {
 	struct found f = { -1, 0, 0 };
+	size_t rule;
 	int rc;
 
 	if (jn->lowered && !low) {
@@ -519,12 +549,16 @@ static struct found join_find(struct dedup_stripper *st,
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
-		rc = jn->member ? run_members(st, jn, t, s, len) : -1;
+		rc = jn->member ? run_members(st, jn, t, s, len, &rule,
+					      &f.me) : -1;
 		if (rc == 0)
 			return f;
 		if (rc > 0) {
+			/* which rule of the alternation: the member's, when
+			 * that is sure, rather than each rule tried again */
 			f.ms = 0;
-			f.rule = which_rule(st, scope, jn, s, len, 0, &f.me);
+			f.rule = members_name_rule(jn, s, len) ? (long)rule :
+				 which_rule(st, scope, jn, s, len, 0, &f.me);
 			return f;
 		}
 		/* a rule alone hit the match limit: the alternation decides,

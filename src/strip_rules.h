@@ -76,6 +76,7 @@ struct rule {
  * only the alternatives of its pattern whose own gates pass.
  */
 struct join_member {
+	size_t rule;            /* its index in struct dedup_rules v */
 	pcre2_code *code;       /* as in the alternation: anchored, and on
 				   lowercased text when the join is lowered */
 	pcre2_code *own;        /* code, when compiled for this (lowered) */
@@ -130,6 +131,16 @@ struct rule_join {
 	 */
 	struct join_cand *cand;
 	uint32_t cand_at[257];
+	/*
+	 * The rule a lowered alternation's members find is the one its rules
+	 * run caseless on the text as it is find (the name a match reports),
+	 * when the text is ASCII without these characters: the ASCII bytes
+	 * that some character of its patterns matches caselessly without
+	 * being their lowercase (I for the dotless i of Turkish words). All
+	 * bits set when the patterns hold escapes of code points or ranges
+	 * of longer characters, which are not looked into.
+	 */
+	uint64_t ascii_risk[2];
 };
 
 struct rule_group {

@@ -243,6 +243,35 @@ static void test_scopes(void **state)
 	dedup_buf_release(&log);
 }
 
+/*
+ * The rule a match reports is the first of its alternation that matches
+ * the text as it is, also when the alternation's rules run one by one on
+ * the lowercased text (anchored rules with gates): a caseless rule may
+ * match there what its lowercase does not (the LONG S matches s and S).
+ */
+static void test_rule_names(void **state)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT, log = DEDUP_BUF_INIT;
+
+	(void)state;
+	strip_with("line/i a ^(?:one|two)$\nline/i b ^two$\n",
+		   "Two\nthree\nONE\n", &out, &log);
+	assert_string_equal(log.buf, "a\tTwo\na\tONE\n");
+	strip_with("line/i b ^two$\nline/i a ^(?:one|two)$\n",
+		   "Two\nthree\nONE\n", &out, &log);
+	assert_string_equal(log.buf, "b\tTwo\na\tONE\n");
+	strip_with("line/i longs ^x\xc5\xbfy$\nline/i plain ^xsy$\n",
+		   "xsy\nXSY\nx\xc5\xbfy\nxy\n", &out, &log);
+	assert_string_equal(log.buf, "longs\txsy\nlongs\tXSY\n"
+			    "longs\tx\xc5\xbfy\n");
+	assert_string_equal(out.buf, "xy\n");
+	strip_with("line/i e ^caf\xc3\xa9s?$\nline/i f ^caf\xc3\xa9$\n",
+		   "CAF\xc3\x89\nCaf\xc3\xa9s\n", &out, &log);
+	assert_string_equal(log.buf, "e\tCAF\xc3\x89\ne\tCaf\xc3\xa9s\n");
+	dedup_buf_release(&out);
+	dedup_buf_release(&log);
+}
+
 /* Rules see glued segments as lines. */
 static void test_glued_segments(void **state)
 {
@@ -647,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_set_changed),
 		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_rule_names),
 		cmocka_unit_test(test_glued_segments),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_anchored_gates),
