@@ -489,6 +489,26 @@ static int cand_may_run(const struct rule_join *jn, size_t m, size_t a,
 	       strip_gate_alt_first(&jm->gate, a, (unsigned char)b);
 }
 
+/* The second bytes of struct join_cand for (member m, alternative a) of
+ * jn after the first byte b. */
+static void cand_second(const struct rule_join *jn, size_t m, size_t a,
+			unsigned b, uint64_t second[2])
+{
+	const struct join_member *jm = &jn->member[m];
+	uint64_t alt[2];
+
+	second[0] = second[1] = ~0ull;
+	if (b >= 0x80)
+		return;
+	second[0] = jm->second[b][0];
+	second[1] = jm->second[b][1];
+	if (a == JOIN_WHOLE)
+		return;
+	strip_gate_alt_second(&jm->gate, a, (unsigned char)b, alt);
+	second[0] &= alt[0];
+	second[1] &= alt[1];
+}
+
 /*
  * The table of struct rule_join cand: each first byte's list of members
  * and alternatives. Without memory, or with more members or alternatives
@@ -526,6 +546,7 @@ static void build_candidates(struct rule_join *jn)
 					continue;
 				jn->cand[k].member = (uint16_t)m;
 				jn->cand[k].alt = (uint16_t)alt;
+				cand_second(jn, m, alt, b, jn->cand[k].second);
 				k++;
 			}
 		}

@@ -372,14 +372,20 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 		       size_t *me)
 {
 	unsigned char b0 = (unsigned char)t[0];
+	/* a text of one byte, or with a longer character second, passes
+	 * the tests of the entries' second bytes */
+	unsigned b1 = len > 1 && (unsigned char)t[1] < 0x80 ?
+		      (unsigned char)t[1] : 0x80;
 	const struct join_cand *c = jn->cand + jn->cand_at[b0];
 	const struct join_cand *end = jn->cand + jn->cand_at[b0 + 1];
-	const struct join_member *m;
+	const struct join_member *m = NULL;
 	unsigned last = JOIN_WHOLE;
 	int accepts = 0, rc;
 	size_t ms;
 
 	for (; c < end; c++) {
+		if (b1 < 0x80 && !(c->second[b1 / 64] >> (b1 % 64) & 1u))
+			continue;
 		m = &jn->member[c->member];
 		if (c->member != last) {
 			last = c->member;

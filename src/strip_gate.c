@@ -958,6 +958,44 @@ int strip_gate_alt_first(const struct strip_gate *g, size_t i,
 	return a->first[b0 / 64] >> (b0 % 64) & 1u;
 }
 
+void strip_gate_alt_second(const struct strip_gate *g, size_t i,
+			   unsigned char b0, uint64_t mask[2])
+{
+	const struct gate_alt *a = &g->alt[i];
+	unsigned char pb[8];
+	unsigned k, b1;
+
+	if (a->second) {
+		/* the first bytes are a->first's to test */
+		mask[0] = a->second[b0][0];
+		mask[1] = a->second[b0][1];
+		return;
+	}
+	if (!a->nprefix) {
+		mask[0] = mask[1] = ~0ull;
+		return;
+	}
+	if (g->fold && b0 >= 'A' && b0 <= 'Z')
+		b0 += 32;
+	mask[0] = mask[1] = 0;
+	for (k = a->bucket[b0]; k < a->bucket[b0 + 1]; k++) {
+		if (a->plen[k] < 2) {
+			mask[0] = mask[1] = ~0ull;
+			return;
+		}
+		/* the prefix's second byte (pval holds bytes in memory
+		 * order) */
+		memcpy(pb, &a->pval[k], sizeof(pb));
+		b1 = pb[1];
+		if (b1 >= 0x80)
+			continue;
+		mask[b1 / 64] |= 1ull << (b1 % 64);
+		/* caseless: the text's byte is folded before comparing */
+		if (g->fold && b1 >= 'a' && b1 <= 'z')
+			mask[(b1 - 32) / 64] |= 1ull << ((b1 - 32) % 64);
+	}
+}
+
 int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
 			 const struct gate_chars *c)
 {

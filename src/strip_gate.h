@@ -122,4 +122,12 @@ int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
 int strip_gate_alt_first(const struct strip_gate *g, size_t i,
 			 unsigned char b0);
 
+/*
+ * The ASCII bytes b1 (bit b1 of mask[b1 / 64]) such that alternative i may
+ * pass strip_gate_alt_start() on some text of two bytes or more that
+ * begins with the ASCII byte b0 and then b1.
+ */
+void strip_gate_alt_second(const struct strip_gate *g, size_t i,
+			   unsigned char b0, uint64_t mask[2]);
+
 #endif

@@ -97,6 +97,14 @@ struct join_member {
 struct join_cand {
 	uint16_t member;
 	uint16_t alt;
+	/*
+	 * The ASCII second bytes of a text (of two bytes or more, and the
+	 * first byte of this list) that the member's first two bytes and
+	 * the alternative's (or its prefixes') allow: bit b1 of
+	 * second[b1 / 64]. A test of the entry itself, before the member's
+	 * and the gate's own tables, far apart in memory, are read.
+	 */
+	uint64_t second[2];
 };
 
 /* One alternation: the joinable rules of a scope with the same anchoring

@@ -462,12 +462,14 @@ static int member_match(const struct join_member *m, const char *t,
 }
 
 /* Whether member m matches t through the alternatives that its entries
- * in jn's table for t[0] name, as the stripper runs them. */
+ * in jn's table for t[0] name and allow after t[1], as the stripper runs
+ * them. */
 static int member_match_listed(const struct rule_join *jn, size_t m,
 			       const char *t, const char *s, size_t len,
 			       pcre2_match_data *md)
 {
 	unsigned char b0 = (unsigned char)t[0];
+	unsigned b1 = len > 1 ? (unsigned char)t[1] : 0x80;
 	const struct join_member *jm = &jn->member[m];
 	struct gate_chars c;
 	uint32_t k;
@@ -477,6 +479,9 @@ static int member_match_listed(const struct rule_join *jn, size_t m,
 		const struct join_cand *e = &jn->cand[k];
 
 		if (e->member != m)
+			continue;
+		/* the entry's own test of the second byte */
+		if (b1 < 0x80 && !(e->second[b1 / 64] >> (b1 % 64) & 1u))
 			continue;
 		if (e->alt == JOIN_WHOLE) {
 			if (pcre2_match(jm->code, (PCRE2_SPTR)t, len, 0, 0,
