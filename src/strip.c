@@ -107,6 +107,7 @@ struct seg {
 	int region;         /* inside a main stretch of text */
 	int embed;          /* part of an embedded post */
 	int lowok;          /* st->lwork holds it lowercased at off */
+	uint64_t fp;        /* its fingerprint, for the corpus counts */
 	const char *reason; /* why removed */
 };
 
@@ -1188,17 +1189,27 @@ static void corpus_evidence(struct dedup_stripper *st,
 	size_t i, text_chars = 0, recur_chars = 0;
 	int keep_long;
 
+	/* the fingerprints first, their counters asked for at once (they
+	 * are in random places of a table of megabytes) */
+	for (i = 0; i < st->nsegs; i++) {
+		struct seg *g = &st->segs[i];
+
+		g->fp = g->hard ? 0 :
+			strip_fingerprint_words(st->whash + g->word0,
+						st->wflags + g->word0,
+						g->words);
+		if (g->fp)
+			strip_linestats_prefetch(ls, g->fp);
+	}
 	for (i = 0; i < st->nsegs; i++) {
 		struct seg *g = &st->segs[i];
 		int longish = g->words >= RECUR_LONG_WORDS && g->sentence;
-		uint64_t fp;
+		uint64_t fp = g->fp;
 
 		if (longish)
 			text_chars += g->chars;
 		if (g->hard)
 			continue;
-		fp = strip_fingerprint_words(st->whash + g->word0,
-					     st->wflags + g->word0, g->words);
 		if (!fp || strip_linestats_count(ls, fp) <
 			   (longish ? thr_long : thr_short))
 			continue;

@@ -23,6 +23,8 @@
 /* Distinct segments counted per document; the rest of a huge document is
  * not counted (templates show up early enough). */
 #define LS_MAX_PER_DOC 4096
+/* Fingerprints whose counters are asked for ahead of their turn. */
+#define LS_AHEAD 8
 
 struct dedup_linestats {
 	uint64_t docs;
@@ -132,7 +134,12 @@ dedup_status dedup_linestats_observe(struct dedup_linestats *ls,
 	}
 	/* each distinct segment once per document */
 	sort_u64(ls->scratch, ls->nscratch);
+	/* the counters are 4 MiB of random places: ask for them ahead */
+	for (i = 0; i < ls->nscratch && i < LS_AHEAD; i++)
+		strip_linestats_prefetch(ls, ls->scratch[i]);
 	for (i = 0; i < ls->nscratch; i++) {
+		if (i + LS_AHEAD < ls->nscratch)
+			strip_linestats_prefetch(ls, ls->scratch[i + LS_AHEAD]);
 		if (i && ls->scratch[i] == ls->scratch[i - 1])
 			continue;
 		for (r = 0; r < LS_DEPTH; r++) {
@@ -255,6 +262,19 @@ uint32_t strip_linestats_count(const struct dedup_linestats *ls,
 			m = c;
 	}
 	return m;
+}
+
+void strip_linestats_prefetch(const struct dedup_linestats *ls, uint64_t fp)
+{
+#ifdef __GNUC__
+	unsigned r;
+
+	for (r = 0; r < LS_DEPTH; r++)
+		__builtin_prefetch(&ls->cnt[slot(fp, r)]);
+#else
+	(void)ls;
+	(void)fp;
+#endif
 }
 
 double strip_linestats_noise(const struct dedup_linestats *ls)
