@@ -907,25 +907,25 @@ static int may_be_digit(UChar32 c)
 void strip_gate_chars(const char *t, size_t len, struct gate_chars *c)
 {
 	const unsigned char *p = (const unsigned char *)t;
-	uint64_t lo = 0, hi = 0;
+	/*
+	 * A flag per ASCII byte seen, one store each, packed into bits at
+	 * the end: cheaper than setting a bit of two words per byte
+	 */
+	unsigned char seen[128];
+	uint64_t lo = 0, hi = 0, v;
 	size_t i = 0;
+	unsigned k;
 
 	c->extra = 0;
+	memset(seen, 0, sizeof(seen));
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	while (i < len) {
-		int32_t j = (int32_t)i;
+		int32_t j;
 		UChar32 cp;
 
-		/* in registers, without a branch on the half */
-		while (i < len && p[i] < 0x80) {
-			uint64_t bit = 1ull << (p[i] & 63);
-			uint64_t upper = 0 - (uint64_t)(p[i] >> 6);
-
-			lo |= bit & ~upper;
-			hi |= bit & upper;
-			i++;
-		}
+		while (i < len && p[i] < 0x80)
+			seen[p[i++]] = 1;
 		if (i >= len)
 			break;
 		j = (int32_t)i;
@@ -934,6 +934,19 @@ void strip_gate_chars(const char *t, size_t len, struct gate_chars *c)
 		if (cp >= 0 && may_be_digit(cp))
 			c->extra |= GATE_NDIGIT;
 		i = (size_t)j;
+	}
+	for (k = 0; k < 16; k++) {
+		/* eight flags of 0 or 1 into eight bits: the multiply puts
+		 * flag b (byte b of v) at bit 56 + b, without carries */
+		memcpy(&v, seen + 8 * k, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		v = __builtin_bswap64(v);
+#endif
+		v = (v * 0x0102040810204080ull) >> 56;
+		if (k < 8)
+			lo |= v << (8 * k);
+		else
+			hi |= v << (8 * (k - 8));
 	}
 	c->ascii[0] = lo;
 	c->ascii[1] = hi;

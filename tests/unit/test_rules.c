@@ -620,6 +620,37 @@ static void test_anchored_gates(void **state)
 	dedup_rules_free(rs);
 }
 
+/* The characters of a text: every ASCII byte by its bit, the others as
+ * one flag, on random texts of every length. */
+static void test_gate_chars(void **state)
+{
+	unsigned char t[300];
+	struct gate_chars c;
+	uint32_t x = 7;
+	size_t k, i, len;
+
+	(void)state;
+	for (k = 0; k < 20000; k++) {
+		uint64_t want[2] = { 0, 0 };
+		int high = 0;
+
+		len = k % sizeof(t);
+		for (i = 0; i < len; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly ASCII, now and then a byte from 0x80 up */
+			t[i] = (unsigned char)((x >> 16) % 16 ? (x >> 8) % 128 :
+					       0x80 + (x >> 8) % 128);
+			if (t[i] < 0x80)
+				want[t[i] / 64] |= 1ull << (t[i] % 64);
+			high |= t[i] >= 0x80;
+		}
+		strip_gate_chars((const char *)t, len, &c);
+		assert_true(c.ascii[0] == want[0]);
+		assert_true(c.ascii[1] == want[1]);
+		assert_int_equal(!!(c.extra & GATE_NONASCII), high);
+	}
+}
+
 /*
  * The gates count a character from 0x80 up as a possible digit unless it
  * lies in ranges without one: PCRE2's \d must agree on each of them.
@@ -685,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_glued_segments),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_anchored_gates),
+		cmocka_unit_test(test_gate_chars),
 		cmocka_unit_test(test_gate_digits),
 	};
 
