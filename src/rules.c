@@ -363,7 +363,8 @@ static void build_members(struct dedup_rules *rs, int s,
 	}
 }
 
-/* The risky ASCII bytes of one character c of a pattern, src[0..n). */
+/* Add to risk the ASCII bytes that the character src[0..n) of a pattern
+ * (from 0x80 up) matches caselessly; -1 when PCRE2 cannot tell. */
 static int char_risk(const char *src, size_t n, uint64_t risk[2])
 {
 	char pat[8] = "(?i)";

@@ -144,9 +144,10 @@ struct rule_join {
 	 * run caseless on the text as it is find (the name a match reports),
 	 * when the text is ASCII without these characters: the ASCII bytes
 	 * that some character of its patterns matches caselessly without
-	 * being their lowercase (I for the dotless i of Turkish words). All
-	 * bits set when the patterns hold escapes of code points or ranges
-	 * of longer characters, which are not looked into.
+	 * being their lowercase (s and S for a LONG S; none for the
+	 * built-in rules). All bits set when the patterns hold escapes of
+	 * code points or ranges of longer characters, which are not looked
+	 * into.
 	 */
 	uint64_t ascii_risk[2];
 };
