@@ -333,6 +333,59 @@ static void test_document_frequencies(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+/*
+ * The first pass counts each distinct term of a document once: the terms
+ * of its full signature, unigrams and bigrams. Texts of few words repeated
+ * (one sort bucket overflows), of many distinct words and in between.
+ */
+static void test_count_matches_signature(void **state)
+{
+	static const struct {
+		unsigned words, vocab;
+	} shapes[] = { { 900, 3 }, { 400, 120 }, { 1800, 1800 }, { 1, 1 },
+		       { 5000, 40 } };
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_tokens t;
+	struct dedup_error err;
+	struct dedup_df *df;
+	struct dedup_sig s;
+	char *text = malloc(60000), *q;
+	uint32_t seed = 777, i, k;
+
+	(void)state;
+	assert_non_null(text);
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.kterms = 4096;
+	p.stem = 0;
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_tokens_init(&t);
+	dedup_sig_init(&s);
+	for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		q = text;
+		for (i = 0; i < shapes[k].words; i++) {
+			seed = seed * 1103515245u + 12345u;
+			q += sprintf(q, "%sw%u", i ? " " : "",
+				     (seed >> 8) % shapes[k].vocab);
+		}
+		build(b, text, &s, NULL);
+		assert_int_equal(dedup_df_new(&df), 0);
+		words(&t, text);
+		assert_int_equal(dedup_sig_count(b, &t, df, &err), 0);
+		assert_true(s.nterms < p.kterms);
+		assert_int_equal(dedup_df_size(df), s.nterms);
+		for (i = 0; i < s.nterms; i++) {
+			assert_true(!i || s.terms[i] > s.terms[i - 1]);
+			assert_int_equal(dedup_df_get(df, s.terms[i]), 1);
+		}
+		dedup_df_free(df);
+	}
+	dedup_sig_release(&s);
+	dedup_tokens_release(&t);
+	dedup_sigbuilder_free(b);
+	free(text);
+}
+
 static void test_copy_minhash_estimates_jaccard(void **state)
 {
 	struct dedup_sig_params p;
@@ -520,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_stems_and_strongest),
 		cmocka_unit_test(test_strongest_selection),
 		cmocka_unit_test(test_document_frequencies),
+		cmocka_unit_test(test_count_matches_signature),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_decode_version2),
