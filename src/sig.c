@@ -97,6 +97,7 @@ struct dedup_sigbuilder {
 	struct termslot tcache[TERM_CACHE];
 	uint32_t *wterm;        /* per token: term id, stopwords aside */
 	uint32_t *wlangs;       /* per token: stopword languages */
+	uint32_t *kept;         /* content_words(): their token indices */
 	size_t walloc;
 	float *wbuf;            /* weights of distinct terms */
 	uint32_t *ibuf;         /* indices of the terms kept */
@@ -310,6 +311,7 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->kbuf);
 	free(b->wterm);
 	free(b->wlangs);
+	free(b->kept);
 	free(b);
 }
 
@@ -435,17 +437,19 @@ static uint32_t term_nostop(const struct dedup_sigbuilder *b,
 	return term_id(t->hash);
 }
 
-/* dedup_stopwords_is() of a word whose languages are m. */
-static inline int is_stopword(const struct dedup_sigbuilder *b, int lang,
-			      uint32_t m)
+/*
+ * The stopword languages that make a word a stopword of a document in
+ * `lang`: dedup_stopwords_is() is (langs & mask) != 0.
+ */
+static inline uint32_t stop_mask(const struct dedup_sigbuilder *b, int lang)
 {
 	if (!b->sw)
 		return 0;
 	if (lang == DEDUP_LANG_NONE)
-		return m != 0;
+		return UINT32_MAX;
 	if (lang < 0 || lang >= b->nlangs)
 		return 0;
-	return (m >> lang) & 1u;
+	return 1u << lang;
 }
 
 uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
@@ -457,10 +461,12 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 }
 
 /*
- * Make two arrays of 32-bit words that share *alloc hold at least n
- * elements each (their contents are not kept); 0 on success.
+ * Make the arrays of 32-bit words that share *alloc (a and b, and c unless
+ * NULL) hold at least n elements each, their contents not kept; 0 on
+ * success.
  */
-static int grow_pair(uint32_t **a, uint32_t **b, size_t *alloc, size_t n)
+static int grow_words(size_t *alloc, size_t n, uint32_t **a, uint32_t **b,
+		      uint32_t **c)
 {
 	size_t na = *alloc ? *alloc : 1024;
 
@@ -473,6 +479,11 @@ static int grow_pair(uint32_t **a, uint32_t **b, size_t *alloc, size_t n)
 	*a = malloc(na * sizeof(**a));
 	*b = malloc(na * sizeof(**b));
 	*alloc = *a && *b ? na : 0;
+	if (c) {
+		free(*c);
+		*c = malloc(na * sizeof(**c));
+		*alloc = *c ? *alloc : 0;
+	}
 	return *alloc ? 0 : -1;
 }
 
@@ -492,7 +503,7 @@ static int doc_words(struct dedup_sigbuilder *b,
 {
 	size_t i, n = toks->n;
 
-	if (grow_pair(&b->wterm, &b->wlangs, &b->walloc, n))
+	if (grow_words(&b->walloc, n, &b->wterm, &b->wlangs, &b->kept))
 		return -1;
 	for (i = 0; i < n; i++) {
 		const struct dedup_token *t = &toks->v[i];
@@ -613,39 +624,33 @@ static size_t phone_at(const struct dedup_tokens *toks, size_t i)
 }
 
 /*
- * The next content word at or after token *i, moved there: its term id,
- * or 0 when none is left. Telephone numbers, stopwords of the document's
- * language and site names are passed over. doc_words() has looked the
- * tokens up.
+ * The indices of a document's content words into b->kept, their count into
+ * *n: tokens with a term that are not stopwords of the document's
+ * language, nor in a telephone number. A token is kept or not at random
+ * as far as a branch predictor can tell, so each is written and counted
+ * without a branch on it (numbers, which may start a telephone number,
+ * are few). doc_words() has looked the tokens up.
  */
-static inline uint32_t next_term(const struct dedup_sigbuilder *b,
-				 const struct dedup_tokens *toks, int lang,
-				 const struct dedup_sitenames *site, size_t *i)
+static void content_words(struct dedup_sigbuilder *b,
+			  const struct dedup_tokens *toks, int lang, size_t *n)
 {
-	size_t k, skip;
+	uint32_t stop = stop_mask(b, lang), *kept;
+	size_t i, m = 0, skip;
 
-	for (k = *i; k < toks->n; k++) {
-		const struct dedup_token *t = &toks->v[k];
-		uint32_t term;
-
+	kept = b->kept; /* doc_words() made it as long as wterm */
+	for (i = 0; i < toks->n; i++) {
 		/* a telephone number starts with a number */
-		if (t->flags & DEDUP_TOK_NUMBER) {
-			skip = phone_at(toks, k);
+		if (toks->v[i].flags & DEDUP_TOK_NUMBER) {
+			skip = phone_at(toks, i);
 			if (skip) {
-				k += skip - 1;
+				i += skip - 1;
 				continue;
 			}
 		}
-		term = b->wterm[k];
-		if (!term || is_stopword(b, lang, b->wlangs[k]))
-			continue;
-		if (site && dedup_sitenames_has(site, t->hash))
-			continue;
-		*i = k;
-		return term;
+		kept[m] = (uint32_t)i;
+		m += b->wterm[i] != 0 && !(b->wlangs[i] & stop);
 	}
-	*i = k;
-	return 0;
+	*n = m;
 }
 
 /* The weighted term occurrences of a document, into b->occ. */
@@ -654,12 +659,17 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		       uint32_t *nwords)
 {
 	uint32_t prev = 0, pos = 0, term;
-	size_t i;
+	size_t j, n;
 
 	b->nocc = 0;
-	for (i = 0; (term = next_term(b, toks, lang, site, &i)); i++) {
-		const struct dedup_token *t = &toks->v[i];
+	content_words(b, toks, lang, &n);
+	for (j = 0; j < n; j++) {
+		const struct dedup_token *t = &toks->v[b->kept[j]];
 		double lead, w;
+
+		if (site && dedup_sitenames_has(site, t->hash))
+			continue;
+		term = b->wterm[b->kept[j]];
 
 		pos++;
 		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
@@ -800,11 +810,18 @@ static size_t sum_terms(struct dedup_sigbuilder *b)
 	if (!b->nocc)
 		return 0;
 	sort_occ(b);
+	/*
+	 * Without a branch on whether a term repeats: an occurrence of the
+	 * term at m adds its weight, another one adds 0 (weights are
+	 * positive: the sum stays the same float) and takes the next slot.
+	 */
 	for (i = 1; i < b->nocc; i++) {
-		if (b->occ[i].term == b->occ[m].term)
-			b->occ[m].w += b->occ[i].w;
-		else
-			b->occ[++m] = b->occ[i];
+		struct occ o = b->occ[i];
+		int same = o.term == b->occ[m].term;
+
+		b->occ[m].w += same ? o.w : 0.0f;
+		m += !same;
+		b->occ[m] = same ? b->occ[m] : o;
 	}
 	return m + 1;
 }
@@ -819,12 +836,14 @@ static int distinct_terms(struct dedup_sigbuilder *b,
 			  uint32_t **out, size_t *nout)
 {
 	uint32_t prev = 0, term, *v;
-	size_t i, m = 0, k;
+	size_t i, j, n, m = 0, k;
 
-	if (grow_pair(&b->ids, &b->idtmp, &b->idalloc, 2 * toks->n))
+	content_words(b, toks, lang, &n);
+	if (grow_words(&b->idalloc, 2 * n, &b->ids, &b->idtmp, NULL))
 		return -1;
 	v = b->ids;
-	for (i = 0; (term = next_term(b, toks, lang, NULL, &i)); i++) {
+	for (j = 0; j < n; j++) {
+		term = b->wterm[b->kept[j]];
 		/* the first word's bigram is written over: no branch */
 		v[m] = dedup_sig_bigram(prev, term);
 		m += prev != 0;
@@ -832,9 +851,11 @@ static int distinct_terms(struct dedup_sigbuilder *b,
 		prev = term;
 	}
 	v = sort_by_id(v, b->idtmp, m, sizeof(*v));
-	for (i = 1, k = 0; i < m; i++)
-		if (v[i] != v[k])
-			v[++k] = v[i];
+	/* unique, a copy at every step rather than a branch on equality */
+	for (i = 1, k = 0; i < m; i++) {
+		v[k + 1] = v[i];
+		k += v[i] != v[k];
+	}
 	*out = v;
 	*nout = m ? k + 1 : 0;
 	return 0;
