@@ -391,27 +391,30 @@ uint32_t dedup_sig_bigram(uint32_t first, uint32_t second)
 	return term_id(XXH3_64bits_withSeed(pair, sizeof(pair), 2));
 }
 
-/* Bytes of the first n UTF-8 characters of s (len bytes). */
-static size_t utf8_prefix(const char *s, size_t len, uint32_t n)
+/*
+ * What term_nostop() asks of a folded word, in one pass over its bytes:
+ * its UTF-8 characters (bytes that do not continue one), whether it holds
+ * "_", and in *cut the bytes of its first `stem` characters (all of it if
+ * fewer; the first byte always starts one).
+ */
+static size_t word_shape(const char *s, size_t len, uint32_t stem,
+			 size_t *cut, int *underscore)
 {
-	size_t i = 0;
+	size_t i, chars = 0, starts = 0;
+	int us = 0;
 
-	while (i < len && n) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-		n--;
+	*cut = len;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int start = (c & 0xC0) != 0x80;
+
+		us |= c == '_';
+		chars += start;
+		if ((start || !i) && starts++ == stem)
+			*cut = i;
 	}
-	return i;
-}
-
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return n;
+	*underscore = us;
+	return chars;
 }
 
 /* dedup_sig_term() but for the stopword lists. */
@@ -419,21 +422,18 @@ static uint32_t term_nostop(const struct dedup_sigbuilder *b,
 			    const struct dedup_token *t, const char *text)
 {
 	const char *w = text + t->off;
-	size_t n = t->len;
+	size_t n = t->len, cut, chars;
+	int underscore;
 
-	if (memchr(w, '_', n))
+	chars = word_shape(w, n, b->p.stem, &cut, &underscore);
+	if (underscore)
 		return 0; /* identifiers and markup, not words */
-	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) &&
-	    utf8_chars(w, n) < 2)
+	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) && chars < 2)
 		return 0; /* initials and list markers */
 	if (hashset_has(&b->filler, t->hash))
 		return 0;
-	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER)) {
-		size_t cut = utf8_prefix(w, n, b->p.stem);
-
-		if (cut < n)
-			return term_id(dedup_token_hash(w, cut));
-	}
+	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER) && cut < n)
+		return term_id(dedup_token_hash(w, cut));
 	return term_id(t->hash);
 }
 
