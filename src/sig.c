@@ -85,7 +85,7 @@ struct dedup_sigbuilder {
 	uint32_t *feat;         /* shingle hashes of one document */
 	size_t nfeat, featalloc;
 	struct occ *occ;        /* term occurrences of one document */
-	struct occ *occtmp;     /* the other half of their radix sort */
+	struct occ *occtmp;     /* the other half of their sort */
 	size_t nocc, occalloc;
 	uint32_t *ids, *idtmp;  /* distinct_terms(): ids and their sort */
 	size_t idalloc;
@@ -670,7 +670,6 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		if (site && dedup_sitenames_has(site, t->hash))
 			continue;
 		term = b->wterm[b->kept[j]];
-
 		pos++;
 		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
 		if (lead < TAIL_FLOOR)
@@ -709,6 +708,8 @@ static void *radix_by_id(void *src, void *dst, size_t n, size_t size)
 	unsigned char *s = src, *d = dst, *t;
 	size_t i, k;
 
+	if (!n)
+		return src;
 	for (i = 0; i < n; i++)
 		for (k = 0; k < 4; k++)
 			cnt[k][(id_at(s, i, size) >> (8 * k)) & 255]++;
@@ -751,7 +752,7 @@ static void *radix_by_id(void *src, void *dst, size_t n, size_t size)
 static inline void *sort_by_id(void *src, void *dst, size_t n, size_t size)
 {
 	uint32_t cnt[1u << BUCKET_BITS_MAX], sum = 0, c, top = 0;
-	unsigned char *s = src, *d = dst, tmp[16];
+	unsigned char *s = src, *d = dst, tmp[16]; /* an element: 4 or 8 */
 	unsigned bits = 6, shift;
 	size_t i, j;
 
