@@ -1,7 +1,7 @@
 /*
  * bench_tokenize.c - speed of stage 3a, fast path against the ICU path.
  *
- *   bench_tokenize [-t SECONDS] [--sig] [FILE|DIR...]
+ *   bench_tokenize [-t SECONDS] [--sig|--count] [FILE|DIR...]
  *
  * Reads the files given (a directory: its regular files, not recursive),
  * or, with none, generates 2000 documents of about 4 KB of Latin-script
@@ -17,6 +17,12 @@
  * (dedup_sig_build()), rounds as above, reporting the microseconds per
  * document of each. Give it texts as the second pass sees them (`dedup
  * clean --out-dir`).
+ *
+ * --count times the first pass's term work instead: every document is
+ * tokenized and its terms counted (dedup_sig_count()) into a table of
+ * DEDUP_DF_BATCH documents, emptied after each batch as the pipeline's
+ * (the merge into the run's table is not timed). Give it texts as the
+ * first pass sees them (`dedup clean --no-strip --out-dir`).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -29,6 +35,7 @@
 #include "dedup/sig.h"
 #include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
+#include "df_int.h"
 #include "tokenize_int.h"
 
 struct doc {
@@ -211,67 +218,100 @@ static void die(const char *msg)
 	exit(1);
 }
 
-/* Tokenize and sign every document, rounds for at least `seconds`. */
-static void run_sig(struct dedup_tokenizer *tk, double seconds)
-{
-	struct dedup_sig_params p;
+/* What --sig and --count use. */
+struct terms_bench {
 	struct dedup_stopwords *sw;
 	struct dedup_sigbuilder *sb;
 	struct dedup_tokens toks;
-	struct dedup_error err;
 	struct dedup_df *df;
+};
+
+static void terms_setup(struct terms_bench *tb)
+{
+	struct dedup_sig_params p;
+	struct dedup_error err;
+
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	if (dedup_stopwords_new(&tb->sw, &err) ||
+	    dedup_sigbuilder_new(&tb->sb, &p, tb->sw, &err))
+		die(err.msg);
+	if (dedup_df_new(&tb->df))
+		die("out of memory");
+	dedup_tokens_init(&tb->toks);
+}
+
+static void terms_free(struct terms_bench *tb)
+{
+	dedup_tokens_release(&tb->toks);
+	dedup_df_free(tb->df);
+	dedup_sigbuilder_free(tb->sb);
+	dedup_stopwords_free(tb->sw);
+}
+
+/*
+ * Tokenize every document and sign it (count: count its terms into a
+ * table of DEDUP_DF_BATCH documents, emptied after each batch, as the
+ * first pass), rounds for at least `seconds`.
+ */
+static void run_terms(struct dedup_tokenizer *tk, double seconds, int count)
+{
+	struct terms_bench tb;
+	struct dedup_error err;
 	struct dedup_sig sig;
-	double best_tok = 1e30, best_sig = 1e30, start, t_tok, t_sig, t0;
+	double best_tok = 1e30, best_terms = 1e30, start, t_tok, t_terms, t0;
 	size_t i, nterms = 0;
 	int rounds = 0;
 
-	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
-	if (dedup_stopwords_new(&sw, &err) ||
-	    dedup_sigbuilder_new(&sb, &p, sw, &err))
-		die(err.msg);
-	if (dedup_df_new(&df))
-		die("out of memory");
-	dedup_tokens_init(&toks);
+	terms_setup(&tb);
 	dedup_sig_init(&sig);
-	for (i = 0; i < ndocs; i++)
-		if (dedup_tokenize(tk, docs[i].text, docs[i].len, &toks,
+	for (i = 0; !count && i < ndocs; i++)
+		if (dedup_tokenize(tk, docs[i].text, docs[i].len, &tb.toks,
 				   &err) ||
-		    dedup_sig_count(sb, &toks, df, &err))
+		    dedup_sig_count(tb.sb, &tb.toks, tb.df, &err))
 			die(err.msg);
-	dedup_df_prune(df, 2);
+	dedup_df_prune(tb.df, 2);
 	start = now();
 	while (rounds < 2 || now() - start < seconds) {
-		t_tok = t_sig = 0;
+		t_tok = t_terms = 0;
 		nterms = 0;
 		for (i = 0; i < ndocs; i++) {
+			if (count && i % DEDUP_DF_BATCH == 0) {
+				nterms += dedup_df_size(tb.df);
+				dedup_df_clear(tb.df);
+			}
 			t0 = now();
 			if (dedup_tokenize(tk, docs[i].text, docs[i].len,
-					   &toks, &err))
+					   &tb.toks, &err))
 				die(err.msg);
 			t_tok += now() - t0;
 			t0 = now();
-			if (dedup_sig_build(sb, &toks, docs[i].text,
-					    docs[i].len, df, NULL, &sig, &err))
+			if (count ?
+			    dedup_sig_count(tb.sb, &tb.toks, tb.df, &err) :
+			    dedup_sig_build(tb.sb, &tb.toks, docs[i].text,
+					    docs[i].len, tb.df, NULL, &sig,
+					    &err))
 				die(err.msg);
-			t_sig += now() - t0;
+			t_terms += now() - t0;
 			nterms += sig.nterms;
+		}
+		if (count) {
+			nterms += dedup_df_size(tb.df);
+			dedup_df_clear(tb.df);
 		}
 		if (t_tok < best_tok)
 			best_tok = t_tok;
-		if (t_sig < best_sig)
-			best_sig = t_sig;
+		if (t_terms < best_terms)
+			best_terms = t_terms;
 		rounds++;
 	}
-	printf("tokenize %6.1f us/doc  sig %6.1f us/doc  together %6.1f  "
-	       "(%d rounds, %.1f terms per signature)\n",
-	       best_tok / ndocs * 1e6, best_sig / ndocs * 1e6,
-	       (best_tok + best_sig) / ndocs * 1e6, rounds,
-	       (double)nterms / ndocs);
+	printf("tokenize %6.1f us/doc  %s %6.1f us/doc  together %6.1f  "
+	       "(%d rounds, %.1f terms %s)\n", best_tok / ndocs * 1e6,
+	       count ? "count" : "sig", best_terms / ndocs * 1e6,
+	       (best_tok + best_terms) / ndocs * 1e6, rounds,
+	       (double)nterms / ndocs,
+	       count ? "per document in the batch tables" : "per signature");
 	dedup_sig_release(&sig);
-	dedup_tokens_release(&toks);
-	dedup_df_free(df);
-	dedup_sigbuilder_free(sb);
-	dedup_stopwords_free(sw);
+	terms_free(&tb);
 }
 
 int main(int argc, char **argv)
@@ -279,13 +319,15 @@ int main(int argc, char **argv)
 	struct dedup_tokenizer *tk;
 	struct dedup_error err;
 	double seconds = 2;
-	int i = 1, sig = 0;
+	int i = 1, sig = 0, count = 0;
 
 	for (; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "-t"))
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--sig"))
 			sig = 1;
+		else if (!strcmp(argv[i], "--count"))
+			count = 1;
 		else
 			break;
 	}
@@ -298,8 +340,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%zu documents, %.2f MB\n", ndocs, total / 1e6);
-	if (sig) {
-		run_sig(tk, seconds);
+	if (sig || count) {
+		run_terms(tk, seconds, count);
 	} else {
 		run("fast", dedup_tokenize, tk, seconds);
 		run("icu", dedup_tokenize_icu, tk, seconds);

@@ -85,8 +85,10 @@ struct dedup_sigbuilder {
 	uint32_t *feat;         /* shingle hashes of one document */
 	size_t nfeat, featalloc;
 	struct occ *occ;        /* term occurrences of one document */
-	struct occ *occtmp;     /* the other half of their radix sort */
+	struct occ *occtmp;     /* the other half of their sort */
 	size_t nocc, occalloc;
+	uint32_t *ids, *idtmp;  /* distinct_terms(): ids and their sort */
+	size_t idalloc;
 	double idf_docs;        /* the N the cached IDFs are for */
 	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
 	uint32_t idf_hd[IDF_HIGH]; /* count in each slot, 0: empty */
@@ -95,6 +97,7 @@ struct dedup_sigbuilder {
 	struct termslot tcache[TERM_CACHE];
 	uint32_t *wterm;        /* per token: term id, stopwords aside */
 	uint32_t *wlangs;       /* per token: stopword languages */
+	uint32_t *kept;         /* content_words(): their token indices */
 	size_t walloc;
 	float *wbuf;            /* weights of distinct terms */
 	uint32_t *ibuf;         /* indices of the terms kept */
@@ -301,11 +304,14 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->feat);
 	free(b->occ);
 	free(b->occtmp);
+	free(b->ids);
+	free(b->idtmp);
 	free(b->wbuf);
 	free(b->ibuf);
 	free(b->kbuf);
 	free(b->wterm);
 	free(b->wlangs);
+	free(b->kept);
 	free(b);
 }
 
@@ -385,27 +391,30 @@ uint32_t dedup_sig_bigram(uint32_t first, uint32_t second)
 	return term_id(XXH3_64bits_withSeed(pair, sizeof(pair), 2));
 }
 
-/* Bytes of the first n UTF-8 characters of s (len bytes). */
-static size_t utf8_prefix(const char *s, size_t len, uint32_t n)
+/*
+ * What term_nostop() asks of a folded word, in one pass over its bytes:
+ * its UTF-8 characters (bytes that do not continue one), whether it holds
+ * "_", and in *cut the bytes of its first `stem` characters (all of it if
+ * fewer; the first byte always starts one).
+ */
+static size_t word_shape(const char *s, size_t len, uint32_t stem,
+			 size_t *cut, int *underscore)
 {
-	size_t i = 0;
+	size_t i, chars = 0, starts = 0;
+	int us = 0;
 
-	while (i < len && n) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-		n--;
+	*cut = len;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int start = (c & 0xC0) != 0x80;
+
+		us |= c == '_';
+		chars += start;
+		if ((start || !i) && starts++ == stem)
+			*cut = i;
 	}
-	return i;
-}
-
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return n;
+	*underscore = us;
+	return chars;
 }
 
 /* dedup_sig_term() but for the stopword lists. */
@@ -413,35 +422,34 @@ static uint32_t term_nostop(const struct dedup_sigbuilder *b,
 			    const struct dedup_token *t, const char *text)
 {
 	const char *w = text + t->off;
-	size_t n = t->len;
+	size_t n = t->len, cut, chars;
+	int underscore;
 
-	if (memchr(w, '_', n))
+	chars = word_shape(w, n, b->p.stem, &cut, &underscore);
+	if (underscore)
 		return 0; /* identifiers and markup, not words */
-	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) &&
-	    utf8_chars(w, n) < 2)
+	if (!(t->flags & (DEDUP_TOK_NUMBER | DEDUP_TOK_IDEO)) && chars < 2)
 		return 0; /* initials and list markers */
 	if (hashset_has(&b->filler, t->hash))
 		return 0;
-	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER)) {
-		size_t cut = utf8_prefix(w, n, b->p.stem);
-
-		if (cut < n)
-			return term_id(dedup_token_hash(w, cut));
-	}
+	if (b->p.stem && !(t->flags & DEDUP_TOK_NUMBER) && cut < n)
+		return term_id(dedup_token_hash(w, cut));
 	return term_id(t->hash);
 }
 
-/* dedup_stopwords_is() of a word whose languages are m. */
-static inline int is_stopword(const struct dedup_sigbuilder *b, int lang,
-			      uint32_t m)
+/*
+ * The stopword languages that make a word a stopword of a document in
+ * `lang`: dedup_stopwords_is() is (langs & mask) != 0.
+ */
+static inline uint32_t stop_mask(const struct dedup_sigbuilder *b, int lang)
 {
 	if (!b->sw)
 		return 0;
 	if (lang == DEDUP_LANG_NONE)
-		return m != 0;
+		return UINT32_MAX;
 	if (lang < 0 || lang >= b->nlangs)
 		return 0;
-	return (m >> lang) & 1u;
+	return 1u << lang;
 }
 
 uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
@@ -450,6 +458,33 @@ uint32_t dedup_sig_term(const struct dedup_sigbuilder *b, int lang,
 	if (b->sw && dedup_stopwords_is(b->sw, lang, t->hash))
 		return 0;
 	return term_nostop(b, t, text);
+}
+
+/*
+ * Make the arrays of 32-bit words that share *alloc (a and b, and c unless
+ * NULL) hold at least n elements each, their contents not kept; 0 on
+ * success.
+ */
+static int grow_words(size_t *alloc, size_t n, uint32_t **a, uint32_t **b,
+		      uint32_t **c)
+{
+	size_t na = *alloc ? *alloc : 1024;
+
+	if (n <= *alloc)
+		return 0;
+	while (na < n)
+		na *= 2;
+	free(*a);
+	free(*b);
+	*a = malloc(na * sizeof(**a));
+	*b = malloc(na * sizeof(**b));
+	*alloc = *a && *b ? na : 0;
+	if (c) {
+		free(*c);
+		*c = malloc(na * sizeof(**c));
+		*alloc = *c ? *alloc : 0;
+	}
+	return *alloc ? 0 : -1;
 }
 
 static inline struct termslot *term_slot(struct dedup_sigbuilder *b,
@@ -468,19 +503,8 @@ static int doc_words(struct dedup_sigbuilder *b,
 {
 	size_t i, n = toks->n;
 
-	if (n > b->walloc) {
-		size_t na = b->walloc ? b->walloc : 1024;
-
-		while (na < n)
-			na *= 2;
-		free(b->wterm);
-		free(b->wlangs);
-		b->wterm = malloc(na * sizeof(*b->wterm));
-		b->wlangs = malloc(na * sizeof(*b->wlangs));
-		b->walloc = b->wterm && b->wlangs ? na : 0;
-		if (!b->walloc)
-			return -1;
-	}
+	if (grow_words(&b->walloc, n, &b->wterm, &b->wlangs, &b->kept))
+		return -1;
 	for (i = 0; i < n; i++) {
 		const struct dedup_token *t = &toks->v[i];
 		struct termslot *ts = term_slot(b, t->hash);
@@ -600,35 +624,52 @@ static size_t phone_at(const struct dedup_tokens *toks, size_t i)
 }
 
 /*
- * The weighted term occurrences of a document, into b->occ; doc_words()
- * has looked its tokens up.
+ * The indices of a document's content words into b->kept, their count into
+ * *n: tokens with a term that are not stopwords of the document's
+ * language, nor in a telephone number. A token is kept or not at random
+ * as far as a branch predictor can tell, so each is written and counted
+ * without a branch on it (numbers, which may start a telephone number,
+ * are few). doc_words() has looked the tokens up.
  */
-static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *toks,
-		       int lang, const struct dedup_sitenames *site,
-		       uint32_t *nwords)
+static void content_words(struct dedup_sigbuilder *b,
+			  const struct dedup_tokens *toks, int lang, size_t *n)
 {
-	uint32_t prev = 0, pos = 0;
-	size_t i, skip;
+	uint32_t stop = stop_mask(b, lang), *kept;
+	size_t i, m = 0, skip;
 
-	b->nocc = 0;
+	kept = b->kept; /* doc_words() made it as long as wterm */
 	for (i = 0; i < toks->n; i++) {
-		const struct dedup_token *t = &toks->v[i];
-		uint32_t term;
-		double lead, w;
-
 		/* a telephone number starts with a number */
-		if (t->flags & DEDUP_TOK_NUMBER) {
+		if (toks->v[i].flags & DEDUP_TOK_NUMBER) {
 			skip = phone_at(toks, i);
 			if (skip) {
 				i += skip - 1;
 				continue;
 			}
 		}
-		term = b->wterm[i];
-		if (!term || is_stopword(b, lang, b->wlangs[i]))
-			continue;
+		kept[m] = (uint32_t)i;
+		m += b->wterm[i] != 0 && !(b->wlangs[i] & stop);
+	}
+	*n = m;
+}
+
+/* The weighted term occurrences of a document, into b->occ. */
+static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *toks,
+		       int lang, const struct dedup_sitenames *site,
+		       uint32_t *nwords)
+{
+	uint32_t prev = 0, pos = 0, term;
+	size_t j, n;
+
+	b->nocc = 0;
+	content_words(b, toks, lang, &n);
+	for (j = 0; j < n; j++) {
+		const struct dedup_token *t = &toks->v[b->kept[j]];
+		double lead, w;
+
 		if (site && dedup_sitenames_has(site, t->hash))
 			continue;
+		term = b->wterm[b->kept[j]];
 		pos++;
 		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
 		if (lead < TAIL_FLOOR)
@@ -646,40 +687,120 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 	return 0;
 }
 
+/* The 32-bit id at the start of element i of an array of `size` bytes. */
+static inline uint32_t id_at(const unsigned char *v, size_t i, size_t size)
+{
+	uint32_t id;
+
+	memcpy(&id, v + i * size, sizeof(id));
+	return id;
+}
+
+/*
+ * Stable LSD radix sort of n elements of `size` bytes by the 32-bit id at
+ * their start, a byte a pass, from src with dst as the other half; all
+ * four histograms come from one read, and a byte with one value in every
+ * element moves nothing. Returns the half that holds the result.
+ */
+static void *radix_by_id(void *src, void *dst, size_t n, size_t size)
+{
+	uint32_t cnt[4][256] = { { 0 } }, first;
+	unsigned char *s = src, *d = dst, *t;
+	size_t i, k;
+
+	if (!n)
+		return src;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 4; k++)
+			cnt[k][(id_at(s, i, size) >> (8 * k)) & 255]++;
+	first = id_at(s, 0, size);
+	for (k = 0; k < 4; k++) {
+		uint32_t sum = 0, c, j;
+
+		if (cnt[k][(first >> (8 * k)) & 255] == n)
+			continue;
+		for (j = 0; j < 256; j++) {
+			c = cnt[k][j];
+			cnt[k][j] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			memcpy(d + (size_t)cnt[k][(id_at(s, i, size) >>
+						   (8 * k)) & 255]++ * size,
+			       s + i * size, size);
+		t = s;
+		s = d;
+		d = t;
+	}
+	return s;
+}
+
+#define BUCKET_BITS_MAX 12 /* buckets of sort_by_id(): up to 4,096 */
+#define BUCKET_MAX 32      /* elements a bucket may hold */
+
+/*
+ * Stable sort of n elements of `size` bytes by the 32-bit id at their
+ * start, from src with dst as the other half; returns the half that holds
+ * the result. Ids are hashes, spread evenly: one pass by their top bits
+ * into about one bucket per element, then an insertion sort, which moves
+ * elements only within their bucket. A byte-wise radix sort took four
+ * passes, each a chain of counter increments through memory. A text that
+ * repeats words piles their occurrences into one bucket: past BUCKET_MAX
+ * elements in one, the radix sort is used. Inline so that each caller's
+ * element size is a constant.
+ */
+static inline void *sort_by_id(void *src, void *dst, size_t n, size_t size)
+{
+	uint32_t cnt[1u << BUCKET_BITS_MAX], sum = 0, c, top = 0;
+	unsigned char *s = src, *d = dst, tmp[16]; /* an element: 4 or 8 */
+	unsigned bits = 6, shift;
+	size_t i, j;
+
+	if (n < 2)
+		return src;
+	while (bits < BUCKET_BITS_MAX && (size_t)1 << bits < n)
+		bits++;
+	shift = 32 - bits;
+	memset(cnt, 0, sizeof(cnt[0]) << bits);
+	for (i = 0; i < n; i++)
+		cnt[id_at(s, i, size) >> shift]++;
+	for (j = 0; j < (size_t)1 << bits; j++) {
+		c = cnt[j];
+		top = c > top ? c : top;
+		cnt[j] = sum;
+		sum += c;
+	}
+	if (top > BUCKET_MAX)
+		return radix_by_id(src, dst, n, size);
+	for (i = 0; i < n; i++)
+		memcpy(d + (size_t)cnt[id_at(s, i, size) >> shift]++ * size,
+		       s + i * size, size);
+	for (i = 1; i < n; i++) {
+		uint32_t id = id_at(d, i, size);
+
+		if (id_at(d, i - 1, size) <= id)
+			continue;
+		memcpy(tmp, d + i * size, size);
+		for (j = i; j > 0 && id_at(d, j - 1, size) > id; j--)
+			memcpy(d + j * size, d + (j - 1) * size, size);
+		memcpy(d + j * size, tmp, size);
+	}
+	return dst;
+}
+
 /*
  * Sort occurrences by term, stably: the weights of a term are then summed
- * in text order, so the float sums do not depend on the sort. A radix sort
- * of the 32-bit ids, a byte a pass; with all four histograms made in one
- * read, a document's thousand occurrences take five passes, where qsort()
- * made ten thousand calls to a comparison.
+ * in text order, so the float sums do not depend on the sort (qsort()
+ * made ten thousand calls to a comparison for a document).
  */
 static void sort_occ(struct dedup_sigbuilder *b)
 {
-	uint32_t cnt[4][256] = { { 0 } };
-	size_t i, d;
-	struct occ *src = b->occ, *dst = b->occtmp, *t;
+	struct occ *s = sort_by_id(b->occ, b->occtmp, b->nocc, sizeof(*s));
 
-	for (i = 0; i < b->nocc; i++)
-		for (d = 0; d < 4; d++)
-			cnt[d][(src[i].term >> (8 * d)) & 255]++;
-	for (d = 0; d < 4; d++) {
-		uint32_t sum = 0, c, k;
-
-		if (cnt[d][(src[0].term >> (8 * d)) & 255] == b->nocc)
-			continue; /* one value in this byte: nothing moves */
-		for (k = 0; k < 256; k++) {
-			c = cnt[d][k];
-			cnt[d][k] = sum;
-			sum += c;
-		}
-		for (i = 0; i < b->nocc; i++)
-			dst[cnt[d][(src[i].term >> (8 * d)) & 255]++] = src[i];
-		t = src;
-		src = dst;
-		dst = t;
+	if (s != b->occ) {
+		b->occtmp = b->occ;
+		b->occ = s;
 	}
-	b->occ = src;
-	b->occtmp = dst;
 }
 
 /* Sort occurrences and sum them per term; returns the distinct count. */
@@ -690,29 +811,70 @@ static size_t sum_terms(struct dedup_sigbuilder *b)
 	if (!b->nocc)
 		return 0;
 	sort_occ(b);
+	/*
+	 * Without a branch on whether a term repeats: an occurrence of the
+	 * term at m adds its weight, another one adds 0 (weights are
+	 * positive: the sum stays the same float) and takes the next slot.
+	 */
 	for (i = 1; i < b->nocc; i++) {
-		if (b->occ[i].term == b->occ[m].term)
-			b->occ[m].w += b->occ[i].w;
-		else
-			b->occ[++m] = b->occ[i];
+		struct occ o = b->occ[i];
+		int same = o.term == b->occ[m].term;
+
+		b->occ[m].w += same ? o.w : 0.0f;
+		m += !same;
+		b->occ[m] = same ? b->occ[m] : o;
 	}
 	return m + 1;
+}
+
+/*
+ * The distinct terms of a document, ascending, into *out: those
+ * occurrences() would give, without weights. The first pass needs no
+ * more to count them, and sorting 4-byte ids moves half the bytes.
+ */
+static int distinct_terms(struct dedup_sigbuilder *b,
+			  const struct dedup_tokens *toks, int lang,
+			  uint32_t **out, size_t *nout)
+{
+	uint32_t prev = 0, term, *v;
+	size_t i, j, n, m = 0, k;
+
+	content_words(b, toks, lang, &n);
+	if (grow_words(&b->idalloc, 2 * n, &b->ids, &b->idtmp, NULL))
+		return -1;
+	v = b->ids;
+	for (j = 0; j < n; j++) {
+		term = b->wterm[b->kept[j]];
+		/* the first word's bigram is written over: no branch */
+		v[m] = dedup_sig_bigram(prev, term);
+		m += prev != 0;
+		v[m++] = term;
+		prev = term;
+	}
+	v = sort_by_id(v, b->idtmp, m, sizeof(*v));
+	/* unique, a copy at every step rather than a branch on equality */
+	for (i = 1, k = 0; i < m; i++) {
+		v[k + 1] = v[i];
+		k += v[i] != v[k];
+	}
+	*out = v;
+	*nout = m ? k + 1 : 0;
+	return 0;
 }
 
 dedup_status dedup_sig_count(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     struct dedup_df *df, struct dedup_error *err)
 {
-	uint32_t nwords;
+	uint32_t *terms;
 	size_t i, n;
 	int lang;
 
 	if (doc_words(b, toks, &lang) ||
-	    occurrences(b, toks, lang, NULL, &nwords))
+	    distinct_terms(b, toks, lang, &terms, &n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	n = sum_terms(b);
 	for (i = 0; i < n; i++)
-		if (dedup_df_add(df, b->occ[i].term, 1))
+		if (dedup_df_add(df, terms[i], 1))
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
 	dedup_df_add_doc(df, 1);

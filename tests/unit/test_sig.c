@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dedup/sig.h"
+#include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
 #include "textdate.h"
 
@@ -220,6 +221,56 @@ static uint32_t weight_of(const struct dedup_sig *s, uint32_t t)
 	return 0;
 }
 
+/* The id of a hash, as signatures make it. */
+static uint32_t id_of(const char *s, size_t n)
+{
+	uint64_t h = dedup_token_hash(s, n);
+	uint32_t t = (uint32_t)(h ^ (h >> 32));
+
+	return t ? t : 1;
+}
+
+/*
+ * A word's term: its first five characters (bytes of several-byte UTF-8
+ * characters kept whole), none for one character or an identifier with
+ * "_", numbers whole.
+ */
+static void test_term_of_word(void **state)
+{
+	static const struct {
+		const char *word;
+		size_t stem; /* bytes hashed; 0: no term */
+	} cases[] = {
+		{ "harbour", 5 }, { "quay", 4 }, { "\xc3\xa9t\xc3\xa9s", 6 },
+		{ "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10 },
+		{ "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\xe7\xac\xa6\xe4"
+		  "\xb8\xb2\xe9\x95\xbf", 15 },
+		{ "stra\xc3\x9f" "e", 6 }, { "x", 0 }, { "\xc3\xa9", 0 },
+		{ "a_b", 0 }, { "harbour_master", 0 }, { "12345678", 8 },
+		{ "ab", 2 }, { "abcde", 5 }, { "abcdef", 5 },
+	};
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_tokens t;
+	struct dedup_error err;
+	size_t k;
+
+	(void)state;
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_tokens_init(&t);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		words(&t, cases[k].word);
+		assert_int_equal(t.n, 1);
+		assert_int_equal(dedup_sig_term(b, DEDUP_LANG_NONE, &t.v[0],
+						t.text.buf),
+				 cases[k].stem ? id_of(cases[k].word,
+						       cases[k].stem) : 0);
+	}
+	dedup_tokens_release(&t);
+	dedup_sigbuilder_free(b);
+}
+
 /*
  * With many terms of tied weights, the k kept are the k strongest of the
  * whole vector, in term order, whatever k.
@@ -331,6 +382,59 @@ static void test_document_frequencies(void **state)
 	dedup_tokens_release(&t);
 	dedup_df_free(df);
 	dedup_sigbuilder_free(b);
+}
+
+/*
+ * The first pass counts each distinct term of a document once: the terms
+ * of its full signature, unigrams and bigrams. Texts of few words repeated
+ * (one sort bucket overflows), of many distinct words and in between.
+ */
+static void test_count_matches_signature(void **state)
+{
+	static const struct {
+		unsigned words, vocab;
+	} shapes[] = { { 900, 3 }, { 400, 120 }, { 1800, 1800 }, { 1, 1 },
+		       { 5000, 40 } };
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_tokens t;
+	struct dedup_error err;
+	struct dedup_df *df;
+	struct dedup_sig s;
+	char *text = malloc(60000), *q;
+	uint32_t seed = 777, i, k;
+
+	(void)state;
+	assert_non_null(text);
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.kterms = 4096;
+	p.stem = 0;
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_tokens_init(&t);
+	dedup_sig_init(&s);
+	for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		q = text;
+		for (i = 0; i < shapes[k].words; i++) {
+			seed = seed * 1103515245u + 12345u;
+			q += sprintf(q, "%sw%u", i ? " " : "",
+				     (seed >> 8) % shapes[k].vocab);
+		}
+		build(b, text, &s, NULL);
+		assert_int_equal(dedup_df_new(&df), 0);
+		words(&t, text);
+		assert_int_equal(dedup_sig_count(b, &t, df, &err), 0);
+		assert_true(s.nterms < p.kterms);
+		assert_int_equal(dedup_df_size(df), s.nterms);
+		for (i = 0; i < s.nterms; i++) {
+			assert_true(!i || s.terms[i] > s.terms[i - 1]);
+			assert_int_equal(dedup_df_get(df, s.terms[i]), 1);
+		}
+		dedup_df_free(df);
+	}
+	dedup_sig_release(&s);
+	dedup_tokens_release(&t);
+	dedup_sigbuilder_free(b);
+	free(text);
 }
 
 static void test_copy_minhash_estimates_jaccard(void **state)
@@ -518,8 +622,10 @@ int main(void)
 		cmocka_unit_test(test_text_date_head),
 		cmocka_unit_test(test_terms_and_weights),
 		cmocka_unit_test(test_stems_and_strongest),
+		cmocka_unit_test(test_term_of_word),
 		cmocka_unit_test(test_strongest_selection),
 		cmocka_unit_test(test_document_frequencies),
+		cmocka_unit_test(test_count_matches_signature),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_decode_version2),
