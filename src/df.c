@@ -106,9 +106,11 @@ static const struct shard *shard_of_c(const struct dedup_df *df, uint64_t h)
 
 static dedup_status shard_alloc(struct shard *s, size_t cap)
 {
-	s->slots = calloc(cap, sizeof(*s->slots));
+	/* huge pages for a large table: a TLB miss a probe costs as much */
+	s->slots = df_huge_alloc(cap * sizeof(*s->slots));
 	if (!s->slots)
 		return DEDUP_ENOMEM;
+	memset(s->slots, 0, cap * sizeof(*s->slots));
 	s->cap = cap;
 	s->used = 0;
 	return DEDUP_OK;
