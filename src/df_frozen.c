@@ -1,7 +1,7 @@
 /*
  * df_frozen.c - the read-only form of a frequency table (df_frozen.h).
  *
- * A key k is mixed into h = mix32(k), a bijection of 32-bit words. The
+ * A key k is mixed into h = df_mix32(k), a bijection of 32-bit words. The
  * top b bits of h are its bucket; the other 32 - b bits, its remainder,
  * are all an entry keeps of the key, in the high bits of 16; the low
  * b - 16 bits hold the count (all ones: the count is in the side table,
@@ -35,15 +35,10 @@ static uint32_t mix_key(uint32_t k)
 	return df_mix32(k ? k : 1);
 }
 
-/* Its inverse, for walking the keys. */
+/* The inverse of df_mix32(), for walking the keys. */
 static uint32_t unmix32(uint32_t h)
 {
-	h ^= h >> 16;
-	h *= 0x7ed1b41du; /* 0xc2b2ae35^-1 mod 2^32 */
-	h ^= (h >> 13) ^ (h >> 26);
-	h *= 0xa5cb9243u; /* 0x85ebca6b^-1 */
-	h ^= h >> 16;
-	return h;
+	return h * 0x0e8b2f51u; /* 0x9e3779b1^-1 mod 2^32 */
 }
 
 void *df_huge_alloc(size_t bytes)

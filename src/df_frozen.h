@@ -84,17 +84,14 @@ int df_frozen_foreach(const struct df_frozen *f,
 		      void *arg);
 
 /*
- * How a key is placed (also by df.c's shards): MurmurHash3's finalizer,
- * a bijection that moves every bit of k into the top ones.
+ * How a key is placed (also by df.c's shards): Fibonacci hashing, a
+ * bijection whose top bits depend on every bit of k. Term ids are
+ * already hashes (sig.c), so one multiply spreads them enough, and every
+ * term of the first pass goes through it.
  */
 static inline uint32_t df_mix32(uint32_t k)
 {
-	k ^= k >> 16;
-	k *= 0x85ebca6bu;
-	k ^= k >> 13;
-	k *= 0xc2b2ae35u;
-	k ^= k >> 16;
-	return k;
+	return k * 0x9e3779b1u;
 }
 
 /* Ask for the cache line at p (also df.c's). */
