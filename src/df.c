@@ -25,10 +25,11 @@
  * batch's first sightings set any, so a table fed batches in one order
  * holds the same counts whatever the batches' own slot orders.
  *
- * Pruned (dedup_df_prune()), the table is frozen: read-only, about a
- * quarter of the size, and a lookup reads two cache lines where the
- * shards' would read one, but lines of a table that small, in huge
- * pages (df_frozen.h). Writing to a frozen table thaws it first.
+ * Pruned (dedup_df_prune()), the table is frozen: read-only and about a
+ * quarter of the size. A lookup then reads two cache lines where the
+ * shards read one, but of a table that small, in huge pages, and the
+ * second pass asks for a document's terms together, so that their loads
+ * overlap (df_frozen.h). Writing to a frozen table thaws it first.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -283,8 +283,9 @@ dedup_status df_frozen_build(struct df_frozen *f, const struct dedup_df *df,
 	/* 4-byte bases: a table that large is not this one's to hold */
 	if (most > UINT32_MAX)
 		return DEDUP_ENOMEM;
+	/* nothing kept (no term is in 2^32 - 1 documents) */
 	if (!most || min_count == UINT32_MAX)
-		return DEDUP_OK; /* nothing kept: no term is in 2^32 - 1 documents */
+		return DEDUP_OK;
 	/* buckets for all the terms: pruning keeps most or none */
 	while (bits < MAX_BITS && most > (size_t)TERMS_PER_BUCKET << bits)
 		bits++;
