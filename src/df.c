@@ -117,6 +117,11 @@ static dedup_status shard_alloc(struct shard *s, size_t cap)
 	return DEDUP_OK;
 }
 
+static void shard_free(struct shard *s)
+{
+	df_huge_free(s->slots, s->cap * sizeof(*s->slots));
+}
+
 dedup_status dedup_df_new(struct dedup_df **out)
 {
 	struct dedup_df *df = calloc(1, sizeof(*df));
@@ -142,9 +147,9 @@ void dedup_df_free(struct dedup_df *df)
 	if (!df)
 		return;
 	for (i = 0; i < DF_SHARDS; i++)
-		free(df->sh[i].slots);
+		shard_free(&df->sh[i]);
 	df_frozen_release(&df->fz);
-	free(df->once);
+	df_huge_free(df->once, df->nblocks * sizeof(*df->once));
 	free(df->batch);
 	free(df->order);
 	free(df->ordertmp);
@@ -190,7 +195,7 @@ static dedup_status rehash(struct shard *s, size_t cap, uint32_t min_count)
 			s->used++;
 		}
 	}
-	free(old.slots);
+	shard_free(&old);
 	return DEDUP_OK;
 }
 
@@ -324,7 +329,7 @@ static void drop_shards(struct dedup_df *df)
 	size_t i;
 
 	for (i = 0; i < DF_SHARDS; i++) {
-		free(df->sh[i].slots);
+		shard_free(&df->sh[i]);
 		memset(&df->sh[i], 0, sizeof(df->sh[i]));
 	}
 }
@@ -558,7 +563,7 @@ dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs)
 {
 	uint64_t nb;
 
-	free(df->once);
+	df_huge_free(df->once, df->nblocks * sizeof(*df->once));
 	free(df->batch);
 	free(df->order);
 	free(df->ordertmp);

@@ -47,11 +47,27 @@ void *df_huge_alloc(size_t bytes)
 
 	if (bytes < HUGE_PAGE)
 		return malloc(bytes ? bytes : 1);
-	bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	p = aligned_alloc(HUGE_PAGE, bytes);
-	if (p)
-		madvise(p, bytes, MADV_HUGEPAGE);
+	/*
+	 * A mapping of its own: from malloc() it may land in the heap
+	 * (glibc's mmap threshold rises as large blocks are freed), where
+	 * its advice would stay on pages that small chunks reuse later.
+	 */
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);
 	return p;
+}
+
+void df_huge_free(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (bytes < HUGE_PAGE)
+		free(p);
+	else
+		munmap(p, bytes);
 }
 
 static size_t cmax(const struct df_frozen *f)
@@ -169,8 +185,8 @@ void df_frozen_get_many(const struct df_frozen *f, const uint32_t *keys,
 
 void df_frozen_release(struct df_frozen *f)
 {
-	free(f->dir);
-	free(f->ent);
+	df_huge_free(f->dir, f->dirbytes);
+	df_huge_free(f->ent, f->entbytes);
 	free(f->big);
 	memset(f, 0, sizeof(*f));
 }
@@ -293,7 +309,7 @@ dedup_status df_frozen_build(struct df_frozen *f, const struct dedup_df *df,
 		r = lay_lines(&b, df, bits++);
 		if (r <= 0)
 			break;
-		free(f->dir);
+		df_huge_free(f->dir, f->dirbytes);
 		f->dir = NULL;
 	}
 	if (r)

@@ -111,10 +111,12 @@ static inline void df_prefetch(const void *p)
 }
 
 /*
- * Memory for a large array: aligned to 2 MiB and asked for in huge pages
- * when it is that large (a random lookup then costs no TLB miss), else
- * plain. Free with free().
+ * Memory for a large array: a mapping of its own in huge pages when it
+ * is 2 MiB or more (a random lookup then costs no TLB miss, and freeing
+ * gives it back), else malloc()'s. Free with df_huge_free() and the same
+ * size.
  */
 void *df_huge_alloc(size_t bytes);
+void df_huge_free(void *p, size_t bytes);
 
 #endif
