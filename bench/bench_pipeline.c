@@ -352,8 +352,8 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	b->pass1_terms = dedup_df_size(df);
 	b->pass1_bytes = dedup_df_bytes(df);
 	/* as the pipeline without an index: unshared terms are not kept */
-	dedup_df_prune(df, 2);
 	(void)dedup_df_bound(df, 0);
+	dedup_df_prune(df, 2);
 	if (share) /* as the pipeline: what the sample missed is rare */
 		dedup_df_set_floor(df, 2);
 	dedup_df_free(batch);

@@ -24,15 +24,21 @@
  * Nothing is ever counted too low. The filter's bits are tested before a
  * batch's first sightings set any, so a table fed batches in one order
  * holds the same counts whatever the batches' own slot orders.
+ *
+ * Pruned (dedup_df_prune()), the table is frozen: read-only and about a
+ * quarter of the size. A lookup then reads two cache lines where the
+ * shards read one, but of a table that small, in huge pages, and the
+ * second pass asks for a document's terms together, so that their loads
+ * overlap (df_frozen.h). Writing to a frozen table thaws it first.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "dedup/sig.h"
+#include "df_frozen.h"
 #include "df_int.h"
 
 #define DF_SHARDS 16
@@ -64,7 +70,9 @@ struct block {
 };
 
 struct dedup_df {
-	struct shard sh[DF_SHARDS];
+	struct shard sh[DF_SHARDS]; /* empty and unallocated when frozen */
+	struct df_frozen fz;
+	int frozen;
 	uint64_t docs;
 	uint32_t floor; /* the count of a term not in the table */
 	struct block *once; /* bounded: terms seen once, else NULL */
@@ -76,10 +84,15 @@ struct dedup_df {
 	size_t batchalloc;
 };
 
-/* Fibonacci hashing spreads clustered keys: top bits pick the shard. */
+/*
+ * The frozen form's mix, in the top half: its top bits pick the shard and
+ * the next ones the probe start, so that the shards, walked in order,
+ * give their terms in about the order a frozen table lays them out
+ * (freezing then writes it front to back).
+ */
 static uint64_t mix(uint32_t key)
 {
-	return key * 0x9e3779b97f4a7c15ULL;
+	return (uint64_t)df_mix32(key) << 32;
 }
 
 static struct shard *shard_of(struct dedup_df *df, uint64_t h)
@@ -94,12 +107,19 @@ static const struct shard *shard_of_c(const struct dedup_df *df, uint64_t h)
 
 static dedup_status shard_alloc(struct shard *s, size_t cap)
 {
-	s->slots = calloc(cap, sizeof(*s->slots));
+	/* huge pages for a large table: a TLB miss a probe costs as much */
+	s->slots = df_huge_alloc(cap * sizeof(*s->slots));
 	if (!s->slots)
 		return DEDUP_ENOMEM;
+	memset(s->slots, 0, cap * sizeof(*s->slots));
 	s->cap = cap;
 	s->used = 0;
 	return DEDUP_OK;
+}
+
+static void shard_free(struct shard *s)
+{
+	df_huge_free(s->slots, s->cap * sizeof(*s->slots));
 }
 
 dedup_status dedup_df_new(struct dedup_df **out)
@@ -127,8 +147,9 @@ void dedup_df_free(struct dedup_df *df)
 	if (!df)
 		return;
 	for (i = 0; i < DF_SHARDS; i++)
-		free(df->sh[i].slots);
-	free(df->once);
+		shard_free(&df->sh[i]);
+	df_frozen_release(&df->fz);
+	df_huge_free(df->once, df->nblocks * sizeof(*df->once));
 	free(df->batch);
 	free(df->order);
 	free(df->ordertmp);
@@ -174,7 +195,7 @@ static dedup_status rehash(struct shard *s, size_t cap, uint32_t min_count)
 			s->used++;
 		}
 	}
-	free(old.slots);
+	shard_free(&old);
 	return DEDUP_OK;
 }
 
@@ -260,29 +281,13 @@ static size_t once_index(const struct dedup_df *df, uint32_t term)
 	return (size_t)(((h >> 32) * df->nblocks) >> 32);
 }
 
-/*
- * Ask for the cache line at p. GCC 12 dropped the __builtin_prefetch() of
- * the filter's blocks from the merge's loops (at -O2 and -O3, while it
- * kept the one of the table's slots), so x86-64 says it in assembly.
- */
-static void prefetch(const void *p)
-{
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
-#elif defined(__GNUC__) || defined(__clang__)
-	__builtin_prefetch(p);
-#else
-	(void)p;
-#endif
-}
-
 /* The table's first slot for a term, as find() will read it. */
 static void prefetch_slot(const struct dedup_df *df, uint32_t term)
 {
 	uint64_t h = mix(term);
 	const struct shard *s = shard_of_c(df, h);
 
-	prefetch(&s->slots[home(s, h)]);
+	df_prefetch(&s->slots[home(s, h)]);
 }
 
 /*
@@ -318,6 +323,45 @@ static int bounded_add(struct dedup_df *df, uint32_t term, uint32_t n)
 	return bounded_count(df, term, n, once_test(df, term));
 }
 
+/* A frozen table's shards: none (freezing gives their memory back). */
+static void drop_shards(struct dedup_df *df)
+{
+	size_t i;
+
+	for (i = 0; i < DF_SHARDS; i++) {
+		shard_free(&df->sh[i]);
+		memset(&df->sh[i], 0, sizeof(df->sh[i]));
+	}
+}
+
+static int thaw_one(uint32_t term, uint32_t count, void *arg)
+{
+	struct dedup_df *df = arg;
+	uint64_t h = mix(term);
+
+	return shard_add(shard_of(df, h), term, h, count) ? -1 : 0;
+}
+
+/* Shards again for a frozen table, to write to. Out of memory, frozen. */
+static dedup_status thaw(struct dedup_df *df)
+{
+	size_t i;
+
+	if (!df->frozen)
+		return DEDUP_OK;
+	for (i = 0; i < DF_SHARDS; i++)
+		if (shard_alloc(&df->sh[i], cap_for(df->fz.n / DF_SHARDS)))
+			goto fail;
+	if (df_frozen_foreach(&df->fz, thaw_one, df))
+		goto fail;
+	df_frozen_release(&df->fz);
+	df->frozen = 0;
+	return DEDUP_OK;
+fail:
+	drop_shards(df);
+	return DEDUP_ENOMEM;
+}
+
 dedup_status dedup_df_add(struct dedup_df *df, uint32_t term, uint32_t n)
 {
 	uint64_t h;
@@ -325,6 +369,8 @@ dedup_status dedup_df_add(struct dedup_df *df, uint32_t term, uint32_t n)
 
 	if (!term)
 		term = 1;
+	if (thaw(df))
+		return DEDUP_ENOMEM;
 	if (df->once && n) {
 		r = bounded_add(df, term, n);
 		if (r > 0)
@@ -411,7 +457,7 @@ static void order_by_block(struct dedup_df *df, size_t n)
 static void prefetch_block(const struct dedup_df *df, size_t i, size_t n)
 {
 	if (i < n)
-		prefetch(&df->once[once_index(df,
+		df_prefetch(&df->once[once_index(df,
 					      df->batch[df->order[i]].key)]);
 }
 
@@ -467,10 +513,24 @@ static dedup_status bounded_merge(struct dedup_df *dst,
 	return DEDUP_OK;
 }
 
+static int add_one(uint32_t term, uint32_t count, void *arg)
+{
+	return dedup_df_add(arg, term, count) ? -1 : 0;
+}
+
 dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 {
 	size_t i, j;
 
+	if (thaw(dst))
+		return DEDUP_ENOMEM;
+	if (src->frozen) {
+		/* term by term: a frozen table is no batch of a first pass */
+		if (df_frozen_foreach(&src->fz, add_one, dst))
+			return DEDUP_ENOMEM;
+		dst->docs += src->docs;
+		return DEDUP_OK;
+	}
 	if (dst->once) {
 		if (bounded_merge(dst, src))
 			return DEDUP_ENOMEM;
@@ -503,7 +563,7 @@ dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs)
 {
 	uint64_t nb;
 
-	free(df->once);
+	df_huge_free(df->once, df->nblocks * sizeof(*df->once));
 	free(df->batch);
 	free(df->order);
 	free(df->ordertmp);
@@ -521,13 +581,12 @@ dedup_status dedup_df_bound(struct dedup_df *df, uint64_t docs)
 		nb = ONCE_MIN_BLOCKS;
 	if (nb > UINT32_MAX)
 		nb = UINT32_MAX;
-	/* whole huge pages, aligned: fewer TLB misses, and a block on two
-	 * cache lines would cost two misses */
+	/* whole huge pages (aligned by df_huge_alloc()): fewer TLB misses,
+	 * and a block on two cache lines would cost two misses */
 	nb = (nb + 65535) & ~(uint64_t)65535;
-	df->once = aligned_alloc(2u << 20, (size_t)nb * sizeof(*df->once));
+	df->once = df_huge_alloc((size_t)nb * sizeof(*df->once));
 	if (!df->once)
 		return DEDUP_ENOMEM;
-	madvise(df->once, (size_t)nb * sizeof(*df->once), MADV_HUGEPAGE);
 	memset(df->once, 0, (size_t)nb * sizeof(*df->once));
 	df->nblocks = (size_t)nb;
 	return DEDUP_OK;
@@ -537,6 +596,7 @@ void dedup_df_clear(struct dedup_df *df)
 {
 	size_t i;
 
+	df_frozen_release(&df->fz); /* frozen stays: no shards */
 	for (i = 0; i < DF_SHARDS; i++) {
 		struct shard *s = &df->sh[i];
 
@@ -552,8 +612,18 @@ void dedup_df_clear(struct dedup_df *df)
 
 void dedup_df_prune(struct dedup_df *df, uint32_t min_count)
 {
+	struct df_frozen fz;
 	size_t i, j;
 
+	if (!df_frozen_build(&fz, df, min_count)) {
+		df_frozen_release(&df->fz);
+		drop_shards(df);
+		df->fz = fz;
+		df->frozen = 1;
+		return;
+	}
+	if (df->frozen)
+		return; /* out of memory: the same answers */
 	for (i = 0; i < DF_SHARDS; i++) {
 		struct shard *s = &df->sh[i];
 		size_t keep = 0;
@@ -582,9 +652,33 @@ uint32_t dedup_df_get(const struct dedup_df *df, uint32_t term)
 
 	if (!term)
 		term = 1;
-	h = mix(term);
-	c = find(&df->sh[h >> 60], term, h)->count;
+	if (df->frozen) {
+		c = df_frozen_get(&df->fz, term);
+	} else {
+		h = mix(term);
+		c = find(&df->sh[h >> 60], term, h)->count;
+	}
 	return c ? c : df->floor;
+}
+
+void dedup_df_get_many(const struct dedup_df *df, const uint32_t *terms,
+		       size_t n, uint32_t *counts)
+{
+	size_t i;
+
+	if (df->frozen) {
+		df_frozen_get_many(&df->fz, terms, n, counts);
+		for (i = 0; i < n; i++)
+			if (!counts[i])
+				counts[i] = df->floor;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		/* the table is large: start the loads ahead */
+		if (i + PREFETCH_AHEAD < n)
+			dedup_df_prefetch(df, terms[i + PREFETCH_AHEAD]);
+		counts[i] = dedup_df_get(df, terms[i]);
+	}
 }
 
 uint64_t dedup_df_share(uint64_t sample, uint64_t n)
@@ -612,15 +706,12 @@ void dedup_df_set_floor(struct dedup_df *df, uint32_t floor)
 
 void dedup_df_prefetch(const struct dedup_df *df, uint32_t term)
 {
-	uint64_t h = mix(term ? term : 1);
-	const struct shard *s = &df->sh[h >> 60];
-
-	/* what find() reads first */
-#if defined(__GNUC__) || defined(__clang__)
-	__builtin_prefetch(&s->slots[home(s, h)]);
-#else
-	(void)s;
-#endif
+	if (!term)
+		term = 1;
+	if (df->frozen)
+		df_frozen_prefetch(&df->fz, term);
+	else
+		prefetch_slot(df, term); /* what find() reads first */
 }
 
 uint64_t dedup_df_docs(const struct dedup_df *df)
@@ -630,7 +721,7 @@ uint64_t dedup_df_docs(const struct dedup_df *df)
 
 size_t dedup_df_size(const struct dedup_df *df)
 {
-	size_t i, n = 0;
+	size_t i, n = df->fz.n;
 
 	for (i = 0; i < DF_SHARDS; i++)
 		n += df->sh[i].used;
@@ -643,7 +734,8 @@ size_t dedup_df_bytes(const struct dedup_df *df)
 
 	for (i = 0; i < DF_SHARDS; i++)
 		n += df->sh[i].cap * sizeof(struct slot);
-	return n + df->nblocks * sizeof(struct block);
+	return n + df_frozen_bytes(&df->fz) +
+	       df->nblocks * sizeof(struct block);
 }
 
 int dedup_df_foreach(const struct dedup_df *df,
@@ -653,6 +745,8 @@ int dedup_df_foreach(const struct dedup_df *df,
 	size_t i, j;
 	int r;
 
+	if (df->frozen)
+		return df_frozen_foreach(&df->fz, fn, arg);
 	for (i = 0; i < DF_SHARDS; i++) {
 		const struct shard *s = &df->sh[i];
 

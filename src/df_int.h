@@ -38,6 +38,15 @@ int dedup_df_sampled(uint64_t share, const char *path);
 void dedup_df_set_floor(struct dedup_df *df, uint32_t floor);
 
 /*
+ * dedup_df_get() of terms[0..n) into counts[] (which may be terms), the
+ * loads of a large table overlapped: what a signature asks of a pruned
+ * table (dedup_df_prune() freezes it into a compact form that reads two
+ * cache lines a lookup).
+ */
+void dedup_df_get_many(const struct dedup_df *df, const uint32_t *terms,
+		       size_t n, uint32_t *counts);
+
+/*
  * Documents per batch of the first pass: each batch is counted exactly in a
  * table of its own (small enough to stay in the caches), and the batches
  * go into the bounded table in input order, whatever thread counted them.

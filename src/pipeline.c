@@ -1226,10 +1226,12 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		/*
 		 * Signatures drop the terms of a single document: without an
 		 * index (whose stored signatures keep them), their counts are
-		 * not needed, and they are most of the table.
+		 * not needed, and they are most of the table. Pruning
+		 * freezes what is left into a compact form (df.c), once the
+		 * filter of the first pass is given back.
 		 */
-		dedup_df_prune(run->df, 2);
 		(void)dedup_df_bound(run->df, 0);
+		dedup_df_prune(run->df, 2);
 		/*
 		 * Counted over a sample, a term it holds no count of may be
 		 * shared all the same (a rare term's documents mostly fall

@@ -13,6 +13,7 @@
 #include "dedup/sig.h"
 #include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
+#include "df_int.h"
 #include "embedded.h"
 #include "textdate.h"
 
@@ -37,7 +38,6 @@
 #define IDF_CACHE 1024   /* document counts whose IDF is kept */
 #define IDF_HIGH 512     /* slots for the IDFs of higher counts */
 #define LN_HALVES 64     /* ln(k / 2) kept for k below this */
-#define DF_AHEAD 8       /* terms looked up ahead of their use */
 #define BODY_BLOCK 64    /* token hashes per update of the body hash */
 
 /* A set of 64-bit token hashes (filler words), open addressing. */
@@ -1083,16 +1083,22 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		if (!b->wbufalloc)
 			goto nomem;
 	}
+	if (df) {
+		/*
+		 * ibuf first holds the terms' document counts, all looked
+		 * up at once (the loads of a large table overlap); count i
+		 * is read before a kept index (keep <= i) goes over it.
+		 */
+		for (i = 0; i < n; i++)
+			b->ibuf[i] = b->occ[i].term;
+		dedup_df_get_many(df, b->ibuf, n, b->ibuf);
+	}
 	for (i = 0; i < n; i++) {
 		double tf = term_freq(b, b->occ[i].w), idf = 1;
 
 		if (df) {
-			uint32_t d;
+			uint32_t d = b->ibuf[i];
 
-			/* the table is large: start the loads ahead */
-			if (i + DF_AHEAD < n)
-				dedup_df_prefetch(df, b->occ[i + DF_AHEAD].term);
-			d = dedup_df_get(df, b->occ[i].term);
 			if (d < b->min_df) {
 				b->wbuf[i] = 0;
 				continue;

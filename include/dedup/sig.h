@@ -192,8 +192,10 @@ void dedup_df_clear(struct dedup_df *df);
 /*
  * Drop the terms counted fewer than min_count times and shrink the table
  * (a run that drops unshared terms from signatures needs only the
- * others). A dropped term then counts 0; without memory for the smaller
- * table, some keep their count (also below min_count).
+ * others): what is left is frozen into a compact read-only form, that a
+ * later add or merge expands again. A dropped term then counts 0;
+ * without memory for the smaller table, some keep their count (also
+ * below min_count).
  */
 void dedup_df_prune(struct dedup_df *df, uint32_t min_count);
 /* Bytes the table occupies. */

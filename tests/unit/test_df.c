@@ -1,6 +1,6 @@
 /*
  * test_df.c - document frequency table: sums, merges in any split and
- * order, clearing and pruning.
+ * order, clearing, pruning and the frozen form pruning makes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +269,158 @@ static void test_sample_share(void **state)
 	dedup_df_free(df);
 }
 
+/* Count of term_rand(t) in the frozen table's corpus: 1 to 12, or more. */
+static uint32_t frozen_count(uint32_t t)
+{
+	return t % 97 == 0 ? 20 + t % 5000 : 1 + t % 12;
+}
+
+static void check_frozen(const struct dedup_df *df, uint32_t terms,
+			 uint32_t min)
+{
+	uint32_t t;
+
+	for (t = 0; t < terms; t++) {
+		uint32_t want = frozen_count(t);
+
+		assert_int_equal(dedup_df_get(df, term_rand(t)),
+				 want >= min ? want : 0);
+	}
+}
+
+struct walk {
+	const struct dedup_df *df;
+	size_t n;
+	uint64_t sum;
+};
+
+static int walk_one(uint32_t term, uint32_t count, void *arg)
+{
+	struct walk *w = arg;
+
+	assert_int_not_equal(term, 0);
+	assert_int_equal(dedup_df_get(w->df, term), count);
+	w->n++;
+	w->sum += count;
+	return 0;
+}
+
+/*
+ * Pruned, a table is frozen: exact counts (those too large for the
+ * entries' bits too) in a quarter of the memory, the same answers one by
+ * one or many at once, walked and merged as before.
+ */
+static void test_frozen(void **state)
+{
+	enum { TERMS = 300000, MANY = 5000 };
+	struct dedup_df *df, *copy;
+	struct walk w = { 0 };
+	static uint32_t terms[MANY], counts[MANY];
+	uint64_t sum = 0;
+	size_t before, kept = 0;
+	uint32_t t;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&df), DEDUP_OK);
+	for (t = 0; t < TERMS; t++) {
+		assert_int_equal(dedup_df_add(df, term_rand(t),
+					      frozen_count(t)), DEDUP_OK);
+		if (frozen_count(t) >= 2) {
+			kept++;
+			sum += frozen_count(t);
+		}
+	}
+	/* 0 is kept as 1 */
+	assert_int_equal(dedup_df_add(df, 0, 3), DEDUP_OK);
+	assert_int_equal(dedup_df_get(df, 1), 3);
+	kept++;
+	sum += 3;
+	dedup_df_add_doc(df, 9);
+	before = dedup_df_bytes(df);
+	dedup_df_prune(df, 2);
+	assert_int_equal(dedup_df_size(df), kept);
+	print_message("%zu terms: %zu bytes, %zu frozen\n", kept, before,
+		      dedup_df_bytes(df));
+	assert_true(dedup_df_bytes(df) < before / 2); /* 1 MiB of it fixed */
+	assert_int_equal(dedup_df_docs(df), 9);
+	check_frozen(df, TERMS, 2);
+	assert_int_equal(dedup_df_get(df, 0), 3);
+	assert_int_equal(dedup_df_get(df, 1), 3);
+
+	/* many at once, in place, absent terms among them */
+	for (t = 0; t < MANY; t++)
+		terms[t] = t % 3 ? term_rand(t) : term_rand(t + TERMS);
+	terms[7] = 0;
+	for (t = 0; t < MANY; t++)
+		counts[t] = dedup_df_get(df, terms[t]);
+	dedup_df_get_many(df, terms, MANY, terms);
+	assert_memory_equal(terms, counts, sizeof(counts));
+	dedup_df_set_floor(df, 2);
+	for (t = 0; t < MANY; t++)
+		terms[t] = term_rand(t + TERMS);
+	dedup_df_get_many(df, terms, 3, terms);
+	assert_int_equal(terms[0], 2);
+	dedup_df_set_floor(df, 0);
+
+	w.df = df;
+	assert_int_equal(dedup_df_foreach(df, walk_one, &w), 0);
+	assert_int_equal(w.n, kept);
+	assert_int_equal(w.sum, sum);
+
+	/* a frozen table merges into another */
+	assert_int_equal(dedup_df_new(&copy), DEDUP_OK);
+	assert_int_equal(dedup_df_merge(copy, df), DEDUP_OK);
+	assert_int_equal(dedup_df_size(copy), kept);
+	assert_int_equal(dedup_df_docs(copy), 9);
+	check_frozen(copy, TERMS, 2);
+
+	/* frozen again, fewer terms */
+	dedup_df_prune(df, 20);
+	check_frozen(df, TERMS, 20);
+	assert_int_equal(dedup_df_get(df, 0), 0);
+	dedup_df_prune(df, UINT32_MAX);
+	assert_int_equal(dedup_df_size(df), 0);
+	assert_int_equal(dedup_df_get(df, term_rand(97)), 0);
+	/* and cleared, a table to fill again */
+	dedup_df_clear(copy);
+	assert_int_equal(dedup_df_size(copy), 0);
+	assert_int_equal(dedup_df_get(copy, term_rand(97)), 0);
+	assert_int_equal(dedup_df_add(copy, term_rand(97), 4), DEDUP_OK);
+	assert_int_equal(dedup_df_get(copy, term_rand(97)), 4);
+	dedup_df_free(copy);
+	dedup_df_free(df);
+}
+
+/* The inverse of df_frozen.h's mix: keys that land where we say. */
+static uint32_t unmix(uint32_t h)
+{
+	return h * 0x0e8b2f51u;
+}
+
+/*
+ * Keys made to crowd one bucket cannot be frozen (a line says 255 terms):
+ * the table keeps its shards and its answers.
+ */
+static void test_frozen_crowded(void **state)
+{
+	struct dedup_df *df;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&df), DEDUP_OK);
+	for (i = 0; i < 300; i++)
+		assert_int_equal(dedup_df_add(df, unmix(0xabcde000u + i),
+					      2 + i), DEDUP_OK);
+	assert_int_equal(dedup_df_add(df, 12345, 1), DEDUP_OK);
+	dedup_df_prune(df, 2);
+	assert_int_equal(dedup_df_size(df), 300);
+	for (i = 0; i < 300; i++)
+		assert_int_equal(dedup_df_get(df, unmix(0xabcde000u + i)),
+				 2 + i);
+	assert_int_equal(dedup_df_get(df, 12345), 0);
+	dedup_df_free(df);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +429,8 @@ int main(void)
 		cmocka_unit_test(test_bounded_small),
 		cmocka_unit_test(test_bounded_overloaded),
 		cmocka_unit_test(test_sample_share),
+		cmocka_unit_test(test_frozen),
+		cmocka_unit_test(test_frozen_crowded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
