@@ -105,6 +105,8 @@ dedup_status dedup_context_new(struct dedup_context **out,
 	if (!ctx)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	ctx->o = *o;
+	/* signatures name the band winners the clustering would draw */
+	dedup_cluster_sig_params(&o->cluster, &ctx->o.sig);
 	ctx->o.rule_files = NULL; /* not kept: the rules are compiled now */
 	ctx->o.n_rule_files = 0;
 	st = cleaning_hash(o, &ctx->cleaning, err);
