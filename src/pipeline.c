@@ -455,6 +455,7 @@ struct dedup_run {
 	size_t n, alloc;
 	struct path_block *paths;          /* newest first */
 	struct dedup_sig *sigs;
+	struct dedup_sigstore *sigstore;   /* where sigs[] are kept */
 	struct dedup_sig *store;   /* with an index: the signatures it keeps */
 	struct dedup_assign *assign;
 	struct dedup_linestats *lines;     /* counted in this run */
@@ -523,6 +524,7 @@ void dedup_run_free(struct dedup_run *run)
 	}
 	free(run->docs);
 	free(run->sigs);
+	dedup_sigstore_free(run->sigstore);
 	free(run->store);
 	free(run->assign);
 	dedup_linestats_free(run->lines);
@@ -797,6 +799,10 @@ static void *pass_thread(void *arg)
 			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
 					strip_lines(run), dedup_run_df(run),
 					run->site, &run->sigs[i], &err);
+			/* kept with the others, without a block each */
+			if (!st && dedup_sig_keep(run->sigstore, &run->sigs[i]))
+				st = dedup_error_set(&err, DEDUP_ENOMEM,
+						     "out of memory");
 			if (!st && run->store)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
@@ -1267,7 +1273,8 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
 	if (run->ix)
 		run->store = calloc(run->n ? run->n : 1, sizeof(*run->store));
-	if (!run->sigs || !run->assign || (run->ix && !run->store))
+	if (!run->sigs || !run->assign || (run->ix && !run->store) ||
+	    (!run->sigstore && dedup_sigstore_new(&run->sigstore)))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < run->n; i++) {
 		if (run->store)

@@ -4,6 +4,7 @@
  * verification needs (see dedup/sig.h).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,8 +173,10 @@ dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 		      nband <= UINT16_MAX ?
 		      malloc(words * sizeof(*p) + nband + 1) : NULL;
 
-	free(s->tw);
+	if (!s->kept)
+		free(s->tw);
 	s->tw = NULL;
+	s->kept = 0;
 	s->nterms = 0;
 	s->nperm = 0;
 	s->nband = 0;
@@ -188,8 +191,92 @@ dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 
 void dedup_sig_release(struct dedup_sig *s)
 {
-	free(s->tw);
+	if (!s->kept)
+		free(s->tw);
 	dedup_sig_init(s);
+}
+
+/* Blocks of the store: a signature wastes at most its size in each. */
+#define STORE_BLOCK (1u << 20)
+
+struct store_block {
+	struct store_block *next;
+	size_t used, size;
+	uint32_t data[];
+};
+
+struct dedup_sigstore {
+	pthread_mutex_t lock;
+	struct store_block *head; /* the one being filled, then older */
+	size_t bytes;
+};
+
+dedup_status dedup_sigstore_new(struct dedup_sigstore **out)
+{
+	struct dedup_sigstore *st = calloc(1, sizeof(*st));
+
+	*out = st;
+	if (!st)
+		return DEDUP_ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	return DEDUP_OK;
+}
+
+void dedup_sigstore_free(struct dedup_sigstore *st)
+{
+	if (!st)
+		return;
+	while (st->head) {
+		struct store_block *b = st->head;
+
+		st->head = b->next;
+		free(b);
+	}
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+size_t dedup_sigstore_bytes(const struct dedup_sigstore *st)
+{
+	return st->bytes;
+}
+
+dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s)
+{
+	/* in words, so that the next block starts aligned; at least one */
+	size_t words = (size_t)s->nterms + s->nperm + (s->nband + 3) / 4 + 1;
+	struct store_block *b;
+	uint32_t *p = NULL;
+
+	if (s->kept || !s->tw)
+		return DEDUP_OK;
+	pthread_mutex_lock(&st->lock);
+	b = st->head;
+	if (!b || b->size - b->used < words) {
+		size_t size = words > STORE_BLOCK / 4 ? words : STORE_BLOCK / 4;
+
+		b = malloc(sizeof(*b) + size * sizeof(*b->data));
+		if (b) {
+			b->next = st->head;
+			b->used = 0;
+			b->size = size;
+			st->head = b;
+			st->bytes += sizeof(*b) + size * sizeof(*b->data);
+		}
+	}
+	if (b) {
+		p = b->data + b->used;
+		b->used += words;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!p)
+		return DEDUP_ENOMEM;
+	memcpy(p, s->tw, ((size_t)s->nterms + s->nperm) * sizeof(*p) +
+			 s->nband);
+	free(s->tw);
+	s->tw = p;
+	s->kept = 1;
+	return DEDUP_OK;
 }
 
 /* splitmix64 (Steele, Lea, Flood 2014): fixed permutations for every run. */

@@ -122,6 +122,7 @@ struct dedup_sig {
 	uint16_t nperm;   /* MinHash values */
 	uint16_t nband;   /* band winners named, 0 or lsh_bands */
 	int16_t lang;     /* stopword language index, DEDUP_LANG_NONE */
+	uint8_t kept;     /* tw is a store's (dedup_sig_keep()), not owned */
 };
 
 static inline uint32_t *dedup_sig_mins(const struct dedup_sig *s)
@@ -144,6 +145,23 @@ void dedup_sig_init(struct dedup_sig *s);
 dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 			     uint32_t nperm, uint32_t nband);
 void dedup_sig_release(struct dedup_sig *s);
+
+/*
+ * A store of the signatures of a run, in large blocks: a malloc() each
+ * cost its header and rounding, about 16 bytes, and a million signatures
+ * are most of a run's memory. dedup_sig_keep() moves s's block into the
+ * store (s then refers to it without owning it: releasing s forgets it);
+ * dedup_sigstore_free() frees them all, so it outlives every signature
+ * kept. dedup_sig_keep() may be called from several threads at once.
+ */
+struct dedup_sigstore;
+
+dedup_status dedup_sigstore_new(struct dedup_sigstore **out);
+void dedup_sigstore_free(struct dedup_sigstore *st);
+/* Bytes the store holds. */
+size_t dedup_sigstore_bytes(const struct dedup_sigstore *st);
+/* DEDUP_ENOMEM leaves s as it was. */
+dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s);
 
 /*
  * Words of site names, learned from headlines: scrapers keep the page

@@ -595,6 +595,57 @@ static void test_ids_merged(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+/*
+ * Signatures kept in a store: the same bytes, released without being
+ * freed (ASan would tell), a signature larger than a block on its own.
+ */
+static void test_store(void **state)
+{
+	enum { N = 300 };
+	static struct dedup_sig s[N];
+	struct dedup_sigstore *st;
+	struct dedup_buf want = DEDUP_BUF_INIT, got = DEDUP_BUF_INIT;
+	uint32_t i, k;
+
+	(void)state;
+	assert_int_equal(dedup_sigstore_new(&st), DEDUP_OK);
+	for (i = 0; i < N; i++) {
+		uint32_t nterms = i == 7 ? 4096 : i % 260;
+		uint32_t nperm = i % 3 ? 0 : 128 + i;
+
+		dedup_sig_init(&s[i]);
+		assert_int_equal(dedup_sig_alloc(&s[i], nterms, nperm,
+						 nterms && nterms <= 256 ?
+						 i % 83 : 0), DEDUP_OK);
+		for (k = 0; k < nterms; k++)
+			s[i].tw[k] = dedup_term_pack(k * 4000 + i, 1 + k % 255);
+		for (k = 0; k < nperm; k++)
+			dedup_sig_mins(&s[i])[k] = k * i;
+		for (k = 0; k < s[i].nband; k++)
+			dedup_sig_band(&s[i])[k] = (uint8_t)(k % nterms);
+		s[i].body = i;
+		dedup_buf_reset(&want);
+		assert_int_equal(dedup_sig_encode(&s[i], &want), DEDUP_OK);
+		assert_int_equal(dedup_sig_keep(st, &s[i]), DEDUP_OK);
+		assert_int_equal(s[i].kept, 1);
+		/* kept already: nothing moves */
+		assert_int_equal(dedup_sig_keep(st, &s[i]), DEDUP_OK);
+		dedup_buf_reset(&got);
+		assert_int_equal(dedup_sig_encode(&s[i], &got), DEDUP_OK);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.buf, want.buf, want.len);
+	}
+	assert_true(dedup_sigstore_bytes(st) >= 4096 * 4);
+	/* a kept signature rebuilt gets a block of its own again */
+	assert_int_equal(dedup_sig_alloc(&s[1], 3, 0, 0), DEDUP_OK);
+	assert_int_equal(s[1].kept, 0);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+	dedup_sigstore_free(st);
+	dedup_buf_release(&want);
+	dedup_buf_release(&got);
+}
+
 static void test_text_dates(void **state)
 {
 	int32_t d = dedup_days_from_civil(2023, 10, 11);
@@ -663,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_decode_checks),
 		cmocka_unit_test(test_band_winners),
 		cmocka_unit_test(test_ids_merged),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_text_dates),
 		cmocka_unit_test(test_phone_numbers),
 	};
