@@ -1018,6 +1018,21 @@ static char *entry_path(const struct dedup_index_entry *e)
 	return p;
 }
 
+/* Every document its own cluster, until the clustering says otherwise. */
+static int assign_new(struct dedup_run *run)
+{
+	size_t i;
+
+	run->assign = malloc((run->n ? run->n : 1) * sizeof(*run->assign));
+	if (!run->assign)
+		return -1;
+	for (i = 0; i < run->n; i++) {
+		run->assign[i].rep = (uint32_t)i;
+		run->assign[i].score = 1;
+	}
+	return 0;
+}
+
 /* A document already indexed with this content: report what is stored. */
 static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 				 uint32_t id, struct dedup_error *err)
@@ -1270,24 +1285,25 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
 	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
-	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
 	if (run->ix)
 		run->store = calloc(run->n ? run->n : 1, sizeof(*run->store));
-	if (!run->sigs || !run->assign || (run->ix && !run->store) ||
+	if (!run->sigs || (run->ix && !run->store) ||
 	    (!run->sigstore && dedup_sigstore_new(&run->sigstore)))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < run->n; i++) {
 		if (run->store)
 			dedup_sig_init(&run->store[i]);
 		dedup_sig_init(&run->sigs[i]);
-		run->assign[i].rep = (uint32_t)i;
-		run->assign[i].score = 1;
 	}
 	st = run_pass(run, 1, 0, 0, err);
 	if (st)
 		return st;
-	if (run->ix)
+	if (run->ix) {
+		if (assign_new(run))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "out of memory");
 		return index_cluster(run, run->df_all, err);
+	}
 	/*
 	 * The signatures carry their weights: the clustering does not read
 	 * the frequencies, and they are given back before it (352 bytes per
@@ -1302,6 +1318,9 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+	/* made only now: 16 bytes a document less at the second pass's end */
+	if (assign_new(run))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	cp = o->cluster;
 	cp.threads = thread_count(run);
 	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,
