@@ -105,17 +105,18 @@ static void make_doc(uint64_t story, uint64_t doc, uint32_t maxterms,
 				     mix(doc, 5000 + i)) >> 11) / 9007199254740992.0;
 		uint64_t rank = (uint64_t)((double)(1u << 22) * u * u * u);
 
-		s->terms[i] = (uint32_t)mix(rank, 99);
+		s->tw[i] = (uint32_t)mix(rank, 99) >> 8;
 	}
-	qsort(s->terms, n, sizeof(*s->terms), cmp32);
+	qsort(s->tw, n, sizeof(*s->tw), cmp32);
 	for (i = 1, k = 1; i < n; i++)
-		if (s->terms[i] != s->terms[k - 1])
-			s->terms[k++] = s->terms[i];
-	s->nterms = k;
+		if (s->tw[i] != s->tw[k - 1])
+			s->tw[k++] = s->tw[i];
+	s->nterms = (uint16_t)k;
 	s->ndistinct = k + (uint32_t)(mix(doc, 3) % 50);
 	s->nwords = s->ndistinct * 2;
 	for (i = 0; i < k; i++)
-		s->wt[i] = (uint8_t)(1 + mix(doc, 7000 + i) % 4);
+		s->tw[i] = dedup_term_pack(s->tw[i],
+					   1 + mix(doc, 7000 + i) % 4);
 	s->nperm = 0;
 	s->lang = 0;
 	s->date = 19000 + (int32_t)(story % 700);
@@ -144,11 +145,14 @@ static int verify(uint32_t id, void *arg)
 	if (dedup_index_sig(nt->ix, id, &nt->c, NULL))
 		return 0;
 	while (i < nt->s->nterms && j < nt->c.nterms) {
-		if (nt->s->terms[i] == nt->c.terms[j]) {
+		uint32_t x = dedup_term_id(nt->s->tw[i]);
+		uint32_t y = dedup_term_id(nt->c.tw[j]);
+
+		if (x == y) {
 			both++;
 			i++;
 			j++;
-		} else if (nt->s->terms[i] < nt->c.terms[j]) {
+		} else if (x < y) {
 			i++;
 		} else {
 			j++;
@@ -209,7 +213,7 @@ int main(int argc, char **argv)
 	set.rows = 2;
 	set.top_terms = 24;
 	dedup_sig_init(&s);
-	if (dedup_sig_alloc(&s, maxterms, 0) || dedup_df_new(&df))
+	if (dedup_sig_alloc(&s, maxterms, 0, 0) || dedup_df_new(&df))
 		return 1;
 	unlink(file);
 
@@ -235,7 +239,7 @@ int main(int argc, char **argv)
 		if (dedup_index_add(ix, &d, NULL, NULL, &err))
 			goto fail;
 		for (k = 0; k < s.nterms; k++)
-			dedup_df_add(df, s.terms[k], 1);
+			dedup_df_add(df, dedup_term_id(s.tw[k]), 1);
 		dedup_df_add_doc(df, 1);
 	}
 	if (dedup_index_add_df(ix, df, &err))

@@ -172,6 +172,8 @@ static void setup(struct bench *b)
 {
 	struct dedup_error err;
 
+	/* signatures as a run makes them: naming their band winners */
+	dedup_cluster_sig_params(&b->o.cluster, &b->o.sig);
 	if (dedup_stopwords_new(&b->sw, &err) ||
 	    dedup_rules_new(&b->rules, &err) ||
 	    (b->o.builtin_rules && dedup_rules_add_builtin(b->rules, &err)) ||
@@ -508,15 +510,14 @@ static void df_error(const struct dedup_df *exact, const struct dedup_df *df)
 
 static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
 {
+	/* terms, MinHash values and band winners are one block */
 	return a->nperm == b->nperm && a->nterms == b->nterms &&
+	       a->nband == b->nband &&
 	       a->nwords == b->nwords && a->ndistinct == b->ndistinct &&
 	       a->lang == b->lang && a->date == b->date &&
 	       a->body == b->body &&
-	       (!a->nperm ||
-		!memcmp(a->mins, b->mins, a->nperm * sizeof(*a->mins))) &&
-	       (!a->nterms ||
-		(!memcmp(a->terms, b->terms, a->nterms * sizeof(*a->terms)) &&
-		 !memcmp(a->wt, b->wt, a->nterms * sizeof(*a->wt))));
+	       !memcmp(a->tw, b->tw, (a->nterms + a->nperm) * sizeof(*a->tw) +
+				     a->nband);
 }
 
 /* Signatures through the tool's own worker must equal ours. */
@@ -695,20 +696,21 @@ int main(int argc, char **argv)
 	       wall > 0 ? (double)b.n / wall : 0);
 
 	{
-		uint64_t mins = 0, terms = 0;
+		uint64_t mins = 0, terms = 0, bands = 0;
 
 		for (k = 0; k < b.n; k++) {
-			mins += (uint64_t)sigs[k].nperm * sizeof(*sigs[k].mins);
-			terms += (uint64_t)sigs[k].nterms *
-				 (sizeof(*sigs[k].terms) + sizeof(*sigs[k].wt));
+			mins += (uint64_t)sigs[k].nperm * sizeof(*sigs[k].tw);
+			terms += (uint64_t)sigs[k].nterms * sizeof(*sigs[k].tw);
+			bands += sigs[k].nband;
 		}
 		/* what the run keeps per document until the clustering */
 		printf("signatures: %.0f bytes per document (struct %zu, "
-		       "MinHash %.0f, term sample %.0f), before allocator "
-		       "overhead\n",
-		       (double)(b.n * sizeof(struct dedup_sig) + mins + terms) /
-		       (double)b.n, sizeof(struct dedup_sig),
-		       (double)mins / (double)b.n, (double)terms / (double)b.n);
+		       "MinHash %.0f, terms %.0f, band winners %.0f), before "
+		       "allocator overhead\n",
+		       (double)(b.n * sizeof(struct dedup_sig) + mins + terms +
+				bands) / (double)b.n,
+		       sizeof(struct dedup_sig), (double)mins / (double)b.n,
+		       (double)terms / (double)b.n, (double)bands / (double)b.n);
 		printf("document frequencies: %zu shared terms kept, %.0f "
 		       "bytes per document\n", dedup_df_size(df),
 		       (double)dedup_df_bytes(df) / (double)(b.n ? b.n : 1));

@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "dedup/cluster.h"
+#include "lsh_int.h"
 
 void dedup_cluster_params_default(struct dedup_cluster_params *p,
 				  enum dedup_level level)
@@ -188,12 +189,16 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 	uint32_t i = 0, j = 0;
 
 	while (i < a->nterms && j < b->nterms) {
-		if (a->terms[i] < b->terms[j]) {
+		uint32_t ta = dedup_term_id(a->tw[i]);
+		uint32_t tb = dedup_term_id(b->tw[j]);
+
+		if (ta < tb) {
 			i++;
-		} else if (a->terms[i] > b->terms[j]) {
+		} else if (ta > tb) {
 			j++;
 		} else {
-			uint64_t x = (uint64_t)a->wt[i] * b->wt[j];
+			uint64_t x = (uint64_t)dedup_term_wt(a->tw[i]) *
+				     dedup_term_wt(b->tw[j]);
 
 			dot += x;
 			top = x > top ? x : top;
@@ -206,7 +211,7 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 
 /*
  * The terms of one signature by the term id's low bits (ids are hashes),
- * a slot holding the rest of its term's bits and its weight in one word:
+ * a slot holding the rest of its term's 24 bits and its weight in one word:
  * verification compares a document with each of its candidates in turn,
  * so the table is filled once per document and each candidate's terms
  * look themselves up, a load and a compare a term, without a branch. A
@@ -216,7 +221,7 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
  * long: a pass per term, the second with mispredicted branches; the merge
  * of two sorted lists before that a mispredicted branch per term.
  *
- * A slot is (generation << 27 | term >> TAB_BITS << 8 | weight): the
+ * A slot is (generation << 27 | id >> TAB_BITS << 8 | weight): the
  * table is emptied once every 31 documents rather than slot by slot, and
  * a slot of an earlier generation (0 is none) matches no term.
  */
@@ -261,19 +266,20 @@ static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
 	gen = tt->gen << TAB_GEN_SHIFT;
 	tt->nmore = 0;
 	for (i = 0; i < s->nterms; i++) {
-		uint32_t t = s->terms[i], *e = &tt->slot[t & (TAB_SIZE - 1)];
+		uint32_t t = dedup_term_id(s->tw[i]);
+		uint32_t *e = &tt->slot[t & (TAB_SIZE - 1)];
 
 		if ((*e & ~0u << TAB_GEN_SHIFT) == gen)
 			tt->more[tt->nmore++] = (uint16_t)i;
 		else
-			*e = gen | t >> TAB_BITS << 8 | s->wt[i];
+			*e = gen | t >> TAB_BITS << 8 | dedup_term_wt(s->tw[i]);
 	}
 	tt->s = s;
 	tt->doc = doc;
 }
 
 /*
- * The index of the first of v[0..n) not below t (v ascending). Term ids
+ * The index of the first of v[0..n) not below t (v ascending). Terms
  * are hashes, spread evenly: the place is guessed from t and the terms
  * below it counted in a window around the guess, without a branch; a
  * bisection when the window misses.
@@ -307,20 +313,19 @@ static uint32_t lower_bound(const uint32_t *v, uint32_t n, uint32_t t)
 }
 
 /*
- * The products of b's terms found in the table of generation gen (shifted
- * in place), summed into *dot, the largest into *top. 32 bits are enough:
- * at most 4,096 products of at most 255 x 255.
+ * The products of b's terms (bt, packed) found in the table of generation
+ * gen (shifted in place), summed into *dot, the largest into *top. 32
+ * bits are enough: at most 4,096 products of at most 255 x 255.
  */
 static void tab_dot(const uint32_t *slot, uint32_t gen, const uint32_t *bt,
-		    const uint8_t *bw, uint32_t n, uint32_t *dot,
-		    uint32_t *top)
+		    uint32_t n, uint32_t *dot, uint32_t *top)
 {
 	uint32_t j, d = *dot, m = *top;
 
 	for (j = 0; j < n; j++) {
-		uint32_t t = bt[j], e = slot[t & (TAB_SIZE - 1)];
+		uint32_t t = dedup_term_id(bt[j]), e = slot[t & (TAB_SIZE - 1)];
 		uint32_t x = ((e >> 8) == (gen >> 8 | t >> TAB_BITS)) *
-			     (e & 255) * bw[j];
+			     (e & 255) * dedup_term_wt(bt[j]);
 
 		d += x;
 		m = x > m ? x : m;
@@ -336,8 +341,8 @@ static void tab_dot(const uint32_t *slot, uint32_t gen, const uint32_t *bt,
 /* tab_dot() eight terms at a time, where the CPU has AVX2's gather. */
 __attribute__((target("avx2")))
 static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
-			 const uint32_t *bt, const uint8_t *bw, uint32_t n,
-			 uint32_t *dot, uint32_t *top)
+			 const uint32_t *bt, uint32_t n, uint32_t *dot,
+			 uint32_t *top)
 {
 	const __m256i mask = _mm256_set1_epi32(TAB_SIZE - 1);
 	const __m256i low = _mm256_set1_epi32(255);
@@ -346,15 +351,15 @@ static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
 	uint32_t j, v[8], dd, mm, k;
 
 	for (j = 0; j + 8 <= n; j += 8) {
-		__m256i t = _mm256_loadu_si256((const __m256i *)(bt + j));
+		__m256i tw = _mm256_loadu_si256((const __m256i *)(bt + j));
+		__m256i t = _mm256_srli_epi32(tw, 8);
 		__m256i e = _mm256_i32gather_epi32((const int *)slot,
 						   _mm256_and_si256(t, mask),
 						   4);
 		__m256i eq = _mm256_cmpeq_epi32(_mm256_srli_epi32(e, 8),
 			_mm256_or_si256(g, _mm256_srli_epi32(t, TAB_BITS)));
 		__m256i w = _mm256_and_si256(_mm256_and_si256(e, low), eq);
-		__m256i x = _mm256_mullo_epi32(w, _mm256_cvtepu8_epi32(
-			_mm_loadl_epi64((const __m128i *)(bw + j))));
+		__m256i x = _mm256_mullo_epi32(w, _mm256_and_si256(tw, low));
 
 		d = _mm256_add_epi32(d, x);
 		m = _mm256_max_epu32(m, x);
@@ -367,7 +372,7 @@ static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
 		mm = v[k] > mm ? v[k] : mm;
 	*dot = dd;
 	*top = mm;
-	tab_dot(slot, gen, bt + j, bw + j, n - j, dot, top);
+	tab_dot(slot, gen, bt + j, n - j, dot, top);
 }
 #endif
 
@@ -376,24 +381,24 @@ static double vector_sim_tab(const struct termtab *tt,
 			     const struct dedup_sig *b)
 {
 	const struct dedup_sig *a = tt->s;
-	const uint32_t *bt = b->terms;
-	const uint8_t *bw = b->wt;
+	const uint32_t *bt = b->tw;
 	uint32_t dot = 0, top = 0, k, lo;
 	uint32_t gen = tt->gen << TAB_GEN_SHIFT;
 
 #ifdef TAB_DOT_AVX2
 	if (tt->avx2)
-		tab_dot_avx2(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+		tab_dot_avx2(tt->slot, gen, bt, b->nterms, &dot, &top);
 	else
 #endif
-		tab_dot(tt->slot, gen, bt, bw, b->nterms, &dot, &top);
+		tab_dot(tt->slot, gen, bt, b->nterms, &dot, &top);
 	for (k = 0; k < tt->nmore; k++) {
-		uint32_t t = a->terms[tt->more[k]], x;
+		uint32_t t = a->tw[tt->more[k]] & ~0xffu, x;
 
+		/* the first of b's terms with t's id or above */
 		lo = lower_bound(bt, b->nterms, t);
-		if (lo == b->nterms || bt[lo] != t)
+		if (lo == b->nterms || (bt[lo] ^ t) > 0xffu)
 			continue;
-		x = (uint32_t)a->wt[tt->more[k]] * bw[lo];
+		x = dedup_term_wt(a->tw[tt->more[k]]) * dedup_term_wt(bt[lo]);
 		dot += x;
 		top = x > top ? x : top;
 	}
@@ -581,21 +586,22 @@ static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
 }
 
 /*
- * The strongest `top` terms of s into key as pminhash() takes them, and
+ * The strongest `top` of n terms into key as pminhash() takes them, and
  * their number; weaker ones would rarely win. Strongest first, then the
  * lower id: one integer order, so one set of terms, whose order does not
  * matter. Weights are bytes, so the weakest weight that takes part is
  * found by counting, and of that weight the lowest ids (the terms
- * ascend): sorting the keys took a fifth of the hashing.
+ * ascend): sorting the keys took a fifth of the hashing. ids: the terms'
+ * ids, NULL for the 24 bits of tw.
  */
-static uint32_t top_terms(const struct dedup_sig *s, uint32_t top,
-			  uint64_t *key)
+static uint32_t top_terms(const uint32_t *tw, const uint32_t *ids,
+			  uint32_t n, uint32_t top, uint64_t *key)
 {
 	uint32_t cnt[DEDUP_WEIGHT_ONE + 1] = { 0 }, i, w, m = 0, above = 0;
 
-	if (s->nterms > top) {
-		for (i = 0; i < s->nterms; i++)
-			cnt[s->wt[i]]++;
+	if (n > top) {
+		for (i = 0; i < n; i++)
+			cnt[dedup_term_wt(tw[i])]++;
 		/* w: the weight at which the strongest reach `top` */
 		for (w = DEDUP_WEIGHT_ONE; above + cnt[w] < top; w--)
 			above += cnt[w];
@@ -603,40 +609,55 @@ static uint32_t top_terms(const struct dedup_sig *s, uint32_t top,
 		w = 0;
 	}
 	/* all above w, and the first top - above of weight w */
-	for (i = 0; i < s->nterms; i++) {
-		uint32_t wt = s->wt[i];
+	for (i = 0; i < n; i++) {
+		uint32_t wt = dedup_term_wt(tw[i]);
 
 		if (wt < w || (wt == w && above == top))
 			continue;
 		above += wt == w;
 		key[m++] = (uint64_t)(DEDUP_WEIGHT_ONE - wt) << 32 |
-			   s->terms[i];
+			   (ids ? ids[i] : dedup_term_id(tw[i]));
 	}
 	return m;
+}
+
+void dedup_lsh_values(const uint32_t *tw, const uint32_t *ids, uint32_t n,
+		      uint32_t top, uint32_t nv, uint32_t *out, uint64_t *key)
+{
+	pminhash(key, top_terms(tw, ids, n, top, key), nv, out);
 }
 
 /*
  * The first nv LSH values of one document (0 when it has no features);
  * key has room for the document's terms. Bands use bands x rows of the
- * nhash values, and each value depends on its index alone.
+ * nhash values, and each value depends on its index alone. At the event
+ * level they are term ids: the ones the signature names when it names
+ * that many (drawn from the full ids), else drawn from the 24 bits it
+ * keeps.
  */
 static int doc_hashes(const struct dedup_cluster_params *p,
 		      const struct dedup_sig *s, uint32_t nv, uint32_t *out,
 		      uint64_t *key)
 {
-	uint32_t i, m;
+	const uint32_t *mins = dedup_sig_mins(s);
+	const uint8_t *band = dedup_sig_band(s);
+	uint32_t i;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
 		if (!s->nperm || !s->nwords)
 			return 0;
 		for (i = 0; i < nv; i++)
-			out[i] = i < s->nperm ? s->mins[i] : 0;
+			out[i] = i < s->nperm ? mins[i] : 0;
 		return 1;
 	}
 	if (!s->nterms)
 		return 0;
-	m = top_terms(s, p->top_terms, key);
-	pminhash(key, m, nv, out);
+	if (s->nband >= nv) {
+		for (i = 0; i < nv; i++)
+			out[i] = dedup_term_id(s->tw[band[i]]);
+		return 1;
+	}
+	dedup_lsh_values(s->tw, NULL, s->nterms, p->top_terms, nv, out, key);
 	return 1;
 }
 
@@ -655,6 +676,20 @@ uint32_t dedup_cluster_bands(const struct dedup_cluster_params *p)
 
 	bands_rows(p, &b, &r);
 	return b;
+}
+
+void dedup_cluster_sig_params(const struct dedup_cluster_params *p,
+			      struct dedup_sig_params *sp)
+{
+	uint32_t bands, rows;
+
+	sp->lsh_top = 0;
+	sp->lsh_bands = 0;
+	if (p->level != DEDUP_LEVEL_EVENT || sp->level != DEDUP_LEVEL_EVENT)
+		return;
+	bands_rows(p, &bands, &rows);
+	sp->lsh_top = p->top_terms;
+	sp->lsh_bands = bands * rows;
 }
 
 /* Band keys from a document's LSH values. */
@@ -809,8 +844,10 @@ struct lsh {
 	size_t n;
 	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
 	uint32_t *keys;                 /* n x bands x kw, or NULL: */
-	uint8_t *term;                  /* n x bands: the key is the term
-					   sigs[d].terms[term[d, b]] */
+	int bytes;                      /* the key is the term a byte names
+					   (band_of()) */
+	uint8_t *term;                  /* n x bands, the bytes of the
+					   signatures that name none */
 	unsigned char *has;             /* the document has features */
 	unsigned char *in;              /* it takes part in this round */
 	struct bandcrowd *crowd;        /* per band */
@@ -821,17 +858,26 @@ struct lsh {
 	atomic_int nomem;
 };
 
+/* The bytes naming document d's band winners, when l->bytes. */
+static const uint8_t *band_of(const struct lsh *l, size_t d)
+{
+	const struct dedup_sig *s = &l->sigs[d];
+
+	return s->nband >= l->bands ? dedup_sig_band(s) :
+				      l->term + d * l->bands;
+}
+
 static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 {
 	const uint32_t *k;
 
-	if (l->term)
-		return l->sigs[d].terms[l->term[d * l->bands + b]];
+	if (l->bytes)
+		return dedup_term_id(l->sigs[d].tw[band_of(l, d)[b]]);
 	k = l->keys + (d * l->bands + b) * l->kw;
 	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
 }
 
-/* Where term t is in s's terms (ascending); t is one of them. */
+/* Where term id t is in s's terms (ascending); t is one of them. */
 static uint32_t term_index(const struct dedup_sig *s, uint32_t t)
 {
 	uint32_t lo = 0, hi = s->nterms;
@@ -839,7 +885,7 @@ static uint32_t term_index(const struct dedup_sig *s, uint32_t t)
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (s->terms[mid] <= t)
+		if (dedup_term_id(s->tw[mid]) <= t)
 			lo = mid;
 		else
 			hi = mid;
@@ -853,12 +899,17 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
 	struct lshthread *th = &l->th[t];
 	uint32_t *k, b;
 
+	/* the signature names its band winners: nothing to draw */
+	if (l->bytes && l->sigs[d].nband >= l->bands) {
+		l->has[d] = l->sigs[d].nterms != 0;
+		return;
+	}
 	l->has[d] = (unsigned char)doc_hashes(l->p, &l->sigs[d],
 					      l->bands * l->rows, th->hv,
 					      th->idx);
 	if (!l->has[d])
 		return;
-	if (l->term) {
+	if (l->bytes) {
 		for (b = 0; b < l->bands; b++)
 			l->term[d * l->bands + b] = (uint8_t)term_index(
 				&l->sigs[d], th->hv[b]);
@@ -1063,23 +1114,27 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 	const uint32_t *kx, *ky;
 	uint32_t i, k, e, w = b * l->kw;
 
-	if (l->term) {
-		const uint8_t *ix = l->term + (size_t)x * l->bands;
-		const uint8_t *iy = l->term + (size_t)y * l->bands;
-		const uint32_t *tx = l->sigs[x].terms, *ty = l->sigs[y].terms;
+	if (l->bytes) {
+		const uint8_t *ix = band_of(l, x), *iy = band_of(l, y);
+		const uint32_t *tx = l->sigs[x].tw, *ty = l->sigs[y].tw;
 
-		/* without a branch sixteen bands at a time, as below */
+		/*
+		 * without a branch sixteen bands at a time, as below; the
+		 * same id is the same word but for the weight's byte
+		 */
 		for (i = 0; i < b; i = e) {
 			uint32_t any = 0;
 
 			e = b - i < 16 ? b : i + 16;
 			for (k = i; k < e; k++)
-				any |= tx[ix[k]] == ty[iy[k]];
+				any |= (tx[ix[k]] ^ ty[iy[k]]) <= 0xffu;
 			if (!any)
 				continue;
 			for (k = i; k < e; k++)
-				if (tx[ix[k]] == ty[iy[k]] &&
-				    band_pairs_them(l, k, tx[ix[k]], x, y))
+				if ((tx[ix[k]] ^ ty[iy[k]]) <= 0xffu &&
+				    band_pairs_them(l, k,
+						    dedup_term_id(tx[ix[k]]),
+						    x, y))
 					return 1;
 		}
 		return 0;
@@ -1176,11 +1231,13 @@ static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 	size_t o, end;
 
 	PREFETCH(&l->sigs[d]);
-	if (l->term) {
+	if (l->bytes) {
 		/* the keys are the terms the bytes name */
-		k = (const char *)(l->term + (size_t)d * l->bands);
-		PREFETCH(k);
-		PREFETCH(k + b);
+		if (l->sigs[d].nband < l->bands) {
+			k = (const char *)(l->term + (size_t)d * l->bands);
+			PREFETCH(k);
+			PREFETCH(k + b);
+		}
 		return;
 	}
 	k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
@@ -1191,13 +1248,11 @@ static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 
 static void terms_prefetch(const struct dedup_sig *s)
 {
-	const char *t = (const char *)s->terms, *w = (const char *)s->wt;
+	const char *t = (const char *)s->tw;
 	size_t o;
 
-	for (o = 0; o < s->nterms * sizeof(*s->terms); o += 64)
+	for (o = 0; o < s->nterms * sizeof(*s->tw); o += 64)
 		PREFETCH(t + o);
-	for (o = 0; o < s->nterms; o += 64)
-		PREFETCH(w + o);
 }
 
 /*
@@ -1433,24 +1488,30 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	struct links strong = { 0 };
 	uint32_t *comp = NULL;
 	unsigned char *cnt = NULL;
-	size_t d, i, m = n ? n : 1, maxterms = 1;
+	size_t d, i, m = n ? n : 1, maxterms = 1, unnamed = 0;
 	dedup_status st = DEDUP_ENOMEM;
 	unsigned t;
 
 	atomic_init(&l.nomem, 0);
-	for (d = 0; d < n; d++)
+	for (d = 0; d < n; d++) {
 		if (sigs[d].nterms > maxterms)
 			maxterms = sigs[d].nterms;
-	if (p->level == DEDUP_LEVEL_EVENT && rows == 1 && maxterms <= 256)
+		unnamed += sigs[d].nterms && sigs[d].nband < bands;
+	}
+	l.bytes = p->level == DEDUP_LEVEL_EVENT && rows == 1 &&
+		  maxterms <= 256;
+	/* the signatures name their winners: no keys of the clustering's */
+	if (l.bytes && unnamed)
 		l.term = malloc(m * bands);
-	else
+	else if (!l.bytes)
 		l.keys = malloc(m * bands * l.kw * sizeof(*l.keys));
 	l.has = malloc(m);
 	l.in = malloc(m);
 	l.crowd = calloc(bands, sizeof(*l.crowd));
 	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
 	l.th = aligned_alloc(64, nt * sizeof(*l.th));
-	if ((!l.keys && !l.term) || !l.has || !l.in || !l.crowd || !l.th)
+	if ((l.bytes ? unnamed && !l.term : !l.keys) || !l.has || !l.in ||
+	    !l.crowd || !l.th)
 		goto out;
 	memset(l.th, 0, nt * sizeof(*l.th));
 	for (t = 0; t < nt; t++) {

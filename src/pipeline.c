@@ -105,6 +105,8 @@ dedup_status dedup_context_new(struct dedup_context **out,
 	if (!ctx)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	ctx->o = *o;
+	/* signatures name the band winners the clustering would draw */
+	dedup_cluster_sig_params(&o->cluster, &ctx->o.sig);
 	ctx->o.rule_files = NULL; /* not kept: the rules are compiled now */
 	ctx->o.n_rule_files = 0;
 	st = cleaning_hash(o, &ctx->cleaning, err);
@@ -453,6 +455,7 @@ struct dedup_run {
 	size_t n, alloc;
 	struct path_block *paths;          /* newest first */
 	struct dedup_sig *sigs;
+	struct dedup_sigstore *sigstore;   /* where sigs[] are kept */
 	struct dedup_sig *store;   /* with an index: the signatures it keeps */
 	struct dedup_assign *assign;
 	struct dedup_linestats *lines;     /* counted in this run */
@@ -521,6 +524,7 @@ void dedup_run_free(struct dedup_run *run)
 	}
 	free(run->docs);
 	free(run->sigs);
+	dedup_sigstore_free(run->sigstore);
 	free(run->store);
 	free(run->assign);
 	dedup_linestats_free(run->lines);
@@ -795,6 +799,10 @@ static void *pass_thread(void *arg)
 			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
 					strip_lines(run), dedup_run_df(run),
 					run->site, &run->sigs[i], &err);
+			/* kept with the others, without a block each */
+			if (!st && dedup_sig_keep(run->sigstore, &run->sigs[i]))
+				st = dedup_error_set(&err, DEDUP_ENOMEM,
+						     "out of memory");
 			if (!st && run->store)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
@@ -1008,6 +1016,21 @@ static char *entry_path(const struct dedup_index_entry *e)
 		p[e->path_len] = '\0';
 	}
 	return p;
+}
+
+/* Every document its own cluster, until the clustering says otherwise. */
+static int assign_new(struct dedup_run *run)
+{
+	size_t i;
+
+	run->assign = malloc((run->n ? run->n : 1) * sizeof(*run->assign));
+	if (!run->assign)
+		return -1;
+	for (i = 0; i < run->n; i++) {
+		run->assign[i].rep = (uint32_t)i;
+		run->assign[i].score = 1;
+	}
+	return 0;
 }
 
 /* A document already indexed with this content: report what is stored. */
@@ -1264,23 +1287,25 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
 	run->sigs = calloc(run->n ? run->n : 1, sizeof(*run->sigs));
-	run->assign = calloc(run->n ? run->n : 1, sizeof(*run->assign));
 	if (run->ix)
 		run->store = calloc(run->n ? run->n : 1, sizeof(*run->store));
-	if (!run->sigs || !run->assign || (run->ix && !run->store))
+	if (!run->sigs || (run->ix && !run->store) ||
+	    (!run->sigstore && dedup_sigstore_new(&run->sigstore)))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < run->n; i++) {
 		if (run->store)
 			dedup_sig_init(&run->store[i]);
 		dedup_sig_init(&run->sigs[i]);
-		run->assign[i].rep = (uint32_t)i;
-		run->assign[i].score = 1;
 	}
 	st = run_pass(run, 1, 0, 0, err);
 	if (st)
 		return st;
-	if (run->ix)
+	if (run->ix) {
+		if (assign_new(run))
+			return dedup_error_set(err, DEDUP_ENOMEM,
+					       "out of memory");
 		return index_cluster(run, run->df_all, err);
+	}
 	/*
 	 * The signatures carry their weights: the clustering does not read
 	 * the frequencies, and they are given back before it (352 bytes per
@@ -1295,6 +1320,9 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+	/* made only now: 16 bytes a document less at the second pass's end */
+	if (assign_new(run))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	cp = o->cluster;
 	cp.threads = thread_count(run);
 	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,

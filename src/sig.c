@@ -4,6 +4,7 @@
  * verification needs (see dedup/sig.h).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +16,18 @@
 #include "dedup/tokenize.h"
 #include "df_int.h"
 #include "embedded.h"
+#include "lsh_int.h"
 #include "textdate.h"
 
 /*
- * Encodings: "SIG3" stores a weight in a byte, "SIG2" (indexes written
- * before) in two, on a scale of 65535.
+ * Encodings: "SIG4" stores a term as its 24-bit id and weight in one word
+ * and names the band winners. "SIG3" (32-bit ids, weights apart) and
+ * "SIG2" were written by older versions, whose band keys differ: their
+ * indexes are refused (DEDUP_INDEX_SETTINGS_VERSION), and so are their
+ * signatures.
  */
-#define SIG_MAGIC 0x33474953u    /* "SIG3" */
+#define SIG_MAGIC 0x34474953u    /* "SIG4" */
+#define SIG_MAGIC_V3 0x33474953u /* "SIG3" */
 #define SIG_MAGIC_V2 0x32474953u /* "SIG2" */
 
 /*
@@ -103,6 +109,7 @@ struct dedup_sigbuilder {
 	uint32_t *ibuf;         /* indices of the terms kept */
 	uint64_t *kbuf;         /* their strengths, for the selection */
 	size_t wbufalloc;
+	uint32_t *hv;           /* band winners, lsh_bands of them */
 };
 
 void dedup_sig_params_default(struct dedup_sig_params *p,
@@ -119,6 +126,8 @@ void dedup_sig_params_default(struct dedup_sig_params *p,
 	 * Language Text Retrieval", Information Retrieval 7, 2004).
 	 */
 	p->stem = 5;
+	p->lsh_top = 0;
+	p->lsh_bands = 0;
 }
 
 dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
@@ -143,6 +152,11 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "stem length must be 0 to 64, not %u",
 				       p->stem);
+	if (p->lsh_bands > 1024 || (p->lsh_bands && !p->lsh_top))
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "band winners must be 0 to 1024, of "
+				       "at least one term, not %u of %u",
+				       p->lsh_bands, p->lsh_top);
 	return DEDUP_OK;
 }
 
@@ -154,32 +168,118 @@ void dedup_sig_init(struct dedup_sig *s)
 }
 
 dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
-			     uint32_t nperm)
+			     uint32_t nperm, uint32_t nband)
 {
 	/* at least a byte: NULL arrays would reach memcmp() and the like */
 	size_t words = (size_t)nterms + nperm;
-	uint32_t *p = malloc(words * sizeof(*p) + nterms + 1);
+	uint32_t *p = nterms <= UINT16_MAX && nperm <= UINT16_MAX &&
+		      nband <= UINT16_MAX ?
+		      malloc(words * sizeof(*p) + nband + 1) : NULL;
 
-	free(s->terms);
-	s->terms = NULL;
-	s->mins = NULL;
-	s->wt = NULL;
+	if (!s->kept)
+		free(s->tw);
+	s->tw = NULL;
+	s->kept = 0;
 	s->nterms = 0;
 	s->nperm = 0;
+	s->nband = 0;
 	if (!p)
 		return DEDUP_ENOMEM;
-	s->terms = p;
-	s->mins = p + nterms;
-	s->wt = (uint8_t *)(p + words);
-	s->nterms = nterms;
-	s->nperm = nperm;
+	s->tw = p;
+	s->nterms = (uint16_t)nterms;
+	s->nperm = (uint16_t)nperm;
+	s->nband = (uint16_t)nband;
 	return DEDUP_OK;
 }
 
 void dedup_sig_release(struct dedup_sig *s)
 {
-	free(s->terms);
+	if (!s->kept)
+		free(s->tw);
 	dedup_sig_init(s);
+}
+
+/* Blocks of the store: a signature wastes at most its size in each. */
+#define STORE_BLOCK (1u << 20)
+
+struct store_block {
+	struct store_block *next;
+	size_t used, size;
+	uint32_t data[];
+};
+
+struct dedup_sigstore {
+	pthread_mutex_t lock;
+	struct store_block *head; /* the one being filled, then older */
+	size_t bytes;
+};
+
+dedup_status dedup_sigstore_new(struct dedup_sigstore **out)
+{
+	struct dedup_sigstore *st = calloc(1, sizeof(*st));
+
+	*out = st;
+	if (!st)
+		return DEDUP_ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	return DEDUP_OK;
+}
+
+void dedup_sigstore_free(struct dedup_sigstore *st)
+{
+	if (!st)
+		return;
+	while (st->head) {
+		struct store_block *b = st->head;
+
+		st->head = b->next;
+		free(b);
+	}
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+size_t dedup_sigstore_bytes(const struct dedup_sigstore *st)
+{
+	return st->bytes;
+}
+
+dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s)
+{
+	/* in words, so that the next block starts aligned; at least one */
+	size_t words = (size_t)s->nterms + s->nperm + (s->nband + 3) / 4 + 1;
+	struct store_block *b;
+	uint32_t *p = NULL;
+
+	if (s->kept || !s->tw)
+		return DEDUP_OK;
+	pthread_mutex_lock(&st->lock);
+	b = st->head;
+	if (!b || b->size - b->used < words) {
+		size_t size = words > STORE_BLOCK / 4 ? words : STORE_BLOCK / 4;
+
+		b = malloc(sizeof(*b) + size * sizeof(*b->data));
+		if (b) {
+			b->next = st->head;
+			b->used = 0;
+			b->size = size;
+			st->head = b;
+			st->bytes += sizeof(*b) + size * sizeof(*b->data);
+		}
+	}
+	if (b) {
+		p = b->data + b->used;
+		b->used += words;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!p)
+		return DEDUP_ENOMEM;
+	memcpy(p, s->tw, ((size_t)s->nterms + s->nperm) * sizeof(*p) +
+			 s->nband);
+	free(s->tw);
+	s->tw = p;
+	s->kept = 1;
+	return DEDUP_OK;
 }
 
 /* splitmix64 (Steele, Lea, Flood 2014): fixed permutations for every run. */
@@ -277,7 +377,8 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 		b->ln_half[i] = log(i / 2.0);
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
-	if (!b->mul || !b->add || load_filler(&b->filler)) {
+	b->hv = malloc((p->lsh_bands ? p->lsh_bands : 1) * sizeof(*b->hv));
+	if (!b->mul || !b->add || !b->hv || load_filler(&b->filler)) {
 		dedup_sigbuilder_free(b);
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
@@ -312,6 +413,7 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->wterm);
 	free(b->wlangs);
 	free(b->kept);
+	free(b->hv);
 	free(b);
 }
 
@@ -1033,6 +1135,55 @@ static inline double term_freq(const struct dedup_sigbuilder *b, float c)
 	return 1 + log(c);
 }
 
+/*
+ * Kept terms (b->ibuf[0..keep), ascending ids) that share the top 24 bits
+ * of their ids, the bits a signature keeps, made one: the first, weighing
+ * their sum. Returns the terms left.
+ */
+static size_t merge_ids(struct dedup_sigbuilder *b, size_t keep)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < keep; i++) {
+		uint32_t t = b->occ[b->ibuf[i]].term;
+
+		if (m && b->occ[b->ibuf[m - 1]].term >> 8 == t >> 8)
+			b->wbuf[b->ibuf[m - 1]] += b->wbuf[b->ibuf[i]];
+		else
+			b->ibuf[m++] = b->ibuf[i];
+	}
+	return m;
+}
+
+/*
+ * The term that wins each of s's bands, by its place in s's terms: the
+ * clustering's P-MinHash over the full ids (b->ibuf, ascending), which
+ * the 24 bits kept would draw otherwise (other permutations, other
+ * candidates than the ones measured).
+ */
+static void band_winners(struct dedup_sigbuilder *b, struct dedup_sig *s)
+{
+	uint8_t *band = dedup_sig_band(s);
+	uint32_t k;
+
+	dedup_lsh_values(s->tw, b->ibuf, s->nterms, b->p.lsh_top, s->nband,
+			 b->hv, b->kbuf);
+	for (k = 0; k < s->nband; k++) {
+		uint32_t lo = 0, hi = s->nterms;
+
+		/* the winner is one of the terms */
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (b->ibuf[mid] <= b->hv[k])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		band[k] = (uint8_t)lo;
+	}
+}
+
 dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     const char *text, size_t len,
@@ -1042,6 +1193,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 {
 	double ndocs = df ? (double)dedup_df_docs(df) : 0, norm = 0;
 	size_t n, i, keep = 0;
+	uint32_t nband;
 	XXH3_state_t body;
 	uint32_t nwords;
 	int lang;
@@ -1118,23 +1270,32 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 				 b->kbuf);
 		keep = b->p.kterms;
 	}
+	keep = merge_ids(b, keep);
 	for (i = 0; i < keep; i++)
 		norm += (double)b->wbuf[b->ibuf[i]] * b->wbuf[b->ibuf[i]];
 	norm = sqrt(norm);
+	/* a band winner is named by a byte: its place among 256 terms */
+	nband = b->p.level == DEDUP_LEVEL_EVENT && keep && keep <= 256 ?
+		b->p.lsh_bands : 0;
 	if (dedup_sig_alloc(s, (uint32_t)keep,
-			    b->p.level == DEDUP_LEVEL_COPY ? b->p.nperm : 0))
+			    b->p.level == DEDUP_LEVEL_COPY ? b->p.nperm : 0,
+			    nband))
 		goto nomem;
 	for (i = 0; i < keep; i++) {
 		double w = b->wbuf[b->ibuf[i]] / norm;
 		long q = lround(w * DEDUP_WEIGHT_ONE);
+		uint32_t t = b->occ[b->ibuf[i]].term;
 
-		s->terms[i] = b->occ[b->ibuf[i]].term;
-		s->wt[i] = (uint8_t)(q < 1 ? 1 : q > 255 ? 255 : q);
+		s->tw[i] = dedup_term_pack(t >> 8,
+					   (uint32_t)(q < 1 ? 1 : q > 255 ? 255 : q));
+		b->ibuf[i] = t; /* the full ids, for the band winners */
 	}
+	if (nband)
+		band_winners(b, s);
 	if (s->nperm) {
 		if (copy_shingles(b, toks))
 			goto nomem;
-		minhash(b, b->feat, b->nfeat, s->mins);
+		minhash(b, b->feat, b->nfeat, dedup_sig_mins(s));
 	}
 	return DEDUP_OK;
 nomem:
@@ -1144,12 +1305,13 @@ nomem:
 
 double dedup_sig_jaccard(const struct dedup_sig *a, const struct dedup_sig *b)
 {
+	const uint32_t *ma = dedup_sig_mins(a), *mb = dedup_sig_mins(b);
 	uint32_t i, n = a->nperm < b->nperm ? a->nperm : b->nperm, same = 0;
 
 	if (!n)
 		return 0;
 	for (i = 0; i < n; i++)
-		same += a->mins[i] == b->mins[i];
+		same += ma[i] == mb[i];
 	return (double)same / n;
 }
 
@@ -1174,10 +1336,11 @@ static uint64_t get_le(const unsigned char *p, int bytes)
 	return v;
 }
 
-#define SIG_HEADER_BYTES (4 + 4 + 4 + 4 + 4 + 4 + 4 + 8)
+#define SIG_HEADER_BYTES (4 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 4)
 
 dedup_status dedup_sig_encode(const struct dedup_sig *s, struct dedup_buf *out)
 {
+	const uint32_t *mins = dedup_sig_mins(s);
 	dedup_status st = DEDUP_OK;
 	uint32_t i;
 
@@ -1186,15 +1349,16 @@ dedup_status dedup_sig_encode(const struct dedup_sig *s, struct dedup_buf *out)
 	st = st ? st : put_le(out, s->nterms, 4);
 	st = st ? st : put_le(out, s->nwords, 4);
 	st = st ? st : put_le(out, s->ndistinct, 4);
-	st = st ? st : put_le(out, (uint32_t)s->lang, 4);
+	st = st ? st : put_le(out, (uint32_t)(int32_t)s->lang, 4);
 	st = st ? st : put_le(out, (uint32_t)s->date, 4);
 	st = st ? st : put_le(out, s->body, 8);
+	st = st ? st : put_le(out, s->nband, 4);
 	for (i = 0; !st && i < s->nperm; i++)
-		st = put_le(out, s->mins[i], 4);
+		st = put_le(out, mins[i], 4);
 	for (i = 0; !st && i < s->nterms; i++)
-		st = put_le(out, s->terms[i], 4);
-	if (!st && s->nterms)
-		st = dedup_buf_add(out, s->wt, s->nterms);
+		st = put_le(out, s->tw[i], 4);
+	if (!st && s->nband)
+		st = dedup_buf_add(out, dedup_sig_band(s), s->nband);
 	return st;
 }
 
@@ -1203,52 +1367,59 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 			      struct dedup_error *err)
 {
 	const unsigned char *p = data;
-	uint32_t nperm, nterms, i, magic;
-	size_t need, wbytes;
+	uint32_t nperm, nterms, nband, i, magic, *mins;
+	int32_t lang;
+	uint8_t *band;
+	size_t need;
 
 	dedup_sig_release(s);
-	magic = len < SIG_HEADER_BYTES ? 0 : (uint32_t)get_le(p, 4);
-	if (magic != SIG_MAGIC && magic != SIG_MAGIC_V2)
+	magic = len < 4 ? 0 : (uint32_t)get_le(p, 4);
+	if (magic == SIG_MAGIC_V3 || magic == SIG_MAGIC_V2)
+		return dedup_error_set(err, DEDUP_EFORMAT,
+				       "signature of an older version (%s): "
+				       "rebuild the index",
+				       magic == SIG_MAGIC_V3 ? "SIG3" : "SIG2");
+	if (magic != SIG_MAGIC || len < SIG_HEADER_BYTES)
 		return dedup_error_set(err, DEDUP_EFORMAT, "bad signature header");
-	wbytes = magic == SIG_MAGIC ? 1 : 2;
 	nperm = (uint32_t)get_le(p + 4, 4);
 	nterms = (uint32_t)get_le(p + 8, 4);
-	if (nperm > 1024 || nterms > 4096)
+	nband = (uint32_t)get_le(p + 36, 4);
+	lang = (int32_t)(uint32_t)get_le(p + 20, 4);
+	if (nperm > 1024 || nterms > 4096 || nband > 1024 ||
+	    (nband && (!nterms || nterms > 256)) ||
+	    lang < INT16_MIN || lang > INT16_MAX)
 		return dedup_error_set(err, DEDUP_EFORMAT,
 				       "signature sizes out of range");
-	need = SIG_HEADER_BYTES + (size_t)nperm * 4 +
-	       (size_t)nterms * (4 + wbytes);
+	need = SIG_HEADER_BYTES + ((size_t)nperm + nterms) * 4 + nband;
 	if (len < need)
 		return dedup_error_set(err, DEDUP_EFORMAT, "truncated signature");
-	if (dedup_sig_alloc(s, nterms, nperm))
+	if (dedup_sig_alloc(s, nterms, nperm, nband))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	s->nwords = (uint32_t)get_le(p + 12, 4);
 	s->ndistinct = (uint32_t)get_le(p + 16, 4);
-	s->lang = (int32_t)(uint32_t)get_le(p + 20, 4);
+	s->lang = (int16_t)lang;
 	s->date = (int32_t)(uint32_t)get_le(p + 24, 4);
 	s->body = get_le(p + 28, 8);
 	p += SIG_HEADER_BYTES;
+	mins = dedup_sig_mins(s);
 	for (i = 0; i < nperm; i++, p += 4)
-		s->mins[i] = (uint32_t)get_le(p, 4);
+		mins[i] = (uint32_t)get_le(p, 4);
 	for (i = 0; i < nterms; i++, p += 4) {
-		s->terms[i] = (uint32_t)get_le(p, 4);
-		if (i && s->terms[i] <= s->terms[i - 1]) {
-			dedup_sig_release(s);
-			return dedup_error_set(err, DEDUP_EFORMAT,
-					       "signature terms out of order");
-		}
+		s->tw[i] = (uint32_t)get_le(p, 4);
+		if (i && dedup_term_id(s->tw[i]) <= dedup_term_id(s->tw[i - 1]))
+			goto bad;
 	}
-	for (i = 0; i < nterms; i++, p += wbytes) {
-		uint32_t w = (uint32_t)get_le(p, (int)wbytes);
-
-		/* SIG2: 0..65535 rounded to 0..255, a weight stays one */
-		if (wbytes == 2 && w) {
-			w = (w + 128) / 257;
-			w = w ? w : 1;
-		}
-		s->wt[i] = (uint8_t)w;
-	}
+	/* the clustering reads the term a winner names */
+	band = dedup_sig_band(s);
+	memcpy(band, p, nband);
+	for (i = 0; i < nband; i++)
+		if (band[i] >= nterms)
+			goto bad;
 	if (used)
 		*used = need;
 	return DEDUP_OK;
+bad:
+	dedup_sig_release(s);
+	return dedup_error_set(err, DEDUP_EFORMAT,
+			       "signature terms out of order or out of range");
 }

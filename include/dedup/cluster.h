@@ -11,10 +11,10 @@
  * datasketch does. Buckets larger than max_bucket only link neighbours, so
  * common content cannot explode the candidate count. Candidate pairs are
  * never listed: each band is walked alone and a pair verified in the
- * first band that makes it a candidate, so memory is the band keys (a
- * byte a band at the event level with one row: the winning term's place
- * in the signature; 4 or 8 bytes otherwise) and the pairs kept for the
- * linkage, whatever the candidate count.
+ * first band that makes it a candidate, so memory is the band keys (at
+ * the event level with one row, a byte a band in the signature: the
+ * winning term's place among its terms; 4 or 8 bytes otherwise) and the
+ * pairs kept for the linkage, whatever the candidate count.
  *
  * Candidates are verified: at the event level by the cosine of the two
  * signatures' unit vectors less its largest single product (one shared
@@ -77,6 +77,15 @@ void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 
 /* Number of LSH bands (band keys per document) under p. */
 uint32_t dedup_cluster_bands(const struct dedup_cluster_params *p);
+
+/*
+ * Set the LSH fields of sp (lsh_top, lsh_bands) so that signatures built
+ * with it name the winners of the bands the clustering with p draws, at
+ * the event level (none at the copy level). The clustering then reads
+ * them instead of drawing them again, and needs no keys of its own.
+ */
+void dedup_cluster_sig_params(const struct dedup_cluster_params *p,
+			      struct dedup_sig_params *sp);
 
 /*
  * The LSH band keys of one signature, dedup_cluster_bands(p) of them, as

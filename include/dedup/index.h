@@ -41,7 +41,8 @@ extern "C" {
  * same options change (tokenizer, hashing, term selection): an index built
  * by another version is then refused instead of silently mismatching.
  */
-#define DEDUP_INDEX_SETTINGS_VERSION 2
+/* 3: 24-bit term ids and named band winners ("SIG4" signatures) */
+#define DEDUP_INDEX_SETTINGS_VERSION 3
 
 /*
  * What must match between the run and the index. sig is the signature

@@ -48,6 +48,16 @@ struct dedup_sig_params {
 	uint32_t shingle; /* words per shingle at the copy level (1..16) */
 	uint32_t kterms;  /* content terms kept per document (1..4096) */
 	uint32_t stem;    /* characters kept of a word (0: whole words) */
+	/*
+	 * Event level: the signature names the winning term of each of
+	 * lsh_bands one-row LSH bands, P-MinHash over its lsh_top strongest
+	 * terms (dedup_cluster_sig_params() sets both from the clustering's
+	 * parameters; 0: none named, the clustering draws them itself). The
+	 * draw needs the full 32-bit term ids, which a signature does not
+	 * keep.
+	 */
+	uint32_t lsh_top;
+	uint32_t lsh_bands;
 };
 
 /* Default parameters for a level. */
@@ -59,37 +69,99 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 
 #define DEDUP_DATE_NONE INT32_MIN
 /*
- * A weight of 1 in dedup_sig.wt. A byte a weight is enough: each is
+ * A weight of 1 in a signature term. A byte a weight is enough: each is
  * rounded by at most 1/510, which moves a cosine by at most 1/255 of the
  * summed weight of the shared terms, while events are told apart at 0.1;
  * two bytes made a fifth of every signature kept in memory.
  */
 #define DEDUP_WEIGHT_ONE 255u
 
+/*
+ * A kept term in one 32-bit word: the top 24 bits of its 32-bit id, then
+ * its weight in the low byte, so that the words ascend as the ids do.
+ * The first pass counts and looks up full ids; a signature keeps 24 bits,
+ * enough to tell a document's terms from another's (two unrelated terms
+ * share an id with probability 2^-24: a few extra LSH candidates a
+ * document at a million documents; ARI unchanged down to 20 bits on the
+ * development sets, bench/RESULTS.md), for 4 bytes a term instead of 5.
+ * Two kept terms of one document with the same 24 bits are one term,
+ * their weights summed.
+ */
+static inline uint32_t dedup_term_id(uint32_t tw)
+{
+	return tw >> 8;
+}
+
+static inline uint32_t dedup_term_wt(uint32_t tw)
+{
+	return tw & 0xffu;
+}
+
+static inline uint32_t dedup_term_pack(uint32_t id, uint32_t wt)
+{
+	return id << 8 | wt;
+}
+
+/*
+ * 40 bytes and one block: a signature is kept for every document of a
+ * run, and at a million documents they are most of its memory.
+ */
 struct dedup_sig {
-	uint32_t nperm;   /* entries in mins */
-	uint32_t nterms;  /* entries in terms/wt */
+	/*
+	 * One block from dedup_sig_alloc(): nterms terms (ascending, see
+	 * dedup_term_pack()), nperm MinHash values (UINT32_MAX for an empty
+	 * set), then nband bytes: the place in the terms of the term that
+	 * wins each LSH band (dedup_sig_params.lsh_bands).
+	 */
+	uint32_t *tw;
+	uint64_t body;    /* hash of the folded token stream (exact copies) */
 	uint32_t nwords;  /* content words in the body */
 	uint32_t ndistinct; /* distinct terms before keeping the strongest */
-	int32_t lang;     /* stopword language index, DEDUP_LANG_NONE */
 	int32_t date;     /* days since 1970-01-01 of a date in the text */
-	uint64_t body;    /* hash of the folded token stream (exact copies) */
-	/* one block from dedup_sig_alloc(), terms first */
-	uint32_t *terms;  /* term ids, ascending */
-	uint32_t *mins;   /* MinHash values, UINT32_MAX for an empty set */
-	uint8_t *wt;      /* unit-vector weight of terms[i], 1..255 */
+	uint16_t nterms;  /* terms in tw */
+	uint16_t nperm;   /* MinHash values */
+	uint16_t nband;   /* band winners named, 0 or lsh_bands */
+	int16_t lang;     /* stopword language index, DEDUP_LANG_NONE */
+	uint8_t kept;     /* tw is a store's (dedup_sig_keep()), not owned */
 };
+
+static inline uint32_t *dedup_sig_mins(const struct dedup_sig *s)
+{
+	return s->tw + s->nterms;
+}
+
+static inline uint8_t *dedup_sig_band(const struct dedup_sig *s)
+{
+	return (uint8_t *)(s->tw + s->nterms + s->nperm);
+}
 
 void dedup_sig_init(struct dedup_sig *s);
 /*
- * Give s room for nterms terms and nperm MinHash values (contents
- * undefined; its arrays are freed, its scalars kept), in one block: a
- * signature is kept for every document of a run, and an allocation per
- * array cost about 50 bytes more. Sets nterms and nperm.
+ * Give s room for nterms terms, nperm MinHash values and nband band
+ * winners (contents undefined; its block is freed, its scalars kept), in
+ * one block: an allocation per array cost about 50 bytes a signature
+ * more. Sets nterms, nperm and nband.
  */
 dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
-			     uint32_t nperm);
+			     uint32_t nperm, uint32_t nband);
 void dedup_sig_release(struct dedup_sig *s);
+
+/*
+ * A store of the signatures of a run, in large blocks: a malloc() each
+ * cost its header and rounding, about 16 bytes, and a million signatures
+ * are most of a run's memory. dedup_sig_keep() moves s's block into the
+ * store (s then refers to it without owning it: releasing s forgets it);
+ * dedup_sigstore_free() frees them all, so it outlives every signature
+ * kept. dedup_sig_keep() may be called from several threads at once.
+ */
+struct dedup_sigstore;
+
+dedup_status dedup_sigstore_new(struct dedup_sigstore **out);
+void dedup_sigstore_free(struct dedup_sigstore *st);
+/* Bytes the store holds. */
+size_t dedup_sigstore_bytes(const struct dedup_sigstore *st);
+/* DEDUP_ENOMEM leaves s as it was. */
+dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s);
 
 /*
  * Words of site names, learned from headlines: scrapers keep the page

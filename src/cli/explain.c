@@ -49,11 +49,12 @@ static void words_of(const struct dedup_sigbuilder *b, int lang,
 
 		if (!t)
 			continue;
-		if (t == term) {
+		/* a signature keeps an id's top 24 bits (dedup_term_id()) */
+		if (t >> 8 == term) {
 			dedup_buf_addstr(out, text + toks->v[i].off);
 			return;
 		}
-		if (prevterm && dedup_sig_bigram(prevterm, t) == term) {
+		if (prevterm && dedup_sig_bigram(prevterm, t) >> 8 == term) {
 			dedup_buf_addf(out, "%s %s", text + toks->v[prev].off,
 				       text + toks->v[i].off);
 			return;
@@ -175,13 +176,17 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 	if (!sh)
 		goto out;
 	for (i = 0, j = 0; i < sa->nterms && j < sb->nterms;) {
-		if (sa->terms[i] < sb->terms[j]) {
+		uint32_t x = dedup_term_id(sa->tw[i]);
+		uint32_t y = dedup_term_id(sb->tw[j]);
+
+		if (x < y) {
 			i++;
-		} else if (sa->terms[i] > sb->terms[j]) {
+		} else if (x > y) {
 			j++;
 		} else {
-			sh[nsh].term = sa->terms[i];
-			sh[nsh].contrib = (double)sa->wt[i] * sb->wt[j] /
+			sh[nsh].term = x;
+			sh[nsh].contrib = (double)dedup_term_wt(sa->tw[i]) *
+				dedup_term_wt(sb->tw[j]) /
 				((double)DEDUP_WEIGHT_ONE * DEDUP_WEIGHT_ONE);
 			nsh++;
 			i++;

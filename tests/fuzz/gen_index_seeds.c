@@ -52,12 +52,12 @@ static uint32_t sig_magic(void)
 
 /*
  * The bytes of a signature in the portable encoding (see
- * dedup_sig_encode: header, MinHash values, terms, 8-bit term weights),
- * so that this program does not depend on the struct's field names.
- * Returns the length written to buf.
+ * dedup_sig_encode: header, MinHash values, terms as 24-bit ids and 8-bit
+ * weights, band winners), so that this program does not depend on the
+ * struct's field names. Returns the length written to buf.
  */
 static size_t sig_bytes(unsigned char *buf, uint32_t seed, uint32_t nperm,
-			uint32_t nterms)
+			uint32_t nterms, uint32_t nband)
 {
 	unsigned char *p = buf;
 	uint32_t i, x = seed * 2654435761u + 1;
@@ -70,20 +70,21 @@ static size_t sig_bytes(unsigned char *buf, uint32_t seed, uint32_t nperm,
 	put_le(&p, 0, 4);                     /* language */
 	put_le(&p, 19500 + seed, 4);          /* date */
 	put_le(&p, 0x5eed000000000000ull + seed, 8);
+	put_le(&p, nband, 4);
 	for (i = 0; i < nperm; i++) {
 		x = x * 1103515245u + 12345u;
 		put_le(&p, x, 4);
 	}
 	for (i = 0; i < nterms; i++) {
 		x = x * 1103515245u + 12345u;
-		put_le(&p, i * 1000003u + (x >> 24), 4);
+		put_le(&p, (i * 65537u + (x >> 24)) << 8 | (1 + i % 3), 4);
 	}
-	for (i = 0; i < nterms; i++)
-		put_le(&p, 1 + i % 3, 1);
+	for (i = 0; i < nband; i++)
+		put_le(&p, (i * 7) % nterms, 1);
 	return (size_t)(p - buf);
 }
 
-#define SIG_MAX (36 + 64 * 4 + 64 * 5)
+#define SIG_MAX (40 + 64 * 4 + 64 * 4 + 64)
 
 static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
 		     uint32_t nterms)
@@ -94,7 +95,7 @@ static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
 
 	if (nperm > 64 || nterms > 64)
 		die("signature too large", NULL);
-	n = sig_bytes(buf, seed, nperm, nterms);
+	n = sig_bytes(buf, seed, nperm, nterms, 0);
 	dedup_sig_init(s);
 	if (dedup_sig_decode(s, buf, n, NULL, &err))
 		die("signature encoding", &err);
@@ -103,15 +104,17 @@ static void make_sig(struct dedup_sig *s, uint32_t seed, uint32_t nperm,
 /* Seeds for fuzz_sig: a few encoded signatures, one with trailing bytes. */
 static void sig_seeds(const char *dir)
 {
-	static const uint32_t shape[][2] = { { 0, 0 }, { 4, 4 }, { 64, 40 },
-					     { 2, 2 } };
+	static const uint32_t shape[][3] = { { 0, 0, 0 }, { 4, 4, 0 },
+					     { 64, 40, 0 }, { 2, 2, 0 },
+					     { 0, 40, 64 } };
 	unsigned char buf[SIG_MAX + 16];
 	char out[4200];
 	size_t i, n;
 	FILE *o;
 
 	for (i = 0; i < sizeof(shape) / sizeof(*shape); i++) {
-		n = sig_bytes(buf, (uint32_t)i, shape[i][0], shape[i][1]);
+		n = sig_bytes(buf, (uint32_t)i, shape[i][0], shape[i][1],
+			      shape[i][2]);
 		if (i == 3) {
 			memcpy(buf + n, "trailing bytes", 14);
 			n += 14;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dedup/cluster.h"
+#include "lsh_int.h"
 #include "dedup/sig.h"
 
 static void test_lsh_optimal(void **state)
@@ -26,17 +27,18 @@ static void test_lsh_optimal(void **state)
 	assert_true(r <= 2);
 }
 
-/* A signature made directly from ascending term ids, equal weights. */
+/* A signature made directly from ascending 24-bit term ids, equal weights. */
 static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 		  int32_t date)
 {
 	uint32_t i;
 
 	dedup_sig_init(s);
-	assert_int_equal(dedup_sig_alloc(s, n, 0), DEDUP_OK);
+	assert_int_equal(dedup_sig_alloc(s, n, 0, 0), DEDUP_OK);
 	for (i = 0; i < n; i++) {
-		s->terms[i] = terms[i];
-		s->wt[i] = (uint8_t)(DEDUP_WEIGHT_ONE / sqrt((double)n));
+		assert_true(terms[i] < 1u << 24);
+		s->tw[i] = dedup_term_pack(terms[i], (uint32_t)(DEDUP_WEIGHT_ONE /
+							       sqrt((double)n)));
 	}
 	s->ndistinct = s->nwords = n;
 	s->date = date;
@@ -50,8 +52,8 @@ static void topic_doc(struct dedup_sig *s, uint32_t topic, uint32_t d,
 	uint32_t t[60], i;
 
 	for (i = 0; i < 60; i++)
-		t[i] = i < shared ? 1000000 * (topic + 1) + i :
-				    1000000 * (topic + 1) + 1000 * (d + 1) + i;
+		t[i] = i < shared ? 100000 * (topic + 1) + i :
+				    100000 * (topic + 1) + 1000 + 100 * d + i;
 	mksig(s, t, 60, DEDUP_DATE_NONE);
 }
 
@@ -412,6 +414,68 @@ static void check_counts(const struct dedup_cluster_params *pp,
 }
 
 /*
+ * Signatures that name their band winners (a run's: dedup_sig_params's
+ * lsh_bands) are clustered from the bytes they hold, the others from the
+ * winners drawn then. Named as the draw would name them, every other
+ * one, they give the same candidates and clusters.
+ */
+static void named_same(const struct dedup_sig *s, uint32_t n)
+{
+	struct dedup_cluster_params p;
+	struct dedup_sig *c = calloc(n, sizeof(*c));
+	struct dedup_assign *a = calloc(n, sizeof(*a)), *b = calloc(n, sizeof(*b));
+	struct dedup_cluster_stats sa, sb;
+	struct dedup_error err;
+	struct dedup_sig_params sp;
+	uint32_t i, k, hv[1024];
+	uint64_t key[4096];
+
+	assert_non_null(c);
+	assert_non_null(a);
+	assert_non_null(b);
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	dedup_sig_params_default(&sp, DEDUP_LEVEL_EVENT);
+	dedup_cluster_sig_params(&p, &sp);
+	assert_int_equal(sp.lsh_top, p.top_terms);
+	assert_int_equal(sp.lsh_bands, dedup_cluster_bands(&p));
+	for (i = 0; i < n; i++) {
+		uint32_t nb = i % 2 && s[i].nterms ? sp.lsh_bands : 0;
+
+		c[i] = s[i];
+		c[i].tw = NULL;
+		assert_int_equal(dedup_sig_alloc(&c[i], s[i].nterms, 0, nb),
+				 DEDUP_OK);
+		memcpy(c[i].tw, s[i].tw, s[i].nterms * sizeof(*s[i].tw));
+		if (!nb)
+			continue;
+		dedup_lsh_values(c[i].tw, NULL, c[i].nterms, sp.lsh_top, nb, hv,
+				 key);
+		for (k = 0; k < nb; k++) {
+			uint32_t j = 0;
+
+			while (dedup_term_id(c[i].tw[j]) != hv[k])
+				j++;
+			dedup_sig_band(&c[i])[k] = (uint8_t)j;
+		}
+	}
+	assert_int_equal(dedup_cluster_run(&p, s, n, NULL, a, &sa, &err), 0);
+	assert_int_equal(dedup_cluster_run(&p, c, n, NULL, b, &sb, &err), 0);
+	assert_true(sa.candidates > 0);
+	assert_int_equal(sa.candidates, sb.candidates);
+	assert_int_equal(sa.verified, sb.verified);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(a[i].rep, b[i].rep);
+		assert_true(a[i].score == b[i].score);
+	}
+	check_counts(&p, c, n);
+	for (i = 0; i < n; i++)
+		dedup_sig_release(&c[i]);
+	free(c);
+	free(a);
+	free(b);
+}
+
+/*
  * Bands are walked one at a time and a pair is verified in the first band
  * that makes it a candidate: crowded buckets in some bands and not in
  * others, at both levels (one row per band, and several).
@@ -431,18 +495,18 @@ static void test_candidates_exact(void **state)
 		/* the same terms, in a block with room for 128 MinHash values */
 		topic_doc(&t, topic, i, 10 + (i * 7) % 45);
 		s[i] = t;
-		s[i].terms = NULL;
-		assert_int_equal(dedup_sig_alloc(&s[i], t.nterms, 128),
+		s[i].tw = NULL;
+		assert_int_equal(dedup_sig_alloc(&s[i], t.nterms, 128, 0),
 				 DEDUP_OK);
-		memcpy(s[i].terms, t.terms, t.nterms * sizeof(*t.terms));
-		memcpy(s[i].wt, t.wt, t.nterms * sizeof(*t.wt));
+		memcpy(s[i].tw, t.tw, t.nterms * sizeof(*t.tw));
 		dedup_sig_release(&t);
 		/* copy level: MinHash values shared by topic, some by all */
 		for (k = 0; k < 128; k++)
-			s[i].mins[k] = k % 9 == 0 ? k :
+			dedup_sig_mins(&s[i])[k] = k % 9 == 0 ? k :
 				       (k + i) % 3 ? topic * 1000 + k :
 						     i * 1000 + k;
 	}
+	named_same(s, N);
 	for (bucket = 2; bucket <= 64; bucket *= 4) {
 		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
 		p.max_bucket = bucket;
@@ -460,7 +524,7 @@ static void test_candidates_exact(void **state)
 		uint32_t t[300];
 
 		for (k = 0; k < 300; k++)
-			t[k] = 2000000 + k; /* topic 1's shared terms first */
+			t[k] = 200000 + k; /* topic 1's shared terms first */
 		dedup_sig_release(&s[N - 1]);
 		mksig(&s[N - 1], t, 300, DEDUP_DATE_NONE);
 		for (bucket = 2; bucket <= 64; bucket *= 32) {
@@ -510,7 +574,8 @@ static void test_verify_exact(void **state)
 						  DEDUP_DATE_NONE);
 		for (k = 0; k < n; k++) {
 			seed = seed * 1103515245u + 12345u;
-			s[i].wt[k] = (uint8_t)(1 + (seed >> 16) % 40);
+			s[i].tw[k] = dedup_term_pack(dedup_term_id(s[i].tw[k]),
+						     1 + (seed >> 16) % 40);
 		}
 		if (i % 17 == 1) /* an identical body */
 			s[i].body = s[i - 1].body, s[i].nwords = s[i - 1].nwords;

@@ -81,7 +81,7 @@ static double norm2(const struct dedup_sig *s)
 	uint32_t i;
 
 	for (i = 0; i < s->nterms; i++) {
-		w = (double)s->wt[i] / DEDUP_WEIGHT_ONE;
+		w = (double)dedup_term_wt(s->tw[i]) / DEDUP_WEIGHT_ONE;
 		n += w * w;
 	}
 	return n;
@@ -108,9 +108,10 @@ static void test_terms_and_weights(void **state)
 	assert_int_equal(s.ndistinct, 9);
 	assert_int_equal(s.nterms, 9);
 	for (i = 1; i < s.nterms; i++)
-		assert_true(s.terms[i] > s.terms[i - 1]);
+		assert_true(dedup_term_id(s.tw[i]) > dedup_term_id(s.tw[i - 1]));
 	assert_true(fabs(norm2(&s) - 1) < 1e-3);
 	assert_int_equal(s.nperm, 0); /* event level: no stored MinHash */
+	assert_int_equal(s.nband, 0); /* no band winners asked for */
 	dedup_sig_release(&s);
 	dedup_sigbuilder_free(b);
 }
@@ -132,7 +133,7 @@ static void build_icu(struct dedup_sigbuilder *b, struct dedup_tokenizer *tk,
 static int same_terms(const struct dedup_sig *x, const struct dedup_sig *y)
 {
 	return x->nterms == y->nterms &&
-	       !memcmp(x->terms, y->terms, x->nterms * sizeof(*x->terms));
+	       !memcmp(x->tw, y->tw, x->nterms * sizeof(*x->tw));
 }
 
 /*
@@ -199,25 +200,26 @@ static void test_stems_and_strongest(void **state)
 	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
 	build(b, "quay quay quay quay harbour", &s, NULL);
 	assert_int_equal(s.nterms, 1);
-	assert_int_equal(s.wt[0], DEDUP_WEIGHT_ONE);
+	assert_int_equal(dedup_term_wt(s.tw[0]), DEDUP_WEIGHT_ONE);
 	{
 		uint64_t h = dedup_token_hash("quay", 4);
 		uint32_t t = (uint32_t)(h ^ (h >> 32));
 
-		assert_int_equal(s.terms[0], t ? t : 1);
+		/* the top 24 bits of the id */
+		assert_int_equal(dedup_term_id(s.tw[0]), (t ? t : 1) >> 8);
 	}
 	dedup_sig_release(&s);
 	dedup_sigbuilder_free(b);
 }
 
-/* Weight of term t in s (0 when absent). */
+/* Weight of the term of id t in s (0 when absent). */
 static uint32_t weight_of(const struct dedup_sig *s, uint32_t t)
 {
 	uint32_t i;
 
 	for (i = 0; i < s->nterms; i++)
-		if (s->terms[i] == t)
-			return s->wt[i];
+		if (dedup_term_id(s->tw[i]) == t)
+			return dedup_term_wt(s->tw[i]);
 	return 0;
 }
 
@@ -312,16 +314,16 @@ static void test_strongest_selection(void **state)
 		dedup_sigbuilder_free(b);
 		assert_int_equal(s.nterms, ks[k]);
 		for (i = 0; i < s.nterms; i++) {
-			uint32_t w = weight_of(&full, s.terms[i]);
+			uint32_t w = weight_of(&full, dedup_term_id(s.tw[i]));
 
 			assert_true(w > 0);
-			assert_true(!i || s.terms[i] > s.terms[i - 1]);
+			assert_true(!i || s.tw[i] > s.tw[i - 1]);
 			weakest = w < weakest ? w : weakest;
 		}
 		for (j = 0; j < full.nterms; j++)
-			if (!weight_of(&s, full.terms[j]) &&
-			    full.wt[j] > strongest_out)
-				strongest_out = full.wt[j];
+			if (!weight_of(&s, dedup_term_id(full.tw[j])) &&
+			    dedup_term_wt(full.tw[j]) > strongest_out)
+				strongest_out = dedup_term_wt(full.tw[j]);
 		assert_true(weakest >= strongest_out);
 	}
 	dedup_sig_release(&full);
@@ -371,10 +373,10 @@ static void test_document_frequencies(void **state)
 		uint32_t th = (uint32_t)(hh ^ (hh >> 32)), k, wh = 0, wmin = 65535;
 
 		for (k = 0; k < s.nterms; k++) {
-			if (s.terms[k] == th)
-				wh = s.wt[k];
-			if (s.wt[k] < wmin)
-				wmin = s.wt[k];
+			if (dedup_term_id(s.tw[k]) == th >> 8)
+				wh = dedup_term_wt(s.tw[k]);
+			if (dedup_term_wt(s.tw[k]) < wmin)
+				wmin = dedup_term_wt(s.tw[k]);
 		}
 		assert_true(wh > 0 && wh == wmin);
 	}
@@ -382,6 +384,18 @@ static void test_document_frequencies(void **state)
 	dedup_tokens_release(&t);
 	dedup_df_free(df);
 	dedup_sigbuilder_free(b);
+}
+
+/* dedup_df_foreach(): every counted term once, and kept in signature arg */
+static int counted_once_in(uint32_t term, uint32_t count, void *arg)
+{
+	const struct dedup_sig *s = arg;
+	uint32_t i;
+
+	for (i = 0; i < s->nterms; i++)
+		if (dedup_term_id(s->tw[i]) == term >> 8)
+			return count != 1;
+	return 1;
 }
 
 /*
@@ -425,10 +439,10 @@ static void test_count_matches_signature(void **state)
 		assert_int_equal(dedup_sig_count(b, &t, df, &err), 0);
 		assert_true(s.nterms < p.kterms);
 		assert_int_equal(dedup_df_size(df), s.nterms);
-		for (i = 0; i < s.nterms; i++) {
-			assert_true(!i || s.terms[i] > s.terms[i - 1]);
-			assert_int_equal(dedup_df_get(df, s.terms[i]), 1);
-		}
+		for (i = 1; i < s.nterms; i++)
+			assert_true(dedup_term_id(s.tw[i]) >
+				    dedup_term_id(s.tw[i - 1]));
+		assert_int_equal(dedup_df_foreach(df, counted_once_in, &s), 0);
 		dedup_df_free(df);
 	}
 	dedup_sig_release(&s);
@@ -494,9 +508,9 @@ static void test_encode_roundtrip(void **state)
 	assert_int_equal(d.nterms, s.nterms);
 	assert_int_equal(d.date, s.date);
 	assert_true(d.body == s.body);
-	assert_memory_equal(d.mins, s.mins, s.nperm * sizeof(*s.mins));
-	assert_memory_equal(d.terms, s.terms, s.nterms * sizeof(*s.terms));
-	assert_memory_equal(d.wt, s.wt, s.nterms * sizeof(*s.wt));
+	assert_int_equal(d.nband, s.nband);
+	assert_memory_equal(d.tw, s.tw, (s.nterms + s.nperm) * sizeof(*s.tw) +
+					s.nband);
 	/* every truncation is refused */
 	for (cut = 0; cut < buf.len; cut++)
 		assert_int_equal(dedup_sig_decode(&d, buf.buf, cut, &used, &err),
@@ -510,6 +524,13 @@ static void test_encode_roundtrip(void **state)
 	dedup_sigbuilder_free(b);
 }
 
+static int cmp64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Little-endian bytes of v, as the encodings store fields. */
 static unsigned char *le(unsigned char *p, uint64_t v, int bytes)
 {
@@ -520,45 +541,225 @@ static unsigned char *le(unsigned char *p, uint64_t v, int bytes)
 	return p + bytes;
 }
 
-/* Indexes written before weights took a byte hold "SIG2" signatures. */
-static void test_decode_version2(void **state)
+/* A "SIG4" encoding of n terms (ids 100 + 7i) naming nband winners. */
+static size_t sig4(unsigned char *blob, uint32_t magic, uint32_t n,
+		   uint32_t nband, uint8_t winner)
 {
-	static const uint16_t w16[3] = { 65535, 1, 40000 };
-	unsigned char blob[36 + 3 * 6], *p = blob;
-	struct dedup_sig d;
-	struct dedup_error err;
-	size_t used;
+	unsigned char *p = blob;
 	uint32_t i;
 
-	(void)state;
-	p = le(p, 0x32474953u, 4); /* "SIG2" */
+	p = le(p, magic, 4);
 	p = le(p, 0, 4);           /* nperm */
-	p = le(p, 3, 4);           /* nterms */
+	p = le(p, n, 4);           /* nterms */
 	p = le(p, 50, 4);          /* nwords */
 	p = le(p, 70, 4);          /* ndistinct */
 	p = le(p, 1, 4);           /* lang */
 	p = le(p, 19000, 4);       /* date */
 	p = le(p, 0x1122334455667788ull, 8);
-	for (i = 0; i < 3; i++)
-		p = le(p, 100 + 7 * i, 4);
-	for (i = 0; i < 3; i++)
-		p = le(p, w16[i], 2);
+	p = le(p, nband, 4);
+	for (i = 0; i < n; i++)
+		p = le(p, dedup_term_pack(100 + 7 * i, 1 + i % 255), 4);
+	for (i = 0; i < nband; i++)
+		*p++ = i ? (uint8_t)(i % n) : winner;
+	return (size_t)(p - blob);
+}
+
+/*
+ * Band winners name terms the clustering reads: a byte past the terms,
+ * or winners of more than 256 terms, are refused; so are the encodings of
+ * older versions (32-bit ids, other band keys), with a message.
+ */
+static void test_decode_checks(void **state)
+{
+	static unsigned char blob[40 + 300 * 4 + 82];
+	struct dedup_sig d;
+	struct dedup_error err;
+	size_t used, len;
+
+	(void)state;
 	dedup_sig_init(&d);
-	assert_int_equal(dedup_sig_decode(&d, blob, sizeof(blob), &used, &err),
+	len = sig4(blob, 0x34474953u, 3, 82, 2);
+	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
 			 DEDUP_OK);
-	assert_int_equal(used, sizeof(blob));
+	assert_int_equal(used, len);
 	assert_int_equal(d.nterms, 3);
+	assert_int_equal(d.nband, 82);
 	assert_int_equal(d.nwords, 50);
+	assert_int_equal(d.lang, 1);
 	assert_int_equal(d.date, 19000);
 	assert_true(d.body == 0x1122334455667788ull);
-	assert_int_equal(d.terms[2], 114);
-	/* rescaled to a byte; the smallest weight does not become 0 */
-	assert_int_equal(d.wt[0], DEDUP_WEIGHT_ONE);
-	assert_int_equal(d.wt[1], 1);
-	assert_int_equal(d.wt[2], 156);
-	assert_int_equal(dedup_sig_decode(&d, blob, sizeof(blob) - 1, &used,
-					  &err), DEDUP_EFORMAT);
+	assert_int_equal(dedup_term_id(d.tw[2]), 114);
+	assert_int_equal(dedup_term_wt(d.tw[2]), 3);
+	assert_int_equal(dedup_sig_band(&d)[0], 2);
+	len = sig4(blob, 0x34474953u, 3, 82, 3);
+	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
+			 DEDUP_EFORMAT);
+	assert_null(d.tw);
+	len = sig4(blob, 0x34474953u, 300, 82, 0);
+	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
+			 DEDUP_EFORMAT);
+	len = sig4(blob, 0x34474953u, 300, 0, 0);
+	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
+			 DEDUP_OK);
+	assert_int_equal(d.nterms, 300);
+	len = sig4(blob, 0x33474953u, 3, 0, 0); /* "SIG3" */
+	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
+			 DEDUP_EFORMAT);
+	assert_non_null(strstr(err.msg, "older version"));
 	dedup_sig_release(&d);
+}
+
+/*
+ * Signatures of a run name the winners of its LSH bands: among their
+ * strongest terms, the terms themselves unchanged.
+ */
+static void test_band_winners(void **state)
+{
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_sig s, t;
+	struct dedup_error err;
+	char text[8192];
+	size_t n = 0;
+	uint32_t i, k, w, above;
+
+	(void)state;
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "w%u ",
+				      i * 7 % 97 + i / 3);
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_sig_init(&s);
+	dedup_sig_init(&t);
+	build(b, text, &t, NULL);
+	dedup_sigbuilder_free(b);
+	p.lsh_top = 20;
+	p.lsh_bands = 82;
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	build(b, text, &s, NULL);
+	assert_int_equal(s.nband, 82);
+	assert_true(s.nterms > 20 && s.nterms <= 256);
+	assert_int_equal(s.nterms, t.nterms);
+	assert_memory_equal(s.tw, t.tw, s.nterms * sizeof(*s.tw));
+	for (k = 0; k < s.nband; k++) {
+		/* a winner is one of the 20 strongest */
+		w = dedup_term_wt(s.tw[dedup_sig_band(&s)[k]]);
+		for (i = 0, above = 0; i < s.nterms; i++)
+			above += dedup_term_wt(s.tw[i]) > w;
+		assert_true(above < 20);
+	}
+	/* none at the copy level, nor asked of more than 1,024 bands */
+	p.lsh_bands = 1025;
+	assert_int_equal(dedup_sig_params_check(&p, &err), DEDUP_EINVAL);
+	dedup_sig_release(&s);
+	dedup_sig_release(&t);
+	dedup_sigbuilder_free(b);
+}
+
+/*
+ * Two kept terms whose ids share their top 24 bits are one term of a
+ * signature, weighing their sum: found among numbered words.
+ */
+static void test_ids_merged(void **state)
+{
+	enum { N = 20000 };
+	uint64_t *v = malloc(N * sizeof(*v));
+	struct dedup_sig_params p;
+	struct dedup_sigbuilder *b;
+	struct dedup_sig s;
+	struct dedup_error err;
+	char w[2][16], text[64];
+	uint32_t i, x = 0, y = 0;
+
+	(void)state;
+	assert_non_null(v);
+	for (i = 0; i < N; i++) {
+		uint64_t h;
+		uint32_t t;
+		int len = snprintf(w[0], sizeof(w[0]), "q%u", i);
+
+		h = dedup_token_hash(w[0], (size_t)len);
+		t = (uint32_t)(h ^ (h >> 32));
+		v[i] = (uint64_t)(t >> 8) << 32 | i;
+	}
+	qsort(v, N, sizeof(*v), cmp64);
+	for (i = 1; i < N && !y; i++)
+		if (v[i] >> 32 == v[i - 1] >> 32) {
+			x = (uint32_t)v[i - 1];
+			y = (uint32_t)v[i];
+		}
+	free(v);
+	assert_true(y != 0); /* about a dozen pairs expected */
+	snprintf(w[0], sizeof(w[0]), "q%u", x);
+	snprintf(w[1], sizeof(w[1]), "q%u", y);
+	snprintf(text, sizeof(text), "%s %s", w[0], w[1]);
+	dedup_sig_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.stem = 0;
+	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
+	dedup_sig_init(&s);
+	build(b, text, &s, NULL);
+	/* two words made one, and their bigram: weights 1 + 1 and 0.5 */
+	assert_int_equal(s.ndistinct, 3);
+	assert_int_equal(s.nterms, 2);
+	{
+		uint32_t a = dedup_term_wt(s.tw[0]), c = dedup_term_wt(s.tw[1]);
+
+		assert_int_equal(a > c ? a : c, 247); /* 255 x 2 / sqrt(4.25) */
+		assert_int_equal(a > c ? c : a, 62);
+	}
+	dedup_sig_release(&s);
+	dedup_sigbuilder_free(b);
+}
+
+/*
+ * Signatures kept in a store: the same bytes, released without being
+ * freed (ASan would tell), a signature larger than a block on its own.
+ */
+static void test_store(void **state)
+{
+	enum { N = 300 };
+	static struct dedup_sig s[N];
+	struct dedup_sigstore *st;
+	struct dedup_buf want = DEDUP_BUF_INIT, got = DEDUP_BUF_INIT;
+	uint32_t i, k;
+
+	(void)state;
+	assert_int_equal(dedup_sigstore_new(&st), DEDUP_OK);
+	for (i = 0; i < N; i++) {
+		uint32_t nterms = i == 7 ? 4096 : i % 260;
+		uint32_t nperm = i % 3 ? 0 : 128 + i;
+
+		dedup_sig_init(&s[i]);
+		assert_int_equal(dedup_sig_alloc(&s[i], nterms, nperm,
+						 nterms && nterms <= 256 ?
+						 i % 83 : 0), DEDUP_OK);
+		for (k = 0; k < nterms; k++)
+			s[i].tw[k] = dedup_term_pack(k * 4000 + i, 1 + k % 255);
+		for (k = 0; k < nperm; k++)
+			dedup_sig_mins(&s[i])[k] = k * i;
+		for (k = 0; k < s[i].nband; k++)
+			dedup_sig_band(&s[i])[k] = (uint8_t)(k % nterms);
+		s[i].body = i;
+		dedup_buf_reset(&want);
+		assert_int_equal(dedup_sig_encode(&s[i], &want), DEDUP_OK);
+		assert_int_equal(dedup_sig_keep(st, &s[i]), DEDUP_OK);
+		assert_int_equal(s[i].kept, 1);
+		/* kept already: nothing moves */
+		assert_int_equal(dedup_sig_keep(st, &s[i]), DEDUP_OK);
+		dedup_buf_reset(&got);
+		assert_int_equal(dedup_sig_encode(&s[i], &got), DEDUP_OK);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.buf, want.buf, want.len);
+	}
+	assert_true(dedup_sigstore_bytes(st) >= 4096 * 4);
+	/* a kept signature rebuilt gets a block of its own again */
+	assert_int_equal(dedup_sig_alloc(&s[1], 3, 0, 0), DEDUP_OK);
+	assert_int_equal(s[1].kept, 0);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+	dedup_sigstore_free(st);
+	dedup_buf_release(&want);
+	dedup_buf_release(&got);
 }
 
 static void test_text_dates(void **state)
@@ -628,7 +829,10 @@ int main(void)
 		cmocka_unit_test(test_count_matches_signature),
 		cmocka_unit_test(test_copy_minhash_estimates_jaccard),
 		cmocka_unit_test(test_encode_roundtrip),
-		cmocka_unit_test(test_decode_version2),
+		cmocka_unit_test(test_decode_checks),
+		cmocka_unit_test(test_band_winners),
+		cmocka_unit_test(test_ids_merged),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_text_dates),
 		cmocka_unit_test(test_phone_numbers),
 	};
