@@ -1223,21 +1223,29 @@ static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
 #endif
 
 /* Documents of buckets ahead whose keys are asked for. */
-#define KEYS_AHEAD 32
+#define KEYS_AHEAD 64
 
 static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 {
 	const char *k;
 	size_t o, end;
 
-	PREFETCH(&l->sigs[d]);
 	if (l->bytes) {
-		/* the keys are the terms the bytes name */
-		if (l->sigs[d].nband < l->bands) {
-			k = (const char *)(l->term + (size_t)d * l->bands);
-			PREFETCH(k);
-			PREFETCH(k + b);
-		}
+		/*
+		 * The keys are the terms the bytes name: the bytes, and
+		 * the terms whole, since the winners of the bands before b
+		 * are anywhere in them (at a million documents each was a
+		 * miss of its own). The signature's scalars were asked for
+		 * further ahead (band_walk()).
+		 */
+		const struct dedup_sig *s = &l->sigs[d];
+
+		k = (const char *)band_of(l, d);
+		PREFETCH(k);
+		PREFETCH(k + b);
+		if (b)
+			for (o = 0; o < s->nterms * sizeof(*s->tw); o += 64)
+				PREFETCH((const char *)s->tw + o);
 		return;
 	}
 	k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
@@ -1362,6 +1370,13 @@ static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 	return pair_keep(l, th, x, y, s);
 }
 
+/* Whether record i of a band's n shares its key with a neighbour. */
+static int in_pair(const struct recs *v, size_t n, size_t i)
+{
+	return (i + 1 < n && rec_key(v, i + 1) == rec_key(v, i)) ||
+	       (i && rec_key(v, i - 1) == rec_key(v, i));
+}
+
 /* The pairs of band b's buckets, verified or kept as the round wants. */
 static void band_walk(void *arg, unsigned t, size_t bi)
 {
@@ -1369,7 +1384,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	struct lshthread *th = &l->th[t];
 	const struct bandcrowd *bc = &l->crowd[bi];
 	uint32_t b = (uint32_t)bi;
-	size_t n, i, j, x, y, ahead = 0;
+	size_t n, i, j, x, y, ahead = 0, far = 0;
 	struct recs v;
 
 	if (atomic_load(&l->nomem))
@@ -1382,12 +1397,17 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 			;
 		if (j - i < 2)
 			continue;
-		/* the keys of the buckets' documents some way ahead */
+		/*
+		 * The keys of the buckets' documents some way ahead, and
+		 * further ahead the signatures that say where they are.
+		 */
+		for (far = far > i ? far : i;
+		     far < n && far < j + 2 * KEYS_AHEAD; far++)
+			if (in_pair(&v, n, far))
+				PREFETCH(&l->sigs[rec_doc(&v, far)]);
 		for (ahead = ahead > i ? ahead : i;
 		     ahead < n && ahead < j + KEYS_AHEAD; ahead++)
-			if ((ahead + 1 < n &&
-			     rec_key(&v, ahead + 1) == rec_key(&v, ahead)) ||
-			    (ahead && rec_key(&v, ahead - 1) == rec_key(&v, ahead)))
+			if (in_pair(&v, n, ahead))
 				keys_prefetch(l, rec_doc(&v, ahead), b);
 		if (bc->nc)
 			c = crowd_find(bc, rec_key(&v, i));
