@@ -234,12 +234,12 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 
 /* A batch of documents' frequencies into the run's, as the pipeline. */
 static void merge_batch(struct bench *b, struct dedup_df *df,
-			struct dedup_df *batch, double *t0)
+			struct dedup_dfbatch *batch, double *t0)
 {
-	if (dedup_df_merge(df, batch))
+	if (dedup_df_merge_batch(df, batch))
 		die("out of memory", NULL);
 	charge(b, S_DF, t0);
-	dedup_df_clear(batch);
+	dedup_dfbatch_clear(batch);
 	if (b->exact && dedup_df_merge(b->exact, b->xbatch))
 		die("out of memory", NULL);
 	if (b->exact)
@@ -263,7 +263,8 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	struct dedup_tokens toks;
 	struct dedup_linestats *ls = NULL;
 	struct dedup_sitenames *sn = NULL;
-	struct dedup_df *df = NULL, *batch = NULL;
+	struct dedup_df *df = NULL;
+	struct dedup_dfbatch *batch = NULL;
 	struct dedup_error err;
 	unsigned char *bad;
 	uint64_t *verbatim, share = dedup_df_share(b->o.df_sample, b->n);
@@ -278,7 +279,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	if (!verbatim)
 		die("out of memory", NULL);
 	/* as the pipeline without an index: a bounded table fed by batches */
-	if (!bad || dedup_df_new(&df) || dedup_df_new(&batch) ||
+	if (!bad || dedup_df_new(&df) || dedup_dfbatch_new(&batch) ||
 	    dedup_sitenames_new(&sn) ||
 	    dedup_df_bound(df, share ? b->o.df_sample : b->n))
 		die("out of memory", NULL);
@@ -334,7 +335,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		}
 		charge(b, S_TOKENIZE, &t0);
 		if (!st && dedup_df_sampled(share, b->paths[i])) {
-			st = dedup_sig_count(b->sb, &toks, batch, &err);
+			st = dedup_sig_count_batch(b->sb, &toks, batch, &err);
 			b->sampled++;
 		}
 		charge(b, S_DF, &t0);
@@ -358,7 +359,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	dedup_df_prune(df, 2);
 	if (share) /* as the pipeline: what the sample missed is rare */
 		dedup_df_set_floor(df, 2);
-	dedup_df_free(batch);
+	dedup_dfbatch_free(batch);
 	charge(b, S_DF, &t0);
 	so.lines = ls;
 	for (i = 0; i < b->n; i++) {

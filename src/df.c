@@ -415,11 +415,11 @@ static uint32_t block_rank(uint32_t term)
 }
 
 /*
- * Order the n terms of df->batch by their block of the filter, into
- * df->order (indices into df->batch): a radix sort of the block's rank,
- * a byte a pass.
+ * Order the n terms of v by their block of the filter, into df->order
+ * (indices into v): a radix sort of the block's rank, a byte a pass.
  */
-static void order_by_block(struct dedup_df *df, size_t n)
+static void order_by_block(struct dedup_df *df, const struct slot *v,
+			   size_t n)
 {
 	uint32_t cnt[2][256] = { { 0 } };
 	uint32_t *src = df->order, *dst = df->ordertmp;
@@ -427,7 +427,7 @@ static void order_by_block(struct dedup_df *df, size_t n)
 	unsigned d;
 
 	for (i = 0; i < n; i++) {
-		uint32_t r = block_rank(df->batch[i].key);
+		uint32_t r = block_rank(v[i].key);
 
 		src[i] = (uint32_t)i;
 		cnt[0][r & 255]++;
@@ -442,7 +442,7 @@ static void order_by_block(struct dedup_df *df, size_t n)
 			sum += c;
 		}
 		for (i = 0; i < n; i++) {
-			uint32_t r = block_rank(df->batch[src[i]].key);
+			uint32_t r = block_rank(v[src[i]].key);
 
 			dst[cnt[d][(r >> (8 * d)) & 255]++] = src[i];
 		}
@@ -454,33 +454,78 @@ static void order_by_block(struct dedup_df *df, size_t n)
 }
 
 /* The filter's block of the i-th term in block order, if there is one. */
-static void prefetch_block(const struct dedup_df *df, size_t i, size_t n)
+static void prefetch_block(const struct dedup_df *df, const struct slot *v,
+			   size_t i, size_t n)
 {
 	if (i < n)
-		df_prefetch(&df->once[once_index(df,
-					      df->batch[df->order[i]].key)]);
+		df_prefetch(&df->once[once_index(df, v[df->order[i]].key)]);
 }
 
 /*
- * src into a bounded dst. The filter and a large table miss the caches,
- * and a batch's terms hit them all over: they are taken in three sweeps,
- * each in the order of what it reads. First every term is tested against
- * the filter, in the order of its blocks; then the table counts them in
- * src's slot order, which follows dst's (the probe start is the same
- * function of the hash at any capacity); last the filter learns the first
- * sightings, in block order again. Since the filter learns nothing before
- * every term is tested, the order of src's slots (which depends on its
- * growth history) does not matter, and the counts are those of terms
- * added one by one.
+ * The rank of the i-th term in block order, or far above any rank when
+ * i == n.
  */
-static dedup_status bounded_merge(struct dedup_df *dst,
-				  const struct dedup_df *src)
+static uint32_t rank_at(const struct dedup_df *df, const struct slot *v,
+			size_t i, size_t n)
 {
-	size_t i, j, n = 0;
+	return i < n ? block_rank(v[df->order[i]].key) : UINT32_MAX;
+}
+
+/*
+ * The n distinct terms of a batch, v[], into a bounded dst. The filter
+ * and a large table miss the caches, and a batch's terms hit them all
+ * over: they are taken in two sweeps, each in the order of what it reads.
+ * First every term is tested against the filter, in the order of its
+ * blocks, and the first sightings are learnt right behind the tests,
+ * while their block is still in the cache; then the table counts them in
+ * v's order, which follows dst's slots when v is in the order of the
+ * mixed keys (the probe start is the same function of them at any
+ * capacity).
+ *
+ * A term's bits must not be learnt before every term of the batch that
+ * shares its block has been tested: the counts are then those of a filter
+ * that learns nothing before the whole batch is tested, whatever the
+ * order of v (for a table's slots, it depends on its growth history). A
+ * block spans at most 2^16 of the top 32 bits of the hash (there are at
+ * least ONCE_MIN_BLOCKS blocks), so the terms sharing it have ranks at
+ * most one apart: a term is learnt once the sweep has tested every term
+ * of a rank at most one above its own.
+ */
+static dedup_status bounded_merge(struct dedup_df *dst, const struct slot *v,
+				  size_t n)
+{
+	size_t i, j;
 	int r;
 
-	if (batch_reserve(dst, dedup_df_size(src)))
+	if (batch_reserve(dst, n))
 		return DEDUP_ENOMEM;
+	order_by_block(dst, v, n);
+	for (i = 0, j = 0; i < n; i++) {
+		uint32_t k = dst->order[i], next = rank_at(dst, v, i + 1, n);
+
+		prefetch_block(dst, v, i + PREFETCH_AHEAD, n);
+		dst->seen[k] = (unsigned char)once_test(dst, v[k].key);
+		for (; j <= i && rank_at(dst, v, j, n) + 1 < next; j++) {
+			k = dst->order[j];
+			if (!dst->seen[k])
+				once_set(dst, v[k].key);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_slot(dst, v[i + PREFETCH_AHEAD].key);
+		r = bounded_count(dst, v[i].key, v[i].count, dst->seen[i]);
+		if (r < 0)
+			return DEDUP_ENOMEM;
+	}
+	return DEDUP_OK;
+}
+
+/* A table's terms into dst->batch, in its slot order; their count. */
+static size_t gather(struct dedup_df *dst, const struct dedup_df *src)
+{
+	size_t i, j, n = 0;
+
 	for (i = 0; i < DF_SHARDS; i++) {
 		const struct shard *s = &src->sh[i];
 
@@ -488,29 +533,7 @@ static dedup_status bounded_merge(struct dedup_df *dst,
 			if (s->slots[j].key)
 				dst->batch[n++] = s->slots[j];
 	}
-	order_by_block(dst, n);
-	for (i = 0; i < n; i++) {
-		uint32_t k = dst->order[i];
-
-		prefetch_block(dst, i + PREFETCH_AHEAD, n);
-		dst->seen[k] = (unsigned char)once_test(dst, dst->batch[k].key);
-	}
-	for (i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			prefetch_slot(dst, dst->batch[i + PREFETCH_AHEAD].key);
-		r = bounded_count(dst, dst->batch[i].key, dst->batch[i].count,
-				  dst->seen[i]);
-		if (r < 0)
-			return DEDUP_ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		uint32_t k = dst->order[i];
-
-		prefetch_block(dst, i + PREFETCH_AHEAD, n);
-		if (!dst->seen[k])
-			once_set(dst, dst->batch[k].key);
-	}
-	return DEDUP_OK;
+	return n;
 }
 
 static int add_one(uint32_t term, uint32_t count, void *arg)
@@ -518,9 +541,21 @@ static int add_one(uint32_t term, uint32_t count, void *arg)
 	return dedup_df_add(arg, term, count) ? -1 : 0;
 }
 
+/*
+ * Room in the unbounded shard d for n more terms. Grown before they come:
+ * inserting keys in slot order into a smaller table of the same hash
+ * piles them into long probe runs.
+ */
+static dedup_status shard_reserve(struct shard *d, size_t n)
+{
+	size_t cap = cap_for(d->used + n);
+
+	return cap > d->cap && rehash(d, cap, 0) ? DEDUP_ENOMEM : DEDUP_OK;
+}
+
 dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 {
-	size_t i, j;
+	size_t i, n;
 
 	if (thaw(dst))
 		return DEDUP_ENOMEM;
@@ -532,7 +567,10 @@ dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 		return DEDUP_OK;
 	}
 	if (dst->once) {
-		if (bounded_merge(dst, src))
+		if (batch_reserve(dst, dedup_df_size(src)))
+			return DEDUP_ENOMEM;
+		n = gather(dst, src);
+		if (bounded_merge(dst, dst->batch, n))
 			return DEDUP_ENOMEM;
 		dst->docs += src->docs;
 		return DEDUP_OK;
@@ -540,19 +578,207 @@ dedup_status dedup_df_merge(struct dedup_df *dst, const struct dedup_df *src)
 	for (i = 0; i < DF_SHARDS; i++) {
 		struct shard *d = &dst->sh[i];
 		const struct shard *s = &src->sh[i];
-		size_t cap = cap_for(d->used + s->used);
+		size_t j;
 
-		/*
-		 * Grow first: inserting src's keys in its slot order into a
-		 * smaller table of the same hash piles them into long probe
-		 * runs.
-		 */
-		if (cap > d->cap && rehash(d, cap, 0))
+		if (shard_reserve(d, s->used))
 			return DEDUP_ENOMEM;
 		for (j = 0; j < s->cap; j++)
 			if (s->slots[j].key &&
 			    shard_add(d, s->slots[j].key,
 				      mix(s->slots[j].key), s->slots[j].count))
+				return DEDUP_ENOMEM;
+	}
+	dst->docs += src->docs;
+	return DEDUP_OK;
+}
+
+/* ---- batches of the first pass ---- */
+
+/*
+ * The mixed keys of a batch's terms (df_mix32(), a bijection), one for
+ * each document that has the term: noting a term is a store, where a hash
+ * table's insert was a miss in a table larger than the first-level cache.
+ * Sealing sorts the keys, which puts a term's documents side by side and
+ * the terms in the order of a table's slots (its shard and probe start
+ * are the top bits of the mixed key), and counts them into pairs.
+ */
+struct dedup_dfbatch {
+	uint32_t *keys, *tmp; /* tmp: the sort's other half */
+	size_t n, alloc;
+	struct slot *pairs;   /* sealed: terms and counts, by mixed key */
+	size_t npairs, pairalloc;
+	uint32_t *cnt;        /* the sort's buckets */
+	uint64_t docs;
+	int sealed;
+};
+
+#define KEY_BITS 11 /* of a key, a pass of sort_keys() */
+#define KEY_BUCKETS (1u << KEY_BITS)
+
+dedup_status dedup_dfbatch_new(struct dedup_dfbatch **out)
+{
+	struct dedup_dfbatch *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (!b)
+		return DEDUP_ENOMEM;
+	b->cnt = malloc(sizeof(*b->cnt) * 3 * KEY_BUCKETS);
+	if (!b->cnt) {
+		free(b);
+		return DEDUP_ENOMEM;
+	}
+	*out = b;
+	return DEDUP_OK;
+}
+
+void dedup_dfbatch_free(struct dedup_dfbatch *b)
+{
+	if (!b)
+		return;
+	free(b->keys);
+	free(b->tmp);
+	free(b->pairs);
+	free(b->cnt);
+	free(b);
+}
+
+void dedup_dfbatch_clear(struct dedup_dfbatch *b)
+{
+	b->n = b->npairs = 0;
+	b->docs = 0;
+	b->sealed = 0;
+}
+
+dedup_status dedup_dfbatch_add_doc(struct dedup_dfbatch *b,
+				   const uint32_t *terms, size_t n)
+{
+	size_t i;
+
+	b->sealed = 0; /* keys[] holds every key noted, sorted or not */
+	if (b->n + n > b->alloc) {
+		size_t na = b->alloc ? b->alloc : 4096;
+		uint32_t *k, *t;
+
+		while (na < b->n + n)
+			na *= 2;
+		k = realloc(b->keys, na * sizeof(*k));
+		if (!k)
+			return DEDUP_ENOMEM;
+		b->keys = k;
+		t = realloc(b->tmp, na * sizeof(*t));
+		if (!t)
+			return DEDUP_ENOMEM;
+		b->tmp = t;
+		b->alloc = na;
+	}
+	for (i = 0; i < n; i++)
+		b->keys[b->n + i] = df_mix32(terms[i] ? terms[i] : 1);
+	b->n += n;
+	b->docs++;
+	return DEDUP_OK;
+}
+
+/*
+ * Sort the batch's keys ascending; returns the half that holds them. An
+ * LSD radix sort, 11 bits a pass (three passes; the counters of all three
+ * from one read, 24 KB, in the first-level cache): a bucket sort by the
+ * top bits then an insertion sort moved a key past every document of the
+ * greater terms of its bucket, and a term is in up to DEDUP_DF_BATCH of
+ * them.
+ */
+static uint32_t *sort_keys(struct dedup_dfbatch *b)
+{
+	uint32_t *cnt = b->cnt, *s = b->keys, *d = b->tmp, *t;
+	size_t i, n = b->n;
+	unsigned k;
+
+	memset(cnt, 0, sizeof(*cnt) * 3 * KEY_BUCKETS);
+	for (i = 0; i < n; i++) {
+		cnt[s[i] & (KEY_BUCKETS - 1)]++;
+		cnt[KEY_BUCKETS + (s[i] >> KEY_BITS & (KEY_BUCKETS - 1))]++;
+		cnt[2 * KEY_BUCKETS + (s[i] >> 2 * KEY_BITS)]++;
+	}
+	for (k = 0; k < 3; k++) {
+		uint32_t *c = cnt + k * KEY_BUCKETS, sum = 0, x, j;
+
+		for (j = 0; j < KEY_BUCKETS; j++) {
+			x = c[j];
+			c[j] = sum;
+			sum += x;
+		}
+		for (i = 0; i < n; i++)
+			d[c[s[i] >> (k * KEY_BITS) & (KEY_BUCKETS - 1)]++] =
+				s[i];
+		t = s;
+		s = d;
+		d = t;
+	}
+	return s;
+}
+
+dedup_status dedup_dfbatch_seal(struct dedup_dfbatch *b)
+{
+	const uint32_t *v;
+	size_t i, j, m = 0;
+
+	if (b->sealed)
+		return DEDUP_OK;
+	if (b->n > b->pairalloc) {
+		struct slot *p = realloc(b->pairs, b->alloc * sizeof(*p));
+
+		if (!p)
+			return DEDUP_ENOMEM;
+		b->pairs = p;
+		b->pairalloc = b->alloc;
+	}
+	v = sort_keys(b);
+	for (i = 0; i < b->n; i = j) {
+		for (j = i + 1; j < b->n && v[j] == v[i]; j++)
+			;
+		b->pairs[m].key = df_unmix32(v[i]);
+		b->pairs[m++].count = (uint32_t)(j - i);
+	}
+	b->npairs = m;
+	b->sealed = 1;
+	return DEDUP_OK;
+}
+
+uint64_t dedup_dfbatch_docs(const struct dedup_dfbatch *b)
+{
+	return b->docs;
+}
+
+size_t dedup_dfbatch_size(const struct dedup_dfbatch *b)
+{
+	return b->npairs;
+}
+
+dedup_status dedup_df_merge_batch(struct dedup_df *dst,
+				  struct dedup_dfbatch *src)
+{
+	size_t i, j, k;
+
+	if (dedup_dfbatch_seal(src) || thaw(dst))
+		return DEDUP_ENOMEM;
+	if (dst->once) {
+		if (bounded_merge(dst, src->pairs, src->npairs))
+			return DEDUP_ENOMEM;
+		dst->docs += src->docs;
+		return DEDUP_OK;
+	}
+	/* the pairs are in shard order: mix()'s top 4 bits */
+	for (i = 0, j = 0; i < DF_SHARDS; i++) {
+		struct shard *d = &dst->sh[i];
+
+		for (k = j; k < src->npairs &&
+		     mix(src->pairs[k].key) >> 60 == i; k++)
+			;
+		if (shard_reserve(d, k - j))
+			return DEDUP_ENOMEM;
+		for (; j < k; j++)
+			if (shard_add(d, src->pairs[j].key,
+				      mix(src->pairs[j].key),
+				      src->pairs[j].count))
 				return DEDUP_ENOMEM;
 	}
 	dst->docs += src->docs;

@@ -35,12 +35,6 @@ static uint32_t mix_key(uint32_t k)
 	return df_mix32(k ? k : 1);
 }
 
-/* The inverse of df_mix32(), for walking the keys. */
-static uint32_t unmix32(uint32_t h)
-{
-	return h * 0x0e8b2f51u; /* 0x9e3779b1^-1 mod 2^32 */
-}
-
 void *df_huge_alloc(size_t bytes)
 {
 	void *p;
@@ -373,7 +367,7 @@ int df_frozen_foreach(const struct df_frozen *f,
 
 				if (c == cmax(f))
 					c = big_get(f, h);
-				if ((r = fn(unmix32(h), c, arg)))
+				if ((r = fn(df_unmix32(h), c, arg)))
 					return r;
 			}
 			lo = l->base + l->end[j];

@@ -94,6 +94,12 @@ static inline uint32_t df_mix32(uint32_t k)
 	return k * 0x9e3779b1u;
 }
 
+/* The inverse of df_mix32(). */
+static inline uint32_t df_unmix32(uint32_t h)
+{
+	return h * 0x0e8b2f51u; /* 0x9e3779b1^-1 mod 2^32 */
+}
+
 /* Ask for the cache line at p (also df.c's). */
 static inline void df_prefetch(const void *p)
 {

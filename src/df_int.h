@@ -53,4 +53,37 @@ void dedup_df_get_many(const struct dedup_df *df, const uint32_t *terms,
  */
 #define DEDUP_DF_BATCH 64
 
+/*
+ * A batch of the first pass: each document's distinct terms noted as they
+ * come, sorted and counted once the batch is whole (dedup_dfbatch_seal(),
+ * which dedup_df_merge_batch() calls if need be: a thread seals its batch
+ * before it takes the lock that merges). Merged into a table, a batch
+ * counts as the same terms added to a struct dedup_df and merged would.
+ */
+struct dedup_dfbatch;
+
+dedup_status dedup_dfbatch_new(struct dedup_dfbatch **out);
+void dedup_dfbatch_free(struct dedup_dfbatch *b);
+/* Empty again, its memory kept. */
+void dedup_dfbatch_clear(struct dedup_dfbatch *b);
+/* One more document, with the n distinct terms of terms[] (a sealed
+ * batch takes more too, and is sealed again when merged). */
+dedup_status dedup_dfbatch_add_doc(struct dedup_dfbatch *b,
+				   const uint32_t *terms, size_t n);
+dedup_status dedup_dfbatch_seal(struct dedup_dfbatch *b);
+uint64_t dedup_dfbatch_docs(const struct dedup_dfbatch *b);
+/* Distinct terms of a sealed batch. */
+size_t dedup_dfbatch_size(const struct dedup_dfbatch *b);
+dedup_status dedup_df_merge_batch(struct dedup_df *dst,
+				  struct dedup_dfbatch *src);
+
+/*
+ * dedup_sig_count() into a batch: the document's distinct content terms
+ * and bigrams, as dedup_sig_count() counts them.
+ */
+dedup_status dedup_sig_count_batch(struct dedup_sigbuilder *b,
+				   const struct dedup_tokens *toks,
+				   struct dedup_dfbatch *batch,
+				   struct dedup_error *err);
+
 #endif

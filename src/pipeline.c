@@ -378,7 +378,7 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
 				   struct dedup_sitenames *sn,
-				   struct dedup_df *df, uint64_t *verbatim,
+				   struct dedup_dfbatch *df, uint64_t *verbatim,
 				   struct dedup_error *err)
 {
 	const char *line;
@@ -405,7 +405,7 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 		return DEDUP_OK; /* not in the sample whose terms are counted */
 	st = dedup_tokenize(w->tok, w->text.buf, w->text.len, &w->tokens, err);
 	if (!st)
-		st = dedup_sig_count(w->sb, &w->tokens, df, err);
+		st = dedup_sig_count_batch(w->sb, &w->tokens, df, err);
 	return st;
 }
 
@@ -671,7 +671,7 @@ struct pass {
 	pthread_mutex_t lock;        /* guards merging into run tables */
 	pthread_cond_t merged_cond;  /* a chunk was merged, or a thread failed */
 	size_t merged;               /* chunks merged into run->df */
-	struct dedup_df *ahead[CHUNKS_AHEAD]; /* finished early, by chunk */
+	struct dedup_dfbatch *ahead[CHUNKS_AHEAD]; /* finished early, by chunk */
 	dedup_status fatal;
 	struct dedup_error fatal_err;
 };
@@ -697,14 +697,15 @@ static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
 }
 
 /*
- * Hand on the document frequencies of chunk c. The run's table takes the
- * chunks in order: one finished early waits in ps->ahead (and the thread
- * gets a new table), and whoever merges a chunk merges those following it.
- * With ps->lock held.
+ * Hand on the document frequencies of chunk c (sealed: sorting it does not
+ * need the lock). The run's table takes the chunks in order: one finished
+ * early waits in ps->ahead (and the thread gets a new batch), and whoever
+ * merges a chunk merges those following it. With ps->lock held.
  */
-static dedup_status chunk_done(struct pass *ps, size_t c, struct dedup_df **df)
+static dedup_status chunk_done(struct pass *ps, size_t c,
+			       struct dedup_dfbatch **df)
 {
-	struct dedup_df *t = *df;
+	struct dedup_dfbatch *t = *df;
 	dedup_status st = DEDUP_OK;
 
 	while (c >= ps->merged + CHUNKS_AHEAD && !ps->fatal)
@@ -714,15 +715,15 @@ static dedup_status chunk_done(struct pass *ps, size_t c, struct dedup_df **df)
 	if (c > ps->merged) {
 		/* parked first: without a new table, run_pass() frees it */
 		ps->ahead[c % CHUNKS_AHEAD] = t;
-		return dedup_df_new(df) ? DEDUP_ENOMEM : DEDUP_OK;
+		return dedup_dfbatch_new(df) ? DEDUP_ENOMEM : DEDUP_OK;
 	}
 	for (;;) {
-		if (dedup_df_merge(ps->run->df, t))
+		if (dedup_df_merge_batch(ps->run->df, t))
 			st = DEDUP_ENOMEM;
 		if (t == *df)
-			dedup_df_clear(t);
+			dedup_dfbatch_clear(t);
 		else
-			dedup_df_free(t);
+			dedup_dfbatch_free(t);
 		if (st)
 			break;
 		ps->merged++;
@@ -760,7 +761,7 @@ static void *pass_thread(void *arg)
 	struct dedup_worker *w = NULL;
 	struct dedup_linestats *ls = NULL;
 	struct dedup_sitenames *sn = NULL;
-	struct dedup_df *df = NULL;
+	struct dedup_dfbatch *df = NULL;
 	struct dedup_buf bytes = DEDUP_BUF_INIT;
 	struct dedup_error err;
 	dedup_status st;
@@ -771,7 +772,7 @@ static void *pass_thread(void *arg)
 	if (!st && !ps->second && ps->lines && run->lines)
 		st = dedup_linestats_new(&ls, &err);
 	if (!st && !ps->second && ps->terms &&
-	    (dedup_df_new(&df) || dedup_sitenames_new(&sn)))
+	    (dedup_dfbatch_new(&df) || dedup_sitenames_new(&sn)))
 		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (st)
 		goto out;
@@ -818,8 +819,10 @@ static void *pass_thread(void *arg)
 			st = DEDUP_OK;
 		}
 		if (!ps->second && ps->terms && i + 1 == end) {
+			st = dedup_dfbatch_seal(df);
 			pthread_mutex_lock(&ps->lock);
-			st = chunk_done(ps, chunk, &df);
+			if (!st)
+				st = chunk_done(ps, chunk, &df);
 			pthread_mutex_unlock(&ps->lock);
 			if (st == DEDUP_ENOMEM)
 				dedup_error_set(&err, st, "out of memory");
@@ -848,7 +851,7 @@ out:
 	dedup_buf_release(&bytes);
 	dedup_linestats_free(ls);
 	dedup_sitenames_free(sn);
-	dedup_df_free(df);
+	dedup_dfbatch_free(df);
 	dedup_worker_free(w);
 	return NULL;
 }
@@ -892,7 +895,7 @@ static dedup_status run_pass(struct dedup_run *run, int second, int lines,
 	pthread_mutex_destroy(&ps.lock);
 	pthread_cond_destroy(&ps.merged_cond);
 	for (t = 0; t < CHUNKS_AHEAD; t++)
-		dedup_df_free(ps.ahead[t]); /* left by a failure */
+		dedup_dfbatch_free(ps.ahead[t]); /* left by a failure */
 	if (ps.fatal) {
 		if (err)
 			*err = ps.fatal_err;

@@ -964,22 +964,45 @@ static int distinct_terms(struct dedup_sigbuilder *b,
 	return 0;
 }
 
+/* A document's distinct terms, ascending, for counting them. */
+static int count_terms(struct dedup_sigbuilder *b,
+		       const struct dedup_tokens *toks, uint32_t **terms,
+		       size_t *n)
+{
+	int lang;
+
+	return doc_words(b, toks, &lang) ||
+	       distinct_terms(b, toks, lang, terms, n);
+}
+
 dedup_status dedup_sig_count(struct dedup_sigbuilder *b,
 			     const struct dedup_tokens *toks,
 			     struct dedup_df *df, struct dedup_error *err)
 {
 	uint32_t *terms;
 	size_t i, n;
-	int lang;
 
-	if (doc_words(b, toks, &lang) ||
-	    distinct_terms(b, toks, lang, &terms, &n))
+	if (count_terms(b, toks, &terms, &n))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
 		if (dedup_df_add(df, terms[i], 1))
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
 	dedup_df_add_doc(df, 1);
+	return DEDUP_OK;
+}
+
+dedup_status dedup_sig_count_batch(struct dedup_sigbuilder *b,
+				   const struct dedup_tokens *toks,
+				   struct dedup_dfbatch *batch,
+				   struct dedup_error *err)
+{
+	uint32_t *terms;
+	size_t n;
+
+	if (count_terms(b, toks, &terms, &n) ||
+	    dedup_dfbatch_add_doc(batch, terms, n))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	return DEDUP_OK;
 }
 

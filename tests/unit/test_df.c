@@ -234,6 +234,80 @@ static void test_bounded_overloaded(void **state)
 }
 
 /*
+ * A first pass's batch (struct dedup_dfbatch) counts as a table of the
+ * same documents' terms: merged into a bounded table and into an
+ * unbounded one, the counts, sizes and documents are the same. The
+ * bounded tables get three times the least filter, so that blocks
+ * straddle the ranks the merge orders them by; term 0 is counted as 1.
+ */
+static void test_batch_as_table(void **state)
+{
+	enum { BATCHES = 30, DOCS = 64, PER_DOC = 400, POOL = 150000 };
+	struct dedup_df *a, *b, *ua, *ub, *table;
+	struct dedup_dfbatch *batch;
+	uint32_t terms[PER_DOC], k, d, i, t;
+
+	(void)state;
+	assert_int_equal(dedup_df_new(&a), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&b), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&ua), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&ub), DEDUP_OK);
+	assert_int_equal(dedup_df_new(&table), DEDUP_OK);
+	assert_int_equal(dedup_dfbatch_new(&batch), DEDUP_OK);
+	/* 3 * 65,536 blocks of the filter */
+	assert_int_equal(dedup_df_bound(a, 3 * 8192), DEDUP_OK);
+	assert_int_equal(dedup_df_bound(b, 3 * 8192), DEDUP_OK);
+	for (k = 0; k < BATCHES; k++) {
+		for (d = 0; d < DOCS; d++) {
+			/* overlapping runs of the pool: shared terms */
+			uint32_t base = term_rand(k * DOCS + d) % POOL;
+
+			for (i = 0; i < PER_DOC; i++)
+				terms[i] = term_rand((base + i) % POOL);
+			if (k == 1 && d == 5)
+				terms[0] = 0;
+			for (i = 0; i < PER_DOC; i++)
+				assert_int_equal(dedup_df_add(table, terms[i], 1),
+						 DEDUP_OK);
+			dedup_df_add_doc(table, 1);
+			assert_int_equal(dedup_dfbatch_add_doc(batch, terms,
+							       PER_DOC),
+					 DEDUP_OK);
+			/* sealed early: takes more all the same */
+			if (k == 2 && d == 10)
+				assert_int_equal(dedup_dfbatch_seal(batch),
+						 DEDUP_OK);
+		}
+		assert_int_equal(dedup_df_merge(a, table), DEDUP_OK);
+		assert_int_equal(dedup_df_merge(ua, table), DEDUP_OK);
+		assert_int_equal(dedup_df_merge_batch(b, batch), DEDUP_OK);
+		assert_int_equal(dedup_df_merge_batch(ub, batch), DEDUP_OK);
+		assert_int_equal(dedup_dfbatch_size(batch), dedup_df_size(table));
+		assert_int_equal(dedup_dfbatch_docs(batch), DOCS);
+		dedup_df_clear(table);
+		dedup_dfbatch_clear(batch);
+	}
+	for (t = 0; t < POOL; t++) {
+		assert_int_equal(dedup_df_get(a, term_rand(t)),
+				 dedup_df_get(b, term_rand(t)));
+		assert_int_equal(dedup_df_get(ua, term_rand(t)),
+				 dedup_df_get(ub, term_rand(t)));
+	}
+	assert_int_equal(dedup_df_get(ub, 1), dedup_df_get(ua, 1));
+	assert_true(dedup_df_get(ub, 1) >= 1);
+	assert_int_equal(dedup_df_size(a), dedup_df_size(b));
+	assert_int_equal(dedup_df_size(ua), dedup_df_size(ub));
+	assert_int_equal(dedup_df_docs(b), BATCHES * DOCS);
+	assert_int_equal(dedup_df_docs(ub), BATCHES * DOCS);
+	dedup_dfbatch_free(batch);
+	dedup_df_free(table);
+	dedup_df_free(a);
+	dedup_df_free(b);
+	dedup_df_free(ua);
+	dedup_df_free(ub);
+}
+
+/*
  * A sample of a run: every document when the run is within it, else a
  * share of the path hashes near sample / n; terms the table does not hold
  * are answered with the floor.
@@ -428,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_bounded_small),
 		cmocka_unit_test(test_bounded_overloaded),
+		cmocka_unit_test(test_batch_as_table),
 		cmocka_unit_test(test_sample_share),
 		cmocka_unit_test(test_frozen),
 		cmocka_unit_test(test_frozen_crowded),
