@@ -954,10 +954,17 @@ static int distinct_terms(struct dedup_sigbuilder *b,
 		prev = term;
 	}
 	v = sort_by_id(v, b->idtmp, m, sizeof(*v));
-	/* unique, a copy at every step rather than a branch on equality */
-	for (i = 1, k = 0; i < m; i++) {
-		v[k + 1] = v[i];
-		k += v[i] != v[k];
+	/*
+	 * unique, a copy at every step rather than a branch on equality;
+	 * compared with the element before in a register (sorted: the last
+	 * kept), as reading back v[k] just written made each step wait for
+	 * the one before
+	 */
+	for (i = 1, k = 0, prev = m ? v[0] : 0; i < m; i++) {
+		term = v[i];
+		v[k + 1] = term;
+		k += term != prev;
+		prev = term;
 	}
 	*out = v;
 	*nout = m ? k + 1 : 0;
