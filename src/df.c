@@ -680,11 +680,11 @@ dedup_status dedup_dfbatch_add_doc(struct dedup_dfbatch *b,
 
 /*
  * Sort the batch's keys ascending; returns the half that holds them. An
- * LSD radix sort, 11 bits a pass (three passes; the counters of all three
- * from one read, 24 KB, in the first-level cache): a bucket sort by the
- * top bits then an insertion sort moved a key past every document of the
- * greater terms of its bucket, and a term is in up to DEDUP_DF_BATCH of
- * them.
+ * LSD radix sort, 11 bits a pass: three passes, their counters (24 KB)
+ * from one read. A bucket sort by the top bits with an insertion sort
+ * after it cost twice as much: a key moved past every copy of the greater
+ * keys of its bucket, and a term has a copy for each of up to
+ * DEDUP_DF_BATCH documents.
  */
 static uint32_t *sort_keys(struct dedup_dfbatch *b)
 {
