@@ -87,12 +87,12 @@ static int cmp32(const void *a, const void *b)
  * Document `doc` of story `story`: the story's terms with about one in ten
  * replaced by the document's own, and band keys mostly the story's.
  */
-static void make_doc(uint64_t story, uint64_t doc, uint32_t maxterms,
-		     struct dedup_sig *s, uint64_t *keys)
+static int make_doc(uint64_t story, uint64_t doc, uint32_t maxterms,
+		    struct dedup_sig *s, uint64_t *keys)
 {
 	uint32_t n = 100 + (uint32_t)(mix(story, 1) % (maxterms > 100 ?
 						     maxterms - 99 : 1));
-	uint32_t i, k;
+	uint32_t tw[DEDUP_SIG_MAXTERMS], i, k;
 
 	if (n > maxterms)
 		n = maxterms;
@@ -105,30 +105,33 @@ static void make_doc(uint64_t story, uint64_t doc, uint32_t maxterms,
 				     mix(doc, 5000 + i)) >> 11) / 9007199254740992.0;
 		uint64_t rank = (uint64_t)((double)(1u << 22) * u * u * u);
 
-		s->tw[i] = (uint32_t)mix(rank, 99) >> 8;
+		tw[i] = (uint32_t)mix(rank, 99) >> 8;
 	}
-	qsort(s->tw, n, sizeof(*s->tw), cmp32);
+	qsort(tw, n, sizeof(*tw), cmp32);
 	for (i = 1, k = 1; i < n; i++)
-		if (s->tw[i] != s->tw[k - 1])
-			s->tw[k++] = s->tw[i];
-	s->nterms = (uint16_t)k;
+		if (tw[i] != tw[k - 1])
+			tw[k++] = tw[i];
+	if (dedup_sig_alloc(s, k, 0, 0))
+		return -1;
 	s->ndistinct = k + (uint32_t)(mix(doc, 3) % 50);
 	s->nwords = s->ndistinct * 2;
 	for (i = 0; i < k; i++)
-		s->tw[i] = dedup_term_pack(s->tw[i],
-					   1 + mix(doc, 7000 + i) % 4);
-	s->nperm = 0;
+		tw[i] = dedup_term_pack(tw[i], 1 + mix(doc, 7000 + i) % 4);
+	dedup_sig_pack(s, tw);
 	s->lang = 0;
 	s->date = 19000 + (int32_t)(story % 700);
 	s->body = mix(doc, 42);
 	for (i = 0; i < NKEYS; i++)
 		keys[i] = mix(mix(doc, 9000 + i) % 10 < 8 ? story :
 			      doc + (1ull << 40), i);
+	return 0;
 }
 
 struct night {
 	const struct dedup_index *ix;
 	const struct dedup_sig *s;
+	uint32_t st[DEDUP_SIG_MAXTERMS]; /* s's terms, unpacked */
+	uint32_t ct[DEDUP_SIG_MAXTERMS];
 	struct dedup_sig c;
 	uint64_t candidates, same;
 	double best;
@@ -144,9 +147,10 @@ static int verify(uint32_t id, void *arg)
 	nt->candidates++;
 	if (dedup_index_sig(nt->ix, id, &nt->c, NULL))
 		return 0;
+	dedup_sig_unpack(&nt->c, nt->ct);
 	while (i < nt->s->nterms && j < nt->c.nterms) {
-		uint32_t x = dedup_term_id(nt->s->tw[i]);
-		uint32_t y = dedup_term_id(nt->c.tw[j]);
+		uint32_t x = dedup_term_id(nt->st[i]);
+		uint32_t y = dedup_term_id(nt->ct[j]);
 
 		if (x == y) {
 			both++;
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
 	set.rows = 2;
 	set.top_terms = 24;
 	dedup_sig_init(&s);
-	if (dedup_sig_alloc(&s, maxterms, 0, 0) || dedup_df_new(&df))
+	if (dedup_df_new(&df))
 		return 1;
 	unlink(file);
 
@@ -225,7 +229,8 @@ int main(int argc, char **argv)
 		struct dedup_index_doc d = { 0 };
 		uint32_t k;
 
-		make_doc(i / 3, i, maxterms, &s, keys);
+		if (make_doc(i / 3, i, maxterms, &s, keys))
+			goto nomem;
 		snprintf(path, sizeof(path), "night%04llu/%08llu.txt",
 			 (unsigned long long)(i / 10000),
 			 (unsigned long long)i);
@@ -239,7 +244,7 @@ int main(int argc, char **argv)
 		if (dedup_index_add(ix, &d, NULL, NULL, &err))
 			goto fail;
 		for (k = 0; k < s.nterms; k++)
-			dedup_df_add(df, dedup_term_id(s.tw[k]), 1);
+			dedup_df_add(df, dedup_sig_id(&s, k), 1);
 		dedup_df_add_doc(df, 1);
 	}
 	if (dedup_index_add_df(ix, df, &err))
@@ -377,7 +382,9 @@ int main(int argc, char **argv)
 			/* a third retell indexed stories */
 			story = i % 3 ? (ndocs + i) / 3 + ndocs :
 				mix(i, 5) % (ndocs / 3);
-			make_doc(story, doc, maxterms, &s, keys);
+			if (make_doc(story, doc, maxterms, &s, keys))
+				goto nomem;
+			dedup_sig_unpack(&s, nt.st);
 			nt.best = 0;
 			if (dedup_index_match(ix, keys, NKEYS, 64, verify, &nt,
 					      &err))
@@ -415,10 +422,13 @@ int main(int argc, char **argv)
 	if (!keep)
 		unlink(file);
 	return 0;
+nomem:
+	dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 fail:
 	fprintf(stderr, "bench_index: %s\n", err.msg);
 	dedup_index_free(ix);
 	dedup_df_free(df);
+	dedup_sig_release(&s);
 	if (!keep)
 		unlink(file);
 	return 1;

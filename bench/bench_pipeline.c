@@ -517,8 +517,7 @@ static int same_sig(const struct dedup_sig *a, const struct dedup_sig *b)
 	       a->nwords == b->nwords && a->ndistinct == b->ndistinct &&
 	       a->lang == b->lang && a->date == b->date &&
 	       a->body == b->body &&
-	       !memcmp(a->tw, b->tw, (a->nterms + a->nperm) * sizeof(*a->tw) +
-				     a->nband);
+	       !memcmp(a->blk, b->blk, dedup_sig_size(a));
 }
 
 /* Signatures through the tool's own worker must equal ours. */
@@ -700,8 +699,9 @@ int main(int argc, char **argv)
 		uint64_t mins = 0, terms = 0, bands = 0;
 
 		for (k = 0; k < b.n; k++) {
-			mins += (uint64_t)sigs[k].nperm * sizeof(*sigs[k].tw);
-			terms += (uint64_t)sigs[k].nterms * sizeof(*sigs[k].tw);
+			mins += (uint64_t)sigs[k].nperm * 4;
+			terms += (uint64_t)sigs[k].nterms * 3 +
+				 dedup_sig_hibytes(sigs[k].nterms);
 			bands += sigs[k].nband;
 		}
 		/* what the run keeps per document until the clustering */

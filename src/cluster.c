@@ -185,20 +185,23 @@ static double vector_dot(uint64_t dot, uint64_t top)
 
 static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 {
+	uint32_t at[DEDUP_SIG_MAXTERMS], bt[DEDUP_SIG_MAXTERMS];
 	uint64_t dot = 0, top = 0;
 	uint32_t i = 0, j = 0;
 
+	dedup_sig_unpack(a, at);
+	dedup_sig_unpack(b, bt);
 	while (i < a->nterms && j < b->nterms) {
-		uint32_t ta = dedup_term_id(a->tw[i]);
-		uint32_t tb = dedup_term_id(b->tw[j]);
+		uint32_t ta = dedup_term_id(at[i]);
+		uint32_t tb = dedup_term_id(bt[j]);
 
 		if (ta < tb) {
 			i++;
 		} else if (ta > tb) {
 			j++;
 		} else {
-			uint64_t x = (uint64_t)dedup_term_wt(a->tw[i]) *
-				     dedup_term_wt(b->tw[j]);
+			uint64_t x = (uint64_t)dedup_term_wt(at[i]) *
+				     dedup_term_wt(bt[j]);
 
 			dot += x;
 			top = x > top ? x : top;
@@ -232,7 +235,7 @@ static double vector_sim(const struct dedup_sig *a, const struct dedup_sig *b)
 
 struct termtab {
 	uint32_t slot[TAB_SIZE];
-	uint16_t more[4096];    /* indexes of the terms left out, ascending */
+	uint32_t more[DEDUP_SIG_MAXTERMS]; /* the terms left out, ascending */
 	uint32_t nmore;
 	uint32_t gen;           /* of the slots in use, 1 to TAB_GENS - 1 */
 	const struct dedup_sig *s; /* whose terms these are, NULL for none */
@@ -257,8 +260,9 @@ static void termtab_init(struct termtab *tt)
 static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
 			size_t doc)
 {
-	uint32_t i, gen;
+	uint32_t tw[DEDUP_SIG_MAXTERMS], i, gen;
 
+	dedup_sig_unpack(s, tw);
 	if (++tt->gen == TAB_GENS) {
 		memset(tt->slot, 0, sizeof(tt->slot));
 		tt->gen = 1;
@@ -266,13 +270,13 @@ static void termtab_set(struct termtab *tt, const struct dedup_sig *s,
 	gen = tt->gen << TAB_GEN_SHIFT;
 	tt->nmore = 0;
 	for (i = 0; i < s->nterms; i++) {
-		uint32_t t = dedup_term_id(s->tw[i]);
+		uint32_t t = dedup_term_id(tw[i]);
 		uint32_t *e = &tt->slot[t & (TAB_SIZE - 1)];
 
 		if ((*e & ~0u << TAB_GEN_SHIFT) == gen)
-			tt->more[tt->nmore++] = (uint16_t)i;
+			tt->more[tt->nmore++] = tw[i];
 		else
-			*e = gen | t >> TAB_BITS << 8 | dedup_term_wt(s->tw[i]);
+			*e = gen | t >> TAB_BITS << 8 | dedup_term_wt(tw[i]);
 	}
 	tt->s = s;
 	tt->doc = doc;
@@ -380,11 +384,10 @@ static void tab_dot_avx2(const uint32_t *slot, uint32_t gen,
 static double vector_sim_tab(const struct termtab *tt,
 			     const struct dedup_sig *b)
 {
-	const struct dedup_sig *a = tt->s;
-	const uint32_t *bt = b->tw;
-	uint32_t dot = 0, top = 0, k, lo;
+	uint32_t bt[DEDUP_SIG_MAXTERMS], dot = 0, top = 0, k, lo;
 	uint32_t gen = tt->gen << TAB_GEN_SHIFT;
 
+	dedup_sig_unpack(b, bt);
 #ifdef TAB_DOT_AVX2
 	if (tt->avx2)
 		tab_dot_avx2(tt->slot, gen, bt, b->nterms, &dot, &top);
@@ -392,13 +395,13 @@ static double vector_sim_tab(const struct termtab *tt,
 #endif
 		tab_dot(tt->slot, gen, bt, b->nterms, &dot, &top);
 	for (k = 0; k < tt->nmore; k++) {
-		uint32_t t = a->tw[tt->more[k]] & ~0xffu, x;
+		uint32_t t = tt->more[k] & ~0xffu, x;
 
 		/* the first of b's terms with t's id or above */
 		lo = lower_bound(bt, b->nterms, t);
 		if (lo == b->nterms || (bt[lo] ^ t) > 0xffu)
 			continue;
-		x = dedup_term_wt(a->tw[tt->more[k]]) * dedup_term_wt(bt[lo]);
+		x = dedup_term_wt(tt->more[k]) * dedup_term_wt(bt[lo]);
 		dot += x;
 		top = x > top ? x : top;
 	}
@@ -641,7 +644,7 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 {
 	const uint32_t *mins = dedup_sig_mins(s);
 	const uint8_t *band = dedup_sig_band(s);
-	uint32_t i;
+	uint32_t tw[DEDUP_SIG_MAXTERMS], i;
 
 	if (p->level == DEDUP_LEVEL_COPY) {
 		if (!s->nperm || !s->nwords)
@@ -654,10 +657,11 @@ static int doc_hashes(const struct dedup_cluster_params *p,
 		return 0;
 	if (s->nband >= nv) {
 		for (i = 0; i < nv; i++)
-			out[i] = dedup_term_id(s->tw[band[i]]);
+			out[i] = dedup_sig_id(s, band[i]);
 		return 1;
 	}
-	dedup_lsh_values(s->tw, NULL, s->nterms, p->top_terms, nv, out, key);
+	dedup_sig_unpack(s, tw);
+	dedup_lsh_values(tw, NULL, s->nterms, p->top_terms, nv, out, key);
 	return 1;
 }
 
@@ -872,25 +876,9 @@ static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 	const uint32_t *k;
 
 	if (l->bytes)
-		return dedup_term_id(l->sigs[d].tw[band_of(l, d)[b]]);
+		return dedup_sig_id(&l->sigs[d], band_of(l, d)[b]);
 	k = l->keys + (d * l->bands + b) * l->kw;
 	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
-}
-
-/* Where term id t is in s's terms (ascending); t is one of them. */
-static uint32_t term_index(const struct dedup_sig *s, uint32_t t)
-{
-	uint32_t lo = 0, hi = s->nterms;
-
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (dedup_term_id(s->tw[mid]) <= t)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 static void lsh_doc(void *arg, unsigned t, size_t d)
@@ -911,7 +899,7 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
 		return;
 	if (l->bytes) {
 		for (b = 0; b < l->bands; b++)
-			l->term[d * l->bands + b] = (uint8_t)term_index(
+			l->term[d * l->bands + b] = (uint8_t)dedup_sig_find(
 				&l->sigs[d], th->hv[b]);
 		return;
 	}
@@ -1116,25 +1104,28 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 
 	if (l->bytes) {
 		const uint8_t *ix = band_of(l, x), *iy = band_of(l, y);
-		const uint32_t *tx = l->sigs[x].tw, *ty = l->sigs[y].tw;
+		const struct dedup_sig *sx = &l->sigs[x], *sy = &l->sigs[y];
 
 		/*
-		 * without a branch sixteen bands at a time, as below; the
-		 * same id is the same word but for the weight's byte
+		 * without a branch sixteen bands at a time, as below, on the
+		 * low bits of the ids (dedup_sig_low(): the same but for
+		 * the weight's byte); the full ids where those are the same
 		 */
 		for (i = 0; i < b; i = e) {
-			uint32_t any = 0;
+			uint32_t any = 0, id;
 
 			e = b - i < 16 ? b : i + 16;
 			for (k = i; k < e; k++)
-				any |= (tx[ix[k]] ^ ty[iy[k]]) <= 0xffu;
+				any |= (dedup_sig_low(sx, ix[k]) ^
+					dedup_sig_low(sy, iy[k])) <= 0xffu;
 			if (!any)
 				continue;
 			for (k = i; k < e; k++)
-				if ((tx[ix[k]] ^ ty[iy[k]]) <= 0xffu &&
-				    band_pairs_them(l, k,
-						    dedup_term_id(tx[ix[k]]),
-						    x, y))
+				if ((dedup_sig_low(sx, ix[k]) ^
+				     dedup_sig_low(sy, iy[k])) <= 0xffu &&
+				    (id = dedup_sig_id(sx, ix[k])) ==
+				    dedup_sig_id(sy, iy[k]) &&
+				    band_pairs_them(l, k, id, x, y))
 					return 1;
 		}
 		return 0;
@@ -1256,10 +1247,10 @@ static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 
 static void terms_prefetch(const struct dedup_sig *s)
 {
-	const char *t = (const char *)s->tw;
-	size_t o;
+	const char *t = (const char *)dedup_sig_lows(s);
+	size_t o, n = (size_t)s->nterms * 3 + dedup_sig_hibytes(s->nterms);
 
-	for (o = 0; o < s->nterms * sizeof(*s->tw); o += 64)
+	for (o = 0; o < n; o += 64)
 		PREFETCH(t + o);
 }
 

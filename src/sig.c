@@ -17,6 +17,7 @@
 #include "df_int.h"
 #include "embedded.h"
 #include "lsh_int.h"
+#include "sig_int.h"
 #include "textdate.h"
 
 /*
@@ -110,6 +111,7 @@ struct dedup_sigbuilder {
 	uint64_t *kbuf;         /* their strengths, for the selection */
 	size_t wbufalloc;
 	uint32_t *hv;           /* band winners, lsh_bands of them */
+	uint32_t *tw;           /* the terms kept, packed, kterms of them */
 };
 
 void dedup_sig_params_default(struct dedup_sig_params *p,
@@ -144,7 +146,7 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "shingle size must be 1 to 16, not %u",
 				       p->shingle);
-	if (p->kterms < 1 || p->kterms > 4096)
+	if (p->kterms < 1 || p->kterms > DEDUP_SIG_MAXTERMS)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "kept terms must be 1 to 4096, not %u",
 				       p->kterms);
@@ -170,22 +172,28 @@ void dedup_sig_init(struct dedup_sig *s)
 dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 			     uint32_t nperm, uint32_t nband)
 {
-	/* at least a byte: NULL arrays would reach memcmp() and the like */
-	size_t words = (size_t)nterms + nperm;
-	uint32_t *p = nterms <= UINT16_MAX && nperm <= UINT16_MAX &&
-		      nband <= UINT16_MAX ?
-		      malloc(words * sizeof(*p) + nband + 1) : NULL;
+	struct dedup_sig sz;
+	uint8_t *p = NULL;
 
 	if (!s->kept)
-		free(s->tw);
-	s->tw = NULL;
+		free(s->blk);
+	s->blk = NULL;
 	s->kept = 0;
 	s->nterms = 0;
 	s->nperm = 0;
 	s->nband = 0;
+	if (nterms <= DEDUP_SIG_MAXTERMS && nperm <= UINT16_MAX &&
+	    nband <= UINT16_MAX) {
+		sz.blk = NULL;
+		sz.nterms = (uint16_t)nterms;
+		sz.nperm = (uint16_t)nperm;
+		sz.nband = (uint16_t)nband;
+		/* at least a byte: NULL would reach memcmp() and the like */
+		p = malloc(dedup_sig_size(&sz) + !dedup_sig_size(&sz));
+	}
 	if (!p)
 		return DEDUP_ENOMEM;
-	s->tw = p;
+	s->blk = p;
 	s->nterms = (uint16_t)nterms;
 	s->nperm = (uint16_t)nperm;
 	s->nband = (uint16_t)nband;
@@ -195,8 +203,287 @@ dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 void dedup_sig_release(struct dedup_sig *s)
 {
 	if (!s->kept)
-		free(s->tw);
+		free(s->blk);
 	dedup_sig_init(s);
+}
+
+/*
+ * The terms' top bits (see struct dedup_sig): bit (top 8 bits of id i +
+ * i) is set for term i, so the top bits of term i are the clear bits
+ * before its set bit, and the terms of top bits h lie between the clear
+ * bits h - 1 and h. In 64-bit words, little-endian whatever the host.
+ * Up to 8 words (257 terms), 7 bytes come first: the set bits before
+ * words 1 to 7 (HI_DIR), so that dedup_sig_tw() finds term i's word
+ * without a loop. When a count passes 255 (256 or 257 terms, nearly all
+ * in the first words), HI_NODIR in the first byte says to loop.
+ */
+#define HI_DIR 7
+#define HI_NODIR 0x80
+#define BYTE_ONES 0x0101010101010101ULL
+
+/* The words of s's top bits (after the counts) and their number. */
+static const uint8_t *hi_words(const struct dedup_sig *s, size_t *nw)
+{
+	const uint8_t *h = dedup_sig_hibits(s);
+	size_t bytes = dedup_sig_hibytes(s->nterms);
+
+	*nw = bytes / 8;
+	return bytes % 8 ? h + HI_DIR : h;
+}
+
+/* Set bits of x (the CPU may lack popcnt). */
+static unsigned popcount64(uint64_t x)
+{
+	x -= x >> 1 & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + (x >> 2 & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (unsigned)(x * BYTE_ONES >> 56);
+}
+
+/* The place of set bit r (clear bit r when `clear`) of s's top bits. */
+static size_t hi_select(const struct dedup_sig *s, uint32_t r, int clear)
+{
+	size_t nw, w;
+	const uint8_t *h = hi_words(s, &nw);
+
+	for (w = 0; w < nw; w++) {
+		uint64_t v = dedup_le64(h + 8 * w) ^ (clear ? ~0ULL : 0);
+		unsigned c = popcount64(v);
+
+		if (r < c)
+			return 64 * w + dedup_select64(v, r);
+		r -= c;
+	}
+	return 64 * nw;
+}
+
+uint32_t dedup_sig_tw_far(const struct dedup_sig *s, uint32_t i)
+{
+	return (uint32_t)(hi_select(s, i, 0) - i) << 24 | dedup_sig_low(s, i);
+}
+
+uint32_t dedup_sig_find(const struct dedup_sig *s, uint32_t id)
+{
+	uint32_t top = id >> 16, low = id & 0xffffu, i, end;
+
+	if (!s->nterms)
+		return 0;
+	/*
+	 * The terms of these top bits lie between clear bits top - 1 and
+	 * top (both in the first nterms + 255 bits, which hold 255).
+	 */
+	i = top ? (uint32_t)(hi_select(s, top - 1, 1) - (top - 1)) : 0;
+	end = top < 255 ? (uint32_t)(hi_select(s, top, 1) - top) : s->nterms;
+	while (i < end && dedup_sig_low(s, i) >> 8 < low)
+		i++;
+	return i;
+}
+
+/*
+ * Byte b's set bits k (0 to 7, those past its count 0): their places less
+ * k, the clear bits below each; and its count. Filled once
+ * (pthread_once()).
+ */
+static uint8_t hi_below[256][8];
+static uint8_t hi_count[256];
+static pthread_once_t hi_once = PTHREAD_ONCE_INIT;
+
+static void hi_init(void)
+{
+	unsigned b, i, k;
+
+	for (b = 0; b < 256; b++) {
+		for (i = 0, k = 0; i < 8; i++)
+			if (b >> i & 1) {
+				hi_below[b][k] = (uint8_t)(i - k);
+				k++;
+			}
+		hi_count[b] = (uint8_t)k;
+	}
+}
+
+/*
+ * The top bits of s's terms into top[0..nterms + 8), a byte of them at a
+ * time without a branch: its set bits' clear bits below, plus the clear
+ * bits of the bytes before (at most 255 where a term is to come: no
+ * carry between the bytes added, those past the byte's set bits written
+ * over next). Returns the terms found (all of them from dedup_sig_pack()).
+ */
+static uint32_t unpack_tops(const struct dedup_sig *s, uint8_t *top)
+{
+	uint32_t n = s->nterms, i = 0, clear = 0;
+	size_t nw, j;
+	const uint8_t *h = hi_words(s, &nw);
+
+	pthread_once(&hi_once, hi_init);
+	for (j = 0; j < nw * 8 && i < n; j++) {
+		uint64_t v;
+		unsigned c = hi_count[h[j]];
+
+		memcpy(&v, hi_below[h[j]], 8);
+		v += clear * BYTE_ONES;
+		memcpy(top + i, &v, 8);
+		i += c;
+		clear += 8 - c;
+	}
+	return i < n ? i : n;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define UNPACK_SIMD 1
+
+/*
+ * Terms i.. of s, with top[] their top bits, eight at a time: the 24
+ * bytes of eight terms to eight words, their top bits above. Returns
+ * where it stopped.
+ */
+__attribute__((target("avx2")))
+static uint32_t expand_avx2(const struct dedup_sig *s, const uint8_t *top,
+			    uint32_t n, uint32_t *tw)
+{
+	const __m128i words = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8,
+					    -1, 9, 10, 11, -1);
+	const uint8_t *lo = dedup_sig_lows(s);
+	uint32_t i;
+
+	/* 16 bytes read at 3i + 12: within the terms and top bits */
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(lo + 3 * i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(lo + 3 * i + 12));
+		__m256i v = _mm256_set_m128i(_mm_shuffle_epi8(b, words),
+					     _mm_shuffle_epi8(a, words));
+		__m256i t = _mm256_cvtepu8_epi32(
+			_mm_loadl_epi64((const __m128i *)(top + i)));
+
+		v = _mm256_or_si256(v, _mm256_slli_epi32(t, 24));
+		_mm256_storeu_si256((__m256i *)(tw + i), v);
+	}
+	return i;
+}
+
+/*
+ * All of dedup_sig_unpack() a word of top bits at a time, where the CPU
+ * compresses bytes (AVX-512 VBMI2): the places of the word's set bits
+ * in one instruction, less their terms' indexes, are the top bits of its
+ * terms (about 32); then 16 terms at a time, their 3 bytes spread to
+ * words under their top bits. Loads and stores are masked to the terms.
+ * Returns the terms done (all of them from dedup_sig_pack()).
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")))
+static uint32_t unpack_avx512(const struct dedup_sig *s, uint32_t *tw)
+{
+	/* term k of 16: its bytes 3k..3k+2, then a zero byte (the mask) */
+	const __m512i spread = _mm512_set_epi8(
+		0, 47, 46, 45, 0, 44, 43, 42, 0, 41, 40, 39, 0, 38, 37, 36,
+		0, 35, 34, 33, 0, 32, 31, 30, 0, 29, 28, 27, 0, 26, 25, 24,
+		0, 23, 22, 21, 0, 20, 19, 18, 0, 17, 16, 15, 0, 14, 13, 12,
+		0, 11, 10, 9, 0, 8, 7, 6, 0, 5, 4, 3, 0, 2, 1, 0);
+	const __m512i iota = _mm512_set_epi8(
+		63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
+		47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+		31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+		15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	const uint8_t *lo = dedup_sig_lows(s);
+	uint32_t n = s->nterms, i = 0, k, c;
+	size_t nw, w;
+	const uint8_t *h = hi_words(s, &nw);
+
+	for (w = 0; w < nw && i < n; w++) {
+		uint64_t x = dedup_le64(h + 8 * w);
+		/* the place of set bit k less k, plus the clear bits before */
+		__m512i top = _mm512_add_epi8(
+			_mm512_sub_epi8(_mm512_maskz_compress_epi8(x, iota),
+					iota),
+			_mm512_set1_epi8((char)(uint8_t)(64 * w - i)));
+
+		c = (uint32_t)__builtin_popcountll(x);
+		c = c < n - i ? c : n - i;
+		for (k = 0; k < c; k += 16) {
+			uint32_t m = c - k < 16 ? c - k : 16;
+			__m512i b = _mm512_maskz_loadu_epi8(
+				~0ULL >> (64 - 3 * m), lo + 3 * (size_t)(i + k));
+			__m512i v = _mm512_maskz_permutexvar_epi8(
+				0x7777777777777777ULL, spread, b);
+			__m512i t = _mm512_cvtepu8_epi32(
+				_mm512_castsi512_si128(top));
+
+			v = _mm512_or_si512(v, _mm512_slli_epi32(t, 24));
+			_mm512_mask_storeu_epi32(tw + i + k,
+						 (__mmask16)(0xffffu >> (16 - m)),
+						 v);
+			/* the next 16 top bits down */
+			top = _mm512_alignr_epi32(_mm512_setzero_si512(), top,
+						  4);
+		}
+		i += c;
+	}
+	return i;
+}
+#endif
+
+void dedup_sig_unpack_isa(const struct dedup_sig *s, uint32_t *tw,
+			  unsigned isa)
+{
+	uint8_t top[DEDUP_SIG_MAXTERMS + 8];
+	uint32_t n = s->nterms, i = 0, got;
+
+	if (!n)
+		return;
+#ifdef UNPACK_SIMD
+	if (isa >= 2 && __builtin_cpu_supports("avx512vbmi2") &&
+	    __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("avx512bw")) {
+		i = got = unpack_avx512(s, tw);
+		memset(top + i, 0, n - i);
+	} else {
+		got = unpack_tops(s, top);
+		memset(top + got, 0, n - got);
+		if (isa >= 1 && __builtin_cpu_supports("avx2"))
+			i = expand_avx2(s, top, n, tw);
+	}
+#else
+	(void)isa;
+	got = unpack_tops(s, top);
+	memset(top + got, 0, n - got);
+#endif
+	/* terms not from dedup_sig_pack(): their top bits 0, no garbage */
+	for (; i < n; i++)
+		tw[i] = (uint32_t)top[i] << 24 | dedup_sig_low(s, i);
+}
+
+void dedup_sig_unpack(const struct dedup_sig *s, uint32_t *tw)
+{
+	dedup_sig_unpack_isa(s, tw, 2);
+}
+
+void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw)
+{
+	uint8_t *lo = dedup_sig_lows(s), *h = dedup_sig_hibits(s);
+	size_t bytes = dedup_sig_hibytes(s->nterms);
+	uint8_t *dir = bytes % 8 ? h : NULL, *words = dir ? h + HI_DIR : h;
+	uint32_t i, w, run;
+
+	memset(h, 0, bytes);
+	for (i = 0; i < s->nterms; i++, lo += 3) {
+		uint32_t at = (tw[i] >> 24) + i;
+
+		lo[0] = (uint8_t)tw[i];
+		lo[1] = (uint8_t)(tw[i] >> 8);
+		lo[2] = (uint8_t)(tw[i] >> 16);
+		words[at / 8] |= (uint8_t)(1u << at % 8);
+	}
+	if (!dir)
+		return;
+	/* the counts before words 1 to 7 (past the last word: nterms) */
+	for (w = 1, run = 0; w <= HI_DIR; w++) {
+		if (w <= bytes / 8)
+			run += popcount64(dedup_le64(words + 8 * (w - 1)));
+		if (run > 255)
+			dir[0] |= HI_NODIR;
+		else
+			dir[w - 1] |= (uint8_t)run;
+	}
 }
 
 /* Blocks of the store: a signature wastes at most its size in each. */
@@ -246,25 +533,25 @@ size_t dedup_sigstore_bytes(const struct dedup_sigstore *st)
 
 dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s)
 {
-	/* in words, so that the next block starts aligned; at least one */
-	size_t words = (size_t)s->nterms + s->nperm + (s->nband + 3) / 4 + 1;
+	/* in words, so that the next block starts aligned */
+	size_t size = dedup_sig_size(s), words = (size + 3) / 4;
 	struct store_block *b;
 	uint32_t *p = NULL;
 
-	if (s->kept || !s->tw)
+	if (s->kept || !s->blk)
 		return DEDUP_OK;
 	pthread_mutex_lock(&st->lock);
 	b = st->head;
 	if (!b || b->size - b->used < words) {
-		size_t size = words > STORE_BLOCK / 4 ? words : STORE_BLOCK / 4;
+		size_t bw = words > STORE_BLOCK / 4 ? words : STORE_BLOCK / 4;
 
-		b = malloc(sizeof(*b) + size * sizeof(*b->data));
+		b = malloc(sizeof(*b) + bw * sizeof(*b->data));
 		if (b) {
 			b->next = st->head;
 			b->used = 0;
-			b->size = size;
+			b->size = bw;
 			st->head = b;
-			st->bytes += sizeof(*b) + size * sizeof(*b->data);
+			st->bytes += sizeof(*b) + bw * sizeof(*b->data);
 		}
 	}
 	if (b) {
@@ -274,10 +561,9 @@ dedup_status dedup_sig_keep(struct dedup_sigstore *st, struct dedup_sig *s)
 	pthread_mutex_unlock(&st->lock);
 	if (!p)
 		return DEDUP_ENOMEM;
-	memcpy(p, s->tw, ((size_t)s->nterms + s->nperm) * sizeof(*p) +
-			 s->nband);
-	free(s->tw);
-	s->tw = p;
+	memcpy(p, s->blk, size);
+	free(s->blk);
+	s->blk = (uint8_t *)p;
 	s->kept = 1;
 	return DEDUP_OK;
 }
@@ -378,7 +664,9 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
 	b->hv = malloc((p->lsh_bands ? p->lsh_bands : 1) * sizeof(*b->hv));
-	if (!b->mul || !b->add || !b->hv || load_filler(&b->filler)) {
+	b->tw = malloc(p->kterms * sizeof(*b->tw));
+	if (!b->mul || !b->add || !b->hv || !b->tw ||
+	    load_filler(&b->filler)) {
 		dedup_sigbuilder_free(b);
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	}
@@ -414,6 +702,7 @@ void dedup_sigbuilder_free(struct dedup_sigbuilder *b)
 	free(b->wlangs);
 	free(b->kept);
 	free(b->hv);
+	free(b->tw);
 	free(b);
 }
 
@@ -1186,17 +1475,17 @@ static size_t merge_ids(struct dedup_sigbuilder *b, size_t keep)
 }
 
 /*
- * The term that wins each of s's bands, by its place in s's terms: the
- * clustering's P-MinHash over the full ids (b->ibuf, ascending), which
- * the 24 bits kept would draw otherwise (other permutations, other
- * candidates than the ones measured).
+ * The term that wins each of s's bands, by its place in s's terms
+ * (b->tw): the clustering's P-MinHash over the full ids (b->ibuf,
+ * ascending), which the 24 bits kept would draw otherwise (other
+ * permutations, other candidates than the ones measured).
  */
 static void band_winners(struct dedup_sigbuilder *b, struct dedup_sig *s)
 {
 	uint8_t *band = dedup_sig_band(s);
 	uint32_t k;
 
-	dedup_lsh_values(s->tw, b->ibuf, s->nterms, b->p.lsh_top, s->nband,
+	dedup_lsh_values(b->tw, b->ibuf, s->nterms, b->p.lsh_top, s->nband,
 			 b->hv, b->kbuf);
 	for (k = 0; k < s->nband; k++) {
 		uint32_t lo = 0, hi = s->nterms;
@@ -1316,10 +1605,11 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		long q = lround(w * DEDUP_WEIGHT_ONE);
 		uint32_t t = b->occ[b->ibuf[i]].term;
 
-		s->tw[i] = dedup_term_pack(t >> 8,
+		b->tw[i] = dedup_term_pack(t >> 8,
 					   (uint32_t)(q < 1 ? 1 : q > 255 ? 255 : q));
 		b->ibuf[i] = t; /* the full ids, for the band winners */
 	}
+	dedup_sig_pack(s, b->tw);
 	if (nband)
 		band_winners(b, s);
 	if (s->nperm) {
@@ -1372,8 +1662,9 @@ dedup_status dedup_sig_encode(const struct dedup_sig *s, struct dedup_buf *out)
 {
 	const uint32_t *mins = dedup_sig_mins(s);
 	dedup_status st = DEDUP_OK;
-	uint32_t i;
+	uint32_t tw[DEDUP_SIG_MAXTERMS], i;
 
+	dedup_sig_unpack(s, tw);
 	st = st ? st : put_le(out, SIG_MAGIC, 4);
 	st = st ? st : put_le(out, s->nperm, 4);
 	st = st ? st : put_le(out, s->nterms, 4);
@@ -1386,7 +1677,7 @@ dedup_status dedup_sig_encode(const struct dedup_sig *s, struct dedup_buf *out)
 	for (i = 0; !st && i < s->nperm; i++)
 		st = put_le(out, mins[i], 4);
 	for (i = 0; !st && i < s->nterms; i++)
-		st = put_le(out, s->tw[i], 4);
+		st = put_le(out, tw[i], 4);
 	if (!st && s->nband)
 		st = dedup_buf_add(out, dedup_sig_band(s), s->nband);
 	return st;
@@ -1398,6 +1689,7 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 {
 	const unsigned char *p = data;
 	uint32_t nperm, nterms, nband, i, magic, *mins;
+	uint32_t tw[DEDUP_SIG_MAXTERMS];
 	int32_t lang;
 	uint8_t *band;
 	size_t need;
@@ -1415,7 +1707,7 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	nterms = (uint32_t)get_le(p + 8, 4);
 	nband = (uint32_t)get_le(p + 36, 4);
 	lang = (int32_t)(uint32_t)get_le(p + 20, 4);
-	if (nperm > 1024 || nterms > 4096 || nband > 1024 ||
+	if (nperm > 1024 || nterms > DEDUP_SIG_MAXTERMS || nband > 1024 ||
 	    (nband && (!nterms || nterms > 256)) ||
 	    lang < INT16_MIN || lang > INT16_MAX)
 		return dedup_error_set(err, DEDUP_EFORMAT,
@@ -1435,10 +1727,12 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	for (i = 0; i < nperm; i++, p += 4)
 		mins[i] = (uint32_t)get_le(p, 4);
 	for (i = 0; i < nterms; i++, p += 4) {
-		s->tw[i] = (uint32_t)get_le(p, 4);
-		if (i && dedup_term_id(s->tw[i]) <= dedup_term_id(s->tw[i - 1]))
+		tw[i] = (uint32_t)get_le(p, 4);
+		/* dedup_sig_pack() takes ascending ids */
+		if (i && dedup_term_id(tw[i]) <= dedup_term_id(tw[i - 1]))
 			goto bad;
 	}
+	dedup_sig_pack(s, tw);
 	/* the clustering reads the term a winner names */
 	band = dedup_sig_band(s);
 	memcpy(band, p, nband);

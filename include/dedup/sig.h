@@ -76,6 +76,9 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
  */
 #define DEDUP_WEIGHT_ONE 255u
 
+/* Most terms a signature keeps (dedup_sig_params.kterms). */
+#define DEDUP_SIG_MAXTERMS 4096
+
 /*
  * A kept term in one 32-bit word: the top 24 bits of its 32-bit id, then
  * its weight in the low byte, so that the words ascend as the ids do.
@@ -83,9 +86,10 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
  * enough to tell a document's terms from another's (two unrelated terms
  * share an id with probability 2^-24: a few extra LSH candidates a
  * document at a million documents; ARI unchanged down to 20 bits on the
- * development sets, bench/RESULTS.md), for 4 bytes a term instead of 5.
- * Two kept terms of one document with the same 24 bits are one term,
- * their weights summed.
+ * development sets, bench/RESULTS.md). Two kept terms of one document
+ * with the same 24 bits are one term, their weights summed. This is the
+ * form the accessors below give and take; a signature holds its terms
+ * more compactly.
  */
 static inline uint32_t dedup_term_id(uint32_t tw)
 {
@@ -108,39 +112,189 @@ static inline uint32_t dedup_term_pack(uint32_t id, uint32_t wt)
  */
 struct dedup_sig {
 	/*
-	 * One block from dedup_sig_alloc(): nterms terms (ascending, see
-	 * dedup_term_pack()), nperm MinHash values (UINT32_MAX for an empty
-	 * set), then nband bytes: the place in the terms of the term that
-	 * wins each LSH band (dedup_sig_params.lsh_bands).
+	 * One block from dedup_sig_alloc(), dedup_sig_size() bytes:
+	 *   - nperm MinHash values, 4 bytes each (UINT32_MAX for an empty
+	 *     set): dedup_sig_mins();
+	 *   - the terms, ids ascending, 3 bytes each: the weight, then the
+	 *     low 16 bits of the id, little-endian (dedup_sig_low());
+	 *   - the top 8 bits of the ids in unary, dedup_sig_hibytes()
+	 *     bytes: term i sets bit (top 8 bits + i), bit b being bit b % 8
+	 *     of byte b / 8. Ids are hashes, spread evenly, so about two
+	 *     bits a term (Elias and Fano's code): 3.26 bytes a term instead
+	 *     of 4, at the cost of a count of bits to find term i's top bits
+	 *     (dedup_sig_tw()) and a decoding to walk them all
+	 *     (dedup_sig_unpack());
+	 *   - nband bytes: the place in the terms of the term that wins each
+	 *     LSH band (dedup_sig_params.lsh_bands): dedup_sig_band().
 	 */
-	uint32_t *tw;
+	uint8_t *blk;
 	uint64_t body;    /* hash of the folded token stream (exact copies) */
 	uint32_t nwords;  /* content words in the body */
 	uint32_t ndistinct; /* distinct terms before keeping the strongest */
 	int32_t date;     /* days since 1970-01-01 of a date in the text */
-	uint16_t nterms;  /* terms in tw */
+	uint16_t nterms;  /* terms, at most DEDUP_SIG_MAXTERMS */
 	uint16_t nperm;   /* MinHash values */
 	uint16_t nband;   /* band winners named, 0 or lsh_bands */
 	int16_t lang;     /* stopword language index, DEDUP_LANG_NONE */
-	uint8_t kept;     /* tw is a store's (dedup_sig_keep()), not owned */
+	uint8_t kept;     /* blk is a store's (dedup_sig_keep()), not owned */
 };
+
+/*
+ * Bytes of the top bits of n terms: one bit a term and one for each of
+ * the 255 steps of the top 8 bits the ids climb, in 64-bit words (read
+ * whole: about 4 bytes a signature more); up to 8 words (257 terms), 7
+ * bytes before them count the set bits before each (src/sig.c).
+ */
+static inline size_t dedup_sig_hibytes(uint32_t nterms)
+{
+	size_t words = ((size_t)nterms + 255 + 63) / 64;
+
+	return nterms ? words * 8 + (words <= 8 ? 7 : 0) : 0;
+}
 
 static inline uint32_t *dedup_sig_mins(const struct dedup_sig *s)
 {
-	return s->tw + s->nterms;
+	return (uint32_t *)(void *)s->blk;
+}
+
+/* The terms' low bytes, 3 a term (see struct dedup_sig). */
+static inline uint8_t *dedup_sig_lows(const struct dedup_sig *s)
+{
+	return s->blk + (size_t)s->nperm * 4;
+}
+
+/* The terms' top bits in unary (see struct dedup_sig). */
+static inline uint8_t *dedup_sig_hibits(const struct dedup_sig *s)
+{
+	return dedup_sig_lows(s) + (size_t)s->nterms * 3;
 }
 
 static inline uint8_t *dedup_sig_band(const struct dedup_sig *s)
 {
-	return (uint8_t *)(s->tw + s->nterms + s->nperm);
+	return dedup_sig_hibits(s) + dedup_sig_hibytes(s->nterms);
 }
+
+/* Bytes of the block (that of no terms, values nor winners is empty). */
+static inline size_t dedup_sig_size(const struct dedup_sig *s)
+{
+	return (size_t)s->nperm * 4 + (size_t)s->nterms * 3 +
+	       dedup_sig_hibytes(s->nterms) + s->nband;
+}
+
+/*
+ * Term i (< nterms) as dedup_term_pack() makes it, but for the top 8
+ * bits of its id: its weight and the low 16 bits of the id, 3 bytes read.
+ * Two unrelated terms share the low 16 bits once in 65,536: a filter
+ * before the full ids of dedup_sig_tw().
+ */
+static inline uint32_t dedup_sig_low(const struct dedup_sig *s, uint32_t i)
+{
+	const uint8_t *p = dedup_sig_lows(s) + (size_t)i * 3;
+
+	/* one load of 4 bytes: the top bits follow the last term */
+	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24) & 0xffffffu;
+}
+
+static inline uint32_t dedup_sig_wt(const struct dedup_sig *s, uint32_t i)
+{
+	return dedup_sig_lows(s)[(size_t)i * 3];
+}
+
+/* dedup_sig_tw() of signatures of more than 257 terms (src/sig.c). */
+uint32_t dedup_sig_tw_far(const struct dedup_sig *s, uint32_t i);
+
+/* Little-endian 64 bits whatever the host (one load where it is). */
+static inline uint64_t dedup_le64(const uint8_t *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+/*
+ * The place of set bit r of x (r below their count), without a branch:
+ * the byte from the running counts of the bytes compared at once
+ * (Vigna's broadword select), then the bit the same way in that byte
+ * spread to a bit a byte. No instruction the CPU may lack.
+ */
+static inline unsigned dedup_select64(uint64_t x, unsigned r)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t c = x - (x >> 1 & 0x5555555555555555ULL), cum, le, bits;
+	unsigned k, b;
+
+	c = (c & 0x3333333333333333ULL) + (c >> 2 & 0x3333333333333333ULL);
+	c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	cum = c * ones; /* byte j: the set bits of bytes 0 to j */
+	/* the bytes whose running count is r or less come first */
+	le = (((uint64_t)r * ones | high) - cum) & high;
+	k = (unsigned)((le >> 7) * ones >> 56);
+	r -= (unsigned)(cum << 8 >> 8 * k & 0xff);
+	b = (unsigned)(x >> 8 * k & 0xff);
+	/* byte j of bits: 1 when bit j of b is set; then running counts */
+	bits = (((b * ones & 0x8040201008040201ULL) + 0x7f7f7f7f7f7f7f7fULL)
+		>> 7 & ones) * ones;
+	le = (((uint64_t)r * ones | high) - bits) & high;
+	return 8 * k + (unsigned)((le >> 7) * ones >> 56);
+}
+
+/*
+ * Term i (< nterms), packed (dedup_term_pack()). Up to 257 terms, the
+ * top bits' word of term i is the count of the 7 counts before their
+ * words (see src/sig.c) not above i, and its place in the word a
+ * dedup_select64(): no loop, no branch, inlined where band keys are read
+ * hundreds of times a document (a call that looped over the words and
+ * missed its exit kept the reads of other documents from overlapping).
+ */
+static inline uint32_t dedup_sig_tw(const struct dedup_sig *s, uint32_t i)
+{
+	const uint8_t *d = dedup_sig_hibits(s);
+	unsigned k, before;
+
+	/* the first count's high bit: counts that passed 255 */
+	if (s->nterms > 257 || (d[0] & 0x80))
+		return dedup_sig_tw_far(s, i);
+	k = (d[0] <= i) + (d[1] <= i) + (d[2] <= i) + (d[3] <= i) +
+	    (d[4] <= i) + (d[5] <= i) + (d[6] <= i);
+	before = k ? d[k - 1] : 0;
+	return (uint32_t)(64 * k + dedup_select64(dedup_le64(d + 7 + 8 * k),
+						  i - before) - i) << 24 |
+	       dedup_sig_low(s, i);
+}
+
+static inline uint32_t dedup_sig_id(const struct dedup_sig *s, uint32_t i)
+{
+	return dedup_term_id(dedup_sig_tw(s, i));
+}
+
+/*
+ * All terms, packed and ascending, into tw[0..nterms): to compare a
+ * document's terms with another's, a walk over them all.
+ */
+void dedup_sig_unpack(const struct dedup_sig *s, uint32_t *tw);
+
+/*
+ * Set s's terms (room made by dedup_sig_alloc()) from nterms packed
+ * words of ascending ids.
+ */
+void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw);
+
+/*
+ * The place of the first of s's terms whose id is not below id (24
+ * bits), nterms when there is none.
+ */
+uint32_t dedup_sig_find(const struct dedup_sig *s, uint32_t id);
 
 void dedup_sig_init(struct dedup_sig *s);
 /*
- * Give s room for nterms terms, nperm MinHash values and nband band
- * winners (contents undefined; its block is freed, its scalars kept), in
- * one block: an allocation per array cost about 50 bytes a signature
- * more. Sets nterms, nperm and nband.
+ * Give s room for nterms (at most DEDUP_SIG_MAXTERMS) terms, nperm MinHash
+ * values and nband band winners (contents undefined until
+ * dedup_sig_pack(); its block is freed, its scalars kept), in one block:
+ * an allocation per array cost about 50 bytes a signature more. Sets
+ * nterms, nperm and nband.
  */
 dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 			     uint32_t nperm, uint32_t nband);

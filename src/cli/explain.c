@@ -104,6 +104,7 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 	struct dedup_doc_info da, db;
 	const struct dedup_sig *sa, *sb;
 	struct shared *sh = NULL;
+	uint32_t *tw = NULL, *wa, *wb;
 	size_t nsh = 0, i, j;
 	double s;
 	int k, ret = 1;
@@ -173,11 +174,16 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 
 	/* Shared terms by their share of the cosine. */
 	sh = malloc((sa->nterms ? sa->nterms : 1) * sizeof(*sh));
-	if (!sh)
+	tw = malloc(((size_t)sa->nterms + sb->nterms + 1) * sizeof(*tw));
+	if (!sh || !tw)
 		goto out;
+	wa = tw;
+	wb = tw + sa->nterms;
+	dedup_sig_unpack(sa, wa);
+	dedup_sig_unpack(sb, wb);
 	for (i = 0, j = 0; i < sa->nterms && j < sb->nterms;) {
-		uint32_t x = dedup_term_id(sa->tw[i]);
-		uint32_t y = dedup_term_id(sb->tw[j]);
+		uint32_t x = dedup_term_id(wa[i]);
+		uint32_t y = dedup_term_id(wb[j]);
 
 		if (x < y) {
 			i++;
@@ -185,8 +191,8 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 			j++;
 		} else {
 			sh[nsh].term = x;
-			sh[nsh].contrib = (double)dedup_term_wt(sa->tw[i]) *
-				dedup_term_wt(sb->tw[j]) /
+			sh[nsh].contrib = (double)dedup_term_wt(wa[i]) *
+				dedup_term_wt(wb[j]) /
 				((double)DEDUP_WEIGHT_ONE * DEDUP_WEIGHT_ONE);
 			nsh++;
 			i++;
@@ -207,6 +213,7 @@ fail:
 	cli_error("%s", err.msg);
 out:
 	free(sh);
+	free(tw);
 	dedup_buf_release(&word);
 	dedup_sigbuilder_free(bld);
 	dedup_stopwords_free(sw);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dedup_status st;
 	size_t used = 0;
 	double j;
-	uint32_t i;
+	uint32_t i, tw[DEDUP_SIG_MAXTERMS];
 
 	dedup_sig_init(&s);
 	dedup_sig_init(&t);
@@ -30,14 +30,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st != DEDUP_OK) {
 		FUZZ_CHECK(st == DEDUP_EFORMAT || st == DEDUP_ENOMEM,
 			   "status %d: %s", st, err.msg);
-		FUZZ_CHECK(!s.tw && !s.nterms && !s.nperm && !s.nband,
+		FUZZ_CHECK(!s.blk && !s.nterms && !s.nperm && !s.nband,
 			   "refused signature keeps arrays");
 		goto out;
 	}
 	FUZZ_CHECK(used > 0 && used <= size, "used %zu of %zu", used, size);
-	for (i = 1; i < s.nterms; i++)
-		FUZZ_CHECK(dedup_term_id(s.tw[i - 1]) < dedup_term_id(s.tw[i]),
+	/* the compact terms read back alike whichever way */
+	dedup_sig_unpack(&s, tw);
+	for (i = 0; i < s.nterms; i++) {
+		FUZZ_CHECK(!i || dedup_term_id(tw[i - 1]) < dedup_term_id(tw[i]),
 			   "terms not ascending");
+		FUZZ_CHECK(dedup_sig_tw(&s, i) == tw[i], "term %u: %08x, %08x",
+			   i, dedup_sig_tw(&s, i), tw[i]);
+		FUZZ_CHECK(dedup_sig_find(&s, dedup_term_id(tw[i])) == i,
+			   "term %u found at %u", i,
+			   dedup_sig_find(&s, dedup_term_id(tw[i])));
+	}
 	for (i = 0; i < s.nband; i++)
 		FUZZ_CHECK(dedup_sig_band(&s)[i] < s.nterms,
 			   "band winner %u of %u terms",

@@ -31,15 +31,16 @@ static void test_lsh_optimal(void **state)
 static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 		  int32_t date)
 {
-	uint32_t i;
+	uint32_t tw[DEDUP_SIG_MAXTERMS], i;
 
 	dedup_sig_init(s);
 	assert_int_equal(dedup_sig_alloc(s, n, 0, 0), DEDUP_OK);
 	for (i = 0; i < n; i++) {
 		assert_true(terms[i] < 1u << 24);
-		s->tw[i] = dedup_term_pack(terms[i], (uint32_t)(DEDUP_WEIGHT_ONE /
-							       sqrt((double)n)));
+		tw[i] = dedup_term_pack(terms[i], (uint32_t)(DEDUP_WEIGHT_ONE /
+							     sqrt((double)n)));
 	}
+	dedup_sig_pack(s, tw);
 	s->ndistinct = s->nwords = n;
 	s->date = date;
 	s->body = n ? terms[0] * 31u + n : 0;
@@ -427,7 +428,7 @@ static void named_same(const struct dedup_sig *s, uint32_t n)
 	struct dedup_cluster_stats sa, sb;
 	struct dedup_error err;
 	struct dedup_sig_params sp;
-	uint32_t i, k, hv[1024];
+	uint32_t i, k, hv[1024], tw[DEDUP_SIG_MAXTERMS];
 	uint64_t key[4096];
 
 	assert_non_null(c);
@@ -442,18 +443,19 @@ static void named_same(const struct dedup_sig *s, uint32_t n)
 		uint32_t nb = i % 2 && s[i].nterms ? sp.lsh_bands : 0;
 
 		c[i] = s[i];
-		c[i].tw = NULL;
+		c[i].blk = NULL;
 		assert_int_equal(dedup_sig_alloc(&c[i], s[i].nterms, 0, nb),
 				 DEDUP_OK);
-		memcpy(c[i].tw, s[i].tw, s[i].nterms * sizeof(*s[i].tw));
+		dedup_sig_unpack(&s[i], tw);
+		dedup_sig_pack(&c[i], tw);
 		if (!nb)
 			continue;
-		dedup_lsh_values(c[i].tw, NULL, c[i].nterms, sp.lsh_top, nb, hv,
+		dedup_lsh_values(tw, NULL, c[i].nterms, sp.lsh_top, nb, hv,
 				 key);
 		for (k = 0; k < nb; k++) {
 			uint32_t j = 0;
 
-			while (dedup_term_id(c[i].tw[j]) != hv[k])
+			while (dedup_term_id(tw[j]) != hv[k])
 				j++;
 			dedup_sig_band(&c[i])[k] = (uint8_t)j;
 		}
@@ -485,7 +487,7 @@ static void test_candidates_exact(void **state)
 	enum { N = 300 };
 	static struct dedup_sig s[N];
 	struct dedup_cluster_params p;
-	uint32_t i, k, bucket;
+	uint32_t i, k, bucket, tw[DEDUP_SIG_MAXTERMS];
 
 	(void)state;
 	for (i = 0; i < N; i++) {
@@ -495,10 +497,11 @@ static void test_candidates_exact(void **state)
 		/* the same terms, in a block with room for 128 MinHash values */
 		topic_doc(&t, topic, i, 10 + (i * 7) % 45);
 		s[i] = t;
-		s[i].tw = NULL;
+		s[i].blk = NULL;
 		assert_int_equal(dedup_sig_alloc(&s[i], t.nterms, 128, 0),
 				 DEDUP_OK);
-		memcpy(s[i].tw, t.tw, t.nterms * sizeof(*t.tw));
+		dedup_sig_unpack(&t, tw);
+		dedup_sig_pack(&s[i], tw);
 		dedup_sig_release(&t);
 		/* copy level: MinHash values shared by topic, some by all */
 		for (k = 0; k < 128; k++)
@@ -551,7 +554,7 @@ static void test_verify_exact(void **state)
 	enum { N = 240, T = 90 };
 	static struct dedup_sig s[N];
 	struct dedup_cluster_params p;
-	uint32_t i, k, seed = 12345, t[T];
+	uint32_t i, k, seed = 12345, t[T], tw[T];
 	double th[4];
 
 	(void)state;
@@ -572,11 +575,13 @@ static void test_verify_exact(void **state)
 		n = v;
 		mksig(&s[i], t, n, i % 11 == 0 ? 20000 + (int32_t)(i % 3) * 5 :
 						  DEDUP_DATE_NONE);
+		dedup_sig_unpack(&s[i], tw);
 		for (k = 0; k < n; k++) {
 			seed = seed * 1103515245u + 12345u;
-			s[i].tw[k] = dedup_term_pack(dedup_term_id(s[i].tw[k]),
-						     1 + (seed >> 16) % 40);
+			tw[k] = dedup_term_pack(dedup_term_id(tw[k]),
+						1 + (seed >> 16) % 40);
 		}
+		dedup_sig_pack(&s[i], tw);
 		if (i % 17 == 1) /* an identical body */
 			s[i].body = s[i - 1].body, s[i].nwords = s[i - 1].nwords;
 	}

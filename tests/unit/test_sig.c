@@ -11,6 +11,7 @@
 #include "dedup/sig.h"
 #include "dedup/stopwords.h"
 #include "dedup/tokenize.h"
+#include "sig_int.h"
 #include "textdate.h"
 
 /* Tokens from space-separated lowercase words, enough for these tests. */
@@ -81,7 +82,7 @@ static double norm2(const struct dedup_sig *s)
 	uint32_t i;
 
 	for (i = 0; i < s->nterms; i++) {
-		w = (double)dedup_term_wt(s->tw[i]) / DEDUP_WEIGHT_ONE;
+		w = (double)dedup_term_wt(dedup_sig_tw(s, i)) / DEDUP_WEIGHT_ONE;
 		n += w * w;
 	}
 	return n;
@@ -108,7 +109,7 @@ static void test_terms_and_weights(void **state)
 	assert_int_equal(s.ndistinct, 9);
 	assert_int_equal(s.nterms, 9);
 	for (i = 1; i < s.nterms; i++)
-		assert_true(dedup_term_id(s.tw[i]) > dedup_term_id(s.tw[i - 1]));
+		assert_true(dedup_sig_id(&s, i) > dedup_sig_id(&s, i - 1));
 	assert_true(fabs(norm2(&s) - 1) < 1e-3);
 	assert_int_equal(s.nperm, 0); /* event level: no stored MinHash */
 	assert_int_equal(s.nband, 0); /* no band winners asked for */
@@ -133,7 +134,8 @@ static void build_icu(struct dedup_sigbuilder *b, struct dedup_tokenizer *tk,
 static int same_terms(const struct dedup_sig *x, const struct dedup_sig *y)
 {
 	return x->nterms == y->nterms &&
-	       !memcmp(x->tw, y->tw, x->nterms * sizeof(*x->tw));
+	       !memcmp(dedup_sig_lows(x), dedup_sig_lows(y),
+		       x->nterms * 3 + dedup_sig_hibytes(x->nterms));
 }
 
 /*
@@ -200,13 +202,13 @@ static void test_stems_and_strongest(void **state)
 	assert_int_equal(dedup_sigbuilder_new(&b, &p, NULL, &err), 0);
 	build(b, "quay quay quay quay harbour", &s, NULL);
 	assert_int_equal(s.nterms, 1);
-	assert_int_equal(dedup_term_wt(s.tw[0]), DEDUP_WEIGHT_ONE);
+	assert_int_equal(dedup_term_wt(dedup_sig_tw(&s, 0)), DEDUP_WEIGHT_ONE);
 	{
 		uint64_t h = dedup_token_hash("quay", 4);
 		uint32_t t = (uint32_t)(h ^ (h >> 32));
 
 		/* the top 24 bits of the id */
-		assert_int_equal(dedup_term_id(s.tw[0]), (t ? t : 1) >> 8);
+		assert_int_equal(dedup_term_id(dedup_sig_tw(&s, 0)), (t ? t : 1) >> 8);
 	}
 	dedup_sig_release(&s);
 	dedup_sigbuilder_free(b);
@@ -218,8 +220,8 @@ static uint32_t weight_of(const struct dedup_sig *s, uint32_t t)
 	uint32_t i;
 
 	for (i = 0; i < s->nterms; i++)
-		if (dedup_term_id(s->tw[i]) == t)
-			return dedup_term_wt(s->tw[i]);
+		if (dedup_term_id(dedup_sig_tw(s, i)) == t)
+			return dedup_term_wt(dedup_sig_tw(s, i));
 	return 0;
 }
 
@@ -314,16 +316,16 @@ static void test_strongest_selection(void **state)
 		dedup_sigbuilder_free(b);
 		assert_int_equal(s.nterms, ks[k]);
 		for (i = 0; i < s.nterms; i++) {
-			uint32_t w = weight_of(&full, dedup_term_id(s.tw[i]));
+			uint32_t w = weight_of(&full, dedup_sig_id(&s, i));
 
 			assert_true(w > 0);
-			assert_true(!i || s.tw[i] > s.tw[i - 1]);
+			assert_true(!i || dedup_sig_tw(&s, i) > dedup_sig_tw(&s, i - 1));
 			weakest = w < weakest ? w : weakest;
 		}
 		for (j = 0; j < full.nterms; j++)
-			if (!weight_of(&s, dedup_term_id(full.tw[j])) &&
-			    dedup_term_wt(full.tw[j]) > strongest_out)
-				strongest_out = dedup_term_wt(full.tw[j]);
+			if (!weight_of(&s, dedup_sig_id(&full, j)) &&
+			    dedup_sig_wt(&full, j) > strongest_out)
+				strongest_out = dedup_sig_wt(&full, j);
 		assert_true(weakest >= strongest_out);
 	}
 	dedup_sig_release(&full);
@@ -373,10 +375,10 @@ static void test_document_frequencies(void **state)
 		uint32_t th = (uint32_t)(hh ^ (hh >> 32)), k, wh = 0, wmin = 65535;
 
 		for (k = 0; k < s.nterms; k++) {
-			if (dedup_term_id(s.tw[k]) == th >> 8)
-				wh = dedup_term_wt(s.tw[k]);
-			if (dedup_term_wt(s.tw[k]) < wmin)
-				wmin = dedup_term_wt(s.tw[k]);
+			if (dedup_term_id(dedup_sig_tw(&s, k)) == th >> 8)
+				wh = dedup_term_wt(dedup_sig_tw(&s, k));
+			if (dedup_term_wt(dedup_sig_tw(&s, k)) < wmin)
+				wmin = dedup_term_wt(dedup_sig_tw(&s, k));
 		}
 		assert_true(wh > 0 && wh == wmin);
 	}
@@ -393,7 +395,7 @@ static int counted_once_in(uint32_t term, uint32_t count, void *arg)
 	uint32_t i;
 
 	for (i = 0; i < s->nterms; i++)
-		if (dedup_term_id(s->tw[i]) == term >> 8)
+		if (dedup_term_id(dedup_sig_tw(s, i)) == term >> 8)
 			return count != 1;
 	return 1;
 }
@@ -440,8 +442,8 @@ static void test_count_matches_signature(void **state)
 		assert_true(s.nterms < p.kterms);
 		assert_int_equal(dedup_df_size(df), s.nterms);
 		for (i = 1; i < s.nterms; i++)
-			assert_true(dedup_term_id(s.tw[i]) >
-				    dedup_term_id(s.tw[i - 1]));
+			assert_true(dedup_term_id(dedup_sig_tw(&s, i)) >
+				    dedup_term_id(dedup_sig_tw(&s, i - 1)));
 		assert_int_equal(dedup_df_foreach(df, counted_once_in, &s), 0);
 		dedup_df_free(df);
 	}
@@ -509,8 +511,7 @@ static void test_encode_roundtrip(void **state)
 	assert_int_equal(d.date, s.date);
 	assert_true(d.body == s.body);
 	assert_int_equal(d.nband, s.nband);
-	assert_memory_equal(d.tw, s.tw, (s.nterms + s.nperm) * sizeof(*s.tw) +
-					s.nband);
+	assert_memory_equal(d.blk, s.blk, dedup_sig_size(&s));
 	/* every truncation is refused */
 	for (cut = 0; cut < buf.len; cut++)
 		assert_int_equal(dedup_sig_decode(&d, buf.buf, cut, &used, &err),
@@ -588,13 +589,13 @@ static void test_decode_checks(void **state)
 	assert_int_equal(d.lang, 1);
 	assert_int_equal(d.date, 19000);
 	assert_true(d.body == 0x1122334455667788ull);
-	assert_int_equal(dedup_term_id(d.tw[2]), 114);
-	assert_int_equal(dedup_term_wt(d.tw[2]), 3);
+	assert_int_equal(dedup_term_id(dedup_sig_tw(&d, 2)), 114);
+	assert_int_equal(dedup_term_wt(dedup_sig_tw(&d, 2)), 3);
 	assert_int_equal(dedup_sig_band(&d)[0], 2);
 	len = sig4(blob, 0x34474953u, 3, 82, 3);
 	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
 			 DEDUP_EFORMAT);
-	assert_null(d.tw);
+	assert_null(d.blk);
 	len = sig4(blob, 0x34474953u, 300, 82, 0);
 	assert_int_equal(dedup_sig_decode(&d, blob, len, &used, &err),
 			 DEDUP_EFORMAT);
@@ -640,12 +641,12 @@ static void test_band_winners(void **state)
 	assert_int_equal(s.nband, 82);
 	assert_true(s.nterms > 20 && s.nterms <= 256);
 	assert_int_equal(s.nterms, t.nterms);
-	assert_memory_equal(s.tw, t.tw, s.nterms * sizeof(*s.tw));
+	assert_true(same_terms(&s, &t));
 	for (k = 0; k < s.nband; k++) {
 		/* a winner is one of the 20 strongest */
-		w = dedup_term_wt(s.tw[dedup_sig_band(&s)[k]]);
+		w = dedup_term_wt(dedup_sig_tw(&s, dedup_sig_band(&s)[k]));
 		for (i = 0, above = 0; i < s.nterms; i++)
-			above += dedup_term_wt(s.tw[i]) > w;
+			above += dedup_term_wt(dedup_sig_tw(&s, i)) > w;
 		assert_true(above < 20);
 	}
 	/* none at the copy level, nor asked of more than 1,024 bands */
@@ -702,7 +703,7 @@ static void test_ids_merged(void **state)
 	assert_int_equal(s.ndistinct, 3);
 	assert_int_equal(s.nterms, 2);
 	{
-		uint32_t a = dedup_term_wt(s.tw[0]), c = dedup_term_wt(s.tw[1]);
+		uint32_t a = dedup_sig_wt(&s, 0), c = dedup_sig_wt(&s, 1);
 
 		assert_int_equal(a > c ? a : c, 247); /* 255 x 2 / sqrt(4.25) */
 		assert_int_equal(a > c ? c : a, 62);
@@ -721,7 +722,7 @@ static void test_store(void **state)
 	static struct dedup_sig s[N];
 	struct dedup_sigstore *st;
 	struct dedup_buf want = DEDUP_BUF_INIT, got = DEDUP_BUF_INIT;
-	uint32_t i, k;
+	uint32_t i, k, tw[DEDUP_SIG_MAXTERMS];
 
 	(void)state;
 	assert_int_equal(dedup_sigstore_new(&st), DEDUP_OK);
@@ -734,7 +735,8 @@ static void test_store(void **state)
 						 nterms && nterms <= 256 ?
 						 i % 83 : 0), DEDUP_OK);
 		for (k = 0; k < nterms; k++)
-			s[i].tw[k] = dedup_term_pack(k * 4000 + i, 1 + k % 255);
+			tw[k] = dedup_term_pack(k * 4000 + i, 1 + k % 255);
+		dedup_sig_pack(&s[i], tw);
 		for (k = 0; k < nperm; k++)
 			dedup_sig_mins(&s[i])[k] = k * i;
 		for (k = 0; k < s[i].nband; k++)
@@ -760,6 +762,139 @@ static void test_store(void **state)
 	dedup_sigstore_free(st);
 	dedup_buf_release(&want);
 	dedup_buf_release(&got);
+}
+
+/*
+ * Ascending 24-bit ids into tw[0..n) (n at most 4096), weights 1 to 255:
+ * spread over all ids, or within the top bits [lo, hi] (a few of them,
+ * one, the first or the last), so that the top bits' words fill unevenly.
+ */
+static uint32_t rnd_state = 2463534242u;
+
+static uint32_t rnd32(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+static uint32_t term_set(uint32_t *tw, uint32_t n, uint32_t lo, uint32_t hi)
+{
+	static uint8_t used[1u << 24 >> 3];
+	uint32_t span = (hi - lo + 1) << 16, i, k = 0, id;
+
+	assert_true(n <= span);
+	memset(used, 0, sizeof(used));
+	for (i = 0; i < n; i++) {
+		do
+			id = (lo << 16) + rnd32() % span;
+		while (used[id >> 3] >> (id & 7) & 1);
+		used[id >> 3] |= (uint8_t)(1u << (id & 7));
+	}
+	for (id = lo << 16; k < n; id++)
+		if (used[id >> 3] >> (id & 7) & 1)
+			tw[k++] = dedup_term_pack(id, 1 + rnd32() % 255);
+	return k;
+}
+
+/* Every way of reading s's terms gives tw[0..n). */
+static void check_terms(const struct dedup_sig *s, const uint32_t *tw)
+{
+	static uint32_t got[DEDUP_SIG_MAXTERMS];
+	uint32_t i, isa, id;
+
+	for (isa = 0; isa <= 2; isa++) {
+		memset(got, 0xa5, sizeof(got));
+		dedup_sig_unpack_isa(s, got, isa);
+		assert_memory_equal(got, tw, s->nterms * sizeof(*tw));
+	}
+	for (i = 0; i < s->nterms; i++) {
+		assert_int_equal(dedup_sig_tw(s, i), tw[i]);
+		assert_int_equal(dedup_sig_tw_far(s, i), tw[i]);
+		assert_int_equal(dedup_sig_low(s, i), tw[i] & 0xffffffu);
+		assert_int_equal(dedup_sig_wt(s, i), dedup_term_wt(tw[i]));
+		id = dedup_term_id(tw[i]);
+		assert_int_equal(dedup_sig_find(s, id), i);
+		/* an id between two terms: the place of the next */
+		if (!i || dedup_term_id(tw[i - 1]) + 1 < id)
+			assert_int_equal(dedup_sig_find(s, id - 1), i);
+	}
+	if (s->nterms) {
+		id = dedup_term_id(tw[s->nterms - 1]);
+		if (id < 0xffffffu)
+			assert_int_equal(dedup_sig_find(s, id + 1), s->nterms);
+	} else {
+		assert_int_equal(dedup_sig_find(s, 12345), 0);
+	}
+}
+
+/*
+ * Terms stored compactly (the low 16 bits and the weight in 3 bytes, the
+ * top 8 bits in unary with counts ahead): packed, read one by one, all at
+ * once with each instruction set, looked for, encoded and decoded, kept
+ * in a store, for sizes at the edges of the counts (193 to 258 terms fill
+ * 8 words, 256 or 257 in the first words pass a count's byte), ids all in
+ * one top value, the first or the last, or spread.
+ */
+static void test_terms_compact(void **state)
+{
+	static const uint32_t sizes[] = { 0, 1, 2, 7, 8, 9, 63, 64, 65, 100,
+					  193, 194, 240, 255, 256, 257, 258,
+					  300, 1000, 4096 };
+	static uint32_t tw[DEDUP_SIG_MAXTERMS];
+	struct dedup_sigstore *st;
+	struct dedup_buf buf = DEDUP_BUF_INIT;
+	struct dedup_error err;
+	struct dedup_sig s, d;
+	size_t z, used;
+	uint32_t v, n, k, nband;
+
+	(void)state;
+	assert_int_equal(dedup_sigstore_new(&st), DEDUP_OK);
+	dedup_sig_init(&d);
+	for (z = 0; z < sizeof(sizes) / sizeof(*sizes); z++) {
+		for (v = 0; v < 6; v++) {
+			/* spread; one top value: 0, 255, 77; 0 to 1; 254 to 255 */
+			static const uint32_t lo[] = { 0, 0, 255, 77, 0, 254 };
+			static const uint32_t hi[] = { 255, 0, 255, 77, 1, 255 };
+
+			n = term_set(tw, sizes[z], lo[v], hi[v]);
+			nband = n && n <= 256 ? 1 + n % 82 : 0;
+			dedup_sig_init(&s);
+			assert_int_equal(dedup_sig_alloc(&s, n, n % 3 ? 0 : 5,
+							 nband), DEDUP_OK);
+			for (k = 0; k < s.nperm; k++)
+				dedup_sig_mins(&s)[k] = k * 7 + n;
+			for (k = 0; k < nband; k++)
+				dedup_sig_band(&s)[k] = (uint8_t)(k * 13 % n);
+			dedup_sig_pack(&s, tw);
+			/* all in the first words: the counts pass a byte */
+			if (v == 1 && (n == 256 || n == 257))
+				assert_true(dedup_sig_hibits(&s)[0] & 0x80);
+			check_terms(&s, tw);
+			for (k = 0; k < nband; k++)
+				assert_int_equal(dedup_sig_band(&s)[k], k * 13 % n);
+			dedup_buf_reset(&buf);
+			assert_int_equal(dedup_sig_encode(&s, &buf), DEDUP_OK);
+			assert_int_equal(dedup_sig_decode(&d, buf.buf, buf.len,
+							  &used, &err), DEDUP_OK);
+			assert_int_equal(used, buf.len);
+			assert_int_equal(d.nterms, n);
+			assert_memory_equal(d.blk, s.blk, dedup_sig_size(&s));
+			check_terms(&d, tw);
+			assert_int_equal(dedup_sig_keep(st, &s), DEDUP_OK);
+			check_terms(&s, tw);
+			dedup_sig_release(&s);
+		}
+	}
+	/* 24 bits with the weight: 3.26 bytes a term at 250, not 4 */
+	assert_int_equal(dedup_sig_hibytes(0), 0);
+	assert_int_equal(dedup_sig_hibytes(250), 8 * 8 + 7);
+	assert_int_equal(dedup_sig_hibytes(258), 9 * 8);
+	dedup_sig_release(&d);
+	dedup_buf_release(&buf);
+	dedup_sigstore_free(st);
 }
 
 static void test_text_dates(void **state)
@@ -833,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_band_winners),
 		cmocka_unit_test(test_ids_merged),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_terms_compact),
 		cmocka_unit_test(test_text_dates),
 		cmocka_unit_test(test_phone_numbers),
 	};

@@ -1,0 +1,17 @@
+/*
+ * sig_int.h - what the tests see of how signatures hold their terms.
+ */
+#ifndef DEDUP_SIG_INT_H
+#define DEDUP_SIG_INT_H
+
+#include "dedup/sig.h"
+
+/*
+ * dedup_sig_unpack() with the instructions of at most `isa`: 0 portable,
+ * 1 AVX2, 2 AVX-512 VBMI2 (each where the CPU has them; the terms are
+ * the same whichever).
+ */
+void dedup_sig_unpack_isa(const struct dedup_sig *s, uint32_t *tw,
+			  unsigned isa);
+
+#endif
