@@ -118,11 +118,12 @@ struct dedup_sig {
 	 *   - the terms, ids ascending, 3 bytes each: the weight, then the
 	 *     low 16 bits of the id, little-endian (dedup_sig_low());
 	 *   - the top 8 bits of the ids in unary, dedup_sig_hibytes()
-	 *     bytes: term i sets bit (top 8 bits + i), bit b being bit b % 8
-	 *     of byte b / 8. Ids are hashes, spread evenly, so about two
-	 *     bits a term (Elias and Fano's code): 3.26 bytes a term instead
-	 *     of 4, at the cost of a count of bits to find term i's top bits
-	 *     (dedup_sig_tw()) and a decoding to walk them all
+	 *     bytes: term i sets bit (top 8 bits + i) of 64-bit words
+	 *     (little-endian), after 7 counts of set bits when there are 8
+	 *     words or fewer (src/sig.c). Ids are hashes, spread evenly, so
+	 *     about two bits a term (Elias and Fano's code): 3.3 bytes a term
+	 *     instead of 4, at the cost of a count of bits to find term i's
+	 *     top bits (dedup_sig_tw()) and a decoding to walk them all
 	 *     (dedup_sig_unpack());
 	 *   - nband bytes: the place in the terms of the term that wins each
 	 *     LSH band (dedup_sig_params.lsh_bands): dedup_sig_band().
@@ -201,7 +202,10 @@ static inline uint32_t dedup_sig_wt(const struct dedup_sig *s, uint32_t i)
 	return dedup_sig_lows(s)[(size_t)i * 3];
 }
 
-/* dedup_sig_tw() of signatures of more than 257 terms (src/sig.c). */
+/*
+ * dedup_sig_tw() where the counts do not tell term i's word: more than
+ * 257 terms, or counts past 255 (src/sig.c).
+ */
 uint32_t dedup_sig_tw_far(const struct dedup_sig *s, uint32_t i);
 
 /* Little-endian 64 bits whatever the host (one load where it is). */
@@ -243,11 +247,12 @@ static inline unsigned dedup_select64(uint64_t x, unsigned r)
 
 /*
  * Term i (< nterms), packed (dedup_term_pack()). Up to 257 terms, the
- * top bits' word of term i is the count of the 7 counts before their
- * words (see src/sig.c) not above i, and its place in the word a
- * dedup_select64(): no loop, no branch, inlined where band keys are read
- * hundreds of times a document (a call that looped over the words and
- * missed its exit kept the reads of other documents from overlapping).
+ * word of term i's top bit is the number of the 7 counts of set bits
+ * before words 1 to 7 that are not above i, and its place in the word a
+ * dedup_select64(): no loop, no branch, inlined where the clustering
+ * reads band keys, hundreds a document (a call that looped over the
+ * words missed its exit about once, and the reads of other documents
+ * waited for it).
  */
 static inline uint32_t dedup_sig_tw(const struct dedup_sig *s, uint32_t i)
 {
