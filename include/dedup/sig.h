@@ -203,72 +203,10 @@ static inline uint32_t dedup_sig_wt(const struct dedup_sig *s, uint32_t i)
 }
 
 /*
- * dedup_sig_tw() where the counts do not tell term i's word: more than
- * 257 terms, or counts past 255 (src/sig.c).
+ * Term i (< nterms), packed (dedup_term_pack()): its top bits' word found
+ * from counts kept ahead of them, then its place in the word (src/sig.c).
  */
-uint32_t dedup_sig_tw_far(const struct dedup_sig *s, uint32_t i);
-
-/* Little-endian 64 bits whatever the host (one load where it is). */
-static inline uint64_t dedup_le64(const uint8_t *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
-	       (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-	       (uint64_t)p[7] << 56;
-}
-
-/*
- * The place of set bit r of x (r below their count), without a branch:
- * the byte from the running counts of the bytes compared at once
- * (Vigna's broadword select), then the bit the same way in that byte
- * spread to a bit a byte. No instruction the CPU may lack.
- */
-static inline unsigned dedup_select64(uint64_t x, unsigned r)
-{
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t high = 0x8080808080808080ULL;
-	uint64_t c = x - (x >> 1 & 0x5555555555555555ULL), cum, le, bits;
-	unsigned k, b;
-
-	c = (c & 0x3333333333333333ULL) + (c >> 2 & 0x3333333333333333ULL);
-	c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-	cum = c * ones; /* byte j: the set bits of bytes 0 to j */
-	/* the bytes whose running count is r or less come first */
-	le = (((uint64_t)r * ones | high) - cum) & high;
-	k = (unsigned)((le >> 7) * ones >> 56);
-	r -= (unsigned)(cum << 8 >> 8 * k & 0xff);
-	b = (unsigned)(x >> 8 * k & 0xff);
-	/* byte j of bits: 1 when bit j of b is set; then running counts */
-	bits = (((b * ones & 0x8040201008040201ULL) + 0x7f7f7f7f7f7f7f7fULL)
-		>> 7 & ones) * ones;
-	le = (((uint64_t)r * ones | high) - bits) & high;
-	return 8 * k + (unsigned)((le >> 7) * ones >> 56);
-}
-
-/*
- * Term i (< nterms), packed (dedup_term_pack()). Up to 257 terms, the
- * word of term i's top bit is the number of the 7 counts of set bits
- * before words 1 to 7 that are not above i, and its place in the word a
- * dedup_select64(): no loop, no branch, inlined where the clustering
- * reads band keys, hundreds a document (a call that looped over the
- * words missed its exit about once, and the reads of other documents
- * waited for it).
- */
-static inline uint32_t dedup_sig_tw(const struct dedup_sig *s, uint32_t i)
-{
-	const uint8_t *d = dedup_sig_hibits(s);
-	unsigned k, before;
-
-	/* the first count's high bit: counts that passed 255 */
-	if (s->nterms > 257 || (d[0] & 0x80))
-		return dedup_sig_tw_far(s, i);
-	k = (d[0] <= i) + (d[1] <= i) + (d[2] <= i) + (d[3] <= i) +
-	    (d[4] <= i) + (d[5] <= i) + (d[6] <= i);
-	before = k ? d[k - 1] : 0;
-	return (uint32_t)(64 * k + dedup_select64(dedup_le64(d + 7 + 8 * k),
-						  i - before) - i) << 24 |
-	       dedup_sig_low(s, i);
-}
+uint32_t dedup_sig_tw(const struct dedup_sig *s, uint32_t i);
 
 static inline uint32_t dedup_sig_id(const struct dedup_sig *s, uint32_t i)
 {
