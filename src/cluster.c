@@ -1234,9 +1234,14 @@ static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 		k = (const char *)band_of(l, d);
 		PREFETCH(k);
 		PREFETCH(k + b);
-		if (b)
-			for (o = 0; o < s->nterms * sizeof(*s->tw); o += 64)
-				PREFETCH((const char *)s->tw + o);
+		if (b) {
+			const char *t = (const char *)dedup_sig_lows(s);
+
+			end = (size_t)s->nterms * 3 +
+			      dedup_sig_hibytes(s->nterms);
+			for (o = 0; o < end; o += 64)
+				PREFETCH(t + o);
+		}
 		return;
 	}
 	k = (const char *)(l->keys + (size_t)d * l->bands * l->kw);
