@@ -778,16 +778,43 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
 /* Candidate pairs below this share of the threshold are not linked. */
 #define KEEP_SHARE 0.1
 
+/*
+ * A crowded bucket's documents, ascending, in groups of CROWD_GROUP: the
+ * first of each group whole (an anchor), each of the others as its
+ * distance to the one before in 16 bits, 2.1 bytes a document instead of
+ * 4 (a third of a band's documents can be in crowded buckets). A bucket
+ * with a distance of 2^16 or more (a few dozen documents spread over
+ * millions) keeps its documents whole.
+ */
+#define CROWD_GROUP 16
+#define CROWD_WIDE UINT32_MAX
+
 struct crowd {
 	uint64_t key;
-	uint32_t off, n;        /* its documents: docs[off..off + n) */
+	uint32_t n;
+	uint32_t off;           /* into gap[], or wide[] when anc is WIDE */
+	uint32_t anc;           /* into anchor[], or CROWD_WIDE */
 };
 
 struct bandcrowd {
 	struct crowd *c;        /* ascending keys */
-	uint32_t *docs;         /* ascending within each bucket */
+	uint16_t *gap;          /* distances, 0 in an anchor's place */
+	uint32_t *anchor;
+	uint32_t *wide;
 	uint32_t nc;
 };
+
+/* Document i of bucket c, given document i - 1 (prev) when i > 0. */
+static inline uint32_t crowd_doc(const struct bandcrowd *bc,
+				 const struct crowd *c, uint32_t i,
+				 uint32_t prev)
+{
+	if (c->anc == CROWD_WIDE)
+		return bc->wide[c->off + i];
+	if (i % CROWD_GROUP == 0)
+		return bc->anchor[c->anc + i / CROWD_GROUP];
+	return prev + bc->gap[c->off + i];
+}
 
 struct rec {
 	uint64_t key;
@@ -1011,42 +1038,75 @@ static struct recs band_sorted(const struct lsh *l, struct lshthread *th,
 	return out;
 }
 
+/* Whether a bucket's documents (ascending) are kept whole. */
+static int crowd_wide(const struct recs *v, size_t i, size_t j)
+{
+	for (i++; i < j; i++)
+		if (rec_doc(v, i) - rec_doc(v, i - 1) > UINT16_MAX)
+			return 1;
+	return 0;
+}
+
 /* The buckets of band b larger than max_bucket, with their documents. */
 static void band_crowd(void *arg, unsigned t, size_t b)
 {
 	struct lsh *l = arg;
 	struct bandcrowd *bc = &l->crowd[b];
-	size_t n, i, j, nd = 0;
+	size_t n, i, j, k, ng = 0, na = 0, nw = 0;
 	struct recs v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
 	uint32_t nc = 0;
 
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
-		if (j - i > l->p->max_bucket) {
-			nc++;
-			nd += j - i;
+		if (j - i <= l->p->max_bucket)
+			continue;
+		nc++;
+		if (crowd_wide(&v, i, j)) {
+			nw += j - i;
+		} else {
+			ng += j - i;
+			na += (j - i + CROWD_GROUP - 1) / CROWD_GROUP;
 		}
 	}
 	if (!nc)
 		return;
 	bc->c = malloc(nc * sizeof(*bc->c));
-	bc->docs = malloc(nd * sizeof(*bc->docs));
-	if (!bc->c || !bc->docs) {
+	bc->gap = malloc((ng ? ng : 1) * sizeof(*bc->gap));
+	bc->anchor = malloc((na ? na : 1) * sizeof(*bc->anchor));
+	bc->wide = malloc((nw ? nw : 1) * sizeof(*bc->wide));
+	if (!bc->c || !bc->gap || !bc->anchor || !bc->wide) {
 		atomic_store(&l->nomem, 1);
 		return;
 	}
-	for (i = 0, nd = 0; i < n; i = j) {
+	for (i = 0, ng = na = nw = 0; i < n; i = j) {
+		struct crowd *c = &bc->c[bc->nc];
+
 		for (j = i + 1; j < n && rec_key(&v, j) == rec_key(&v, i); j++)
 			;
 		if (j - i <= l->p->max_bucket)
 			continue;
-		bc->c[bc->nc].key = rec_key(&v, i);
-		bc->c[bc->nc].off = (uint32_t)nd;
-		bc->c[bc->nc].n = (uint32_t)(j - i);
+		c->key = rec_key(&v, i);
+		c->n = (uint32_t)(j - i);
 		bc->nc++;
-		for (; i < j; i++)
-			bc->docs[nd++] = rec_doc(&v, i);
+		if (crowd_wide(&v, i, j)) {
+			c->off = (uint32_t)nw;
+			c->anc = CROWD_WIDE;
+			for (; i < j; i++)
+				bc->wide[nw++] = rec_doc(&v, i);
+			continue;
+		}
+		c->off = (uint32_t)ng;
+		c->anc = (uint32_t)na;
+		for (k = 0; i < j; i++, k++) {
+			if (k % CROWD_GROUP) {
+				bc->gap[ng++] = (uint16_t)(rec_doc(&v, i) -
+							   rec_doc(&v, i - 1));
+				continue;
+			}
+			bc->gap[ng++] = 0;
+			bc->anchor[na++] = rec_doc(&v, i);
+		}
 	}
 }
 
@@ -1073,13 +1133,19 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 	const struct bandcrowd *bc = &l->crowd[b];
 	const struct crowd *c;
 	const uint32_t *d;
-	uint32_t lo = 0, hi;
+	uint32_t lo = 0, hi, i, doc;
 
 	if (!bc->nc || !(c = crowd_find(bc, key)))
 		return 1;
-	/* crowded: neighbours only */
-	d = bc->docs + c->off;
-	hi = c->n;
+	/* crowded: neighbours only; the first document from x on */
+	if (c->anc == CROWD_WIDE) {
+		d = bc->wide + c->off;
+		hi = c->n;
+	} else {
+		/* the group: the first anchor above x, then back one */
+		d = bc->anchor + c->anc;
+		hi = (c->n + CROWD_GROUP - 1) / CROWD_GROUP;
+	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -1088,7 +1154,26 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 		else
 			hi = mid;
 	}
-	return lo + 1 < c->n && d[lo + 1] == y;
+	if (c->anc == CROWD_WIDE)
+		return lo + 1 < c->n && d[lo + 1] == y;
+	if (lo < (c->n + CROWD_GROUP - 1) / CROWD_GROUP && d[lo] == x) {
+		i = lo * CROWD_GROUP;
+		doc = x;
+	} else if (lo) {
+		/* x is after anchor lo - 1: walk its group */
+		i = (lo - 1) * CROWD_GROUP;
+		doc = d[lo - 1];
+		while (doc < x && i + 1 < c->n) {
+			doc = crowd_doc(bc, c, i + 1, doc);
+			i++;
+		}
+		if (doc < x)
+			return 0;
+	} else {
+		i = 0;
+		doc = d[0];
+	}
+	return i + 1 < c->n && crowd_doc(bc, c, i + 1, doc) == y;
 }
 
 /*
@@ -1409,11 +1494,13 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 			c = crowd_find(bc, rec_key(&v, i));
 		if (c) {
 			/* neighbours among all the bucket's documents */
-			const uint32_t *d = bc->docs + c->off;
+			uint32_t d0 = crowd_doc(bc, c, 0, 0), d1;
 
-			for (x = 0; x + 1 < c->n; x++)
-				if (visit_pair(l, th, b, d[x], d[x + 1]))
+			for (x = 1; x < c->n; x++, d0 = d1) {
+				d1 = crowd_doc(bc, c, (uint32_t)x, d0);
+				if (visit_pair(l, th, b, d0, d1))
 					goto nomem;
+			}
 			continue;
 		}
 		for (x = i; x < j; x++)
@@ -1440,23 +1527,34 @@ static int cmp_link(const void *a, const void *b)
  */
 static int links_collect(struct lsh *l, unsigned nt, struct links *out)
 {
-	size_t total = 0, off = 0;
-	unsigned t;
+	size_t total = 0, off;
+	unsigned t, big = 0;
+	struct link *v;
 
-	for (t = 0; t < nt; t++)
+	for (t = 0; t < nt; t++) {
 		total += l->th[t].out.n;
-	out->v = malloc((total ? total : 1) * sizeof(*out->v));
-	if (!out->v)
+		if (l->th[t].out.n > l->th[big].out.n)
+			big = t;
+	}
+	/*
+	 * The longest list grows into the whole (its pages stay where they
+	 * are), the others are copied after it and given back one by one.
+	 */
+	v = realloc(l->th[big].out.v, (total ? total : 1) * sizeof(*v));
+	if (!v)
 		return -1;
+	off = l->th[big].out.n;
+	memset(&l->th[big].out, 0, sizeof(l->th[big].out));
 	for (t = 0; t < nt; t++) {
 		struct links *ls = &l->th[t].out;
 
 		if (ls->n)
-			memcpy(out->v + off, ls->v, ls->n * sizeof(*ls->v));
+			memcpy(v + off, ls->v, ls->n * sizeof(*ls->v));
 		off += ls->n;
 		free(ls->v);
 		memset(ls, 0, sizeof(*ls));
 	}
+	out->v = v;
 	out->n = out->alloc = total;
 	qsort(out->v, out->n, sizeof(*out->v), cmp_link);
 	return 0;
@@ -1479,7 +1577,9 @@ static void lsh_free(struct lsh *l, unsigned nt)
 	free(l->th);
 	for (b = 0; l->crowd && b < l->bands; b++) {
 		free(l->crowd[b].c);
-		free(l->crowd[b].docs);
+		free(l->crowd[b].gap);
+		free(l->crowd[b].anchor);
+		free(l->crowd[b].wide);
 	}
 	free(l->crowd);
 	free(l->keys);
@@ -1487,6 +1587,42 @@ static void lsh_free(struct lsh *l, unsigned nt)
 	free(l->has);
 	free(l->in);
 	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * A thread's band records and pair queue (16 and, at the event level, up
+ * to 32 bytes a document): made for each walk over the bands and given
+ * back before its links are gathered, which then have the room.
+ */
+static int walk_scratch(struct lsh *l, unsigned nt, int make)
+{
+	size_t m = l->n ? l->n : 1;
+	size_t rec = l->kw == 1 ? sizeof(uint64_t) : sizeof(struct rec);
+	unsigned t;
+
+	for (t = 0; t < nt; t++) {
+		struct lshthread *th = &l->th[t];
+
+		free(th->a);
+		free(th->b);
+		free(th->q);
+		free(th->qtmp);
+		th->a = th->b = th->q = th->qtmp = NULL;
+		if (!make)
+			continue;
+		th->a = malloc(m * rec);
+		th->b = malloc(m * rec);
+		if (!th->a || !th->b)
+			return -1;
+		if (l->p->level != DEDUP_LEVEL_EVENT)
+			continue;
+		th->qcap = m < QUEUE_MAX / 32 ? 32 * m : QUEUE_MAX;
+		th->q = malloc(th->qcap * sizeof(*th->q));
+		th->qtmp = malloc(th->qcap * sizeof(*th->qtmp));
+		if (!th->q || !th->qtmp)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -1536,20 +1672,11 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		termtab_init(&th->tab);
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
-		th->a = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
-						  sizeof(struct rec)));
-		th->b = malloc(m * (l.kw == 1 ? sizeof(uint64_t) :
-						  sizeof(struct rec)));
-		if (!th->hv || !th->idx || !th->a || !th->b)
-			goto out;
-		if (p->level != DEDUP_LEVEL_EVENT)
-			continue;
-		th->qcap = m < QUEUE_MAX / 32 ? 32 * m : QUEUE_MAX;
-		th->q = malloc(th->qcap * sizeof(*th->q));
-		th->qtmp = malloc(th->qcap * sizeof(*th->qtmp));
-		if (!th->q || !th->qtmp)
+		if (!th->hv || !th->idx)
 			goto out;
 	}
+	if (walk_scratch(&l, nt, 1))
+		goto out;
 	par_for(nt, n, 64, lsh_doc, &l);
 	memcpy(l.in, l.has, n);
 	par_for(nt, bands, 1, band_crowd, &l);
@@ -1567,6 +1694,7 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		cs->candidates += l.th[t].candidates;
 		cs->verified += l.th[t].verified;
 	}
+	walk_scratch(&l, nt, 0);
 	if (links_collect(&l, nt, &strong))
 		goto out;
 
@@ -1597,11 +1725,14 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	/* second round: the pairs inside components, kept as linked */
 	l.round = 2;
 	l.comp = comp;
+	if (walk_scratch(&l, nt, 1))
+		goto out;
 	par_for(nt, bands, 1, band_walk, &l);
 	if (p->level == DEDUP_LEVEL_EVENT)
 		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
+	walk_scratch(&l, nt, 0);
 	if (links_collect(&l, nt, kept))
 		goto out;
 	st = DEDUP_OK;
@@ -1952,17 +2083,10 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	bands_rows(p, &bands, &rows);
 	st = DEDUP_ENOMEM;
 	h.parent = malloc(m * sizeof(*h.parent));
-	h.size = malloc(m * sizeof(*h.size));
-	h.stamp = calloc(m, sizeof(*h.stamp));
-	h.pinned = calloc(m, 1);
-	h.nb = calloc(m, sizeof(*h.nb));
-	rep = malloc(m * sizeof(*rep));
-	if (!h.parent || !h.size || !h.stamp || !h.pinned || !h.nb || !rep)
+	if (!h.parent)
 		goto out;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		h.parent[i] = (uint32_t)i;
-		h.size[i] = 1;
-	}
 	/* Settled clusters are taken as they are: one node each. */
 	for (i = 0; i < npinned; i++) {
 		uint32_t a = pinned_rep[i] < npinned ? pinned_rep[i] :
@@ -1970,11 +2094,8 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		uint32_t ra = find_root(h.parent, a);
 		uint32_t rb = find_root(h.parent, (uint32_t)i);
 
-		h.pinned[ra] = 1;
-		if (ra != rb) {
+		if (ra != rb)
 			h.parent[rb] = ra;
-			h.size[ra] += h.size[rb];
-		}
 	}
 	/* roots are fixed until the merges: the threads only read them */
 	for (i = 0; i < n; i++)
@@ -1982,7 +2103,22 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	st = candidates(p, sigs, n, nt, bands, rows, h.parent, &kept, &cs);
 	if (st)
 		goto out;
+	/*
+	 * The linkage's arrays (29 bytes a document) are made once the
+	 * candidates' are given back: the two never coexist at the peak.
+	 */
 	st = DEDUP_ENOMEM;
+	h.size = calloc(m, sizeof(*h.size));
+	h.stamp = calloc(m, sizeof(*h.stamp));
+	h.pinned = calloc(m, 1);
+	h.nb = calloc(m, sizeof(*h.nb));
+	rep = malloc(m * sizeof(*rep));
+	if (!h.size || !h.stamp || !h.pinned || !h.nb || !rep)
+		goto out;
+	for (i = 0; i < n; i++)
+		h.size[h.parent[i]]++;
+	for (i = 0; i < npinned; i++)
+		h.pinned[h.parent[i]] = 1;
 	if (nbr_build(&h, n, kept.v, kept.n))
 		goto out;
 	free(kept.v);

@@ -541,6 +541,54 @@ static void test_candidates_exact(void **state)
 }
 
 /*
+ * A crowded bucket keeps its documents as 16-bit distances, or whole when
+ * two are 2^16 or more apart: here one topic's documents are a few apart,
+ * another's tens of thousands, among empty documents. Every band crowds
+ * both buckets, so each topic gives its neighbours, once each, and
+ * nothing else.
+ */
+static void test_crowds_far_apart(void **state)
+{
+	enum { N = 140000, T = 6 };
+	static const uint32_t near[T] = { 5, 9, 300, 301, 2000, 2016 };
+	static const uint32_t far[T] = { 0, 10, 70000, 70001, 139000, 139999 };
+	struct dedup_sig *s = calloc(N, sizeof(*s));
+	struct dedup_assign *a = calloc(N, sizeof(*a));
+	struct dedup_cluster_params p;
+	struct dedup_cluster_stats st;
+	struct dedup_error err;
+	uint32_t t[2][40], i, k;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(a);
+	for (i = 0; i < N; i++)
+		dedup_sig_init(&s[i]);
+	for (k = 0; k < 40; k++) {
+		t[0][k] = 300000 + k * 7;
+		t[1][k] = 500000 + k * 11;
+	}
+	for (i = 0; i < T; i++) {
+		mksig(&s[near[i]], t[0], 40, DEDUP_DATE_NONE);
+		mksig(&s[far[i]], t[1], 40, DEDUP_DATE_NONE);
+	}
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	p.max_bucket = 3;
+	assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, &st, &err), 0);
+	assert_int_equal(st.candidates, 2 * (T - 1));
+	assert_int_equal(st.verified, 2 * (T - 1));
+	for (i = 0; i < T; i++) {
+		assert_int_equal(a[near[i]].rep, a[near[0]].rep);
+		assert_int_equal(a[far[i]].rep, a[far[0]].rep);
+	}
+	assert_int_not_equal(a[near[0]].rep, a[far[0]].rep);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+	free(s);
+	free(a);
+}
+
+/*
  * Verification compares terms through a table of one document's terms by
  * their low bits, with a list for those whose slot is taken, and queues
  * the pairs it compares: the similarities must be those of the merge of
@@ -628,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_pinned_clusters),
 		cmocka_unit_test(test_threads_same),
 		cmocka_unit_test(test_candidates_exact),
+		cmocka_unit_test(test_crowds_far_apart),
 		cmocka_unit_test(test_verify_exact),
 		cmocka_unit_test(test_params_check),
 	};
