@@ -1865,33 +1865,52 @@ static void nbr_free(struct hac *h, struct nbrs *l)
 
 /*
  * The first neighbour lists, from the kept pairs (root ids) in pair order,
- * each list cut from one block at its exact size.
+ * each list cut from one block at its exact size. The pairs are taken
+ * from the last, each list filled from its end, so that the pairs' pages
+ * are given back as the lists grow (the two at once were the clustering's
+ * peak at a million documents); the lists come out as a walk from the
+ * first pair would make them.
  */
-static int nbr_build(struct hac *h, size_t n, const struct link *pairs,
-		     size_t npairs)
+#define NBR_GIVE_BACK ((size_t)1 << 16)
+
+static int nbr_build(struct hac *h, size_t n, struct links *kept)
 {
 	size_t i, off = 0;
 
-	h->narena = 2 * npairs;
+	h->narena = 2 * kept->n;
 	h->arena = malloc((h->narena ? h->narena : 1) * sizeof(*h->arena));
 	if (!h->arena)
 		return -1;
-	for (i = 0; i < npairs; i++) {
-		h->nb[h->parent[(uint32_t)(pairs[i].pair >> 32)]].alloc++;
-		h->nb[h->parent[(uint32_t)pairs[i].pair]].alloc++;
+	for (i = 0; i < kept->n; i++) {
+		h->nb[h->parent[(uint32_t)(kept->v[i].pair >> 32)]].alloc++;
+		h->nb[h->parent[(uint32_t)kept->v[i].pair]].alloc++;
 	}
 	for (i = 0; i < n; i++) {
 		h->nb[i].v = h->nb[i].alloc ? h->arena + off : NULL;
 		off += h->nb[i].alloc;
 	}
-	for (i = 0; i < npairs; i++) {
-		uint32_t ra = h->parent[(uint32_t)(pairs[i].pair >> 32)];
-		uint32_t rb = h->parent[(uint32_t)pairs[i].pair];
+	for (i = kept->n; i-- > 0;) {
+		const struct link *k = &kept->v[i];
+		struct nbrs *la = &h->nb[h->parent[(uint32_t)(k->pair >> 32)]];
+		struct nbrs *lb = &h->nb[h->parent[(uint32_t)k->pair]];
+		struct nbr *x = &la->v[la->alloc - ++la->n];
+		struct nbr *y = &lb->v[lb->alloc - ++lb->n];
 
-		/* room was counted: these cannot fail */
-		(void)nbr_add(&h->nb[ra], rb, pairs[i].s);
-		(void)nbr_add(&h->nb[rb], ra, pairs[i].s);
+		x->id = h->parent[(uint32_t)k->pair];
+		x->sum = k->s;
+		y->id = h->parent[(uint32_t)(k->pair >> 32)];
+		y->sum = k->s;
+		if (i && i % NBR_GIVE_BACK == 0) {
+			/* shrinking in place: cannot fail where it matters */
+			struct link *v = realloc(kept->v, i * sizeof(*v));
+
+			if (v)
+				kept->v = v;
+			kept->alloc = i;
+		}
 	}
+	free(kept->v);
+	memset(kept, 0, sizeof(*kept));
 	return 0;
 }
 
@@ -2119,10 +2138,8 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		h.size[h.parent[i]]++;
 	for (i = 0; i < npinned; i++)
 		h.pinned[h.parent[i]] = 1;
-	if (nbr_build(&h, n, kept.v, kept.n))
+	if (nbr_build(&h, n, &kept))
 		goto out;
-	free(kept.v);
-	kept.v = NULL;
 	/* Sum duplicate neighbours (pairs between settled clusters). */
 	for (i = 0; i < n; i++) {
 		struct nbrs *l = &h.nb[i];
