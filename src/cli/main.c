@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +661,15 @@ int main(int argc, char **argv)
 	struct dedup_error err;
 	int ret, failed = 0;
 
+#ifdef __GLIBC__
+	/*
+	 * Blocks of 256 KiB or more mapped on their own, always: glibc
+	 * raises that bound to the size of each such block freed, and the
+	 * clustering's later arrays then came from the heap, whose freed
+	 * pages stayed with the process (bench/RESULTS.md, mem7).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+#endif
 	cli_defaults(&c);
 	cli_signals_init();
 	if (argc > 1 && !strcmp(argv[1], "index")) {
