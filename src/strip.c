@@ -965,7 +965,7 @@ static int grow_words(struct dedup_stripper *st)
 static int split_words(struct dedup_stripper *st, int need_hash)
 {
 	struct strip_word w;
-	size_t i, pos;
+	size_t i, pos, n, k;
 
 	st->nwords = 0;
 	for (i = 0; i < st->nsegs; i++) {
@@ -973,6 +973,21 @@ static int split_words(struct dedup_stripper *st, int need_hash)
 		const char *s = st->work.buf + g->off;
 
 		g->word0 = st->nwords;
+		if (need_hash) {
+			/* room for the most words the segment can hold */
+			while (st->awords - st->nwords < (g->len + 1) / 2)
+				if (grow_words(st))
+					return -1;
+			n = strip_words_hash(s, g->len, st->whash + st->nwords,
+					     st->wflags + st->nwords);
+			for (k = st->nwords; k < st->nwords + n; k++)
+				st->wlangs[k] = st->sw ?
+					dedup_stopwords_langs(st->sw,
+							      st->whash[k]) : 0;
+			st->nwords += n;
+			g->words += n;
+			continue;
+		}
 		pos = 0;
 		for (;;) {
 			uint64_t h = 0;

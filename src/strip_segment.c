@@ -227,11 +227,19 @@ static uint64_t fp_end(uint64_t fp, unsigned alpha)
 
 uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
 {
+	uint64_t hash[(STRIP_WORDS_BLOCK_MAX + 1) / 2];
+	unsigned char flags[(STRIP_WORDS_BLOCK_MAX + 1) / 2];
 	struct strip_word w;
 	uint64_t fp = FP_SEED, h;
-	size_t pos = 0;
-	unsigned n = 0, alpha = 0;
+	size_t pos = 0, n;
+	unsigned alpha = 0;
 
+	if (len <= STRIP_WORDS_BLOCK_MAX) {
+		n = strip_words_hash(s, len, hash, flags);
+		*words = (unsigned)n;
+		return strip_fingerprint_words(hash, flags, n);
+	}
+	n = 0;
 	while (strip_next_word_hash(s, len, &pos, &w, &h)) {
 		int num = (w.flags & STRIP_WORD_NUMBER) != 0;
 
@@ -239,7 +247,7 @@ uint64_t strip_fingerprint(const char *s, size_t len, unsigned *words)
 		alpha += !num;
 		n++;
 	}
-	*words = n;
+	*words = (unsigned)n;
 	return fp_end(fp, alpha);
 }
 

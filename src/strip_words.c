@@ -432,3 +432,284 @@ other:
 	*hash = strip_word_hash(s + w->off, w->len);
 	return 1;
 }
+
+/* ---- a line at a time ---- */
+
+#define WB_BLOCKS (STRIP_WORDS_BLOCK_MAX / 64)
+_Static_assert(STRIP_WORDS_BLOCK_MAX % 64 == 0, "whole blocks");
+
+/* The classes of 64 bytes, bit k for byte k (those past the text: none). */
+struct wb_class {
+	uint64_t word, letter, digit, upper, high, apos, dot, comma;
+};
+
+/*
+ * Eight bytes of x equal to c (c < 0x80), as high bits, exact in every
+ * byte for bytes under 0x80 (no borrow runs between bytes, unlike
+ * swar_eq()).
+ */
+static inline uint64_t swar_eq7(uint64_t x7, unsigned char c)
+{
+	uint64_t y = x7 ^ (c * SWAR_ONES);
+	uint64_t low7 = ~SWAR_HIGH;
+
+	return ~(((y & low7) + low7) | y) & SWAR_HIGH;
+}
+
+/* The high bits of eight bytes, packed into the low eight bits: the
+ * multiplier moves bit 8i + 7 to bit 56 + i and adds nothing else there. */
+static inline uint64_t swar_pack(uint64_t m)
+{
+	return ((m >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+static inline uint64_t swar_range7(uint64_t x7, unsigned char lo,
+				   unsigned char hi)
+{
+	return (x7 + (0x80 - lo) * SWAR_ONES) &
+	       ~(x7 + (0x80 - hi - 1) * SWAR_ONES) & SWAR_HIGH;
+}
+
+/*
+ * Class 64 bytes eight at a time and store them lowercased (A-Z only) in
+ * low. The bytes from 0x80 up are cleared first, so that every test is
+ * exact in every byte, and then left out of every class but high.
+ */
+static void wb_classify_swar(const unsigned char *p, struct wb_class *k,
+			     char *low)
+{
+	unsigned j;
+
+	memset(k, 0, sizeof(*k));
+	for (j = 0; j < 8; j++) {
+		uint64_t x = swar_load(p + 8 * j);
+		uint64_t ascii = ~x & SWAR_HIGH, x7 = x & ~SWAR_HIGH;
+		uint64_t letter = swar_range7(x7 | 0x20 * SWAR_ONES, 'a', 'z') &
+				  ascii;
+		uint64_t upper = swar_range7(x7, 'A', 'Z') & ascii;
+		uint64_t digit = swar_range7(x7, '0', '9') & ascii;
+		uint64_t under = swar_eq7(x7, '_') & ascii;
+		unsigned sh = 8 * j;
+
+		k->letter |= swar_pack(letter) << sh;
+		k->upper |= swar_pack(upper) << sh;
+		k->digit |= swar_pack(digit) << sh;
+		k->word |= swar_pack(letter | digit | under) << sh;
+		k->high |= swar_pack(x & SWAR_HIGH) << sh;
+		k->apos |= swar_pack(swar_eq7(x7, '\'') & ascii) << sh;
+		k->dot |= swar_pack(swar_eq7(x7, '.') & ascii) << sh;
+		k->comma |= swar_pack(swar_eq7(x7, ',') & ascii) << sh;
+		x |= upper >> 2;
+		memcpy(low + 8 * j, &x, 8);
+	}
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define WB_AVX2 1
+
+/* wb_classify_swar(), 32 bytes a compare: bytes from 0x80 up are negative
+ * to the signed compares, so no range takes them. */
+__attribute__((target("avx2")))
+static void wb_classify_avx2(const unsigned char *p, struct wb_class *k,
+			     char *low)
+{
+	unsigned h;
+
+	memset(k, 0, sizeof(*k));
+	for (h = 0; h < 2; h++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		__m256i lx = _mm256_or_si256(x, _mm256_set1_epi8(0x20));
+#define WB_RANGE(v, lo, hi) \
+	_mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8((lo) - 1)), \
+			 _mm256_cmpgt_epi8(_mm256_set1_epi8((hi) + 1), v))
+#define WB_EQ(v, c) _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c))
+#define WB_BITS(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (32 * h))
+		__m256i letter = WB_RANGE(lx, 'a', 'z');
+		__m256i upper = WB_RANGE(x, 'A', 'Z');
+		__m256i digit = WB_RANGE(x, '0', '9');
+		__m256i word = _mm256_or_si256(_mm256_or_si256(letter, digit),
+					       WB_EQ(x, '_'));
+
+		k->letter |= WB_BITS(letter);
+		k->upper |= WB_BITS(upper);
+		k->digit |= WB_BITS(digit);
+		k->word |= WB_BITS(word);
+		k->high |= WB_BITS(x);
+		k->apos |= WB_BITS(WB_EQ(x, '\''));
+		k->dot |= WB_BITS(WB_EQ(x, '.'));
+		k->comma |= WB_BITS(WB_EQ(x, ','));
+		x = _mm256_or_si256(x, _mm256_and_si256(upper,
+							_mm256_set1_epi8(0x20)));
+		_mm256_storeu_si256((__m256i *)(low + 32 * h), x);
+#undef WB_BITS
+#undef WB_EQ
+#undef WB_RANGE
+	}
+}
+#endif
+
+/* The first set bit of m[] at or after bit i, or nb * 64. */
+static inline size_t wb_next(const uint64_t *m, size_t nb, size_t i)
+{
+	size_t b = i / 64;
+	uint64_t x;
+
+	if (b >= nb)
+		return nb * 64;
+	x = m[b] & (~0ull << (i % 64));
+	while (!x) {
+		if (++b == nb)
+			return nb * 64;
+		x = m[b];
+	}
+	return b * 64 + (size_t)__builtin_ctzll(x);
+}
+
+/* The first clear bit of m[] at or after bit i, or nb * 64. */
+static inline size_t wb_next_clear(const uint64_t *m, size_t nb, size_t i)
+{
+	size_t b = i / 64;
+	uint64_t x;
+
+	if (b >= nb)
+		return nb * 64;
+	x = ~m[b] & (~0ull << (i % 64));
+	while (!x) {
+		if (++b == nb)
+			return nb * 64;
+		x = ~m[b];
+	}
+	return b * 64 + (size_t)__builtin_ctzll(x);
+}
+
+/* Whether m[] has a bit set in [a, b) (a < b). */
+static inline int wb_any(const uint64_t *m, size_t a, size_t b)
+{
+	size_t i = a / 64, last = (b - 1) / 64;
+	uint64_t lo = ~0ull << (a % 64);
+	uint64_t hi = ~0ull >> (63 - (b - 1) % 64);
+
+	if (i == last)
+		return (m[i] & lo & hi) != 0;
+	if (m[i] & lo)
+		return 1;
+	while (++i < last)
+		if (m[i])
+			return 1;
+	return (m[last] & hi) != 0;
+}
+
+static size_t words_one_by_one(const char *s, size_t len, uint64_t *hash,
+			       unsigned char *flags)
+{
+	struct strip_word w;
+	size_t pos = 0, n = 0;
+
+	while (strip_next_word_hash(s, len, &pos, &w, &hash[n]))
+		flags[n++] = (unsigned char)w.flags;
+	return n;
+}
+
+size_t strip_words_hash_isa(const char *s, size_t len, uint64_t *hash,
+			    unsigned char *flags, int isa)
+{
+	struct wb_class k[WB_BLOCKS];
+	/* start (word or high byte), extent (word bytes and joiners),
+	 * fall back (a byte that a longer character may join), letters,
+	 * digits, capitals */
+	uint64_t ms[WB_BLOCKS], me[WB_BLOCKS], mf[WB_BLOCKS];
+	uint64_t ml[WB_BLOCKS], md[WB_BLOCKS], mu[WB_BLOCKS];
+	char low[STRIP_WORDS_BLOCK_MAX];
+	const unsigned char *p = (const unsigned char *)s;
+	size_t nb, b, full, pos = 0, n = 0;
+	int avx2 = 0;
+
+	if (len > STRIP_WORDS_BLOCK_MAX)
+		return words_one_by_one(s, len, hash, flags);
+	nb = (len + 63) / 64;
+	full = len / 64;
+#ifdef WB_AVX2
+	avx2 = isa && __builtin_cpu_supports("avx2");
+#endif
+	for (b = 0; b < nb; b++) {
+		unsigned char pad[64];
+		const unsigned char *q = p + 64 * b;
+
+		/* the last bytes zero-padded: zero is in no class */
+		if (b == full) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, q, len - 64 * b);
+			q = pad;
+		}
+#ifdef WB_AVX2
+		if (avx2) {
+			wb_classify_avx2(q, &k[b], low + 64 * b);
+			continue;
+		}
+#endif
+		(void)avx2;
+		wb_classify_swar(q, &k[b], low + 64 * b);
+	}
+	/*
+	 * The joiners of strip_next_word() between the bytes either side
+	 * (letter'letter, letter.letter, digit.digit, digit,digit), with the
+	 * bits of the neighbouring blocks at the edges.
+	 */
+	for (b = 0; b < nb; b++) {
+		const struct wb_class *c = &k[b];
+		uint64_t pl = b ? k[b - 1].letter >> 63 : 0;
+		uint64_t pd = b ? k[b - 1].digit >> 63 : 0;
+		uint64_t nl = b + 1 < nb ? k[b + 1].letter << 63 : 0;
+		uint64_t nd = b + 1 < nb ? k[b + 1].digit << 63 : 0;
+		uint64_t nh = b + 1 < nb ? k[b + 1].high << 63 : 0;
+		uint64_t lp = c->letter << 1 | pl, ln = c->letter >> 1 | nl;
+		uint64_t dp = c->digit << 1 | pd, dn = c->digit >> 1 | nd;
+		uint64_t hn = c->high >> 1 | nh;
+		uint64_t ll = lp & ln, dd = dp & dn;
+
+		ms[b] = c->word | c->high;
+		me[b] = c->word | (c->apos & ll) | (c->dot & (ll | dd)) |
+			(c->comma & dd);
+		mf[b] = c->high | ((c->apos | c->dot | c->comma) & hn);
+		ml[b] = c->letter;
+		md[b] = c->digit;
+		mu[b] = c->upper;
+	}
+	for (;;) {
+		size_t a = wb_next(ms, nb, pos), e;
+		struct strip_word w;
+		unsigned f;
+
+		if (a >= len)
+			break;
+		/* a longer character: strip_next_word() from there */
+		if (p[a] >= 0x80)
+			goto other;
+		e = wb_next_clear(me, nb, a + 1);
+		/* a longer character after the word may continue it */
+		if (e < len && (mf[e / 64] >> (e % 64) & 1))
+			goto other;
+		f = (mu[a / 64] >> (a % 64) & 1 ? STRIP_WORD_UPPER : 0) |
+		    (wb_any(ml, a, e) ? STRIP_WORD_ALPHA : 0) |
+		    (wb_any(md, a, e) ? STRIP_WORD_NUMBER : 0);
+		hash[n] = e - a > FOLD_MAX * 3 ? tok_hash(s + a, e - a) :
+						 tok_hash(low + a, e - a);
+		flags[n++] = (unsigned char)f;
+		pos = e;
+		continue;
+other:
+		pos = a;
+		if (!strip_next_word(s, len, &pos, &w))
+			break;
+		hash[n] = strip_word_hash(s + w.off, w.len);
+		flags[n++] = (unsigned char)w.flags;
+	}
+	return n;
+}
+
+size_t strip_words_hash(const char *s, size_t len, uint64_t *hash,
+			unsigned char *flags)
+{
+	return strip_words_hash_isa(s, len, hash, flags, 1);
+}

@@ -44,6 +44,27 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 int strip_next_word_hash(const char *s, size_t len, size_t *pos,
 			 struct strip_word *w, uint64_t *hash);
 
+/* Longest line strip_words_hash() splits with bit masks; longer ones are
+ * split a word at a time (same words). */
+#define STRIP_WORDS_BLOCK_MAX 4096
+
+/*
+ * Every word of s[0..len), as strip_next_word_hash() from 0 on would give
+ * them, in one call: the hash of each into hash[] and its STRIP_WORD_*
+ * flags into flags[], which have room for (len + 1) / 2 words (the most
+ * a line can hold). Returns the number of words. For a whole line, this
+ * classes its bytes 64 at a time into bit masks and finds the words as
+ * runs of bits; words that touch a character of more than one byte are
+ * left to strip_next_word() and strip_word_hash().
+ */
+size_t strip_words_hash(const char *s, size_t len, uint64_t *hash,
+			unsigned char *flags);
+
+/* strip_words_hash() with isa 0: eight bytes at a time whatever the CPU
+ * has (for tests: the same words). */
+size_t strip_words_hash_isa(const char *s, size_t len, uint64_t *hash,
+			    unsigned char *flags, int isa);
+
 /* Hash of the folded form of the word at w[0..len) (valid UTF-8). */
 uint64_t strip_word_hash(const char *w, size_t len);
 

@@ -231,6 +231,26 @@ static void test_segments_as_reference(void **state)
 	}
 }
 
+/* strip_words_hash(), with and without the vector code, against the
+ * words of strip_next_word() */
+static void check_words_at_once(const char *line, size_t len,
+				const uint64_t *hs, const unsigned char *fl,
+				size_t n)
+{
+	static uint64_t h[STRIP_WORDS_BLOCK_MAX + 2048];
+	static unsigned char f[STRIP_WORDS_BLOCK_MAX + 2048];
+	size_t k;
+	int isa;
+
+	for (isa = 0; isa < 2; isa++) {
+		assert_int_equal(strip_words_hash_isa(line, len, h, f, isa), n);
+		for (k = 0; k < n; k++) {
+			assert_true(h[k] == hs[k]);
+			assert_int_equal(f[k], fl[k]);
+		}
+	}
+}
+
 static void test_words_as_reference(void **state)
 {
 	uint32_t x = 5;
@@ -239,7 +259,7 @@ static void test_words_as_reference(void **state)
 
 	(void)state;
 	for (i = 0; i < 40000; i++) {
-		size_t len = make_line(line, sizeof(line), 1 + i % 30, &x);
+		size_t len = make_line(line, sizeof(line), 1 + i % 60, &x);
 		size_t pa = 0, pb = 0;
 		struct strip_word a, b;
 		uint64_t h;
@@ -278,7 +298,35 @@ static void test_words_as_reference(void **state)
 			assert_true(strip_fingerprint(line, len, &words) ==
 				    strip_fingerprint_words(hs, fl, n));
 			assert_int_equal(words, n);
+			check_words_at_once(line, len, hs, fl, n);
 		}
+	}
+}
+
+/* strip_words_hash() of a long line (past its bit masks' reach) and of
+ * lines that end anywhere in a block of 64 bytes */
+static void test_words_long_lines(void **state)
+{
+	static char line[STRIP_WORDS_BLOCK_MAX + 2048];
+	static uint64_t hs[sizeof(line)];
+	static unsigned char fl[sizeof(line)];
+	uint32_t x = 9;
+	size_t len = 0, i;
+
+	(void)state;
+	while (len + 64 < sizeof(line))
+		len += make_line(line + len, sizeof(line) - len, 8, &x);
+	for (i = 0; i < 300; i++) {
+		size_t cut = i < 200 ? 1 + i * 23 % STRIP_WORDS_BLOCK_MAX :
+				       len - (i - 200) * 7;
+		struct strip_word b;
+		size_t n = 0, pos = 0;
+
+		while (strip_next_word(line, cut, &pos, &b)) {
+			hs[n] = strip_word_hash(line + b.off, b.len);
+			fl[n++] = (unsigned char)b.flags;
+		}
+		check_words_at_once(line, cut, hs, fl, n);
 	}
 }
 
@@ -287,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_segments_as_reference),
 		cmocka_unit_test(test_words_as_reference),
+		cmocka_unit_test(test_words_long_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
