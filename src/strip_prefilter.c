@@ -11,7 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "strip_prefilter.h"
+#include "strip_rules.h"
+#include "strip_words.h"
 
 #define MAX_DEPTH 64
 #define MAX_PATTERN (1 << 16)
@@ -39,13 +44,27 @@ static unsigned quad_of(const unsigned char *t)
 	return (unsigned)((x * 2654435761u) >> 16);
 }
 
-/* Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX). */
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX); word: a \b
+ * comes before it and its first character is a word character (to \b,
+ * under the rules' options), so that a match that begins with it cannot
+ * follow an ASCII word byte (one to \b with or without PCRE2_UCP).
+ */
 static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
-		       int n)
+		       int n, int word)
 {
 	uint32_t h = 2166136261u;
 	unsigned k;
 	int i;
+
+	if (!word)
+		pf->free_start = 1;
 
 	for (i = 0; i < n; i++)
 		h = step(h, t[i]);
@@ -152,6 +171,9 @@ struct walk {
 	int min;
 	int anchored;
 	int failed;
+	/* the way being walked took a \b before its first literal byte
+	 * (kept by walk_seq() for the ways it starts) */
+	int bound;
 };
 
 /* A branch's literal prefix ends here: usable when long enough. */
@@ -165,6 +187,8 @@ static int end_prefix(struct walk *w, const unsigned char *t, int n)
 
 static void walk(struct walk *w, const char *s, size_t n,
 		 unsigned char *acc, int accn, int depth);
+static void walk_seq(struct walk *w, const char *s, size_t n,
+		     unsigned char *acc, int accn, int depth);
 
 /* Walk `a` (an alternative) followed by `rest`. */
 static void walk_join(struct walk *w, const char *a, size_t an,
@@ -189,8 +213,8 @@ static void walk_join(struct walk *w, const char *a, size_t an,
 }
 
 /* Walk a sequence without top-level '|'. */
-static void walk_seq(struct walk *w, const char *s, size_t n,
-		     unsigned char *acc, int accn, int depth)
+static void walk_seq_in(struct walk *w, const char *s, size_t n,
+			unsigned char *acc, int accn, int depth)
 {
 	size_t i = 0;
 
@@ -216,6 +240,8 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 			}
 			c = (unsigned char)s[i + 1];
 			if (c == 'b') {
+				if (!accn)
+					w->bound = 1;
 				i += 2;
 				continue;
 			}
@@ -334,6 +360,17 @@ static void walk_seq(struct walk *w, const char *s, size_t n,
 	}
 }
 
+/* walk_seq_in(), the ways it walks into keeping what they found of \b to
+ * themselves */
+static void walk_seq(struct walk *w, const char *s, size_t n,
+		     unsigned char *acc, int accn, int depth)
+{
+	int bound = w->bound;
+
+	walk_seq_in(w, s, n, acc, accn, depth);
+	w->bound = bound;
+}
+
 static void walk(struct walk *w, const char *s, size_t n,
 		 unsigned char *acc, int accn, int depth)
 {
@@ -381,18 +418,53 @@ static void walk(struct walk *w, const char *s, size_t n,
 	}
 }
 
+struct add_ctx {
+	struct strip_prefilter *pf;
+	const struct walk *w;
+	pcre2_code *word;        /* \w at the start; NULL without memory */
+	pcre2_match_data *md;
+};
+
+/* Whether t[0..n) begins with a whole word character, as the rules'
+ * patterns see one. */
+static int word_first(struct add_ctx *a, const unsigned char *t, int n)
+{
+	int clen = t[0] < 0x80 ? 1 : t[0] < 0xE0 ? 2 : t[0] < 0xF0 ? 3 : 4;
+
+	if (t[0] < 0x80)
+		return is_word_byte(t[0]);
+	if (!a->word || !a->md || clen > n)
+		return 0;
+	return pcre2_match(a->word, t, (PCRE2_SIZE)clen, 0, 0, a->md,
+			   NULL) > 0;
+}
+
 static void add_prefix(void *ctx, const unsigned char *t, int n)
 {
-	set_prefix(ctx, t, n);
+	struct add_ctx *a = ctx;
+
+	set_prefix(a->pf, t, n, a->w->bound && word_first(a, t, n));
 }
 
 int strip_prefilter_add(struct strip_prefilter *pf, const char *src,
 			size_t len)
 {
-	struct walk w = { add_prefix, pf, PREFIX_MIN, 0, 0 };
+	struct add_ctx a = { pf, NULL, NULL, NULL };
+	struct walk w = { add_prefix, &a, PREFIX_MIN, 0, 0, 0 };
 	unsigned char acc[PREFIX_MAX] = { 0 };
+	int ec;
+	PCRE2_SIZE eo;
 
+	a.w = &w;
+	/* without it, every prefix that begins with a longer character
+	 * counts as free */
+	a.word = pcre2_compile((PCRE2_SPTR) "\\A\\w", PCRE2_ZERO_TERMINATED,
+			       RULE_COMPILE_OPTS, &ec, &eo, NULL);
+	if (a.word)
+		a.md = pcre2_match_data_create_from_pattern(a.word, NULL);
 	walk(&w, src, len, acc, 0, 0);
+	pcre2_match_data_free(a.md);
+	pcre2_code_free(a.word);
 	return w.failed ? -1 : 0;
 }
 
@@ -400,7 +472,7 @@ int strip_prefixes(const char *src, size_t len,
 		   void (*fn)(void *ctx, const unsigned char *t, int n),
 		   void *ctx)
 {
-	struct walk w = { fn, ctx, 1, 1, 0 };
+	struct walk w = { fn, ctx, 1, 1, 0, 0 };
 	unsigned char acc[PREFIX_MAX] = { 0 };
 
 	walk(&w, src, len, acc, 0, 0);
@@ -446,12 +518,55 @@ static int prefix_at(const struct strip_prefilter *pf, const unsigned char *p,
 	return 0;
 }
 
+/*
+ * The positions of p[base..len) (base < len) where a word may start, with
+ * room for PREFIX_QUAD bytes: bit k for position base + k. They hold an
+ * ASCII word byte or the first byte of a longer character, and do not
+ * follow an ASCII word byte.
+ */
+static uint64_t word_starts(const unsigned char *p, size_t len, size_t base)
+{
+	size_t n = len - base < 64 ? len - base : 64;
+	uint64_t lead, m = strip_word_bits((const char *)p + base, n, &lead);
+	uint64_t before = base && is_word_byte(p[base - 1]);
+
+	m = (m | lead) & ~(m << 1 | before);
+	if (len - base < 64 + PREFIX_QUAD - 1)
+		m &= len - base >= PREFIX_QUAD ?
+		     ~0ull >> (64 - (len - base - PREFIX_QUAD + 1)) : 0;
+	return m;
+}
+
+/* next_quad() of a filter without free_start: word starts only. */
+static size_t next_quad_words(const struct strip_prefilter *pf,
+			      const unsigned char *p, size_t len,
+			      size_t start)
+{
+	size_t base;
+
+	for (base = start; base + PREFIX_QUAD <= len; base += 64) {
+		uint64_t m = word_starts(p, len, base);
+
+		for (; m; m &= m - 1) {
+			size_t i = base + (size_t)__builtin_ctzll(m);
+			unsigned k = quad_of(p + i);
+
+			if ((pf->quads[k / 64] >> (k % 64) & 1u) &&
+			    prefix_at(pf, p, len, i))
+				return i;
+		}
+	}
+	return (size_t)-1;
+}
+
 /* strip_prefilter_next() when every prefix has PREFIX_QUAD bytes or more. */
 static size_t next_quad(const struct strip_prefilter *pf,
 			const unsigned char *p, size_t len, size_t start)
 {
 	size_t i;
 
+	if (!pf->free_start)
+		return next_quad_words(pf, p, len, start);
 	for (i = start; i + PREFIX_QUAD <= len; i++) {
 		unsigned k = quad_of(p + i);
 
@@ -501,6 +616,7 @@ void strip_prefilter_set_add(struct strip_prefilter_set *set,
 
 	for (i = 0; i < sizeof(set->quads) / sizeof(*set->quads); i++)
 		set->quads[i] |= pf->quads[i];
+	set->free_start |= pf->free_start;
 }
 
 size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
@@ -508,8 +624,26 @@ size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
 			    size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i, n = 0;
+	size_t i, base, n = 0;
 
+	if (!set->free_start) {
+		for (base = 0; base + PREFIX_QUAD <= len; base += 64) {
+			uint64_t m = word_starts(p, len, base);
+
+			for (; m; m &= m - 1) {
+				unsigned k;
+
+				i = base + (size_t)__builtin_ctzll(m);
+				k = quad_of(p + i);
+				if (!(set->quads[k / 64] >> (k % 64) & 1u))
+					continue;
+				if (n == cap)
+					return cap + 1;
+				pos[n++] = (uint32_t)i;
+			}
+		}
+		return n;
+	}
 	for (i = 0; i + PREFIX_QUAD <= len; i++) {
 		unsigned k = quad_of(p + i);
 

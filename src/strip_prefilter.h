@@ -34,6 +34,13 @@ struct strip_prefilter {
 	uint64_t pairs[65536 / 64];          /* their first two bytes, exact */
 	uint64_t quads[65536 / 64];          /* hashes of their first four */
 	uint32_t lengths; /* bit n: some prefix has n bytes */
+	/*
+	 * Set when some prefix may begin right after an ASCII word byte
+	 * (letter, digit, '_'). Otherwise every prefix begins with such a
+	 * byte and follows a \b: its match can only start at the start of
+	 * a word, and the scans look at those positions alone.
+	 */
+	int free_start;
 	unsigned nfirst;  /* distinct first bytes, up to RARE_FIRST + 1 */
 	unsigned char first[RARE_FIRST];     /* them, when that few */
 };
@@ -74,6 +81,7 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
  */
 struct strip_prefilter_set {
 	uint64_t quads[65536 / 64];
+	int free_start;   /* some filter of the set has it */
 };
 
 /* Whether pf looks for every prefix by its first four bytes (it may then

@@ -549,6 +549,66 @@ static void wb_classify_avx2(const unsigned char *p, struct wb_class *k,
 }
 #endif
 
+#ifdef WB_AVX2
+__attribute__((target("avx2")))
+static uint64_t word_bits_avx2(const unsigned char *p, uint64_t *lead)
+{
+	uint64_t m = 0;
+	unsigned h;
+
+	*lead = 0;
+	for (h = 0; h < 2; h++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		__m256i lx = _mm256_or_si256(x, _mm256_set1_epi8(0x20));
+		__m256i v = _mm256_or_si256(
+			_mm256_and_si256(
+				_mm256_cmpgt_epi8(lx, _mm256_set1_epi8('a' - 1)),
+				_mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), lx)),
+			_mm256_and_si256(
+				_mm256_cmpgt_epi8(x, _mm256_set1_epi8('0' - 1)),
+				_mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), x)));
+
+		v = _mm256_or_si256(v, _mm256_cmpeq_epi8(x,
+							 _mm256_set1_epi8('_')));
+		m |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (32 * h);
+		/* 0xC0 and up: from 0x80 up, with bit 6 set too */
+		v = _mm256_and_si256(x, _mm256_slli_epi16(x, 1));
+		*lead |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) <<
+			 (32 * h);
+	}
+	return m;
+}
+#endif
+
+uint64_t strip_word_bits(const char *s, size_t n, uint64_t *lead)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char pad[64];
+	uint64_t m = 0;
+	unsigned j;
+
+	*lead = 0;
+	if (n < 64) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, p, n);
+		p = pad;
+	}
+#ifdef WB_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		return word_bits_avx2(p, lead);
+#endif
+	for (j = 0; j < 8; j++) {
+		uint64_t x = swar_load(p + 8 * j);
+		uint64_t ascii = ~x & SWAR_HIGH, x7 = x & ~SWAR_HIGH;
+		uint64_t w = swar_range7(x7 | 0x20 * SWAR_ONES, 'a', 'z') |
+			     swar_range7(x7, '0', '9') | swar_eq7(x7, '_');
+
+		m |= swar_pack(w & ascii) << (8 * j);
+		*lead |= swar_pack(x & x << 1 & SWAR_HIGH) << (8 * j);
+	}
+	return m;
+}
+
 /* The first set bit of m[] at or after bit i, or nb * 64. */
 static inline size_t wb_next(const uint64_t *m, size_t nb, size_t i)
 {

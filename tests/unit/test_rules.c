@@ -312,6 +312,15 @@ static void test_prefilter(void **state)
 		"(?:(?:ab|cd)e|fg(?:h|ij))k",
 		"caf\xc3\xa9 (?:au lait|cr\xc3\xa8me)",
 		"a{0,1}bc|(?:xy){1}z",
+		/* matches begin at the start of a word: scans skip the
+		 * bytes after an ASCII word byte */
+		"\\b(?:news|mail|\xd0\xbf\xd0\xbe\xd0\xb4\xd0\xbf\xd0\xb8\xd1\x81\xd0\xba\xd0\xb0|\xc3\xa9t\xc3\xa9s?)\\b",
+		"(?:\\b(?:keep|go) on\\s*)?\\b(?:list|table) of",
+		"\\b(?:-?spam|ham|jam)s",
+	};
+	/* whether good[i] may match after an ASCII word byte */
+	static const int free_start[] = {
+		0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1,
 	};
 	static const char *const bad[] = {
 		"\\w+ing", ".ab", "[ab]cd", "a|bc", "(?i)abc", "\\d\\d\\d",
@@ -328,50 +337,75 @@ static void test_prefilter(void **state)
 		"abek cdek fghk fgijk fgk",
 		"un caf\xc3\xa9 au lait, un caf\xc3\xa9 cr\xc3\xa8me",
 		"abc bc xyz xyxyz",
+		"news anews news_ _news 1news \xd0\xb0\xd0\xbf\xd0\xbe\xd0\xb4\xd0\xbf\xd0\xb8\xd1\x81\xd0\xba\xd0\xb0 "
+		"\xd0\xbf\xd0\xbe\xd0\xb4\xd0\xbf\xd0\xb8\xd1\x81\xd0\xba\xd0\xb0 x\xc3\xa9t\xc3\xa9s \xc3\xa9t\xc3\xa9, \xc3\xa0\xc3\xa9t\xc3\xa9",
+		"a list of, keep on list of, golist of go on  table of xlist of",
+		"spams -spams x-spams hams ahams jams",
+		"amail mail, \xc3\xa0mail",
 	};
 	const size_t nsubj = sizeof(subjects) / sizeof(subjects[0]);
 	unsigned seed = 1;
 	size_t i, j, k, pos;
 
 	(void)state;
+	assert_int_equal(sizeof(good) / sizeof(good[0]),
+			 sizeof(free_start) / sizeof(free_start[0]));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct strip_prefilter *pf = calloc(1, sizeof(*pf));
+		struct strip_prefilter_set *set = malloc(sizeof(*set));
 		pcre2_match_data *md;
 		pcre2_code *code;
 		PCRE2_SIZE eo;
 		int ec;
 
 		assert_non_null(pf);
+		assert_non_null(set);
 		if (strip_prefilter_add(pf, good[i], strlen(good[i])))
 			fail_msg("'%s' should be filterable", good[i]);
+		if (pf->free_start != free_start[i])
+			fail_msg("%zu: free_start %d", i, pf->free_start);
+		memset(set, 0, sizeof(*set));
+		strip_prefilter_set_add(set, pf);
 		code = pcre2_compile((PCRE2_SPTR)good[i], PCRE2_ZERO_TERMINATED,
 				     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
 		assert_non_null(code);
 		md = pcre2_match_data_create_from_pattern(code, NULL);
 		for (j = 0; j < nsubj + NRANDOM; j++) {
-			char rnd[24];
+			char rnd[160];
 			const char *t = j < nsubj ? subjects[j] : rnd;
-			size_t len;
+			size_t len, rlen = j % 16 ? 24 : sizeof(rnd);
+			uint32_t qpos[256];
+			size_t nq;
 
-			/* random lines of the pattern's own bytes */
+			/* random lines of the pattern's own bytes, some
+			 * longer than the scans' 64-byte steps */
 			if (j >= nsubj) {
 				len = strlen(good[i]);
-				for (k = 0; k + 1 < sizeof(rnd); k++) {
+				for (k = 0; k + 1 < rlen; k++) {
 					seed = seed * 1103515245u + 12345u;
 					rnd[k] = good[i][(seed >> 16) % len];
 				}
 				rnd[k] = '\0';
 			}
 			len = strlen(t);
+			nq = strip_prefilter_scan(set, t, len, qpos, 256);
 			for (pos = 0; pos < len; pos++) {
 				int rc = pcre2_match(code, (PCRE2_SPTR)t, len,
 						     pos, PCRE2_ANCHORED, md,
 						     NULL);
 				size_t next;
 
+				/* the shared scan's positions give the
+				 * filter's own answer */
+				next = strip_prefilter_next(pf, t, len, pos);
+				if (strip_prefilter_quad_only(pf))
+					assert_int_equal(
+						strip_prefilter_next_in(
+							pf, t, len, pos, qpos,
+							nq),
+						next);
 				if (rc < 0)
 					continue;
-				next = strip_prefilter_next(pf, t, len, pos);
 				if (next != pos)
 					fail_msg("'%s' matches '%s' at %zu, "
 						 "filter says %zu", good[i], t,
@@ -380,6 +414,7 @@ static void test_prefilter(void **state)
 		}
 		pcre2_match_data_free(md);
 		pcre2_code_free(code);
+		free(set);
 		free(pf);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
