@@ -52,6 +52,34 @@ static inline unsigned swar_first(uint64_t m)
 {
 	return (unsigned)__builtin_ctzll(m) / 8;
 }
+
+/*
+ * Eight bytes of x equal to c (c < 0x80), as high bits, exact in every
+ * byte for bytes under 0x80 (no borrow runs between bytes, unlike
+ * swar_eq()).
+ */
+static inline uint64_t swar_eq7(uint64_t x7, unsigned char c)
+{
+	uint64_t y = x7 ^ (c * SWAR_ONES);
+	uint64_t low7 = ~SWAR_HIGH;
+
+	return ~(((y & low7) + low7) | y) & SWAR_HIGH;
+}
+
+/* The high bits of eight bytes, packed into the low eight bits: the
+ * multiplier moves bit 8i + 7 to bit 56 + i and adds nothing else there. */
+static inline uint64_t swar_pack(uint64_t m)
+{
+	return ((m >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+/* The high bit of each byte of x7 (bytes under 0x80) from lo to hi. */
+static inline uint64_t swar_range7(uint64_t x7, unsigned char lo,
+				   unsigned char hi)
+{
+	return (x7 + (0x80 - lo) * SWAR_ONES) &
+	       ~(x7 + (0x80 - hi - 1) * SWAR_ONES) & SWAR_HIGH;
+}
 #endif
 
 #endif

@@ -124,6 +124,111 @@ static size_t skip_plain(const unsigned char *p, size_t i, size_t len)
 	return i;
 }
 
+#ifdef STRIP_SWAR
+/*
+ * The same bytes for a whole line at once, 64 to a word of bits (bit k
+ * of stop[b]: byte 64 b + k), for lines up to SEG_STOPS_MAX bytes: one
+ * pass that compares 32 bytes at a time where the CPU can, then a scan
+ * of bits from one stop to the next instead of eight bytes at a time.
+ */
+#define SEG_STOPS_MAX 4096
+
+static uint64_t stops_swar(const unsigned char *p)
+{
+	uint64_t m = 0;
+	unsigned j;
+
+	for (j = 0; j < 8; j++) {
+		uint64_t x = swar_load(p + 8 * j), x7 = x & ~SWAR_HIGH;
+		uint64_t ascii = ~x & SWAR_HIGH;
+		uint64_t stop = ((swar_range7(x7, 'A', 'Z') |
+				  swar_eq7(x7, '|')) & ascii) |
+				(x & SWAR_HIGH);
+
+		m |= swar_pack(stop) << (8 * j);
+	}
+	return m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define SEG_AVX2 1
+
+__attribute__((target("avx2")))
+static uint64_t stops_avx2(const unsigned char *p)
+{
+	uint64_t m = 0;
+	unsigned h;
+
+	for (h = 0; h < 2; h++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		/* bytes from 0x80 up are negative: no capital, but stops */
+		__m256i v = _mm256_or_si256(
+			_mm256_and_si256(
+				_mm256_cmpgt_epi8(x, _mm256_set1_epi8('A' - 1)),
+				_mm256_cmpgt_epi8(_mm256_set1_epi8('Z' + 1), x)),
+			_mm256_cmpeq_epi8(x, _mm256_set1_epi8('|')));
+
+		v = _mm256_or_si256(v, x);
+		m |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (32 * h);
+	}
+	return m;
+}
+#endif
+
+/* The stops of p[0..len) (len <= SEG_STOPS_MAX) into stop[]; returns the
+ * number of words of bits. */
+static size_t line_stops(const unsigned char *p, size_t len, uint64_t *stop)
+{
+	size_t nb = (len + 63) / 64, b;
+	int avx2 = 0;
+
+#ifdef SEG_AVX2
+	avx2 = __builtin_cpu_supports("avx2");
+#endif
+	for (b = 0; b < nb; b++) {
+		unsigned char pad[64];
+		const unsigned char *q = p + 64 * b;
+
+		/* zero, past the end, stops nothing; eight bytes at a time
+		 * there, so that every line takes both ways */
+		if (len - 64 * b < 64) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, q, len - 64 * b);
+			stop[b] = stops_swar(pad);
+			continue;
+		}
+#ifdef SEG_AVX2
+		if (avx2) {
+			stop[b] = stops_avx2(q);
+			continue;
+		}
+#endif
+		(void)avx2;
+		stop[b] = stops_swar(q);
+	}
+	return nb;
+}
+
+/* skip_plain() from the line's stops: the first at or after i, or len. */
+static size_t skip_stops(const uint64_t *stop, size_t nb, size_t i,
+			 size_t len)
+{
+	size_t b = i / 64;
+	uint64_t x;
+
+	if (b >= nb)
+		return len;
+	x = stop[b] & (~0ull << (i % 64));
+	while (!x) {
+		if (++b == nb)
+			return len;
+		x = stop[b];
+	}
+	return b * 64 + (size_t)__builtin_ctzll(x);
+}
+#endif
+
 int strip_segments(const char *s, size_t len,
 		   int (*fn)(void *ctx, size_t off, size_t len,
 			     unsigned flags),
@@ -136,6 +241,14 @@ int strip_segments(const char *s, size_t len,
 	size_t start = 0, i1 = 0, i2, i3, j, run, t;
 	unsigned lower = 0, flags = 0;
 	int rc;
+#ifdef STRIP_SWAR
+	uint64_t stop[SEG_STOPS_MAX / 64];
+	size_t nstop = 0;
+	int bits = len <= SEG_STOPS_MAX;
+
+	if (bits)
+		nstop = line_stops(p, len, stop);
+#endif
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
@@ -148,7 +261,12 @@ int strip_segments(const char *s, size_t len,
 		 * next character looks back at, the last two and the
 		 * lowercase letters ending the run
 		 */
+#ifdef STRIP_SWAR
+		j = bits ? skip_stops(stop, nstop, i1, len) :
+			   skip_plain(p, i1, len);
+#else
 		j = skip_plain(p, i1, len);
+#endif
 		if (j > i1) {
 			run = j - i1;
 			for (t = 0; t < run && t < GLUE_MIN_LOWER &&
