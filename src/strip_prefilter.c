@@ -50,6 +50,21 @@ static int is_word_byte(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '_';
 }
 
+/* Add byte c to a list of free first bytes, or set *free when full. */
+static void add_free_first(unsigned char *first, unsigned *n, int *free,
+			   unsigned char c)
+{
+	unsigned k;
+
+	for (k = 0; k < *n; k++)
+		if (first[k] == c)
+			return;
+	if (*n == FREE_FIRST)
+		*free = 1;
+	else
+		first[(*n)++] = c;
+}
+
 /*
  * Record a prefix of n bytes (PREFIX_MIN <= n <= PREFIX_MAX); word: a \b
  * comes before it and its first character is a word character (to \b,
@@ -64,7 +79,8 @@ static void set_prefix(struct strip_prefilter *pf, const unsigned char *t,
 	int i;
 
 	if (!word)
-		pf->free_start = 1;
+		add_free_first(pf->free_first, &pf->nfree_first,
+			       &pf->free_start, t[0]);
 
 	for (i = 0; i < n; i++)
 		h = step(h, t[i]);
@@ -212,6 +228,44 @@ static void walk_join(struct walk *w, const char *a, size_t an,
 	free(buf);
 }
 
+/*
+ * Whether the lookbehind src[0..n) ("(?<=...)") looks back one character
+ * and fails after every ASCII word byte: then, like \b before a word
+ * character, it lets no match start right after one. Asked of PCRE2.
+ */
+static int behind_no_word(const char *src, size_t n)
+{
+	pcre2_match_data *md = NULL;
+	uint32_t back = 0;
+	int ec, rc = 0;
+	PCRE2_SIZE eo;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)src, n,
+					 RULE_COMPILE_OPTS, &ec, &eo, NULL);
+	unsigned c;
+
+	if (!code || pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND,
+					&back) || back != 1)
+		goto out;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		goto out;
+	for (c = 0; c < 0x80; c++) {
+		unsigned char t = (unsigned char)c;
+
+		if (!is_word_byte(t))
+			continue;
+		/* the empty text after c */
+		if (pcre2_match(code, &t, 1, 1, PCRE2_ANCHORED, md,
+				NULL) >= 0)
+			goto out;
+	}
+	rc = 1;
+out:
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	return rc;
+}
+
 /* Walk a sequence without top-level '|'. */
 static void walk_seq_in(struct walk *w, const char *s, size_t n,
 			unsigned char *acc, int accn, int depth)
@@ -264,6 +318,9 @@ static void walk_seq_in(struct walk *w, const char *s, size_t n,
 					w->failed = 1;
 					return;
 				}
+				if (!accn && s[i + 2] == '<' && s[i + 3] == '=' &&
+				    behind_no_word(s + i, end + 1 - i))
+					w->bound = 1;
 				i = end + 1;
 				continue;
 			}
@@ -519,18 +576,21 @@ static int prefix_at(const struct strip_prefilter *pf, const unsigned char *p,
 }
 
 /*
- * The positions of p[base..len) (base < len) where a word may start, with
- * room for PREFIX_QUAD bytes: bit k for position base + k. They hold an
- * ASCII word byte or the first byte of a longer character, and do not
- * follow an ASCII word byte.
+ * The positions of p[base..len) (base < len) where a prefix may start,
+ * with room for PREFIX_QUAD bytes: bit k for position base + k. Those
+ * that hold one of the free first bytes, and the starts of words: an
+ * ASCII word byte or the first byte of a longer character, not after an
+ * ASCII word byte.
  */
-static uint64_t word_starts(const unsigned char *p, size_t len, size_t base)
+static uint64_t word_starts(const unsigned char *p, size_t len, size_t base,
+			    const unsigned char *first, unsigned nfirst)
 {
 	size_t n = len - base < 64 ? len - base : 64;
-	uint64_t lead, m = strip_word_bits((const char *)p + base, n, &lead);
+	uint64_t lead, eq, m = strip_word_bits((const char *)p + base, n,
+					       first, nfirst, &lead, &eq);
 	uint64_t before = base && is_word_byte(p[base - 1]);
 
-	m = (m | lead) & ~(m << 1 | before);
+	m = ((m | lead) & ~(m << 1 | before)) | eq;
 	if (len - base < 64 + PREFIX_QUAD - 1)
 		m &= len - base >= PREFIX_QUAD ?
 		     ~0ull >> (64 - (len - base - PREFIX_QUAD + 1)) : 0;
@@ -545,7 +605,8 @@ static size_t next_quad_words(const struct strip_prefilter *pf,
 	size_t base;
 
 	for (base = start; base + PREFIX_QUAD <= len; base += 64) {
-		uint64_t m = word_starts(p, len, base);
+		uint64_t m = word_starts(p, len, base, pf->free_first,
+					 pf->nfree_first);
 
 		for (; m; m &= m - 1) {
 			size_t i = base + (size_t)__builtin_ctzll(m);
@@ -617,6 +678,9 @@ void strip_prefilter_set_add(struct strip_prefilter_set *set,
 	for (i = 0; i < sizeof(set->quads) / sizeof(*set->quads); i++)
 		set->quads[i] |= pf->quads[i];
 	set->free_start |= pf->free_start;
+	for (i = 0; i < pf->nfree_first; i++)
+		add_free_first(set->free_first, &set->nfree_first,
+			       &set->free_start, pf->free_first[i]);
 }
 
 size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
@@ -628,7 +692,9 @@ size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
 
 	if (!set->free_start) {
 		for (base = 0; base + PREFIX_QUAD <= len; base += 64) {
-			uint64_t m = word_starts(p, len, base);
+			uint64_t m = word_starts(p, len, base,
+						 set->free_first,
+						 set->nfree_first);
 
 			for (; m; m &= m - 1) {
 				unsigned k;

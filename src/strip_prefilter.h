@@ -25,6 +25,10 @@
  * many distinct ones (markup such as "{{", "<div", "[caption"). */
 #define RARE_FIRST 3
 
+/* First bytes of prefixes that may begin anywhere, searched alongside the
+ * starts of words (see struct strip_prefilter). */
+#define FREE_FIRST 4
+
 /* Prefixes this long or longer are also looked for by their first four
  * bytes, one hashed load per position. */
 #define PREFIX_QUAD 4
@@ -35,11 +39,16 @@ struct strip_prefilter {
 	uint64_t quads[65536 / 64];          /* hashes of their first four */
 	uint32_t lengths; /* bit n: some prefix has n bytes */
 	/*
-	 * Set when some prefix may begin right after an ASCII word byte
-	 * (letter, digit, '_'). Otherwise every prefix begins with such a
-	 * byte and follows a \b: its match can only start at the start of
-	 * a word, and the scans look at those positions alone.
+	 * A prefix that begins with a word character after a \b (or a
+	 * lookbehind of one character that no ASCII word byte passes)
+	 * cannot begin right after an ASCII word byte (letter, digit, '_'):
+	 * the scans look at the starts of words for those, and at the
+	 * bytes of free_first for the others, when there are at most
+	 * FREE_FIRST of these. free_start: there are more (every position
+	 * is scanned).
 	 */
+	unsigned char free_first[FREE_FIRST];
+	unsigned nfree_first;
 	int free_start;
 	unsigned nfirst;  /* distinct first bytes, up to RARE_FIRST + 1 */
 	unsigned char first[RARE_FIRST];     /* them, when that few */
@@ -81,7 +90,10 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
  */
 struct strip_prefilter_set {
 	uint64_t quads[65536 / 64];
-	int free_start;   /* some filter of the set has it */
+	/* the union of its filters' */
+	unsigned char free_first[FREE_FIRST];
+	unsigned nfree_first;
+	int free_start;
 };
 
 /* Whether pf looks for every prefix by its first four bytes (it may then

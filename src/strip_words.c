@@ -524,12 +524,14 @@ static void wb_classify_avx2(const unsigned char *p, struct wb_class *k,
 
 #ifdef WB_AVX2
 __attribute__((target("avx2")))
-static uint64_t word_bits_avx2(const unsigned char *p, uint64_t *lead)
+static uint64_t word_bits_avx2(const unsigned char *p,
+			       const unsigned char *eq, unsigned neq,
+			       uint64_t *lead, uint64_t *eqm)
 {
 	uint64_t m = 0;
-	unsigned h;
+	unsigned h, k;
 
-	*lead = 0;
+	*lead = *eqm = 0;
 	for (h = 0; h < 2; h++) {
 		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i lx = _mm256_or_si256(x, _mm256_set1_epi8(0x20));
@@ -548,27 +550,38 @@ static uint64_t word_bits_avx2(const unsigned char *p, uint64_t *lead)
 		v = _mm256_and_si256(x, _mm256_slli_epi16(x, 1));
 		*lead |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) <<
 			 (32 * h);
+		for (k = 0; k < neq; k++) {
+			v = _mm256_cmpeq_epi8(x, _mm256_set1_epi8((char)eq[k]));
+			*eqm |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) <<
+				(32 * h);
+		}
 	}
 	return m;
 }
 #endif
 
-uint64_t strip_word_bits(const char *s, size_t n, uint64_t *lead)
+uint64_t strip_word_bits(const char *s, size_t n, const unsigned char *eq,
+			 unsigned neq, uint64_t *lead, uint64_t *eqm)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned char pad[64];
 	uint64_t m = 0;
-	unsigned j;
+	unsigned j, k;
 
-	*lead = 0;
+	*lead = *eqm = 0;
 	if (n < 64) {
 		memset(pad, 0, sizeof(pad));
 		memcpy(pad, p, n);
 		p = pad;
 	}
 #ifdef WB_AVX2
-	if (__builtin_cpu_supports("avx2"))
-		return word_bits_avx2(p, lead);
+	if (__builtin_cpu_supports("avx2")) {
+		m = word_bits_avx2(p, eq, neq, lead, eqm);
+		/* a zero of the padding is no byte of the text */
+		if (n < 64)
+			*eqm &= ~0ull >> (64 - n);
+		return m;
+	}
 #endif
 	for (j = 0; j < 8; j++) {
 		uint64_t x = swar_load(p + 8 * j);
@@ -578,7 +591,16 @@ uint64_t strip_word_bits(const char *s, size_t n, uint64_t *lead)
 
 		m |= swar_pack(w & ascii) << (8 * j);
 		*lead |= swar_pack(x & x << 1 & SWAR_HIGH) << (8 * j);
+		for (k = 0; k < neq; k++) {
+			uint64_t y = x ^ (eq[k] * SWAR_ONES);
+
+			/* a zero byte of y, exactly: no carry between */
+			y = ~(((y & ~SWAR_HIGH) + ~SWAR_HIGH) | y) & SWAR_HIGH;
+			*eqm |= swar_pack(y) << (8 * j);
+		}
 	}
+	if (n < 64)
+		*eqm &= ~0ull >> (64 - n);
 	return m;
 }
 

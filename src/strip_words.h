@@ -67,10 +67,12 @@ size_t strip_words_hash_isa(const char *s, size_t len, uint64_t *hash,
 
 /*
  * The ASCII word bytes (letters, digits, '_') of s[0..n), n <= 64: bit k
- * for s[k], none past n; and into *lead, the first bytes of characters
- * of more than one byte (0xC0 and up).
+ * for s[k], none past n; into *lead, the first bytes of characters of
+ * more than one byte (0xC0 and up), and into *eqm, the bytes equal to
+ * one of eq[0..neq).
  */
-uint64_t strip_word_bits(const char *s, size_t n, uint64_t *lead);
+uint64_t strip_word_bits(const char *s, size_t n, const unsigned char *eq,
+			 unsigned neq, uint64_t *lead, uint64_t *eqm);
 
 /* Hash of the folded form of the word at w[0..len) (valid UTF-8). */
 uint64_t strip_word_hash(const char *w, size_t len);
