@@ -1021,16 +1021,24 @@ static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 	const char *s = st->work.buf + g->off;
 	size_t k;
 
+	unsigned alnum = 0, caps = 0, stop = 0;
+
 	g->chars = count_chars(s, g->len);
 	g->sentence = ends_sentence(s, g->len);
+	/* sums without a branch: each test is a coin toss to the branch
+	 * predictor, word after word */
 	for (k = g->word0; k < g->word0 + g->words; k++) {
-		if (st->wflags[k] & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER))
-			g->alnum++;
-		if (st->wflags[k] & STRIP_WORD_UPPER)
-			g->caps++;
-		if (lang >= 0 && lang < 32 && (st->wlangs[k] >> lang & 1u))
-			g->stop++;
+		unsigned f = st->wflags[k];
+
+		alnum += (f & (STRIP_WORD_ALPHA | STRIP_WORD_NUMBER)) != 0;
+		caps += (f & STRIP_WORD_UPPER) != 0;
 	}
+	if (lang >= 0 && lang < 32)
+		for (k = g->word0; k < g->word0 + g->words; k++)
+			stop += st->wlangs[k] >> lang & 1u;
+	g->alnum += alnum;
+	g->caps += caps;
+	g->stop += stop;
 }
 
 static enum cls classify(const struct seg *g, int lang)
