@@ -576,37 +576,41 @@ static int prefix_at(const struct strip_prefilter *pf, const unsigned char *p,
 }
 
 /*
- * The positions of p[base..len) (base < len) where a prefix may start,
- * with room for PREFIX_QUAD bytes: bit k for position base + k. Those
- * that hold one of the free first bytes, and the starts of words: an
- * ASCII word byte or the first byte of a longer character, not after an
- * ASCII word byte.
+ * The positions of p[base..len) (base < len) with room for PREFIX_QUAD
+ * bytes where a prefix may start: bit k for position base + k. Every one
+ * when free; otherwise those that hold one of the free first bytes, and
+ * the starts of words: an ASCII word byte or the first byte of a longer
+ * character, not after an ASCII word byte.
  */
-static uint64_t word_starts(const unsigned char *p, size_t len, size_t base,
-			    const unsigned char *first, unsigned nfirst)
+static uint64_t scan_bits(const unsigned char *p, size_t len, size_t base,
+			  const unsigned char *first, unsigned nfirst,
+			  int free)
 {
 	size_t n = len - base < 64 ? len - base : 64;
-	uint64_t lead, eq, m = strip_word_bits((const char *)p + base, n,
-					       first, nfirst, &lead, &eq);
-	uint64_t before = base && is_word_byte(p[base - 1]);
+	uint64_t lead, eq, m = ~0ull;
 
-	m = ((m | lead) & ~(m << 1 | before)) | eq;
+	if (!free) {
+		uint64_t before = base && is_word_byte(p[base - 1]);
+
+		m = strip_word_bits((const char *)p + base, n, first, nfirst,
+				    &lead, &eq);
+		m = ((m | lead) & ~(m << 1 | before)) | eq;
+	}
 	if (len - base < 64 + PREFIX_QUAD - 1)
 		m &= len - base >= PREFIX_QUAD ?
 		     ~0ull >> (64 - (len - base - PREFIX_QUAD + 1)) : 0;
 	return m;
 }
 
-/* next_quad() of a filter without free_start: word starts only. */
-static size_t next_quad_words(const struct strip_prefilter *pf,
-			      const unsigned char *p, size_t len,
-			      size_t start)
+/* strip_prefilter_next() when every prefix has PREFIX_QUAD bytes or more. */
+static size_t next_quad(const struct strip_prefilter *pf,
+			const unsigned char *p, size_t len, size_t start)
 {
 	size_t base;
 
 	for (base = start; base + PREFIX_QUAD <= len; base += 64) {
-		uint64_t m = word_starts(p, len, base, pf->free_first,
-					 pf->nfree_first);
+		uint64_t m = scan_bits(p, len, base, pf->free_first,
+				       pf->nfree_first, pf->free_start);
 
 		for (; m; m &= m - 1) {
 			size_t i = base + (size_t)__builtin_ctzll(m);
@@ -616,24 +620,6 @@ static size_t next_quad_words(const struct strip_prefilter *pf,
 			    prefix_at(pf, p, len, i))
 				return i;
 		}
-	}
-	return (size_t)-1;
-}
-
-/* strip_prefilter_next() when every prefix has PREFIX_QUAD bytes or more. */
-static size_t next_quad(const struct strip_prefilter *pf,
-			const unsigned char *p, size_t len, size_t start)
-{
-	size_t i;
-
-	if (!pf->free_start)
-		return next_quad_words(pf, p, len, start);
-	for (i = start; i + PREFIX_QUAD <= len; i++) {
-		unsigned k = quad_of(p + i);
-
-		if ((pf->quads[k / 64] >> (k % 64) & 1u) &&
-		    prefix_at(pf, p, len, i))
-			return i;
 	}
 	return (size_t)-1;
 }
@@ -663,7 +649,6 @@ size_t strip_prefilter_next(const struct strip_prefilter *pf, const char *s,
 	}
 	return (size_t)-1;
 }
-
 int strip_prefilter_quad_only(const struct strip_prefilter *pf)
 {
 	return pf->nfirst > RARE_FIRST &&
@@ -688,36 +673,22 @@ size_t strip_prefilter_scan(const struct strip_prefilter_set *set,
 			    size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i, base, n = 0;
+	size_t base, n = 0;
 
-	if (!set->free_start) {
-		for (base = 0; base + PREFIX_QUAD <= len; base += 64) {
-			uint64_t m = word_starts(p, len, base,
-						 set->free_first,
-						 set->nfree_first);
+	for (base = 0; base + PREFIX_QUAD <= len; base += 64) {
+		uint64_t m = scan_bits(p, len, base, set->free_first,
+				       set->nfree_first, set->free_start);
 
-			for (; m; m &= m - 1) {
-				unsigned k;
+		for (; m; m &= m - 1) {
+			size_t i = base + (size_t)__builtin_ctzll(m);
+			unsigned k = quad_of(p + i);
 
-				i = base + (size_t)__builtin_ctzll(m);
-				k = quad_of(p + i);
-				if (!(set->quads[k / 64] >> (k % 64) & 1u))
-					continue;
-				if (n == cap)
-					return cap + 1;
-				pos[n++] = (uint32_t)i;
-			}
+			if (!(set->quads[k / 64] >> (k % 64) & 1u))
+				continue;
+			if (n == cap)
+				return cap + 1;
+			pos[n++] = (uint32_t)i;
 		}
-		return n;
-	}
-	for (i = 0; i + PREFIX_QUAD <= len; i++) {
-		unsigned k = quad_of(p + i);
-
-		if (!(set->quads[k / 64] >> (k % 64) & 1u))
-			continue;
-		if (n == cap)
-			return cap + 1;
-		pos[n++] = (uint32_t)i;
 	}
 	return n;
 }
