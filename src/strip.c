@@ -1019,9 +1019,8 @@ static int detect_lang(const struct dedup_stripper *st)
 static void measure(struct dedup_stripper *st, struct seg *g, int lang)
 {
 	const char *s = st->work.buf + g->off;
-	size_t k;
-
 	unsigned alnum = 0, caps = 0, stop = 0;
+	size_t k;
 
 	g->chars = count_chars(s, g->len);
 	g->sentence = ends_sentence(s, g->len);
