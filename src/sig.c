@@ -880,19 +880,31 @@ static size_t word_shape(const char *s, size_t len, uint32_t stem,
 			 size_t *cut, int *underscore)
 {
 	size_t i, chars = 0, starts = 0;
+	unsigned char any = 0;
 	int us = 0;
 
+	/*
+	 * Most words are ASCII: a character a byte. Their test is a loop
+	 * without a branch, the general one branches on every byte.
+	 */
+	for (i = 0; i < len; i++) {
+		any |= (unsigned char)s[i];
+		us |= s[i] == '_';
+	}
+	*underscore = us;
+	if (any < 0x80) {
+		*cut = len > stem ? stem : len;
+		return len;
+	}
 	*cut = len;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int start = (c & 0xC0) != 0x80;
 
-		us |= c == '_';
 		chars += start;
 		if ((start || !i) && starts++ == stem)
 			*cut = i;
 	}
-	*underscore = us;
 	return chars;
 }
 
@@ -1282,27 +1294,39 @@ static void sort_occ(struct dedup_sigbuilder *b)
 	}
 }
 
-/* Sort occurrences and sum them per term; returns the distinct count. */
-static size_t sum_terms(struct dedup_sigbuilder *b)
+/*
+ * Sort occurrences and sum them per term; returns the distinct count. The
+ * ids, in order, also go to ids[] (the frequency lookups' keys).
+ */
+static size_t sum_terms(struct dedup_sigbuilder *b, uint32_t *ids)
 {
+	struct occ cur, o;
 	size_t i, m = 0;
 
 	if (!b->nocc)
 		return 0;
 	sort_occ(b);
 	/*
-	 * Without a branch on whether a term repeats: an occurrence of the
-	 * term at m adds its weight, another one adds 0 (weights are
-	 * positive: the sum stays the same float) and takes the next slot.
+	 * Without a branch on whether a term repeats: the term being summed
+	 * stays in a register and is stored at m every step, m moving on
+	 * when the next term differs. Reading back the slot just written
+	 * made each step wait for the store of the one before. Weights are
+	 * added in text order, as the sort is stable.
 	 */
+	cur = b->occ[0];
 	for (i = 1; i < b->nocc; i++) {
-		struct occ o = b->occ[i];
-		int same = o.term == b->occ[m].term;
+		int same;
 
-		b->occ[m].w += same ? o.w : 0.0f;
+		o = b->occ[i];
+		same = o.term == cur.term;
+		b->occ[m] = cur;
+		ids[m] = cur.term;
 		m += !same;
-		b->occ[m] = same ? b->occ[m] : o;
+		cur.w = same ? cur.w + o.w : o.w;
+		cur.term = o.term;
 	}
+	b->occ[m] = cur;
+	ids[m] = cur.term;
 	return m + 1;
 }
 
@@ -1629,29 +1653,27 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	if (occurrences(b, toks, lang, site, &nwords))
 		goto nomem;
 	s->nwords = nwords;
-	n = sum_terms(b);
-	s->ndistinct = (uint32_t)n;
-	if (n > b->wbufalloc) {
+	/* at most as many distinct terms as occurrences */
+	if (b->nocc > b->wbufalloc) {
 		free(b->wbuf);
 		free(b->ibuf);
 		free(b->kbuf);
-		b->wbuf = malloc(n * sizeof(*b->wbuf));
-		b->ibuf = malloc(n * sizeof(*b->ibuf));
-		b->kbuf = malloc(n * sizeof(*b->kbuf));
-		b->wbufalloc = b->wbuf && b->ibuf && b->kbuf ? n : 0;
+		b->wbuf = malloc(b->nocc * sizeof(*b->wbuf));
+		b->ibuf = malloc(b->nocc * sizeof(*b->ibuf));
+		b->kbuf = malloc(b->nocc * sizeof(*b->kbuf));
+		b->wbufalloc = b->wbuf && b->ibuf && b->kbuf ? b->nocc : 0;
 		if (!b->wbufalloc)
 			goto nomem;
 	}
-	if (df) {
-		/*
-		 * ibuf first holds the terms' document counts, all looked
-		 * up at once (the loads of a large table overlap); count i
-		 * is read before a kept index (keep <= i) goes over it.
-		 */
-		for (i = 0; i < n; i++)
-			b->ibuf[i] = b->occ[i].term;
+	n = sum_terms(b, b->ibuf);
+	s->ndistinct = (uint32_t)n;
+	/*
+	 * ibuf holds the terms' ids, then their document counts, all looked
+	 * up at once (the loads of a large table overlap); count i is read
+	 * before a kept index (keep <= i) goes over it.
+	 */
+	if (df)
 		dedup_df_get_many(df, b->ibuf, n, b->ibuf);
-	}
 	for (i = 0; i < n; i++) {
 		double tf = term_freq(b, b->occ[i].w), idf = 1;
 
