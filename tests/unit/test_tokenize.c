@@ -858,6 +858,52 @@ static void test_random_codepoints(void **state)
 	}
 }
 
+/*
+ * Runs of ASCII bytes around the lane's 16- and 8-byte steps: words of 1
+ * to 40 bytes drawn from the letters and digits at the ends of their
+ * ranges, "@", and the bytes just outside them, every ASCII byte now and
+ * then, a non-ASCII letter or mark rarely, so that a word stops at any
+ * place of a step, on any kind of byte.
+ */
+static void test_ascii_steps(void **state)
+{
+	static const char edge[] = "@AZaz09mM/:?[`{\x7f ";
+	static const char *const other[] = {
+		"\xc3\xa9", "\xc3\x9c", "\xcc\x81", "\xe2\x80\x99",
+		"\xc2\xa0", "\xd0\x96",
+	};
+	struct fixture *f = *state;
+	char buf[1024];
+	int iter;
+
+	for (iter = 0; iter < 20000 * scale; iter++) {
+		size_t len = 0;
+		int w, nw = 1 + (int)rnd(12);
+
+		for (w = 0; w < nw && len < sizeof(buf) - 100; w++) {
+			int k, nl = 1 + (int)rnd(40);
+
+			for (k = 0; k < nl; k++) {
+				uint32_t r = rnd(64);
+
+				if (r < 40)
+					buf[len++] = "aeStZ9@Az0"[rnd(10)];
+				else if (r < 56)
+					buf[len++] = edge[rnd(sizeof(edge) - 1)];
+				else if (r < 62)
+					buf[len++] = (char)(1 + rnd(0x7F));
+				else
+					len += (size_t)sprintf(buf + len, "%s",
+						other[rnd(sizeof(other) /
+							  sizeof(other[0]))]);
+			}
+			buf[len++] = " ,.\n"[rnd(4)];
+		}
+		if (same_both_ways(f, buf, len))
+			fail_msg("ASCII steps case %d differs", iter);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -877,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_random_mix),
 		cmocka_unit_test(test_random_codepoints),
 		cmocka_unit_test(test_random_words),
+		cmocka_unit_test(test_ascii_steps),
 		cmocka_unit_test(test_shared_corpora),
 	};
 
