@@ -100,7 +100,7 @@ struct dedup_sigbuilder {
 	double idf[IDF_CACHE];  /* IDF by document count, NAN: not yet */
 	uint32_t idf_hd[IDF_HIGH]; /* count in each slot, 0: empty */
 	double idf_hv[IDF_HIGH];   /* its IDF */
-	double ln_half[LN_HALVES]; /* ln(k / 2), for term frequencies */
+	double tf_half[LN_HALVES]; /* term_freq() of k / 2 */
 	struct termslot tcache[TERM_CACHE];
 	uint32_t *wterm;        /* per token: term id, stopwords aside */
 	uint32_t *wlangs;       /* per token: stopword languages */
@@ -747,8 +747,8 @@ dedup_status dedup_sigbuilder_new(struct dedup_sigbuilder **out,
 	b->nlangs = sw ? dedup_stopwords_nlangs(sw) : 0;
 	b->min_df = 2;
 	b->idf_docs = -1;
-	for (i = 1; i < LN_HALVES; i++)
-		b->ln_half[i] = log(i / 2.0);
+	for (i = 0; i < LN_HALVES; i++)
+		b->tf_half[i] = i < 2 ? i / 2.0 : 1 + log(i / 2.0);
 	b->mul = malloc(p->nperm * sizeof(*b->mul));
 	b->add = malloc(p->nperm * sizeof(*b->add));
 	b->hv = malloc((p->lsh_bands ? p->lsh_bands : 1) * sizeof(*b->hv));
@@ -1015,7 +1015,8 @@ static int doc_words(struct dedup_sigbuilder *b,
 			continue;
 		}
 		key++;
-		if (ts->key != key || ts->hash != t->hash) {
+		/* one branch, not one a field: a miss is a coin toss */
+		if ((ts->key ^ key) | (ts->hash ^ t->hash)) {
 			ts->hash = t->hash;
 			ts->key = key;
 			ts->term = term_nostop(b, t, toks->text.buf);
@@ -1523,21 +1524,29 @@ static void select_strongest(uint32_t *idx, size_t n, size_t k,
 			idx[m++] = idx[i];
 }
 
+/* Empty the IDF cache unless it holds the IDFs for N = ndocs. */
+static void idf_for(struct dedup_sigbuilder *b, double ndocs)
+{
+	size_t i;
+
+	if (b->idf_docs == ndocs)
+		return;
+	for (i = 0; i < IDF_CACHE; i++)
+		b->idf[i] = NAN;
+	memset(b->idf_hd, 0, sizeof(b->idf_hd));
+	b->idf_docs = ndocs;
+}
+
 /*
- * ln((N + 1) / d)^1.5, the same double whether cached or not. Counts up
- * to IDF_CACHE have a slot each; higher ones (the common words, looked up
- * in every document) share IDF_HIGH slots by their low bits.
+ * ln((N + 1) / d)^1.5, the same double whether cached or not (idf_for()
+ * has set N). Counts up to IDF_CACHE have a slot each; higher ones (the
+ * common words, looked up in every document) share IDF_HIGH slots by
+ * their low bits.
  */
 static double idf_of(struct dedup_sigbuilder *b, double ndocs, uint32_t d)
 {
 	size_t i;
 
-	if (b->idf_docs != ndocs) {
-		for (i = 0; i < IDF_CACHE; i++)
-			b->idf[i] = NAN;
-		memset(b->idf_hd, 0, sizeof(b->idf_hd));
-		b->idf_docs = ndocs;
-	}
 	if (d >= IDF_CACHE) {
 		i = d % IDF_HIGH;
 		if (b->idf_hd[i] != d) {
@@ -1553,16 +1562,17 @@ static double idf_of(struct dedup_sigbuilder *b, double ndocs, uint32_t d)
 
 /*
  * 1 + ln(c) for c >= 1, else c. Within the lead of a text the weights
- * summed are halves (1, 2 and 0.5 a word), whose logarithms are kept.
+ * summed are halves (1, 2 and 0.5 a word), whose term frequencies are
+ * kept, 0.5 (c) among them: one test for most terms.
  */
 static inline double term_freq(const struct dedup_sigbuilder *b, float c)
 {
 	float c2 = c * 2;
 
+	if (c2 < LN_HALVES && c2 == (float)(int)c2)
+		return b->tf_half[(int)c2];
 	if (c < 1)
 		return c;
-	if (c2 < LN_HALVES && c2 == (float)(int)c2)
-		return 1 + b->ln_half[(int)c2];
 	return 1 + log(c);
 }
 
@@ -1623,7 +1633,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			     struct dedup_sig *s, struct dedup_error *err)
 {
 	double ndocs = df ? (double)dedup_df_docs(df) : 0, norm = 0;
-	size_t n, i, keep = 0;
+	size_t n, i, j, shared = 0, keep = 0;
 	uint32_t nband;
 	XXH3_state_t body;
 	uint32_t nwords;
@@ -1672,27 +1682,41 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	 * up at once (the loads of a large table overlap); count i is read
 	 * before a kept index (keep <= i) goes over it.
 	 */
-	if (df)
+	if (df) {
 		dedup_df_get_many(df, b->ibuf, n, b->ibuf);
-	for (i = 0; i < n; i++) {
-		double tf = term_freq(b, b->occ[i].w), idf = 1;
-
-		if (df) {
+		idf_for(b, ndocs);
+		/*
+		 * The terms seen in enough documents, their indices into ibuf
+		 * and counts into kbuf, without a branch on each (a coin
+		 * toss for the predictor).
+		 */
+		for (i = 0; i < n; i++) {
 			uint32_t d = b->ibuf[i];
 
-			if (d < b->min_df) {
-				b->wbuf[i] = 0;
-				continue;
-			}
+			b->kbuf[shared] = d;
+			b->ibuf[shared] = (uint32_t)i;
+			shared += d >= b->min_df;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			b->ibuf[i] = (uint32_t)i;
+		shared = n;
+	}
+	/* weights; terms of weight 0 (an IDF of 0: in every document) go */
+	for (j = 0; j < shared; j++) {
+		double idf = 1;
+		uint32_t k = b->ibuf[j];
+
+		if (df) {
 			/* kept unshared terms weigh as if seen twice */
-			if (d < 2)
-				d = 2;
+			uint32_t d = b->kbuf[j] < 2 ? 2 : (uint32_t)b->kbuf[j];
+
 			/* N + 1: in a run of two, shared terms still count */
 			idf = idf_of(b, ndocs, d);
 		}
-		b->wbuf[i] = (float)(tf * idf);
-		if (b->wbuf[i] > 0)
-			b->ibuf[keep++] = (uint32_t)i;
+		b->wbuf[k] = (float)(term_freq(b, b->occ[k].w) * idf);
+		b->ibuf[keep] = k;
+		keep += b->wbuf[k] > 0;
 	}
 	if (keep > b->p.kterms) {
 		select_strongest(b->ibuf, keep, b->p.kterms, b->wbuf, b->occ,
