@@ -28,7 +28,6 @@
 #define MAX_TRIES 4    /* b + 1 for a crowded line, so many times */
 #define HUGE_PAGE (2u << 20)
 #define AHEAD 8        /* lookups of get_many() between its stages */
-#define RING 32        /* get_many()'s rings: a power of 2 > 3 * AHEAD */
 
 /* A key looked up: 0 is stored as 1, as df.c stores it. */
 static uint32_t mix_key(uint32_t k)
@@ -88,12 +87,9 @@ static uint32_t big_get(const struct df_frozen *f, uint32_t h)
 	return f->big[i].count;
 }
 
-/*
- * The count bits of the entry of the term mixed to h among entries
- * [lo, hi): cmax(f) when the count is in the side table, 0 if absent.
- */
-static uint32_t scan_entry(const struct df_frozen *f, uint32_t h, size_t lo,
-			   size_t hi)
+/* The count of the term mixed to h among entries [lo, hi). */
+static uint32_t scan(const struct df_frozen *f, uint32_t h, size_t lo,
+		     size_t hi)
 {
 	uint32_t want = h & (((uint32_t)1 << f->shift) - 1);
 	size_t i;
@@ -101,19 +97,12 @@ static uint32_t scan_entry(const struct df_frozen *f, uint32_t h, size_t lo,
 	for (i = lo; i < hi; i++) {
 		uint32_t e = f->ent[i];
 
-		if (e >> f->cbits == want)
-			return e & (uint32_t)cmax(f);
+		if (e >> f->cbits == want) {
+			e &= (uint32_t)cmax(f);
+			return e == cmax(f) ? big_get(f, h) : e;
+		}
 	}
 	return 0;
-}
-
-/* The count of the term mixed to h among entries [lo, hi). */
-static uint32_t scan(const struct df_frozen *f, uint32_t h, size_t lo,
-		     size_t hi)
-{
-	uint32_t e = scan_entry(f, h, lo, hi);
-
-	return e == cmax(f) ? big_get(f, h) : e;
 }
 
 /* The entries of h's bucket. */
@@ -147,18 +136,15 @@ void df_frozen_prefetch(const struct df_frozen *f, uint32_t key)
 }
 
 /*
- * Four stages a key apart by AHEAD: its line is asked for; the line read
- * and its entries asked for; its entry read, and for a count in the side
- * table (the common terms: with 4 bits of count, any term of 15 documents
- * or more) its slot there asked for; the count read. Rings of RING slots
- * carry a key's state between the stages. Counts are written three
- * stages behind the reads of keys.
+ * Three stages a key apart by AHEAD: its line is asked for, then read
+ * and its entries asked for, then its entries read. Each stage writes the
+ * ring slot the last stage has just used.
  */
 void df_frozen_get_many(const struct df_frozen *f, const uint32_t *keys,
 			size_t n, uint32_t *counts)
 {
-	uint32_t h[RING], e[RING], big = (uint32_t)cmax(f);
-	size_t lo[RING], hi[RING], i, k;
+	uint32_t h[2 * AHEAD];
+	size_t lo[AHEAD], hi[AHEAD], i, k;
 	unsigned j;
 
 	if (!f->nlines) {
@@ -166,27 +152,28 @@ void df_frozen_get_many(const struct df_frozen *f, const uint32_t *keys,
 			counts[i] = 0;
 		return;
 	}
-	for (i = 0; i < n + 3 * AHEAD; i++) {
-		if (i < n) {
-			h[i % RING] = mix_key(keys[i]);
-			df_prefetch(line_of(f, h[i % RING], &j));
+	for (k = 0; k < n && k < 2 * AHEAD; k++) {
+		h[k] = mix_key(keys[k]);
+		df_prefetch(line_of(f, h[k], &j));
+	}
+	for (k = 0; k < n && k < AHEAD; k++) {
+		bounds(f, h[k], &lo[k], &hi[k]);
+		df_prefetch(&f->ent[lo[k]]);
+	}
+	for (i = 0; i < n; i++) {
+		counts[i] = scan(f, h[i % (2 * AHEAD)], lo[i % AHEAD],
+				 hi[i % AHEAD]);
+		k = i + AHEAD;
+		if (k < n) {
+			bounds(f, h[k % (2 * AHEAD)], &lo[k % AHEAD],
+			       &hi[k % AHEAD]);
+			df_prefetch(&f->ent[lo[k % AHEAD]]);
 		}
-		k = i - AHEAD;
-		if (i >= AHEAD && k < n) {
-			bounds(f, h[k % RING], &lo[k % RING], &hi[k % RING]);
-			df_prefetch(&f->ent[lo[k % RING]]);
+		k = i + 2 * AHEAD;
+		if (k < n) {
+			h[k % (2 * AHEAD)] = mix_key(keys[k]);
+			df_prefetch(line_of(f, h[k % (2 * AHEAD)], &j));
 		}
-		k = i - 2 * AHEAD;
-		if (i >= 2 * AHEAD && k < n) {
-			e[k % RING] = scan_entry(f, h[k % RING], lo[k % RING],
-						 hi[k % RING]);
-			if (e[k % RING] == big)
-				df_prefetch(&f->big[h[k % RING] & f->bigmask]);
-		}
-		k = i - 3 * AHEAD;
-		if (i >= 3 * AHEAD)
-			counts[k] = e[k % RING] == big ?
-				big_get(f, h[k % RING]) : e[k % RING];
 	}
 }
 

@@ -1015,8 +1015,7 @@ static int doc_words(struct dedup_sigbuilder *b,
 			continue;
 		}
 		key++;
-		/* one branch, not one a field: a miss is a coin toss */
-		if ((ts->key ^ key) | (ts->hash ^ t->hash)) {
+		if (ts->key != key || ts->hash != t->hash) {
 			ts->hash = t->hash;
 			ts->key = key;
 			ts->term = term_nostop(b, t, toks->text.buf);
