@@ -1139,7 +1139,7 @@ static void content_words(struct dedup_sigbuilder *b,
 			}
 		}
 		kept[m] = (uint32_t)i;
-		m += b->wterm[i] != 0 && !(b->wlangs[i] & stop);
+		m += (b->wterm[i] != 0) & !(b->wlangs[i] & stop);
 	}
 	*n = m;
 }
@@ -1149,6 +1149,7 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		       int lang, const struct dedup_sitenames *site,
 		       uint32_t *nwords)
 {
+	static const double kind_w[4] = { 1, W_NAME, W_NUMBER, W_NUMBER };
 	uint32_t prev = 0, pos = 0, term;
 	size_t j, n;
 
@@ -1165,8 +1166,9 @@ static int occurrences(struct dedup_sigbuilder *b, const struct dedup_tokens *to
 		lead = pos <= LEAD_WORDS ? 1 : LEAD_WORDS / pos;
 		if (lead < TAIL_FLOOR)
 			lead = TAIL_FLOOR;
-		w = (t->flags & DEDUP_TOK_NUMBER) ? W_NUMBER :
-		    (t->flags & DEDUP_TOK_UPPER) ? W_NAME : 1;
+		/* by a table: names and numbers are met at random */
+		w = kind_w[!!(t->flags & DEDUP_TOK_NUMBER) << 1 |
+			   !!(t->flags & DEDUP_TOK_UPPER)];
 		if (push_occ(b, term, w * lead))
 			return -1;
 		if (prev && push_occ(b, dedup_sig_bigram(prev, term),
@@ -1317,12 +1319,23 @@ static size_t sum_terms(struct dedup_sigbuilder *b, uint32_t *ids)
 	for (i = 1; i < b->nocc; i++) {
 		int same;
 
+		uint32_t bits;
+
 		o = b->occ[i];
 		same = o.term == cur.term;
 		b->occ[m] = cur;
 		ids[m] = cur.term;
 		m += !same;
-		cur.w = same ? cur.w + o.w : o.w;
+		/*
+		 * o.w + (same ? cur.w : 0), by a mask rather than a branch
+		 * the compiler would make: o.w + 0 is o.w (weights are
+		 * positive), and the sum of two floats does not depend on
+		 * their order.
+		 */
+		memcpy(&bits, &cur.w, sizeof(bits));
+		bits &= -(uint32_t)same;
+		memcpy(&cur.w, &bits, sizeof(bits));
+		cur.w += o.w;
 		cur.term = o.term;
 	}
 	b->occ[m] = cur;
