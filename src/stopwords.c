@@ -268,28 +268,47 @@ int dedup_stopwords_detect_hashes(const struct dedup_stopwords *sw,
 	return tally_best(&t, sw);
 }
 
+#define DETECT_CHUNK 256 /* words of several lists set apart at a time */
+
 /*
  * The same tally, without a branch on whether a word is a stopword (a
  * coin toss to the branch predictor): a word of one list or of none
- * counts at the index of its lowest bit, 32 for none, and only words of
- * several lists take a branch.
+ * counts at the index of its lowest bit, 32 for none. Nor on whether it
+ * is in several lists (short words, "de", "a", "in": another coin toss):
+ * those go to a side list, written at every word and kept by a count,
+ * and are counted language by language, a loop of a fixed length.
  */
 int dedup_stopwords_detect_langs(const struct dedup_stopwords *sw,
 				 const uint32_t *langs, size_t n)
 {
 	struct tally t = { { 0 }, { 0 }, 0 };
 	unsigned hits[MAX_LANGS + 1] = { 0 };
-	size_t k;
+	uint32_t several[DETECT_CHUNK];
+	size_t k, i, end, ns;
 	int j;
 
-	for (k = 0; k < n; k++) {
-		uint32_t m = langs[k];
+	for (k = 0; k < n; k = end) {
+		end = n - k < DETECT_CHUNK ? n : k + DETECT_CHUNK;
+		ns = 0;
+		for (i = k; i < end; i++) {
+			uint32_t m = langs[i];
+			uint32_t multi = (m & (m - 1)) != 0;
 
-		if (m & (m - 1)) {
-			tally_add(&t, m);
-			continue;
+			several[ns] = m;
+			ns += multi;
+			/* a word of several lists counts as none here */
+			hits[low_bit((uint64_t)(m & (multi - 1)) |
+				     1ull << MAX_LANGS)]++;
 		}
-		hits[low_bit((uint64_t)m | 1ull << MAX_LANGS)]++;
+		t.any += (unsigned)ns;
+		/* a language at a time: a sum the compiler vectorizes */
+		for (j = 0; j < sw->nlangs; j++) {
+			unsigned c = 0;
+
+			for (i = 0; i < ns; i++)
+				c += several[i] >> j & 1;
+			t.hits[j] += c;
+		}
 	}
 	for (j = 0; j < MAX_LANGS; j++) {
 		t.hits[j] += hits[j];

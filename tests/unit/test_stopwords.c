@@ -174,6 +174,43 @@ static void test_detect_tokens(void **state)
 }
 
 /*
+ * dedup_stopwords_detect_langs(), which takes the words' languages, agrees
+ * with the tally of their hashes on texts of up to 1,000 words (past its
+ * chunk of 256) mixing words of one list, of several ("de", "a", "in"),
+ * and of none, in proportions that make each language win.
+ */
+static void test_detect_langs_same(void **state)
+{
+	static const char *const words[] = {
+		"the", "and", "der", "und", "les", "el", "il", "het", "nie",
+		"ve", "de", "a", "in", "la", "e", "o", "zebra", "budget",
+		"1999",
+	};
+	const struct dedup_stopwords *sw = *state;
+	enum { NW = sizeof(words) / sizeof(words[0]) };
+	uint64_t hw[NW], hashes[1000];
+	uint32_t langs[1000], rng = 12345;
+	int iter;
+	size_t i, n;
+
+	for (i = 0; i < NW; i++)
+		hw[i] = dedup_token_hash(words[i], strlen(words[i]));
+	for (iter = 0; iter < 300; iter++) {
+		/* one word of the list favoured in each text */
+		size_t fav = (size_t)iter % NW;
+
+		n = (size_t)iter * 7 % 1000;
+		for (i = 0; i < n; i++) {
+			rng = rng * 1103515245u + 12345u;
+			hashes[i] = hw[(rng >> 16) % 4 ? (rng >> 8) % NW : fav];
+			langs[i] = dedup_stopwords_langs(sw, hashes[i]);
+		}
+		assert_int_equal(dedup_stopwords_detect_langs(sw, langs, n),
+				 dedup_stopwords_detect_hashes(sw, hashes, n));
+	}
+}
+
+/*
  * The light splitter of strip_words.c must give the tokenizer's hashes for
  * ordinary words, or stopword lookups would miss in one of the two.
  */
@@ -267,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_detect_tokens),
+		cmocka_unit_test(test_detect_langs_same),
 		cmocka_unit_test(test_same_hash_as_tokenizer),
 		cmocka_unit_test(test_lists_are_folded),
 	};
