@@ -561,8 +561,14 @@ static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 
 	for (;;) {
 		const struct tok_cp *e;
-		size_t n;
+		size_t n, width = 0, run = 0;
+		unsigned dig = 0;
 
+		/*
+		 * A step: the letters and digits among `width` bytes before
+		 * the first other byte (`run` of them), folded, and whether
+		 * a digit is among them.
+		 */
 #ifdef TOK_SSE2
 		if (swar_ok && k + 16 <= len && oend - o >= 16) {
 			__m128i x, up, dg, al;
@@ -580,20 +586,9 @@ static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 						_mm_set1_epi8(0x20))));
 			stop = ~(unsigned)_mm_movemask_epi8(al) & 0xFFFFu;
 			digits = (unsigned)_mm_movemask_epi8(dg);
-			if (!stop) {
-				if (digits)
-					a |= 2;
-				k += 16;
-				o += 16;
-				continue;
-			}
-			n = (unsigned)__builtin_ctz(stop);
-			if (digits & ((1u << n) - 1))
-				a |= 2;
-			k += n;
-			o += n;
-			if (s[k] < 0x80)
-				break;
+			width = 16;
+			run = stop ? (unsigned)__builtin_ctz(stop) : 16;
+			dig = (digits & ((1u << run) - 1)) != 0;
 		} else
 #endif
 #ifdef TOK_SWAR
@@ -609,22 +604,20 @@ static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 			y = x + ((up & ~in_range(t, '@', '@')) >> 2);
 			memcpy(o, &y, 8);
 			stop = ~al & HIGH;
-			if (!stop) {
-				if (dg)
-					a |= 2;
-				k += 8;
-				o += 8;
+			width = 8;
+			run = stop ? (unsigned)__builtin_ctzll(stop) >> 3 : 8;
+			dig = run && (dg & (~0ULL >> (64 - 8 * run)));
+		}
+#endif
+		if (width) {
+			k += run;
+			o += run;
+			a |= dig << 1;
+			if (run == width)
 				continue;
-			}
-			n = (unsigned)__builtin_ctzll(stop) >> 3;
-			if (n && (dg & (~0ULL >> (64 - 8 * n))))
-				a |= 2;
-			k += n;
-			o += n;
 			if (s[k] < 0x80)
 				break;
 		}
-#endif
 		if (k >= len)
 			break;
 		if (s[k] < 0x80) {

@@ -873,31 +873,33 @@ static void test_ascii_steps(void **state)
 		"\xc2\xa0", "\xd0\x96",
 	};
 	struct fixture *f = *state;
-	char buf[1024];
+	char buf[512];
 	int iter;
 
 	for (iter = 0; iter < 20000 * scale; iter++) {
-		size_t len = 0;
-		int w, nw = 1 + (int)rnd(12);
+		size_t len = 0, run = 0, n = 1 + rnd(sizeof(buf) - 8);
 
-		for (w = 0; w < nw && len < sizeof(buf) - 100; w++) {
-			int k, nl = 1 + (int)rnd(40);
+		/* runs of 1 to 40 bytes, each ended by a separator */
+		while (len < n) {
+			uint32_t r = rnd(64);
 
-			for (k = 0; k < nl; k++) {
-				uint32_t r = rnd(64);
+			if (!run) {
+				run = 2 + rnd(40); /* one taken below */
+				buf[len++] = " ,.\n"[rnd(4)];
+			} else if (r < 40) {
+				buf[len++] = "aeStZ9@Az0"[rnd(10)];
+			} else if (r < 56) {
+				buf[len++] = edge[rnd(sizeof(edge) - 1)];
+			} else if (r < 62) {
+				buf[len++] = (char)(1 + rnd(0x7F));
+			} else {
+				const char *o = other[rnd(sizeof(other) /
+							  sizeof(other[0]))];
 
-				if (r < 40)
-					buf[len++] = "aeStZ9@Az0"[rnd(10)];
-				else if (r < 56)
-					buf[len++] = edge[rnd(sizeof(edge) - 1)];
-				else if (r < 62)
-					buf[len++] = (char)(1 + rnd(0x7F));
-				else
-					len += (size_t)sprintf(buf + len, "%s",
-						other[rnd(sizeof(other) /
-							  sizeof(other[0]))]);
+				memcpy(buf + len, o, strlen(o));
+				len += strlen(o);
 			}
-			buf[len++] = " ,.\n"[rnd(4)];
+			run -= run > 0;
 		}
 		if (same_both_ways(f, buf, len))
 			fail_msg("ASCII steps case %d differs", iter);
