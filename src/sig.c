@@ -1317,9 +1317,8 @@ static size_t sum_terms(struct dedup_sigbuilder *b, uint32_t *ids)
 	 */
 	cur = b->occ[0];
 	for (i = 1; i < b->nocc; i++) {
-		int same;
-
 		uint32_t bits;
+		int same;
 
 		o = b->occ[i];
 		same = o.term == cur.term;
@@ -1692,7 +1691,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 	/*
 	 * ibuf holds the terms' ids, then their document counts, all looked
 	 * up at once (the loads of a large table overlap); count i is read
-	 * before a kept index (keep <= i) goes over it.
+	 * before an index (shared <= i) goes over it.
 	 */
 	if (df) {
 		dedup_df_get_many(df, b->ibuf, n, b->ibuf);

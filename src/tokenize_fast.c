@@ -549,7 +549,7 @@ static inline __m128i sse_in(__m128i x, char lo, char hi)
  * o, which has room up to oend (exclusive). Returns where the run stops
  * (at a character of another kind), or (size_t)-1 if it outgrew oend.
  * *acc gets 2 if the run has a digit. ASCII goes sixteen bytes at a time
- * where it can (with SSE2; eight otherwise): most words then take one step.
+ * where it can (eight without SSE2): most words then take one step.
  */
 static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 			      size_t i, size_t len, char *o, char *oend,
@@ -571,19 +571,20 @@ static inline size_t lane_run(const struct tok_cp *tab, const uint8_t *s,
 		 */
 #ifdef TOK_SSE2
 		if (swar_ok && k + 16 <= len && oend - o >= 16) {
-			__m128i x, up, dg, al;
+			__m128i x, up, dg, lo, at, al;
 			unsigned stop, digits;
 
 			x = _mm_loadu_si128((const __m128i *)(s + k));
 			/* bytes from 0x80 on are negative: in no range */
 			up = sse_in(x, 'A', 'Z');
 			dg = sse_in(x, '0', '9');
+			lo = sse_in(x, 'a', 'z');
+			at = _mm_cmpeq_epi8(x, _mm_set1_epi8('@'));
 			al = _mm_or_si128(_mm_or_si128(up, dg),
-					  _mm_or_si128(sse_in(x, 'a', 'z'),
-						       _mm_cmpeq_epi8(x, _mm_set1_epi8('@'))));
-			_mm_storeu_si128((__m128i *)o,
-					 _mm_add_epi8(x, _mm_and_si128(up,
-						_mm_set1_epi8(0x20))));
+					  _mm_or_si128(lo, at));
+			/* capitals + 0x20; '@' folds to itself */
+			_mm_storeu_si128((__m128i *)o, _mm_add_epi8(x,
+				_mm_and_si128(up, _mm_set1_epi8(0x20))));
 			stop = ~(unsigned)_mm_movemask_epi8(al) & 0xFFFFu;
 			digits = (unsigned)_mm_movemask_epi8(dg);
 			width = 16;
