@@ -865,6 +865,9 @@ struct lshthread {
 	void *a, *b;            /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
+	uint16_t *rows;         /* a bucket's documents' keys (bucket_rows()) */
+	uint8_t *ready;         /* which of those rows are filled */
+	uint32_t nrows;         /* room for the rows of so many documents */
 	struct links out;
 	uint64_t candidates, verified;
 };
@@ -1177,6 +1180,45 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 }
 
 /*
+ * The full ids of x's and y's winners of band k, where their low bits
+ * are the same: the key they share there, or 1 when they share none
+ * (an id is 24 bits, a key of band k below 2^24 when it is one).
+ */
+static int shared_key(const struct lsh *l, uint32_t x, uint32_t y,
+		      uint32_t k)
+{
+	uint32_t id = dedup_sig_id(&l->sigs[x], band_of(l, x)[k]);
+
+	return id == dedup_sig_id(&l->sigs[y], band_of(l, y)[k]) &&
+	       band_pairs_them(l, k, id, x, y);
+}
+
+/*
+ * seen_before() on the low 16 bits of the ids of x's and y's winners of
+ * the bands before b (rx, ry: bucket_rows()), compared without a branch
+ * 32 at a time; the full ids where those are the same.
+ */
+static int seen_rows(const struct lsh *l, uint32_t x, uint32_t y,
+		     uint32_t b, const uint16_t *rx, const uint16_t *ry)
+{
+	uint32_t i, k, e;
+
+	for (i = 0; i < b; i = e) {
+		unsigned any = 0;
+
+		e = b - i < 32 ? b : i + 32;
+		for (k = i; k < e; k++)
+			any |= rx[k] == ry[k];
+		if (!any)
+			continue;
+		for (k = i; k < e; k++)
+			if (rx[k] == ry[k] && shared_key(l, x, y, k))
+				return 1;
+	}
+	return 0;
+}
+
+/*
  * 1 when x and y were a candidate pair in a band before b. The keys are
  * compared without a branch sixteen words at a time; a pair of the same
  * event shares a few bands, most candidates one.
@@ -1197,7 +1239,7 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 		 * the weight's byte); the full ids where those are the same
 		 */
 		for (i = 0; i < b; i = e) {
-			uint32_t any = 0, id;
+			uint32_t any = 0;
 
 			e = b - i < 16 ? b : i + 16;
 			for (k = i; k < e; k++)
@@ -1208,9 +1250,7 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 			for (k = i; k < e; k++)
 				if ((dedup_sig_low(sx, ix[k]) ^
 				     dedup_sig_low(sy, iy[k])) <= 0xffu &&
-				    (id = dedup_sig_id(sx, ix[k])) ==
-				    dedup_sig_id(sy, iy[k]) &&
-				    band_pairs_them(l, k, id, x, y))
+				    shared_key(l, x, y, k))
 					return 1;
 		}
 		return 0;
@@ -1254,16 +1294,49 @@ static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
 }
 
 /*
+ * The low 16 bits of the ids of the winners of the bands before b of
+ * document d, place at of band b's bucket being walked, read once for
+ * all its pairs there (filled when first asked for): buckets hold up to
+ * max_bucket documents, and reading the keys of both documents of each
+ * pair from their signatures took a third of the clustering, most of it
+ * waiting for memory.
+ */
+#define NO_ROW UINT32_MAX
+/* Most documents of a bucket whose rows are kept (the default 64 all). */
+#define ROWS_MAX 256
+
+static const uint16_t *bucket_row(const struct lsh *l, struct lshthread *th,
+				  uint32_t b, uint32_t at, uint32_t d)
+{
+	uint16_t *r = th->rows + (size_t)at * l->bands;
+	const uint8_t *ix = band_of(l, d), *lo = dedup_sig_lows(&l->sigs[d]);
+	uint32_t k;
+
+	if (th->ready[at])
+		return r;
+	/* the id's low bytes after the weight's (struct dedup_sig) */
+	for (k = 0; k < b; k++)
+		r[k] = (uint16_t)(lo[3 * ix[k] + 1] | lo[3 * ix[k] + 2] << 8);
+	th->ready[at] = 1;
+	return r;
+}
+
+/*
  * Whether x < y of one of band b's buckets are compared there: b is the
  * first band that makes them a candidate (counted then) and they are not
  * of one settled cluster, nor of two components in the second round.
+ * ax, ay: their places in the bucket when its rows are kept
+ * (bucket_row()), else NO_ROW.
  */
 static int pair_compared(const struct lsh *l, struct lshthread *th,
-			 uint32_t b, uint32_t x, uint32_t y)
+			 uint32_t b, uint32_t x, uint32_t y, uint32_t ax,
+			 uint32_t ay)
 {
 	if (l->round == 2 && l->comp[x] != l->comp[y])
 		return 0;
-	if (seen_before(l, x, y, b))
+	if (ax != NO_ROW ? seen_rows(l, x, y, b, bucket_row(l, th, b, ax, x),
+				     bucket_row(l, th, b, ay, y)) :
+			   seen_before(l, x, y, b))
 		return 0;
 	th->candidates++;
 	/* pairs inside one settled cluster are not compared */
@@ -1434,13 +1507,13 @@ static void queue_finish(void *arg, unsigned t, size_t u)
  * waited for from memory.
  */
 static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
-		      uint32_t x, uint32_t y)
+		      uint32_t x, uint32_t y, uint32_t ax, uint32_t ay)
 {
 	const struct dedup_cluster_params *p = l->p;
 	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
 	double s;
 
-	if (!pair_compared(l, th, b, x, y))
+	if (!pair_compared(l, th, b, x, y, ax, ay))
 		return 0;
 	if (p->level == DEDUP_LEVEL_COPY) {
 		s = similarity(p, a, c, NULL);
@@ -1467,6 +1540,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	uint32_t b = (uint32_t)bi;
 	size_t n, i, j, x, y, ahead = 0, far = 0;
 	struct recs v;
+	int rows;
 
 	if (atomic_load(&l->nomem))
 		return;
@@ -1498,15 +1572,21 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 
 			for (x = 1; x < c->n; x++, d0 = d1) {
 				d1 = crowd_doc(bc, c, (uint32_t)x, d0);
-				if (visit_pair(l, th, b, d0, d1))
+				if (visit_pair(l, th, b, d0, d1, NO_ROW,
+					       NO_ROW))
 					goto nomem;
 			}
 			continue;
 		}
+		rows = l->bytes && b && th->rows && j - i <= th->nrows;
+		if (rows)
+			memset(th->ready, 0, j - i);
 		for (x = i; x < j; x++)
 			for (y = x + 1; y < j; y++)
 				if (visit_pair(l, th, b, rec_doc(&v, x),
-					       rec_doc(&v, y)))
+					       rec_doc(&v, y),
+					       rows ? (uint32_t)(x - i) : NO_ROW,
+					       rows ? (uint32_t)(y - i) : NO_ROW))
 					goto nomem;
 	}
 	return;
@@ -1570,6 +1650,8 @@ static void lsh_free(struct lsh *l, unsigned nt)
 		free(l->th[t].b);
 		free(l->th[t].hv);
 		free(l->th[t].idx);
+		free(l->th[t].rows);
+		free(l->th[t].ready);
 		free(l->th[t].q);
 		free(l->th[t].qtmp);
 		free(l->th[t].out.v);
@@ -1673,6 +1755,15 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		th->hv = malloc(bands * rows * sizeof(*th->hv));
 		th->idx = malloc(maxterms * sizeof(*th->idx));
 		if (!th->hv || !th->idx)
+			goto out;
+		/* buckets of max_bucket or fewer documents pair them all */
+		th->nrows = p->max_bucket < ROWS_MAX ? p->max_bucket : ROWS_MAX;
+		if (!l.bytes)
+			continue;
+		th->rows = malloc((size_t)th->nrows * bands *
+				  sizeof(*th->rows));
+		th->ready = malloc(th->nrows);
+		if (!th->rows || !th->ready)
 			goto out;
 	}
 	if (walk_scratch(&l, nt, 1))
