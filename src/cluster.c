@@ -865,8 +865,8 @@ struct lshthread {
 	void *a, *b;            /* sort buffers, n records each */
 	uint32_t *hv;
 	uint64_t *idx;
-	uint16_t *rows;         /* a bucket's documents' keys (bucket_rows()) */
-	uint8_t *ready;         /* which of those rows are filled */
+	uint16_t *rows;         /* a bucket's documents' keys (bucket_row()) */
+	uint16_t *ready;        /* how far each of those rows is read */
 	uint32_t nrows;         /* room for the rows of so many documents */
 	struct links out;
 	uint64_t candidates, verified;
@@ -892,6 +892,24 @@ struct lsh {
 	atomic_int nomem;
 };
 
+/*
+ * Ask for memory read soon that the caches cannot guess: signatures are
+ * anywhere in the run (see below).
+ */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+/*
+ * For a function that only prefetches: GCC finds it has no effects (a
+ * prefetch has none it counts), so removes its calls before it would
+ * inline them, unless inlined first. Without this, none of the
+ * prefetches of keys_prefetch() and terms_prefetch() was ever made.
+ */
+#define PREFETCHER static inline __attribute__((always_inline)) void
+#else
+#define PREFETCH(p) ((void)(p))
+#define PREFETCHER static void
+#endif
+
 /* The bytes naming document d's band winners, when l->bytes. */
 static const uint8_t *band_of(const struct lsh *l, size_t d)
 {
@@ -909,6 +927,37 @@ static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 		return dedup_sig_id(&l->sigs[d], band_of(l, d)[b]);
 	k = l->keys + (d * l->bands + b) * l->kw;
 	return l->kw == 1 ? k[0] : (uint64_t)k[0] << 32 | k[1];
+}
+
+/*
+ * Documents ahead of a walk over all of them whose key of one band is
+ * asked for: each read of a key waited for three places of a signature
+ * that is anywhere, a band after band.
+ */
+#define BAND_AHEAD 16
+
+/*
+ * Before key_at(l, d, b) of the documents in order, when l->bytes: the
+ * top bits and band bytes (next to each other) of a document some way
+ * ahead, and, when those have come, the low bytes of its winner.
+ */
+PREFETCHER key_prefetch(const struct lsh *l, size_t d, uint32_t b)
+{
+	const struct dedup_sig *s;
+	const char *h;
+
+	if (d + BAND_AHEAD < l->n && l->in[d + BAND_AHEAD]) {
+		s = &l->sigs[d + BAND_AHEAD];
+		h = (const char *)dedup_sig_hibits(s);
+		PREFETCH(h);
+		PREFETCH(h + 64);
+		PREFETCH(band_of(l, d + BAND_AHEAD) + b);
+	}
+	if (d + BAND_AHEAD / 2 < l->n && l->in[d + BAND_AHEAD / 2]) {
+		s = &l->sigs[d + BAND_AHEAD / 2];
+		PREFETCH(dedup_sig_lows(s) +
+			 3 * band_of(l, d + BAND_AHEAD / 2)[b]);
+	}
 }
 
 static void lsh_doc(void *arg, unsigned t, size_t d)
@@ -984,9 +1033,12 @@ static const uint64_t *band_sorted32(const struct lsh *l,
 	size_t n = 0, d, i;
 	unsigned shift;
 
-	for (d = 0; d < l->n; d++)
+	for (d = 0; d < l->n; d++) {
+		if (l->bytes)
+			key_prefetch(l, d, b);
 		if (l->in[d])
 			v[n++] = key_at(l, d, b) << 32 | d;
+	}
 	for (shift = 32; shift < 64; shift += RADIX_BITS) {
 		size_t cnt[RADIX_MASK + 1] = { 0 };
 
@@ -1194,31 +1246,6 @@ static int shared_key(const struct lsh *l, uint32_t x, uint32_t y,
 }
 
 /*
- * seen_before() on the low 16 bits of the ids of x's and y's winners of
- * the bands before b (rx, ry: bucket_rows()), compared without a branch
- * 32 at a time; the full ids where those are the same.
- */
-static int seen_rows(const struct lsh *l, uint32_t x, uint32_t y,
-		     uint32_t b, const uint16_t *rx, const uint16_t *ry)
-{
-	uint32_t i, k, e;
-
-	for (i = 0; i < b; i = e) {
-		unsigned any = 0;
-
-		e = b - i < 32 ? b : i + 32;
-		for (k = i; k < e; k++)
-			any |= rx[k] == ry[k];
-		if (!any)
-			continue;
-		for (k = i; k < e; k++)
-			if (rx[k] == ry[k] && shared_key(l, x, y, k))
-				return 1;
-	}
-	return 0;
-}
-
-/*
  * 1 when x and y were a candidate pair in a band before b. The keys are
  * compared without a branch sixteen words at a time; a pair of the same
  * event shares a few bands, most candidates one.
@@ -1294,31 +1321,57 @@ static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
 }
 
 /*
- * The low 16 bits of the ids of the winners of the bands before b of
- * document d, place at of band b's bucket being walked, read once for
- * all its pairs there (filled when first asked for): buckets hold up to
- * max_bucket documents, and reading the keys of both documents of each
- * pair from their signatures took a third of the clustering, most of it
- * waiting for memory.
+ * The low 16 bits of the ids of the band winners of document d, place at
+ * of the bucket being walked, read once for all its pairs there: buckets
+ * hold up to max_bucket documents, and reading the keys of both
+ * documents of each pair from their signatures took a third of the
+ * clustering, most of it waiting for memory. Read as far as a comparison
+ * needs (to band e): the documents of one event share a band early.
  */
 #define NO_ROW UINT32_MAX
 /* Most documents of a bucket whose rows are kept (the default 64 all). */
 #define ROWS_MAX 256
 
 static const uint16_t *bucket_row(const struct lsh *l, struct lshthread *th,
-				  uint32_t b, uint32_t at, uint32_t d)
+				  uint32_t at, uint32_t d, uint32_t e)
 {
 	uint16_t *r = th->rows + (size_t)at * l->bands;
 	const uint8_t *ix = band_of(l, d), *lo = dedup_sig_lows(&l->sigs[d]);
 	uint32_t k;
 
-	if (th->ready[at])
-		return r;
 	/* the id's low bytes after the weight's (struct dedup_sig) */
-	for (k = 0; k < b; k++)
+	for (k = th->ready[at]; k < e; k++)
 		r[k] = (uint16_t)(lo[3 * ix[k] + 1] | lo[3 * ix[k] + 2] << 8);
-	th->ready[at] = 1;
+	th->ready[at] = k > th->ready[at] ? k : th->ready[at];
 	return r;
+}
+
+/*
+ * seen_before() of x and y, places ax and ay of the bucket whose rows are
+ * kept, compared without a branch 32 bands at a time; the full ids where
+ * the low bits are the same.
+ */
+static int seen_rows(const struct lsh *l, struct lshthread *th, uint32_t x,
+		     uint32_t y, uint32_t b, uint32_t ax, uint32_t ay)
+{
+	uint32_t i, k, e;
+
+	for (i = 0; i < b; i = e) {
+		const uint16_t *rx, *ry;
+		unsigned any = 0;
+
+		e = b - i < 32 ? b : i + 32;
+		rx = bucket_row(l, th, ax, x, e);
+		ry = bucket_row(l, th, ay, y, e);
+		for (k = i; k < e; k++)
+			any |= rx[k] == ry[k];
+		if (!any)
+			continue;
+		for (k = i; k < e; k++)
+			if (rx[k] == ry[k] && shared_key(l, x, y, k))
+				return 1;
+	}
+	return 0;
 }
 
 /*
@@ -1334,8 +1387,7 @@ static int pair_compared(const struct lsh *l, struct lshthread *th,
 {
 	if (l->round == 2 && l->comp[x] != l->comp[y])
 		return 0;
-	if (ax != NO_ROW ? seen_rows(l, x, y, b, bucket_row(l, th, b, ax, x),
-				     bucket_row(l, th, b, ay, y)) :
+	if (ax != NO_ROW ? seen_rows(l, th, x, y, b, ax, ay) :
 			   seen_before(l, x, y, b))
 		return 0;
 	th->candidates++;
@@ -1365,16 +1417,11 @@ static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
  * bucket's documents are anywhere in the run): the keys of the bands
  * before b, the signature's scalars, or its terms and weights.
  */
-#if defined(__GNUC__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
 
 /* Documents of buckets ahead whose keys are asked for. */
 #define KEYS_AHEAD 64
 
-static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
+PREFETCHER keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 {
 	const char *k;
 	size_t o, end;
@@ -1408,7 +1455,7 @@ static void keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 		PREFETCH(k + o);
 }
 
-static void terms_prefetch(const struct dedup_sig *s)
+PREFETCHER terms_prefetch(const struct dedup_sig *s)
 {
 	const char *t = (const char *)dedup_sig_lows(s);
 	size_t o, n = (size_t)s->nterms * 3 + dedup_sig_hibytes(s->nterms);
@@ -1580,7 +1627,7 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 		}
 		rows = l->bytes && b && th->rows && j - i <= th->nrows;
 		if (rows)
-			memset(th->ready, 0, j - i);
+			memset(th->ready, 0, (j - i) * sizeof(*th->ready));
 		for (x = i; x < j; x++)
 			for (y = x + 1; y < j; y++)
 				if (visit_pair(l, th, b, rec_doc(&v, x),
@@ -1762,7 +1809,7 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 			continue;
 		th->rows = malloc((size_t)th->nrows * bands *
 				  sizeof(*th->rows));
-		th->ready = malloc(th->nrows);
+		th->ready = malloc(th->nrows * sizeof(*th->ready));
 		if (!th->rows || !th->ready)
 			goto out;
 	}
