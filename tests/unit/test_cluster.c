@@ -540,6 +540,46 @@ static void test_candidates_exact(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The earlier-band test compares the low 16 bits of the band winners'
+ * ids first (read once for a bucket's documents), then the full ids:
+ * the terms here share their low bits across documents far more often
+ * than their top bits, so winners of one band often do. Some terms are
+ * everybody's: buckets of all the documents, past the most whose low
+ * bits are kept (256) when max_bucket lets them pair.
+ */
+static void test_rows_exact(void **state)
+{
+	enum { N = 280, T = 40 };
+	static struct dedup_sig s[N];
+	struct dedup_cluster_params p;
+	uint32_t i, k, t[T], bucket[] = { 2, 64, 300 };
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < T; k++)
+			t[k] = (7 * k + 1) |
+			       (k < 3 ? 0 : (i / 3 + k) % (k % 4 + 2)) << 16;
+		qsort(t, T, sizeof(*t), cmp_u32);
+		mksig(&s[i], t, T, DEDUP_DATE_NONE);
+	}
+	for (k = 0; k < 3; k++) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		p.max_bucket = bucket[k];
+		p.threads = k + 1;
+		check_counts(&p, s, N);
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 /*
  * A crowded bucket keeps its documents as 16-bit distances, or whole when
  * two are 2^16 or more apart: here one topic's documents are a few apart,
@@ -677,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_threads_same),
 		cmocka_unit_test(test_candidates_exact),
 		cmocka_unit_test(test_crowds_far_apart),
+		cmocka_unit_test(test_rows_exact),
 		cmocka_unit_test(test_verify_exact),
 		cmocka_unit_test(test_params_check),
 	};
