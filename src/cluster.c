@@ -904,8 +904,9 @@ struct lsh {
 };
 
 /*
- * Ask for memory read soon that the caches cannot guess: signatures are
- * anywhere in the run (see below).
+ * Ask for the memory of what is read next (the caches cannot guess it: a
+ * bucket's documents are anywhere in the run): the keys of the bands
+ * before b, the signature's scalars, or its terms and weights.
  */
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -941,9 +942,9 @@ static uint64_t key_at(const struct lsh *l, size_t d, uint32_t b)
 }
 
 /*
- * Documents ahead of a walk over all of them whose key of one band is
- * asked for: each read of a key waited for three places of a signature
- * that is anywhere, a band after band.
+ * Documents ahead, in a walk over all of them, whose key of one band is
+ * asked for: a key read waited for three places of a signature (its top
+ * bits, band bytes and the winner's low bytes), once a band.
  */
 #define BAND_AHEAD 16
 
@@ -1262,9 +1263,9 @@ static int band_pairs_them(const struct lsh *l, uint32_t b, uint64_t key,
 }
 
 /*
- * The full ids of x's and y's winners of band k, where their low bits
- * are the same: the key they share there, or 1 when they share none
- * (an id is 24 bits, a key of band k below 2^24 when it is one).
+ * Whether x and y, whose winners of band k have the same low bits, were
+ * a candidate pair there: the full ids the same, and the bucket not
+ * crowded or they neighbours in it.
  */
 static int shared_key(const struct lsh *l, uint32_t x, uint32_t y,
 		      uint32_t k)
@@ -1441,12 +1442,6 @@ static int pair_keep(const struct lsh *l, struct lshthread *th, uint32_t x,
 		return 0;
 	return links_add(&th->out, x, y, s);
 }
-
-/*
- * Ask for the memory of what is read next (the caches cannot guess it: a
- * bucket's documents are anywhere in the run): the keys of the bands
- * before b, the signature's scalars, or its terms and weights.
- */
 
 /* Documents of buckets ahead whose keys are asked for. */
 #define KEYS_AHEAD 64
