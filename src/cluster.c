@@ -1663,13 +1663,15 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 		rows = l->bytes && b && th->rows && j - i <= th->nrows;
 		if (rows)
 			memset(th->ready, 0, (j - i) * sizeof(*th->ready));
-		for (x = i; x < j; x++)
+		for (x = i; x < j; x++) {
+			uint32_t ax = rows ? (uint32_t)(x - i) : NO_ROW;
+
 			for (y = x + 1; y < j; y++)
 				if (visit_pair(l, th, b, rec_doc(&v, x),
-					       rec_doc(&v, y),
-					       rows ? (uint32_t)(x - i) : NO_ROW,
+					       rec_doc(&v, y), ax,
 					       rows ? (uint32_t)(y - i) : NO_ROW))
 					goto nomem;
+		}
 	}
 	return;
 nomem:
