@@ -2342,6 +2342,17 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	}
 	if (hac_run(&h))
 		goto out;
+	/* what only the merges read, given back before the assignments */
+	for (i = 0; i < n; i++)
+		nbr_free(&h, &h.nb[i]);
+	free(h.nb);
+	free(h.arena);
+	free(h.heap);
+	free(h.stamp);
+	h.nb = NULL;
+	h.arena = NULL;
+	h.heap = NULL;
+	h.stamp = NULL;
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;

@@ -1323,15 +1323,24 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
-	/* made only now: 16 bytes a document less at the second pass's end */
-	if (assign_new(run))
+	/*
+	 * Made only now, 16 bytes a document less at the second pass's end,
+	 * and left untouched for the clustering to fill at its own end: its
+	 * pages are not the process's before then.
+	 */
+	run->assign = malloc((run->n ? run->n : 1) * sizeof(*run->assign));
+	if (!run->assign)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	cp = o->cluster;
 	cp.threads = thread_count(run);
 	st = dedup_cluster_run(&cp, run->sigs, run->n, run->df, run->assign,
 			       &run->stats, err);
-	if (st)
+	if (st) {
+		/* dedup_run_doc() tells every document as its own then */
+		free(run->assign);
+		run->assign = NULL;
 		return st;
+	}
 	for (i = 0; i < run->n; i++)
 		run->docs[i].keep = run->assign[i].rep == i;
 	return DEDUP_OK;
