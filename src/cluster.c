@@ -2200,6 +2200,24 @@ static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
 	return 0;
 }
 
+/* The neighbour lists, the heap and the stamps: only the merges read them. */
+static void hac_free_merges(struct hac *h, size_t n)
+{
+	size_t i;
+
+	if (h->nb)
+		for (i = 0; i < n; i++)
+			nbr_free(h, &h->nb[i]);
+	free(h->nb);
+	free(h->arena);
+	free(h->heap);
+	free(h->stamp);
+	h->nb = NULL;
+	h->arena = NULL;
+	h->heap = NULL;
+	h->stamp = NULL;
+}
+
 static int hac_run(struct hac *h)
 {
 	while (h->nheap) {
@@ -2343,16 +2361,7 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	if (hac_run(&h))
 		goto out;
 	/* what only the merges read, given back before the assignments */
-	for (i = 0; i < n; i++)
-		nbr_free(&h, &h.nb[i]);
-	free(h.nb);
-	free(h.arena);
-	free(h.heap);
-	free(h.stamp);
-	h.nb = NULL;
-	h.arena = NULL;
-	h.heap = NULL;
-	h.stamp = NULL;
+	hac_free_merges(&h, n);
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;
@@ -2394,15 +2403,9 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 out:
 	if (st)
 		dedup_error_set(err, st, "out of memory while clustering");
-	if (h.nb)
-		for (i = 0; i < n; i++)
-			nbr_free(&h, &h.nb[i]);
-	free(h.arena);
-	free(h.nb);
-	free(h.heap);
+	hac_free_merges(&h, n);
 	free(h.parent);
 	free(h.size);
-	free(h.stamp);
 	free(h.pinned);
 	free(rep);
 	free(kept.v);
