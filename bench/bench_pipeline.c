@@ -700,7 +700,7 @@ int main(int argc, char **argv)
 
 		for (k = 0; k < b.n; k++) {
 			mins += (uint64_t)sigs[k].nperm * 4;
-			terms += (uint64_t)sigs[k].nterms * 3 +
+			terms += dedup_sig_termbytes(sigs[k].nterms) +
 				 dedup_sig_hibytes(sigs[k].nterms);
 			bands += sigs[k].nband;
 		}

@@ -968,7 +968,7 @@ PREFETCHER key_prefetch(const struct lsh *l, size_t d, uint32_t b)
 	if (d + BAND_AHEAD / 2 < l->n && l->in[d + BAND_AHEAD / 2]) {
 		s = &l->sigs[d + BAND_AHEAD / 2];
 		PREFETCH(dedup_sig_lows(s) +
-			 3 * band_of(l, d + BAND_AHEAD / 2)[b]);
+			 dedup_sig_term_at(band_of(l, d + BAND_AHEAD / 2)[b]));
 	}
 }
 
@@ -1293,21 +1293,21 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 
 		/*
 		 * without a branch sixteen bands at a time, as below, on the
-		 * low bits of the ids (dedup_sig_low(): the same but for
-		 * the weight's byte); the full ids where those are the same
+		 * low 16 bits of the ids; the full ids where those are the
+		 * same
 		 */
 		for (i = 0; i < b; i = e) {
 			uint32_t any = 0;
 
 			e = b - i < 16 ? b : i + 16;
 			for (k = i; k < e; k++)
-				any |= (dedup_sig_low(sx, ix[k]) ^
-					dedup_sig_low(sy, iy[k])) <= 0xffu;
+				any |= dedup_sig_low16(sx, ix[k]) ==
+				       dedup_sig_low16(sy, iy[k]);
 			if (!any)
 				continue;
 			for (k = i; k < e; k++)
-				if ((dedup_sig_low(sx, ix[k]) ^
-				     dedup_sig_low(sy, iy[k])) <= 0xffu &&
+				if (dedup_sig_low16(sx, ix[k]) ==
+					    dedup_sig_low16(sy, iy[k]) &&
 				    shared_key(l, x, y, k))
 					return 1;
 		}
@@ -1367,12 +1367,12 @@ static const uint16_t *bucket_row(const struct lsh *l, struct lshthread *th,
 				  uint32_t at, uint32_t d, uint32_t e)
 {
 	uint16_t *r = th->rows + (size_t)at * l->bands;
-	const uint8_t *ix = band_of(l, d), *lo = dedup_sig_lows(&l->sigs[d]);
+	const uint8_t *ix = band_of(l, d);
+	const struct dedup_sig *s = &l->sigs[d];
 	uint32_t k;
 
-	/* the id's low bytes after the weight's (struct dedup_sig) */
 	for (k = th->ready[at]; k < e; k++)
-		r[k] = (uint16_t)(lo[3 * ix[k] + 1] | lo[3 * ix[k] + 2] << 8);
+		r[k] = (uint16_t)dedup_sig_low16(s, ix[k]);
 	th->ready[at] = k > th->ready[at] ? k : th->ready[at];
 	return r;
 }
@@ -1467,7 +1467,7 @@ PREFETCHER keys_prefetch(const struct lsh *l, uint32_t d, uint32_t b)
 		if (b) {
 			const char *t = (const char *)dedup_sig_lows(s);
 
-			end = (size_t)s->nterms * 3 +
+			end = dedup_sig_termbytes(s->nterms) +
 			      dedup_sig_hibytes(s->nterms);
 			for (o = 0; o < end; o += 64)
 				PREFETCH(t + o);
@@ -1491,7 +1491,8 @@ PREFETCHER doc_prefetch(const struct lsh *l, uint32_t d)
 PREFETCHER terms_prefetch(const struct dedup_sig *s)
 {
 	const char *t = (const char *)dedup_sig_lows(s);
-	size_t o, n = (size_t)s->nterms * 3 + dedup_sig_hibytes(s->nterms);
+	size_t o, n = dedup_sig_termbytes(s->nterms) +
+		     dedup_sig_hibytes(s->nterms);
 
 	for (o = 0; o < n; o += 64)
 		PREFETCH(t + o);

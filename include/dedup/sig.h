@@ -69,12 +69,33 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 
 #define DEDUP_DATE_NONE INT32_MIN
 /*
- * A weight of 1 in a signature term. A byte a weight is enough: each is
- * rounded by at most 1/510, which moves a cosine by at most 1/255 of the
- * summed weight of the shared terms, while events are told apart at 0.1;
- * two bytes made a fifth of every signature kept in memory.
+ * A weight of 1 in a signature term: weights are bytes in the packed form
+ * (dedup_term_pack()), while events are told apart at a cosine of 0.1.
  */
 #define DEDUP_WEIGHT_ONE 255u
+
+/*
+ * A signature holds a weight as one of 64 levels, 6 bits: 1 to 32 exactly
+ * (a document of 250 terms weighs them about 16 each, and 94 % of the
+ * weights of the synthetic corpora are 32 or less), then 32 steps of 6 to
+ * 9 % up to 255: a weight above 32 moves by at most 4.3 %, and the levels
+ * of a document stay a unit vector (src/sig.c, weight_codes()). Two bits
+ * a term less than a byte are 60 bytes a document; the cosines of the
+ * development sets moved by 0.0003 on average, their ARI by 0.0002 or
+ * less (bench/RESULTS.md, sig8). dedup_weight_level[c] is the weight of
+ * code c, ascending.
+ */
+#define DEDUP_WEIGHT_LEVELS 64
+extern const uint8_t dedup_weight_level[DEDUP_WEIGHT_LEVELS];
+
+/* The code of the level nearest a weight (1 to 255; 0 is taken as 1). */
+uint32_t dedup_weight_code(uint32_t wt);
+
+/* A weight as a signature keeps it: its nearest level. */
+static inline uint32_t dedup_weight_round(uint32_t wt)
+{
+	return dedup_weight_level[dedup_weight_code(wt)];
+}
 
 /* Most terms a signature keeps (dedup_sig_params.kterms). */
 #define DEDUP_SIG_MAXTERMS 4096
@@ -115,13 +136,15 @@ struct dedup_sig {
 	 * One block from dedup_sig_alloc(), dedup_sig_size() bytes:
 	 *   - nperm MinHash values, 4 bytes each (UINT32_MAX for an empty
 	 *     set): dedup_sig_mins();
-	 *   - the terms, ids ascending, 3 bytes each: the weight, then the
-	 *     low 16 bits of the id, little-endian (dedup_sig_low());
+	 *   - the terms, ids ascending, 22 bits each from bit 22 i of the
+	 *     bytes (little-endian): the weight's level code in 6 bits
+	 *     (dedup_weight_level), then the low 16 bits of the id
+	 *     (dedup_sig_low());
 	 *   - the top 8 bits of the ids in unary, dedup_sig_hibytes()
 	 *     bytes: term i sets bit (top 8 bits + i) of 64-bit words
 	 *     (little-endian), after 7 counts of set bits when there are 8
 	 *     words or fewer (src/sig.c). Ids are hashes, spread evenly, so
-	 *     about two bits a term (Elias and Fano's code): 3.3 bytes a term
+	 *     about two bits a term (Elias and Fano's code): 3 bytes a term
 	 *     instead of 4, at the cost of a count of bits to find term i's
 	 *     top bits (dedup_sig_tw()) and a decoding to walk them all
 	 *     (dedup_sig_unpack());
@@ -139,6 +162,21 @@ struct dedup_sig {
 	int16_t lang;     /* stopword language index, DEDUP_LANG_NONE */
 	uint8_t kept;     /* blk is a store's (dedup_sig_keep()), not owned */
 };
+
+/* Bits of a term in a signature: a weight's level, the id's low 16 bits. */
+#define DEDUP_SIG_TERM_BITS 22
+
+/* Where term i's bytes start (its bits from bit 22 i % 8 of them). */
+static inline size_t dedup_sig_term_at(uint32_t i)
+{
+	return (size_t)i * DEDUP_SIG_TERM_BITS / 8;
+}
+
+/* Bytes of n terms. */
+static inline size_t dedup_sig_termbytes(uint32_t n)
+{
+	return ((size_t)n * DEDUP_SIG_TERM_BITS + 7) / 8;
+}
 
 /*
  * Bytes of the top bits of n terms: one bit a term and one for each of
@@ -158,7 +196,7 @@ static inline uint32_t *dedup_sig_mins(const struct dedup_sig *s)
 	return (uint32_t *)(void *)s->blk;
 }
 
-/* The terms' low bytes, 3 a term (see struct dedup_sig). */
+/* The terms' bits (see struct dedup_sig). */
 static inline uint8_t *dedup_sig_lows(const struct dedup_sig *s)
 {
 	return s->blk + (size_t)s->nperm * 4;
@@ -167,7 +205,7 @@ static inline uint8_t *dedup_sig_lows(const struct dedup_sig *s)
 /* The terms' top bits in unary (see struct dedup_sig). */
 static inline uint8_t *dedup_sig_hibits(const struct dedup_sig *s)
 {
-	return dedup_sig_lows(s) + (size_t)s->nterms * 3;
+	return dedup_sig_lows(s) + dedup_sig_termbytes(s->nterms);
 }
 
 static inline uint8_t *dedup_sig_band(const struct dedup_sig *s)
@@ -178,28 +216,43 @@ static inline uint8_t *dedup_sig_band(const struct dedup_sig *s)
 /* Bytes of the block (that of no terms, values nor winners is empty). */
 static inline size_t dedup_sig_size(const struct dedup_sig *s)
 {
-	return (size_t)s->nperm * 4 + (size_t)s->nterms * 3 +
+	return (size_t)s->nperm * 4 + dedup_sig_termbytes(s->nterms) +
 	       dedup_sig_hibytes(s->nterms) + s->nband;
+}
+
+/* Term i's 22 bits: its level code, then the low 16 bits of its id. */
+static inline uint32_t dedup_sig_bits(const struct dedup_sig *s, uint32_t i)
+{
+	const uint8_t *p = dedup_sig_lows(s) + dedup_sig_term_at(i);
+
+	/* one load of 4 bytes: the top bits follow the last term */
+	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24) >> (i * DEDUP_SIG_TERM_BITS % 8) &
+	       0x3fffffu;
 }
 
 /*
  * Term i (< nterms) as dedup_term_pack() makes it, but for the top 8
- * bits of its id: its weight and the low 16 bits of the id, 3 bytes read.
- * Two unrelated terms share the low 16 bits once in 65,536: a filter
- * before the full ids of dedup_sig_tw().
+ * bits of its id: its weight and the low 16 bits of the id. Two
+ * unrelated terms share the low 16 bits once in 65,536: a filter before
+ * the full ids of dedup_sig_tw().
  */
 static inline uint32_t dedup_sig_low(const struct dedup_sig *s, uint32_t i)
 {
-	const uint8_t *p = dedup_sig_lows(s) + (size_t)i * 3;
+	uint32_t x = dedup_sig_bits(s, i);
 
-	/* one load of 4 bytes: the top bits follow the last term */
-	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		(uint32_t)p[3] << 24) & 0xffffffu;
+	return x >> 6 << 8 | dedup_weight_level[x & 63];
+}
+
+/* The low 16 bits of term i's id. */
+static inline uint32_t dedup_sig_low16(const struct dedup_sig *s, uint32_t i)
+{
+	return dedup_sig_bits(s, i) >> 6;
 }
 
 static inline uint32_t dedup_sig_wt(const struct dedup_sig *s, uint32_t i)
 {
-	return dedup_sig_lows(s)[(size_t)i * 3];
+	return dedup_weight_level[dedup_sig_bits(s, i) & 63];
 }
 
 /*
@@ -221,7 +274,8 @@ void dedup_sig_unpack(const struct dedup_sig *s, uint32_t *tw);
 
 /*
  * Set s's terms (room made by dedup_sig_alloc()) from nterms packed
- * words of ascending ids.
+ * words of ascending ids; each weight is kept as its nearest level
+ * (dedup_weight_round()).
  */
 void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw);
 

@@ -110,7 +110,11 @@ static void test_terms_and_weights(void **state)
 	assert_int_equal(s.nterms, 9);
 	for (i = 1; i < s.nterms; i++)
 		assert_true(dedup_sig_id(&s, i) > dedup_sig_id(&s, i - 1));
-	assert_true(fabs(norm2(&s) - 1) < 1e-3);
+	/*
+	 * a unit vector as its weights' levels allow (sig.h): a step of one
+	 * of 9 terms moves the squares' sum by 0.4 to 6 %
+	 */
+	assert_true(fabs(norm2(&s) - 1) < 0.01);
 	assert_int_equal(s.nperm, 0); /* event level: no stored MinHash */
 	assert_int_equal(s.nband, 0); /* no band winners asked for */
 	dedup_sig_release(&s);
@@ -135,7 +139,8 @@ static int same_terms(const struct dedup_sig *x, const struct dedup_sig *y)
 {
 	return x->nterms == y->nterms &&
 	       !memcmp(dedup_sig_lows(x), dedup_sig_lows(y),
-		       x->nterms * 3 + dedup_sig_hibytes(x->nterms));
+		       dedup_sig_termbytes(x->nterms) +
+			       dedup_sig_hibytes(x->nterms));
 }
 
 /*
@@ -705,8 +710,12 @@ static void test_ids_merged(void **state)
 	{
 		uint32_t a = dedup_sig_wt(&s, 0), c = dedup_sig_wt(&s, 1);
 
-		assert_int_equal(a > c ? a : c, 247); /* 255 x 2 / sqrt(4.25) */
-		assert_int_equal(a > c ? c : a, 62);
+		/*
+		 * 255 x 2 / sqrt(4.25) = 247.4 and 61.8, at their levels (sig.h)
+		 * as a unit vector: 255 and 56
+		 */
+		assert_int_equal(a > c ? a : c, 255);
+		assert_int_equal(a > c ? c : a, 56);
 	}
 	dedup_sig_release(&s);
 	dedup_sigbuilder_free(b);
@@ -765,7 +774,7 @@ static void test_store(void **state)
 }
 
 /*
- * Ascending 24-bit ids into tw[0..n) (n at most 4096), weights 1 to 255:
+ * Ascending 24-bit ids into tw[0..n) (n at most 4096), weights levels:
  * spread over all ids, or within the top bits [lo, hi] (a few of them,
  * one, the first or the last), so that the top bits' words fill unevenly.
  */
@@ -794,7 +803,8 @@ static uint32_t term_set(uint32_t *tw, uint32_t n, uint32_t lo, uint32_t hi)
 	}
 	for (id = lo << 16; k < n; id++)
 		if (used[id >> 3] >> (id & 7) & 1)
-			tw[k++] = dedup_term_pack(id, 1 + rnd32() % 255);
+			tw[k++] = dedup_term_pack(id, dedup_weight_level[
+					rnd32() % DEDUP_WEIGHT_LEVELS]);
 	return k;
 }
 
@@ -830,8 +840,60 @@ static void check_terms(const struct dedup_sig *s, const uint32_t *tw)
 }
 
 /*
- * Terms stored compactly (the low 16 bits and the weight in 3 bytes, the
- * top 8 bits in unary with counts ahead): packed, read one by one, all at
+ * Weights as levels: ascending, 1 to 32 exact, steps of at most 8.6 %
+ * above; every weight packed comes back as its nearest level, whatever its
+ * place in the bytes (22 bits a term: each shift of a byte).
+ */
+static void test_weight_levels(void **state)
+{
+	static uint32_t tw[64], got[64];
+	struct dedup_sig s;
+	uint32_t w, c, i, best;
+
+	(void)state;
+	for (c = 1; c < DEDUP_WEIGHT_LEVELS; c++) {
+		assert_true(dedup_weight_level[c] > dedup_weight_level[c - 1]);
+		assert_true(c < 32 || dedup_weight_level[c] * 1000u <=
+					      dedup_weight_level[c - 1] * 1086u);
+	}
+	assert_int_equal(dedup_weight_level[0], 1);
+	assert_int_equal(dedup_weight_level[31], 32);
+	assert_int_equal(dedup_weight_level[DEDUP_WEIGHT_LEVELS - 1], 255);
+	for (w = 0; w <= 255; w++) {
+		for (c = 0, best = 0; c < DEDUP_WEIGHT_LEVELS; c++) {
+			uint32_t x = w ? w : 1, l = dedup_weight_level[c];
+			uint32_t b = dedup_weight_level[best];
+
+			if ((l > x ? l - x : x - l) < (b > x ? b - x : x - b))
+				best = c;
+		}
+		assert_int_equal(dedup_weight_code(w), best);
+		assert_int_equal(dedup_weight_round(w), dedup_weight_level[best]);
+	}
+	for (w = 1; w <= 255; w += 64) {
+		dedup_sig_init(&s);
+		assert_int_equal(dedup_sig_alloc(&s, 64, 0, 0), DEDUP_OK);
+		for (i = 0; i < 64; i++)
+			tw[i] = dedup_term_pack(i << 18 | (i * 2654435761u >> 16 &
+							  0xffffu),
+						(w + 17 * i) % 256);
+		dedup_sig_pack(&s, tw);
+		dedup_sig_unpack(&s, got);
+		for (i = 0; i < 64; i++) {
+			assert_int_equal(dedup_term_id(got[i]),
+					 dedup_term_id(tw[i]));
+			assert_int_equal(dedup_term_wt(got[i]),
+					 dedup_weight_round(dedup_term_wt(tw[i])));
+			assert_int_equal(dedup_sig_low16(&s, i),
+					 dedup_term_id(tw[i]) & 0xffffu);
+		}
+		dedup_sig_release(&s);
+	}
+}
+
+/*
+ * Terms stored compactly (the low 16 bits and the weight's level in 22
+ * bits, the top 8 bits in unary with counts ahead): packed, read one by one, all at
  * once with each instruction set, looked for, encoded and decoded, kept
  * in a store, for sizes at the edges of the counts (193 to 258 terms fill
  * 8 words, 256 or 257 in the first words pass a count's byte), ids all in
@@ -888,7 +950,8 @@ static void test_terms_compact(void **state)
 			dedup_sig_release(&s);
 		}
 	}
-	/* 24 bits with the weight: 3.26 bytes a term at 250, not 4 */
+	/* 22 bits with the weight: 3.03 bytes a term at 250, not 4 */
+	assert_int_equal(dedup_sig_termbytes(250), 688);
 	assert_int_equal(dedup_sig_hibytes(0), 0);
 	assert_int_equal(dedup_sig_hibytes(250), 8 * 8 + 7);
 	assert_int_equal(dedup_sig_hibytes(258), 9 * 8);
@@ -968,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_band_winners),
 		cmocka_unit_test(test_ids_merged),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_weight_levels),
 		cmocka_unit_test(test_terms_compact),
 		cmocka_unit_test(test_text_dates),
 		cmocka_unit_test(test_phone_numbers),
