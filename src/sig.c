@@ -138,7 +138,7 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 	if (p->level != DEDUP_LEVEL_EVENT && p->level != DEDUP_LEVEL_COPY)
 		return dedup_error_set(err, DEDUP_EINVAL, "unknown level %d",
 				       (int)p->level);
-	if (p->nperm < 1 || p->nperm > 1024)
+	if (p->nperm < 1 || p->nperm > DEDUP_SIG_MAXPERM)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "permutations must be 1 to 1024, not %u",
 				       p->nperm);
@@ -154,7 +154,7 @@ dedup_status dedup_sig_params_check(const struct dedup_sig_params *p,
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "stem length must be 0 to 64, not %u",
 				       p->stem);
-	if (p->lsh_bands > 1024 || (p->lsh_bands && !p->lsh_top))
+	if (p->lsh_bands > DEDUP_SIG_MAXBAND || (p->lsh_bands && !p->lsh_top))
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "band winners must be 0 to 1024, of "
 				       "at least one term, not %u of %u",
@@ -201,6 +201,9 @@ uint32_t dedup_weight_code(uint32_t wt)
 	return weight_code(wt);
 }
 
+/* a signature is kept for each document of a run: mind its size */
+_Static_assert(sizeof(struct dedup_sig) <= 32, "struct dedup_sig grew");
+
 void dedup_sig_init(struct dedup_sig *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -221,8 +224,8 @@ dedup_status dedup_sig_alloc(struct dedup_sig *s, uint32_t nterms,
 	s->nterms = 0;
 	s->nperm = 0;
 	s->nband = 0;
-	if (nterms <= DEDUP_SIG_MAXTERMS && nperm <= UINT16_MAX &&
-	    nband <= UINT16_MAX) {
+	if (nterms <= DEDUP_SIG_MAXTERMS && nperm <= DEDUP_SIG_MAXPERM &&
+	    nband <= DEDUP_SIG_MAXBAND) {
 		sz.blk = NULL;
 		sz.nterms = (uint16_t)nterms;
 		sz.nperm = (uint16_t)nperm;
@@ -1828,7 +1831,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 			goto nomem;
 	}
 	n = sum_terms(b, b->ibuf);
-	s->ndistinct = (uint32_t)n;
+	s->ndistinct = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
 	/*
 	 * ibuf holds the terms' ids, then their document counts, all looked
 	 * up at once (the loads of a large table overlap); count i is read
@@ -1975,7 +1978,7 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 			      struct dedup_error *err)
 {
 	const unsigned char *p = data;
-	uint32_t nperm, nterms, nband, i, magic, *mins;
+	uint32_t nperm, nterms, nband, i, magic, v, *mins;
 	uint32_t tw[DEDUP_SIG_MAXTERMS];
 	int32_t lang;
 	uint8_t *band;
@@ -1994,9 +1997,10 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	nterms = (uint32_t)get_le(p + 8, 4);
 	nband = (uint32_t)get_le(p + 36, 4);
 	lang = (int32_t)(uint32_t)get_le(p + 20, 4);
-	if (nperm > 1024 || nterms > DEDUP_SIG_MAXTERMS || nband > 1024 ||
+	if (nperm > DEDUP_SIG_MAXPERM || nterms > DEDUP_SIG_MAXTERMS ||
+	    nband > DEDUP_SIG_MAXBAND ||
 	    (nband && (!nterms || nterms > 256)) ||
-	    lang < INT16_MIN || lang > INT16_MAX)
+	    lang < -256 || lang > 255) /* struct dedup_sig's 9 bits */
 		return dedup_error_set(err, DEDUP_EFORMAT,
 				       "signature sizes out of range");
 	need = SIG_HEADER_BYTES + ((size_t)nperm + nterms) * 4 + nband;
@@ -2005,8 +2009,9 @@ dedup_status dedup_sig_decode(struct dedup_sig *s, const void *data,
 	if (dedup_sig_alloc(s, nterms, nperm, nband))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	s->nwords = (uint32_t)get_le(p + 12, 4);
-	s->ndistinct = (uint32_t)get_le(p + 16, 4);
-	s->lang = (int16_t)lang;
+	v = (uint32_t)get_le(p + 16, 4);
+	s->ndistinct = (uint16_t)(v < UINT16_MAX ? v : UINT16_MAX);
+	s->lang = lang;
 	s->date = (int32_t)(uint32_t)get_le(p + 24, 4);
 	s->body = get_le(p + 28, 8);
 	p += SIG_HEADER_BYTES;

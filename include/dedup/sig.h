@@ -99,6 +99,9 @@ static inline uint32_t dedup_weight_round(uint32_t wt)
 
 /* Most terms a signature keeps (dedup_sig_params.kterms). */
 #define DEDUP_SIG_MAXTERMS 4096
+/* Most MinHash values and band winners a signature holds. */
+#define DEDUP_SIG_MAXPERM 1024
+#define DEDUP_SIG_MAXBAND 1024
 
 /*
  * A kept term in one 32-bit word: the top 24 bits of its 32-bit id, then
@@ -128,7 +131,7 @@ static inline uint32_t dedup_term_pack(uint32_t id, uint32_t wt)
 }
 
 /*
- * 40 bytes and one block: a signature is kept for every document of a
+ * 32 bytes and one block: a signature is kept for every document of a
  * run, and at a million documents they are most of its memory.
  */
 struct dedup_sig {
@@ -154,13 +157,14 @@ struct dedup_sig {
 	uint8_t *blk;
 	uint64_t body;    /* hash of the folded token stream (exact copies) */
 	uint32_t nwords;  /* content words in the body */
-	uint32_t ndistinct; /* distinct terms before keeping the strongest */
 	int32_t date;     /* days since 1970-01-01 of a date in the text */
+	/* distinct terms before keeping the strongest, at most 65,535 */
+	uint16_t ndistinct;
 	uint16_t nterms;  /* terms, at most DEDUP_SIG_MAXTERMS */
-	uint16_t nperm;   /* MinHash values */
-	uint16_t nband;   /* band winners named, 0 or lsh_bands */
-	int16_t lang;     /* stopword language index, DEDUP_LANG_NONE */
-	uint8_t kept;     /* blk is a store's (dedup_sig_keep()), not owned */
+	unsigned nperm : 11; /* MinHash values, at most 1,024 */
+	unsigned nband : 11; /* band winners named, 0 or lsh_bands (<= 1,024) */
+	unsigned kept : 1;   /* blk is a store's (dedup_sig_keep()), not owned */
+	signed lang : 9;     /* stopword language index, DEDUP_LANG_NONE */
 };
 
 /* Bits of a term in a signature: a weight's level, the id's low 16 bits. */
