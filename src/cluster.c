@@ -1367,12 +1367,12 @@ static const uint16_t *bucket_row(const struct lsh *l, struct lshthread *th,
 				  uint32_t at, uint32_t d, uint32_t e)
 {
 	uint16_t *r = th->rows + (size_t)at * l->bands;
-	const uint8_t *ix = band_of(l, d);
-	const struct dedup_sig *s = &l->sigs[d];
+	const uint8_t *ix = band_of(l, d), *lo = dedup_sig_lows(&l->sigs[d]);
 	uint32_t k;
 
+	/* the id's low 16 bits after the weight's level (struct dedup_sig) */
 	for (k = th->ready[at]; k < e; k++)
-		r[k] = (uint16_t)dedup_sig_low16(s, ix[k]);
+		r[k] = (uint16_t)(dedup_sig_bits_at(lo, ix[k]) >> 6);
 	th->ready[at] = k > th->ready[at] ? k : th->ready[at];
 	return r;
 }

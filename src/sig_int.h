@@ -14,8 +14,13 @@
 void dedup_sig_unpack_isa(const struct dedup_sig *s, uint32_t *tw,
 			  unsigned isa);
 
-/* dedup_sig_tw() portable (isa 0) or with pdep where the CPU has it. */
+/*
+ * dedup_sig_tw() and dedup_sig_id() portable (isa 0) or with pdep where
+ * the CPU has it.
+ */
 uint32_t dedup_sig_tw_isa(const struct dedup_sig *s, uint32_t i,
+			  unsigned isa);
+uint32_t dedup_sig_id_isa(const struct dedup_sig *s, uint32_t i,
 			  unsigned isa);
 
 #endif

@@ -224,15 +224,23 @@ static inline size_t dedup_sig_size(const struct dedup_sig *s)
 	       dedup_sig_hibytes(s->nterms) + s->nband;
 }
 
-/* Term i's 22 bits: its level code, then the low 16 bits of its id. */
-static inline uint32_t dedup_sig_bits(const struct dedup_sig *s, uint32_t i)
+/*
+ * Term i's 22 bits, from a signature's dedup_sig_lows(): its level code,
+ * then the low 16 bits of its id.
+ */
+static inline uint32_t dedup_sig_bits_at(const uint8_t *lows, uint32_t i)
 {
-	const uint8_t *p = dedup_sig_lows(s) + dedup_sig_term_at(i);
+	const uint8_t *p = lows + dedup_sig_term_at(i);
 
 	/* one load of 4 bytes: the top bits follow the last term */
 	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 		(uint32_t)p[3] << 24) >> (i * DEDUP_SIG_TERM_BITS % 8) &
 	       0x3fffffu;
+}
+
+static inline uint32_t dedup_sig_bits(const struct dedup_sig *s, uint32_t i)
+{
+	return dedup_sig_bits_at(dedup_sig_lows(s), i);
 }
 
 /*
@@ -265,10 +273,8 @@ static inline uint32_t dedup_sig_wt(const struct dedup_sig *s, uint32_t i)
  */
 uint32_t dedup_sig_tw(const struct dedup_sig *s, uint32_t i);
 
-static inline uint32_t dedup_sig_id(const struct dedup_sig *s, uint32_t i)
-{
-	return dedup_term_id(dedup_sig_tw(s, i));
-}
+/* The id of term i: dedup_term_id(dedup_sig_tw(s, i)), a little less work. */
+uint32_t dedup_sig_id(const struct dedup_sig *s, uint32_t i);
 
 /*
  * All terms, packed and ascending, into tw[0..nterms): to compare a

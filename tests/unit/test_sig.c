@@ -822,6 +822,8 @@ static void check_terms(const struct dedup_sig *s, const uint32_t *tw)
 	for (i = 0; i < s->nterms; i++) {
 		assert_int_equal(dedup_sig_tw(s, i), tw[i]);
 		assert_int_equal(dedup_sig_tw_isa(s, i, 0), tw[i]);
+		assert_int_equal(dedup_sig_id(s, i), dedup_term_id(tw[i]));
+		assert_int_equal(dedup_sig_id_isa(s, i, 0), dedup_term_id(tw[i]));
 		assert_int_equal(dedup_sig_low(s, i), tw[i] & 0xffffffu);
 		assert_int_equal(dedup_sig_wt(s, i), dedup_term_wt(tw[i]));
 		id = dedup_term_id(tw[i]);
