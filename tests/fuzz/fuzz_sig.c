@@ -6,9 +6,8 @@
  * from but for its weights, each the level nearest it (sig.h), and a
  * distinct-term count past 65,535 (kept as that), so that the bytes of a
  * second decoding encode back exactly; any shorter prefix of them is
- * refused, its term ids ascend,
- * its band winners name its terms, and its Jaccard estimate against
- * itself lies in 0..1. A refusal is DEDUP_EFORMAT (or DEDUP_ENOMEM) and
+ * refused, its term ids ascend, its band winners name its terms, and its
+ * Jaccard estimate against itself lies in 0..1. A refusal is DEDUP_EFORMAT (or DEDUP_ENOMEM) and
  * leaves a released signature.
  */
 #include <math.h>
