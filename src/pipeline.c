@@ -23,6 +23,7 @@
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
 #include "df_int.h"
+#include "pathstore.h"
 
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
@@ -362,9 +363,10 @@ static const char *first_line(const char *text, size_t len, size_t *n)
  * takes bytes with the same hash as they are, without repairing them
  * again; a file changed in between is repaired.
  */
-static uint64_t verbatim_mark(const char *bytes, size_t len)
+static uint32_t verbatim_mark(const char *bytes, size_t len)
 {
-	uint64_t h = XXH3_64bits(bytes, len);
+	uint64_t h64 = XXH3_64bits(bytes, len);
+	uint32_t h = (uint32_t)(h64 ^ h64 >> 32);
 
 	return h ? h : 1;
 }
@@ -378,7 +380,7 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
 				   struct dedup_sitenames *sn,
-				   struct dedup_dfbatch *df, uint64_t *verbatim,
+				   struct dedup_dfbatch *df, uint32_t *verbatim,
 				   struct dedup_error *err)
 {
 	const char *line;
@@ -413,9 +415,10 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 
 /*
  * What a run keeps of each document until its records are written, for a
- * million documents at once: 32 bytes, the path in the run's arena, and
- * what only a few documents need (a failure, a warning, the bytes of a
- * stream, an indexed representative) in a block of their own.
+ * million documents at once: 16 bytes, the path in the run's path store
+ * (by the document's index), and what only a few documents need (a
+ * failure, a warning, the bytes of a stream, an indexed representative)
+ * in a block of their own.
  */
 struct doc_extra {
 	char *bytes;       /* a stream's bytes, read once and kept */
@@ -426,34 +429,29 @@ struct doc_extra {
 };
 
 struct doc {
-	const char *path;  /* in the run's path arena */
 	struct doc_extra *x; /* NULL for most documents */
-	uint64_t verbatim; /* verbatim_mark() of bytes repair keeps, or 0 */
-	dedup_status status;
-	unsigned stream : 1; /* "-", a pipe or a device: read once, kept */
-	unsigned empty : 1;
-	unsigned indexed : 1; /* found in the index with the same content */
-	unsigned keep : 1;
-};
-
-/*
- * Paths one after the other in blocks of at least PATH_BLOCK bytes: a
- * malloc() per path cost about 10 bytes of header and rounding on top of
- * its 40.
- */
-#define PATH_BLOCK (256u << 10)
-
-struct path_block {
-	struct path_block *next;
-	size_t used, size;
-	char s[];
+	/*
+	 * verbatim_mark() of bytes repair keeps, or 0. 32 bits are enough:
+	 * unchanged bytes always match, and a file changed between the
+	 * passes gets past it once in four billion times (it is then taken
+	 * as the repair left it, as the first pass saw it).
+	 */
+	uint32_t verbatim;
+	unsigned char status; /* a dedup_status */
+	unsigned char stream : 1; /* "-", a pipe or a device: read once, kept */
+	unsigned char empty : 1;
+	unsigned char indexed : 1; /* found in the index with that content */
+	unsigned char keep : 1;
 };
 
 struct dedup_run {
 	const struct dedup_context *ctx;
 	struct doc *docs;
 	size_t n, alloc;
-	struct path_block *paths;          /* newest first */
+	struct pathstore paths;            /* document i's is path i */
+	/* dedup_run_doc()'s two paths, pathstore_max() + 1 bytes each */
+	char *info_paths;
+	size_t info_size;
 	struct dedup_sig *sigs;
 	struct dedup_sigstore *sigstore;   /* where sigs[] are kept */
 	struct dedup_sig *store;   /* with an index: the signatures it keeps */
@@ -516,12 +514,8 @@ void dedup_run_free(struct dedup_run *run)
 		if (run->store)
 			dedup_sig_release(&run->store[i]);
 	}
-	while (run->paths) {
-		struct path_block *b = run->paths;
-
-		run->paths = b->next;
-		free(b);
-	}
+	pathstore_release(&run->paths);
+	free(run->info_paths);
 	free(run->docs);
 	free(run->sigs);
 	dedup_sigstore_free(run->sigstore);
@@ -543,7 +537,7 @@ static struct doc_extra *doc_extra(struct doc *d)
 	return d->x;
 }
 
-static void doc_fail(struct doc *d, dedup_status st,
+static void doc_fail(struct doc *d, const char *path, dedup_status st,
 		     const struct dedup_error *err)
 {
 	const char *why = err && err->msg[0] ? err->msg : dedup_strerror(st);
@@ -552,41 +546,32 @@ static void doc_fail(struct doc *d, dedup_status st,
 
 	if (d->status)
 		return; /* the first reason stands */
-	d->status = st;
+	d->status = (unsigned char)st;
 	x = doc_extra(d);
 	if (!x)
 		return; /* dedup_run_doc() tells the status alone */
 	free(x->message);
 	/* every message names its file: readers do, later stages may not */
-	if (strstr(why, d->path) || dedup_buf_addf(&b, "'%s': %s", d->path, why))
+	if (strstr(why, path) || dedup_buf_addf(&b, "'%s': %s", path, why))
 		x->message = strdup(why);
 	else
 		x->message = dedup_buf_detach(&b, NULL);
 	dedup_buf_release(&b);
 }
 
-/* A copy of path in the run's arena, or NULL when out of memory. */
-static const char *path_copy(struct dedup_run *run, const char *path)
+/*
+ * Path i into buf, of pathstore_max() + 1 bytes (a worker's, or one of
+ * run->info_paths).
+ */
+static const char *doc_path(const struct dedup_run *run, size_t i, char *buf)
 {
-	struct path_block *b = run->paths;
-	size_t n = strlen(path) + 1;
-	char *p;
+	return pathstore_get(&run->paths, i, buf);
+}
 
-	if (!b || b->size - b->used < n) {
-		size_t size = n > PATH_BLOCK ? n : PATH_BLOCK;
-
-		b = malloc(sizeof(*b) + size);
-		if (!b)
-			return NULL;
-		b->next = run->paths;
-		b->used = 0;
-		b->size = size;
-		run->paths = b;
-	}
-	p = b->s + b->used;
-	memcpy(p, path, n);
-	b->used += n;
-	return p;
+/* A buffer for any path of the run; NULL when out of memory. */
+static char *path_buf(const struct dedup_run *run)
+{
+	return malloc(pathstore_max(&run->paths) + 1);
 }
 
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
@@ -604,11 +589,24 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 		run->docs = v;
 		run->alloc = na;
 	}
+	/* dedup_run_doc() decodes into buffers that must not fail then */
+	if (strlen(path) >= run->info_size) {
+		size_t size = strlen(path) + 1;
+		char *v;
+
+		if (size < run->info_size * 2)
+			size = run->info_size * 2;
+		v = size <= SIZE_MAX / 2 ? realloc(run->info_paths, 2 * size) :
+		    NULL;
+		if (!v)
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		run->info_paths = v;
+		run->info_size = size;
+	}
+	if (pathstore_add(&run->paths, path))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	d = &run->docs[run->n];
 	memset(d, 0, sizeof(*d));
-	d->path = path_copy(run, path);
-	if (!d->path)
-		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->n++;
 	/*
 	 * Every pass reads the files again; what cannot be read twice is
@@ -623,7 +621,7 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 		d->stream = 1;
 		st = dedup_read_file(path, run->ctx->o.max_doc_size, &b, &e);
 		if (st) {
-			doc_fail(d, st, &e);
+			doc_fail(d, path, st, &e);
 			dedup_buf_release(&b);
 		} else {
 			struct doc_extra *x = doc_extra(d);
@@ -643,8 +641,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	return DEDUP_OK;
 }
 
-dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
-			    struct dedup_buf *out, struct dedup_error *err)
+/* dedup_run_read() of document i, whose path is decoded already. */
+static dedup_status read_doc(const struct dedup_run *run, size_t i,
+			     const char *path, struct dedup_buf *out,
+			     struct dedup_error *err)
 {
 	const struct doc *d = &run->docs[i];
 
@@ -659,7 +659,20 @@ dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
 					       "out of memory");
 		return DEDUP_OK;
 	}
-	return dedup_read_file(d->path, run->ctx->o.max_doc_size, out, err);
+	return dedup_read_file(path, run->ctx->o.max_doc_size, out, err);
+}
+
+dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
+			    struct dedup_buf *out, struct dedup_error *err)
+{
+	char *path = path_buf(run);
+	dedup_status st;
+
+	if (!path)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	st = read_doc(run, i, doc_path(run, i, path), out, err);
+	free(path);
+	return st;
 }
 
 /* One pass over the documents, spread over threads. */
@@ -766,9 +779,12 @@ static void *pass_thread(void *arg)
 	struct dedup_error err;
 	dedup_status st;
 	size_t i, chunk = 0, end = 0;
+	char *pbuf = path_buf(run);
 
 	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
+	if (!st && !pbuf)
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (!st && !ps->second && ps->lines && run->lines)
 		st = dedup_linestats_new(&ls, &err);
 	if (!st && !ps->second && ps->terms &&
@@ -779,17 +795,18 @@ static void *pass_thread(void *arg)
 	for (i = next_doc(ps, &chunk, &end, SIZE_MAX - 1); i < run->n;
 	     i = next_doc(ps, &chunk, &end, i)) {
 		struct doc *d = &run->docs[i];
+		const char *path = doc_path(run, i, pbuf);
 
 		dedup_error_clear(&err);
 		st = DEDUP_OK;
 		if (!d->status) /* else reported already */
-			st = dedup_run_read(run, i, &bytes, &err);
+			st = read_doc(run, i, path, &bytes, &err);
 		if (d->status) {
 			/* nothing to count */
 		} else if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn,
 					    df && dedup_df_sampled(run->df_share,
-								   d->path) ?
+								   path) ?
 					    df : NULL,
 					    &d->verbatim, &err);
 		} else if (!st) {
@@ -815,7 +832,7 @@ static void *pass_thread(void *arg)
 		if (st == DEDUP_ENOMEM)
 			goto out;
 		if (st) {
-			doc_fail(d, st, &err);
+			doc_fail(d, path, st, &err);
 			st = DEDUP_OK;
 		}
 		if (!ps->second && ps->terms && i + 1 == end) {
@@ -849,6 +866,7 @@ out:
 		atomic_store(&ps->next, run->n);
 	}
 	dedup_buf_release(&bytes);
+	free(pbuf);
 	dedup_linestats_free(ls);
 	dedup_sitenames_free(sn);
 	dedup_dfbatch_free(df);
@@ -1070,6 +1088,7 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	struct dedup_cluster_params cp;
 	uint32_t bands = dedup_cluster_bands(p), *newidx = NULL, *pinned = NULL;
 	uint32_t *newid = NULL;
+	const char *path;
 	uint64_t *keys = NULL;
 	unsigned char *haskeys = NULL;
 	struct idset cand = { 0 };
@@ -1087,7 +1106,8 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 
 		if (d->status)
 			continue;
-		st = dedup_index_find(run->ix, d->path, strlen(d->path),
+		path = doc_path(run, i, run->info_paths);
+		st = dedup_index_find(run->ix, path, strlen(path),
 				      run->sigs[i].body, &id, err);
 		if (st == DEDUP_OK) {
 			st = index_repeat(run, d, id, err);
@@ -1186,11 +1206,9 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	/* Representatives first, so their members can name their ids. */
 	for (k = 0; k < 2; k++) {
 		for (j = 0; j < nnew; j++) {
-			struct doc *d = &run->docs[newidx[j]];
 			uint32_t r = as[m + j].rep;
 			struct dedup_index_doc doc = {
-				.path = d->path,
-				.path_len = strlen(d->path),
+				.path = run->info_paths,
 				.sig = &run->store[newidx[j]],
 				.score = as[m + j].score,
 				.keys = haskeys[j] ? keys + j * bands : NULL,
@@ -1200,6 +1218,8 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 
 			if ((k == 0) != (r == m + j))
 				continue;
+			doc.path_len = strlen(doc_path(run, newidx[j],
+						       run->info_paths));
 			if (r == m + j)
 				doc.rep = UINT32_MAX;
 			else if (r < m)
@@ -1355,8 +1375,9 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 		   struct dedup_doc_info *info)
 {
 	const struct doc *d = &run->docs[i];
+	char *rep = run->info_paths + run->info_size;
 
-	info->path = d->path;
+	info->path = doc_path(run, i, run->info_paths);
 	info->status = d->status;
 	info->message = d->x && d->x->message ? d->x->message :
 			d->status ? dedup_strerror(d->status) : NULL;
@@ -1368,9 +1389,9 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 	if (d->x && d->x->rep_ext)
 		info->rep_path = d->x->rep_ext;
 	else if (run->assign && run->assign[i].rep < run->n)
-		info->rep_path = run->docs[run->assign[i].rep].path;
+		info->rep_path = doc_path(run, run->assign[i].rep, rep);
 	else
-		info->rep_path = d->path;
+		info->rep_path = info->path;
 }
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run)
