@@ -415,10 +415,11 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 
 /*
  * What a run keeps of each document until its records are written, for a
- * million documents at once: 16 bytes, the path in the run's path store
- * (by the document's index), and what only a few documents need (a
+ * million documents at once: 8 bytes, the path in the run's path store
+ * (by the document's number), and what only a few documents need (a
  * failure, a warning, the bytes of a stream, an indexed representative)
- * in a block of their own.
+ * in a block of their own, found by the document's number in the run's
+ * table of extras.
  */
 struct doc_extra {
 	char *bytes;       /* a stream's bytes, read once and kept */
@@ -429,7 +430,6 @@ struct doc_extra {
 };
 
 struct doc {
-	struct doc_extra *x; /* NULL for most documents */
 	/*
 	 * verbatim_mark() of bytes repair keeps, or 0. 32 bits are enough:
 	 * unchanged bytes always match, and a file changed between the
@@ -442,6 +442,26 @@ struct doc {
 	unsigned char empty : 1;
 	unsigned char indexed : 1; /* found in the index with that content */
 	unsigned char keep : 1;
+	unsigned char extra : 1; /* has a struct doc_extra in run->xs */
+};
+
+_Static_assert(sizeof(struct doc) == 8, "a document's record grew");
+
+/*
+ * The documents' extras by document number: an open-addressing table
+ * that the threads of a pass add to (failures, warnings) under its lock.
+ * Only a document whose `extra` bit is set is looked up.
+ */
+struct extra_slot {
+	uint32_t doc;          /* the document's number + 1, 0: empty */
+	struct doc_extra *x;
+};
+
+struct extras {
+	pthread_mutex_t lock;
+	struct extra_slot *slot;
+	size_t mask;           /* slots - 1, a power of 2 less one */
+	size_t used;
 };
 
 struct dedup_run {
@@ -449,6 +469,7 @@ struct dedup_run {
 	struct doc *docs;
 	size_t n, alloc;
 	struct pathstore paths;            /* document i's is path i */
+	struct extras *xs;                 /* the documents' extras */
 	/* dedup_run_doc()'s two paths, pathstore_max() + 1 bytes each */
 	char *info_paths;
 	size_t info_size;
@@ -489,6 +510,12 @@ dedup_status dedup_run_new(struct dedup_run **out,
 	if (!run)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->ctx = ctx;
+	run->xs = calloc(1, sizeof(*run->xs));
+	if (!run->xs || pthread_mutex_init(&run->xs->lock, NULL)) {
+		free(run->xs);
+		free(run);
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	}
 	*out = run;
 	return DEDUP_OK;
 }
@@ -500,7 +527,13 @@ void dedup_run_free(struct dedup_run *run)
 	if (!run)
 		return;
 	for (i = 0; i < run->n; i++) {
-		struct doc_extra *x = run->docs[i].x;
+		if (run->sigs)
+			dedup_sig_release(&run->sigs[i]);
+		if (run->store)
+			dedup_sig_release(&run->store[i]);
+	}
+	for (i = 0; run->xs->slot && i <= run->xs->mask; i++) {
+		struct doc_extra *x = run->xs->slot[i].x;
 
 		if (x) {
 			free(x->bytes);
@@ -509,11 +542,10 @@ void dedup_run_free(struct dedup_run *run)
 			free(x->warning);
 			free(x);
 		}
-		if (run->sigs)
-			dedup_sig_release(&run->sigs[i]);
-		if (run->store)
-			dedup_sig_release(&run->store[i]);
 	}
+	free(run->xs->slot);
+	pthread_mutex_destroy(&run->xs->lock);
+	free(run->xs);
 	pathstore_release(&run->paths);
 	free(run->info_paths);
 	free(run->docs);
@@ -529,25 +561,96 @@ void dedup_run_free(struct dedup_run *run)
 	free(run);
 }
 
-/* The rare fields of d, made on first use; NULL when out of memory. */
-static struct doc_extra *doc_extra(struct doc *d)
+/* The slot of document i in xs (with its lock held): its own, or empty. */
+static struct extra_slot *extras_slot(const struct extras *xs, size_t i)
 {
-	if (!d->x)
-		d->x = calloc(1, sizeof(*d->x));
-	return d->x;
+	size_t h = (size_t)(((uint64_t)i * 0x9e3779b97f4a7c15u) >> 32);
+
+	for (;; h++) {
+		struct extra_slot *sl = &xs->slot[h & xs->mask];
+
+		if (!sl->doc || sl->doc == i + 1)
+			return sl;
+	}
 }
 
-static void doc_fail(struct doc *d, const char *path, dedup_status st,
-		     const struct dedup_error *err)
+/* Twice the slots (or the first 64), with xs->lock held; -1: no memory. */
+static int extras_grow(struct extras *xs)
+{
+	size_t n = xs->slot ? (xs->mask + 1) * 2 : 64, i;
+	struct extras bigger = { .mask = n - 1, .used = xs->used };
+
+	bigger.slot = calloc(n, sizeof(*bigger.slot));
+	if (!bigger.slot)
+		return -1;
+	for (i = 0; xs->slot && i <= xs->mask; i++)
+		if (xs->slot[i].doc)
+			*extras_slot(&bigger, xs->slot[i].doc - 1) =
+				xs->slot[i];
+	free(xs->slot);
+	xs->slot = bigger.slot;
+	xs->mask = bigger.mask;
+	return 0;
+}
+
+/* The rare fields of document i, or NULL when it has none. */
+static struct doc_extra *doc_x(const struct dedup_run *run, size_t i)
+{
+	struct extras *xs = run->xs;
+	struct doc_extra *x;
+
+	if (!run->docs[i].extra)
+		return NULL;
+	pthread_mutex_lock(&xs->lock);
+	x = extras_slot(xs, i)->x;
+	pthread_mutex_unlock(&xs->lock);
+	return x;
+}
+
+/*
+ * The rare fields of document i, made on first use; NULL when out of
+ * memory. Threads of a pass call it for their own documents.
+ */
+static struct doc_extra *doc_extra(struct dedup_run *run, size_t i)
+{
+	struct extras *xs = run->xs;
+	struct extra_slot *sl;
+	struct doc_extra *x = doc_x(run, i);
+
+	if (x)
+		return x;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	pthread_mutex_lock(&xs->lock);
+	/* at most half full: a lookup ends at an empty slot soon */
+	if ((xs->used + 1) * 2 > (xs->slot ? xs->mask + 1 : 0) &&
+	    extras_grow(xs)) {
+		pthread_mutex_unlock(&xs->lock);
+		free(x);
+		return NULL;
+	}
+	sl = extras_slot(xs, i);
+	sl->doc = (uint32_t)i + 1;
+	sl->x = x;
+	xs->used++;
+	pthread_mutex_unlock(&xs->lock);
+	run->docs[i].extra = 1;
+	return x;
+}
+
+static void doc_fail(struct dedup_run *run, size_t i, const char *path,
+		     dedup_status st, const struct dedup_error *err)
 {
 	const char *why = err && err->msg[0] ? err->msg : dedup_strerror(st);
 	struct dedup_buf b = DEDUP_BUF_INIT;
+	struct doc *d = &run->docs[i];
 	struct doc_extra *x;
 
 	if (d->status)
 		return; /* the first reason stands */
 	d->status = (unsigned char)st;
-	x = doc_extra(d);
+	x = doc_extra(run, i);
 	if (!x)
 		return; /* dedup_run_doc() tells the status alone */
 	free(x->message);
@@ -621,10 +724,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 		d->stream = 1;
 		st = dedup_read_file(path, run->ctx->o.max_doc_size, &b, &e);
 		if (st) {
-			doc_fail(d, path, st, &e);
+			doc_fail(run, run->n - 1, path, st, &e);
 			dedup_buf_release(&b);
 		} else {
-			struct doc_extra *x = doc_extra(d);
+			struct doc_extra *x = doc_extra(run, run->n - 1);
 
 			if (x) {
 				x->len = b.len;
@@ -647,14 +750,15 @@ static dedup_status read_doc(const struct dedup_run *run, size_t i,
 			     struct dedup_error *err)
 {
 	const struct doc *d = &run->docs[i];
+	const struct doc_extra *x = doc_x(run, i);
 
 	if (d->status)
 		return dedup_error_set(err, d->status, "%s",
-				       d->x && d->x->message ? d->x->message :
+				       x && x->message ? x->message :
 				       dedup_strerror(d->status));
 	if (d->stream) {
 		dedup_buf_reset(out);
-		if (dedup_buf_add(out, d->x->bytes, d->x->len))
+		if (dedup_buf_add(out, x->bytes, x->len))
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
 		return DEDUP_OK;
@@ -825,14 +929,17 @@ static void *pass_thread(void *arg)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
-			if (!st && w->warning.len && doc_extra(d) &&
-			    !d->x->warning)
-				d->x->warning = strdup(w->warning.buf);
+			if (!st && w->warning.len) {
+				struct doc_extra *x = doc_extra(run, i);
+
+				if (x && !x->warning)
+					x->warning = strdup(w->warning.buf);
+			}
 		}
 		if (st == DEDUP_ENOMEM)
 			goto out;
 		if (st) {
-			doc_fail(d, path, st, &err);
+			doc_fail(run, i, path, st, &err);
 			st = DEDUP_OK;
 		}
 		if (!ps->second && ps->terms && i + 1 == end) {
@@ -1059,6 +1166,7 @@ static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 				 uint32_t id, struct dedup_error *err)
 {
 	struct dedup_index_entry e, r;
+	struct doc_extra *x;
 	dedup_status st;
 
 	st = dedup_index_entry(run->ix, id, &e, err);
@@ -1068,9 +1176,10 @@ static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 		return st;
 	d->indexed = 1;
 	d->keep = e.rep == id;
-	if (doc_extra(d))
-		d->x->rep_ext = entry_path(&r);
-	if (!d->x || !d->x->rep_ext)
+	x = doc_extra(run, (size_t)(d - run->docs));
+	if (x)
+		x->rep_ext = entry_path(&r);
+	if (!x || !x->rep_ext)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->assign[d - run->docs].score = d->keep ? 1 : e.score;
 	return DEDUP_OK;
@@ -1181,12 +1290,14 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 		run->assign[newidx[j]].score = as[m + j].score;
 		if (r < m) {
 			struct dedup_index_entry e;
+			struct doc_extra *x;
 
 			if (dedup_index_entry(run->ix, cand.v[r], &e, err))
 				goto out_err;
-			if (doc_extra(d))
-				d->x->rep_ext = entry_path(&e);
-			if (!d->x || !d->x->rep_ext)
+			x = doc_extra(run, newidx[j]);
+			if (x)
+				x->rep_ext = entry_path(&e);
+			if (!x || !x->rep_ext)
 				goto out;
 			run->assign[newidx[j]].rep = UINT32_MAX;
 		} else {
@@ -1375,19 +1486,20 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 		   struct dedup_doc_info *info)
 {
 	const struct doc *d = &run->docs[i];
+	const struct doc_extra *x = doc_x(run, i);
 	char *rep = run->info_paths + run->info_size;
 
 	info->path = doc_path(run, i, run->info_paths);
 	info->status = d->status;
-	info->message = d->x && d->x->message ? d->x->message :
+	info->message = x && x->message ? x->message :
 			d->status ? dedup_strerror(d->status) : NULL;
 	info->empty = d->empty;
 	info->indexed = d->indexed;
-	info->warning = d->x ? d->x->warning : NULL;
+	info->warning = x ? x->warning : NULL;
 	info->keep = run->assign ? d->keep : 1;
 	info->score = run->assign ? run->assign[i].score : 1;
-	if (d->x && d->x->rep_ext)
-		info->rep_path = d->x->rep_ext;
+	if (x && x->rep_ext)
+		info->rep_path = x->rep_ext;
 	else if (run->assign && run->assign[i].rep < run->n)
 		info->rep_path = doc_path(run, run->assign[i].rep, rep);
 	else
