@@ -433,8 +433,8 @@ struct doc {
 	/*
 	 * verbatim_mark() of bytes repair keeps, or 0. 32 bits are enough:
 	 * unchanged bytes always match, and a file changed between the
-	 * passes gets past it once in four billion times (it is then taken
-	 * as the repair left it, as the first pass saw it).
+	 * passes gets past it once in four billion times (its new bytes
+	 * then skip the repair, as if the first pass had found them clean).
 	 */
 	uint32_t verbatim;
 	unsigned char status; /* a dedup_status */
@@ -683,6 +683,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	struct doc *d;
 	struct stat sb;
 
+	/* documents are numbered in 32 bits (extras, the clustering) */
+	if (run->n >= UINT32_MAX - 1)
+		return dedup_error_set(err, DEDUP_ETOOBIG,
+				       "too many documents in one run");
 	if (run->n == run->alloc) {
 		size_t na = run->alloc ? run->alloc * 2 : 256;
 		struct doc *v = realloc(run->docs, na * sizeof(*v));
