@@ -415,7 +415,7 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 
 /*
  * What a run keeps of each document until its records are written, for a
- * million documents at once: 8 bytes, the path in the run's path store
+ * million documents at once: 2 bytes, the path in the run's path store
  * (by the document's number), and what only a few documents need (a
  * failure, a warning, the bytes of a stream, an indexed representative)
  * in a block of their own, found by the document's number in the run's
@@ -430,13 +430,6 @@ struct doc_extra {
 };
 
 struct doc {
-	/*
-	 * verbatim_mark() of bytes repair keeps, or 0. 32 bits are enough:
-	 * unchanged bytes always match, and a file changed between the
-	 * passes gets past it once in four billion times (its new bytes
-	 * then skip the repair, as if the first pass had found them clean).
-	 */
-	uint32_t verbatim;
 	unsigned char status; /* a dedup_status */
 	unsigned char stream : 1; /* "-", a pipe or a device: read once, kept */
 	unsigned char empty : 1;
@@ -445,7 +438,7 @@ struct doc {
 	unsigned char extra : 1; /* has a struct doc_extra in run->xs */
 };
 
-_Static_assert(sizeof(struct doc) == 8, "a document's record grew");
+_Static_assert(sizeof(struct doc) == 2, "a document's record grew");
 
 /*
  * The documents' extras by document number: an open-addressing table
@@ -470,6 +463,14 @@ struct dedup_run {
 	size_t n, alloc;
 	struct pathstore paths;            /* document i's is path i */
 	struct extras *xs;                 /* the documents' extras */
+	/*
+	 * By document, from the first pass to the end of the second (not
+	 * at the clustering's peak): verbatim_mark() of bytes repair keeps,
+	 * or 0. 32 bits are enough: unchanged bytes always match, and a file
+	 * changed between the passes gets past it once in four billion times
+	 * (its new bytes then skip the repair, as if found clean before).
+	 */
+	uint32_t *verbatim;
 	/* dedup_run_doc()'s two paths, pathstore_max() + 1 bytes each */
 	char *info_paths;
 	size_t info_size;
@@ -548,6 +549,7 @@ void dedup_run_free(struct dedup_run *run)
 	free(run->xs);
 	pathstore_release(&run->paths);
 	free(run->info_paths);
+	free(run->verbatim);
 	free(run->docs);
 	free(run->sigs);
 	dedup_sigstore_free(run->sigstore);
@@ -916,11 +918,11 @@ static void *pass_thread(void *arg)
 					    df && dedup_df_sampled(run->df_share,
 								   path) ?
 					    df : NULL,
-					    &d->verbatim, &err);
+					    &run->verbatim[i], &err);
 		} else if (!st) {
-			int verbatim = d->verbatim &&
-				d->verbatim == verbatim_mark(bytes.buf,
-							     bytes.len);
+			uint32_t mark = run->verbatim ? run->verbatim[i] : 0;
+			int verbatim = mark &&
+				mark == verbatim_mark(bytes.buf, bytes.len);
 
 			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
 					strip_lines(run), dedup_run_df(run),
@@ -1066,6 +1068,11 @@ static dedup_status first_pass(struct dedup_run *run, int terms,
 		run->df_share = dedup_df_share(o->df_sample, run->n);
 	if (terms && !run->ix &&
 	    dedup_df_bound(run->df, run->df_share ? o->df_sample : run->n))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	if (!run->verbatim)
+		run->verbatim = calloc(run->n ? run->n : 1,
+				       sizeof(*run->verbatim));
+	if (!run->verbatim)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	st = run_pass(run, 0, lines, terms, err);
 	if (st)
@@ -1436,6 +1443,8 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		dedup_sig_init(&run->sigs[i]);
 	}
 	st = run_pass(run, 1, 0, 0, err);
+	free(run->verbatim);
+	run->verbatim = NULL;
 	if (st)
 		return st;
 	if (run->ix) {
