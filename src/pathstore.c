@@ -63,7 +63,6 @@ int pathstore_add(struct pathstore *ps, const char *path)
 {
 	size_t len = strlen(path), pre = 0, rest;
 	unsigned char *p;
-
 	void *v;
 
 	if (ps->n % PATHSTORE_BLOCK) {
