@@ -23,6 +23,7 @@
 #include "dedup/tokenize.h"
 #include "dedup/walk.h"
 #include "df_int.h"
+#include "pathstore.h"
 
 #define MAX_THREADS 256
 #define DEFAULT_MAX_DOC (64u << 20)
@@ -362,9 +363,10 @@ static const char *first_line(const char *text, size_t len, size_t *n)
  * takes bytes with the same hash as they are, without repairing them
  * again; a file changed in between is repaired.
  */
-static uint64_t verbatim_mark(const char *bytes, size_t len)
+static uint32_t verbatim_mark(const char *bytes, size_t len)
 {
-	uint64_t h = XXH3_64bits(bytes, len);
+	uint64_t h64 = XXH3_64bits(bytes, len);
+	uint32_t h = (uint32_t)(h64 ^ h64 >> 32);
 
 	return h ? h : 1;
 }
@@ -378,7 +380,7 @@ static uint64_t verbatim_mark(const char *bytes, size_t len)
 static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   size_t len, struct dedup_linestats *ls,
 				   struct dedup_sitenames *sn,
-				   struct dedup_dfbatch *df, uint64_t *verbatim,
+				   struct dedup_dfbatch *df, uint32_t *verbatim,
 				   struct dedup_error *err)
 {
 	const char *line;
@@ -413,9 +415,11 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 
 /*
  * What a run keeps of each document until its records are written, for a
- * million documents at once: 32 bytes, the path in the run's arena, and
- * what only a few documents need (a failure, a warning, the bytes of a
- * stream, an indexed representative) in a block of their own.
+ * million documents at once: 2 bytes, the path in the run's path store
+ * (by the document's number), and what only a few documents need (a
+ * failure, a warning, the bytes of a stream, an indexed representative)
+ * in a block of their own, found by the document's number in the run's
+ * table of extras.
  */
 struct doc_extra {
 	char *bytes;       /* a stream's bytes, read once and kept */
@@ -426,34 +430,50 @@ struct doc_extra {
 };
 
 struct doc {
-	const char *path;  /* in the run's path arena */
-	struct doc_extra *x; /* NULL for most documents */
-	uint64_t verbatim; /* verbatim_mark() of bytes repair keeps, or 0 */
-	dedup_status status;
-	unsigned stream : 1; /* "-", a pipe or a device: read once, kept */
-	unsigned empty : 1;
-	unsigned indexed : 1; /* found in the index with the same content */
-	unsigned keep : 1;
+	unsigned char status; /* a dedup_status */
+	unsigned char stream : 1; /* "-", a pipe or a device: read once, kept */
+	unsigned char empty : 1;
+	unsigned char indexed : 1; /* found in the index with that content */
+	unsigned char keep : 1;
+	unsigned char extra : 1; /* has a struct doc_extra in run->xs */
 };
 
-/*
- * Paths one after the other in blocks of at least PATH_BLOCK bytes: a
- * malloc() per path cost about 10 bytes of header and rounding on top of
- * its 40.
- */
-#define PATH_BLOCK (256u << 10)
+_Static_assert(sizeof(struct doc) == 2, "a document's record grew");
 
-struct path_block {
-	struct path_block *next;
-	size_t used, size;
-	char s[];
+/*
+ * The documents' extras by document number: an open-addressing table
+ * that the threads of a pass add to (failures, warnings) under its lock.
+ * Only a document whose `extra` bit is set is looked up.
+ */
+struct extra_slot {
+	uint32_t doc;          /* the document's number + 1, 0: empty */
+	struct doc_extra *x;
+};
+
+struct extras {
+	pthread_mutex_t lock;
+	struct extra_slot *slot;
+	size_t mask;           /* slots - 1, a power of 2 less one */
+	size_t used;
 };
 
 struct dedup_run {
 	const struct dedup_context *ctx;
 	struct doc *docs;
 	size_t n, alloc;
-	struct path_block *paths;          /* newest first */
+	struct pathstore paths;            /* document i's is path i */
+	struct extras *xs;                 /* the documents' extras */
+	/*
+	 * By document, from the first pass to the end of the second (not
+	 * at the clustering's peak): verbatim_mark() of bytes repair keeps,
+	 * or 0. 32 bits are enough: unchanged bytes always match, and a file
+	 * changed between the passes gets past it once in four billion times
+	 * (its new bytes then skip the repair, as if found clean before).
+	 */
+	uint32_t *verbatim;
+	/* dedup_run_doc()'s two paths, pathstore_max() + 1 bytes each */
+	char *info_paths;
+	size_t info_size;
 	struct dedup_sig *sigs;
 	struct dedup_sigstore *sigstore;   /* where sigs[] are kept */
 	struct dedup_sig *store;   /* with an index: the signatures it keeps */
@@ -491,6 +511,12 @@ dedup_status dedup_run_new(struct dedup_run **out,
 	if (!run)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->ctx = ctx;
+	run->xs = calloc(1, sizeof(*run->xs));
+	if (!run->xs || pthread_mutex_init(&run->xs->lock, NULL)) {
+		free(run->xs);
+		free(run);
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	}
 	*out = run;
 	return DEDUP_OK;
 }
@@ -502,7 +528,13 @@ void dedup_run_free(struct dedup_run *run)
 	if (!run)
 		return;
 	for (i = 0; i < run->n; i++) {
-		struct doc_extra *x = run->docs[i].x;
+		if (run->sigs)
+			dedup_sig_release(&run->sigs[i]);
+		if (run->store)
+			dedup_sig_release(&run->store[i]);
+	}
+	for (i = 0; run->xs->slot && i <= run->xs->mask; i++) {
+		struct doc_extra *x = run->xs->slot[i].x;
 
 		if (x) {
 			free(x->bytes);
@@ -511,17 +543,13 @@ void dedup_run_free(struct dedup_run *run)
 			free(x->warning);
 			free(x);
 		}
-		if (run->sigs)
-			dedup_sig_release(&run->sigs[i]);
-		if (run->store)
-			dedup_sig_release(&run->store[i]);
 	}
-	while (run->paths) {
-		struct path_block *b = run->paths;
-
-		run->paths = b->next;
-		free(b);
-	}
+	free(run->xs->slot);
+	pthread_mutex_destroy(&run->xs->lock);
+	free(run->xs);
+	pathstore_release(&run->paths);
+	free(run->info_paths);
+	free(run->verbatim);
 	free(run->docs);
 	free(run->sigs);
 	dedup_sigstore_free(run->sigstore);
@@ -535,58 +563,120 @@ void dedup_run_free(struct dedup_run *run)
 	free(run);
 }
 
-/* The rare fields of d, made on first use; NULL when out of memory. */
-static struct doc_extra *doc_extra(struct doc *d)
+/* The slot of document i in xs (with its lock held): its own, or empty. */
+static struct extra_slot *extras_slot(const struct extras *xs, size_t i)
 {
-	if (!d->x)
-		d->x = calloc(1, sizeof(*d->x));
-	return d->x;
+	size_t h = (size_t)(((uint64_t)i * 0x9e3779b97f4a7c15u) >> 32);
+
+	for (;; h++) {
+		struct extra_slot *sl = &xs->slot[h & xs->mask];
+
+		if (!sl->doc || sl->doc == i + 1)
+			return sl;
+	}
 }
 
-static void doc_fail(struct doc *d, dedup_status st,
-		     const struct dedup_error *err)
+/* Twice the slots (or the first 64), with xs->lock held; -1: no memory. */
+static int extras_grow(struct extras *xs)
+{
+	size_t n = xs->slot ? (xs->mask + 1) * 2 : 64, i;
+	struct extras bigger = { .mask = n - 1, .used = xs->used };
+
+	bigger.slot = calloc(n, sizeof(*bigger.slot));
+	if (!bigger.slot)
+		return -1;
+	for (i = 0; xs->slot && i <= xs->mask; i++)
+		if (xs->slot[i].doc)
+			*extras_slot(&bigger, xs->slot[i].doc - 1) =
+				xs->slot[i];
+	free(xs->slot);
+	xs->slot = bigger.slot;
+	xs->mask = bigger.mask;
+	return 0;
+}
+
+/* The rare fields of document i, or NULL when it has none. */
+static struct doc_extra *doc_x(const struct dedup_run *run, size_t i)
+{
+	struct extras *xs = run->xs;
+	struct doc_extra *x;
+
+	if (!run->docs[i].extra)
+		return NULL;
+	pthread_mutex_lock(&xs->lock);
+	x = extras_slot(xs, i)->x;
+	pthread_mutex_unlock(&xs->lock);
+	return x;
+}
+
+/*
+ * The rare fields of document i, made on first use; NULL when out of
+ * memory. Threads of a pass call it for their own documents.
+ */
+static struct doc_extra *doc_extra(struct dedup_run *run, size_t i)
+{
+	struct extras *xs = run->xs;
+	struct extra_slot *sl;
+	struct doc_extra *x = doc_x(run, i);
+
+	if (x)
+		return x;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	pthread_mutex_lock(&xs->lock);
+	/* at most half full: a lookup ends at an empty slot soon */
+	if ((xs->used + 1) * 2 > (xs->slot ? xs->mask + 1 : 0) &&
+	    extras_grow(xs)) {
+		pthread_mutex_unlock(&xs->lock);
+		free(x);
+		return NULL;
+	}
+	sl = extras_slot(xs, i);
+	sl->doc = (uint32_t)i + 1;
+	sl->x = x;
+	xs->used++;
+	pthread_mutex_unlock(&xs->lock);
+	run->docs[i].extra = 1;
+	return x;
+}
+
+static void doc_fail(struct dedup_run *run, size_t i, const char *path,
+		     dedup_status st, const struct dedup_error *err)
 {
 	const char *why = err && err->msg[0] ? err->msg : dedup_strerror(st);
 	struct dedup_buf b = DEDUP_BUF_INIT;
+	struct doc *d = &run->docs[i];
 	struct doc_extra *x;
 
 	if (d->status)
 		return; /* the first reason stands */
-	d->status = st;
-	x = doc_extra(d);
+	d->status = (unsigned char)st;
+	x = doc_extra(run, i);
 	if (!x)
 		return; /* dedup_run_doc() tells the status alone */
 	free(x->message);
 	/* every message names its file: readers do, later stages may not */
-	if (strstr(why, d->path) || dedup_buf_addf(&b, "'%s': %s", d->path, why))
+	if (strstr(why, path) || dedup_buf_addf(&b, "'%s': %s", path, why))
 		x->message = strdup(why);
 	else
 		x->message = dedup_buf_detach(&b, NULL);
 	dedup_buf_release(&b);
 }
 
-/* A copy of path in the run's arena, or NULL when out of memory. */
-static const char *path_copy(struct dedup_run *run, const char *path)
+/*
+ * Path i into buf, of pathstore_max() + 1 bytes (a worker's, or one of
+ * run->info_paths).
+ */
+static const char *doc_path(const struct dedup_run *run, size_t i, char *buf)
 {
-	struct path_block *b = run->paths;
-	size_t n = strlen(path) + 1;
-	char *p;
+	return pathstore_get(&run->paths, i, buf);
+}
 
-	if (!b || b->size - b->used < n) {
-		size_t size = n > PATH_BLOCK ? n : PATH_BLOCK;
-
-		b = malloc(sizeof(*b) + size);
-		if (!b)
-			return NULL;
-		b->next = run->paths;
-		b->used = 0;
-		b->size = size;
-		run->paths = b;
-	}
-	p = b->s + b->used;
-	memcpy(p, path, n);
-	b->used += n;
-	return p;
+/* A buffer for any path of the run; NULL when out of memory. */
+static char *path_buf(const struct dedup_run *run)
+{
+	return malloc(pathstore_max(&run->paths) + 1);
 }
 
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
@@ -595,6 +685,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	struct doc *d;
 	struct stat sb;
 
+	/* documents are numbered in 32 bits (extras, the clustering) */
+	if (run->n >= UINT32_MAX - 1)
+		return dedup_error_set(err, DEDUP_ETOOBIG,
+				       "too many documents in one run");
 	if (run->n == run->alloc) {
 		size_t na = run->alloc ? run->alloc * 2 : 256;
 		struct doc *v = realloc(run->docs, na * sizeof(*v));
@@ -604,11 +698,24 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 		run->docs = v;
 		run->alloc = na;
 	}
+	/* dedup_run_doc() decodes into buffers that must not fail then */
+	if (strlen(path) >= run->info_size) {
+		size_t size = strlen(path) + 1;
+		char *v;
+
+		if (size < run->info_size * 2)
+			size = run->info_size * 2;
+		v = size <= SIZE_MAX / 2 ? realloc(run->info_paths, 2 * size) :
+		    NULL;
+		if (!v)
+			return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+		run->info_paths = v;
+		run->info_size = size;
+	}
+	if (pathstore_add(&run->paths, path))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	d = &run->docs[run->n];
 	memset(d, 0, sizeof(*d));
-	d->path = path_copy(run, path);
-	if (!d->path)
-		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->n++;
 	/*
 	 * Every pass reads the files again; what cannot be read twice is
@@ -623,10 +730,10 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 		d->stream = 1;
 		st = dedup_read_file(path, run->ctx->o.max_doc_size, &b, &e);
 		if (st) {
-			doc_fail(d, st, &e);
+			doc_fail(run, run->n - 1, path, st, &e);
 			dedup_buf_release(&b);
 		} else {
-			struct doc_extra *x = doc_extra(d);
+			struct doc_extra *x = doc_extra(run, run->n - 1);
 
 			if (x) {
 				x->len = b.len;
@@ -643,23 +750,39 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	return DEDUP_OK;
 }
 
-dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
-			    struct dedup_buf *out, struct dedup_error *err)
+/* dedup_run_read() of document i, whose path is decoded already. */
+static dedup_status read_doc(const struct dedup_run *run, size_t i,
+			     const char *path, struct dedup_buf *out,
+			     struct dedup_error *err)
 {
 	const struct doc *d = &run->docs[i];
+	const struct doc_extra *x = doc_x(run, i);
 
 	if (d->status)
 		return dedup_error_set(err, d->status, "%s",
-				       d->x && d->x->message ? d->x->message :
+				       x && x->message ? x->message :
 				       dedup_strerror(d->status));
 	if (d->stream) {
 		dedup_buf_reset(out);
-		if (dedup_buf_add(out, d->x->bytes, d->x->len))
+		if (dedup_buf_add(out, x->bytes, x->len))
 			return dedup_error_set(err, DEDUP_ENOMEM,
 					       "out of memory");
 		return DEDUP_OK;
 	}
-	return dedup_read_file(d->path, run->ctx->o.max_doc_size, out, err);
+	return dedup_read_file(path, run->ctx->o.max_doc_size, out, err);
+}
+
+dedup_status dedup_run_read(const struct dedup_run *run, size_t i,
+			    struct dedup_buf *out, struct dedup_error *err)
+{
+	char *path = path_buf(run);
+	dedup_status st;
+
+	if (!path)
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	st = read_doc(run, i, doc_path(run, i, path), out, err);
+	free(path);
+	return st;
 }
 
 /* One pass over the documents, spread over threads. */
@@ -766,9 +889,12 @@ static void *pass_thread(void *arg)
 	struct dedup_error err;
 	dedup_status st;
 	size_t i, chunk = 0, end = 0;
+	char *pbuf = path_buf(run);
 
 	dedup_error_clear(&err);
 	st = dedup_worker_new(&w, run->ctx, &err);
+	if (!st && !pbuf)
+		st = dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
 	if (!st && !ps->second && ps->lines && run->lines)
 		st = dedup_linestats_new(&ls, &err);
 	if (!st && !ps->second && ps->terms &&
@@ -779,23 +905,24 @@ static void *pass_thread(void *arg)
 	for (i = next_doc(ps, &chunk, &end, SIZE_MAX - 1); i < run->n;
 	     i = next_doc(ps, &chunk, &end, i)) {
 		struct doc *d = &run->docs[i];
+		const char *path = doc_path(run, i, pbuf);
 
 		dedup_error_clear(&err);
 		st = DEDUP_OK;
 		if (!d->status) /* else reported already */
-			st = dedup_run_read(run, i, &bytes, &err);
+			st = read_doc(run, i, path, &bytes, &err);
 		if (d->status) {
 			/* nothing to count */
 		} else if (!st && !ps->second) {
 			st = worker_observe(w, bytes.buf, bytes.len, ls, sn,
 					    df && dedup_df_sampled(run->df_share,
-								   d->path) ?
+								   path) ?
 					    df : NULL,
-					    &d->verbatim, &err);
+					    &run->verbatim[i], &err);
 		} else if (!st) {
-			int verbatim = d->verbatim &&
-				d->verbatim == verbatim_mark(bytes.buf,
-							     bytes.len);
+			uint32_t mark = run->verbatim ? run->verbatim[i] : 0;
+			int verbatim = mark &&
+				mark == verbatim_mark(bytes.buf, bytes.len);
 
 			st = worker_sig(w, bytes.buf, bytes.len, verbatim,
 					strip_lines(run), dedup_run_df(run),
@@ -808,14 +935,17 @@ static void *pass_thread(void *arg)
 				st = store_sig(w, run, i, &err);
 			if (!st && !run->sigs[i].nwords)
 				d->empty = 1;
-			if (!st && w->warning.len && doc_extra(d) &&
-			    !d->x->warning)
-				d->x->warning = strdup(w->warning.buf);
+			if (!st && w->warning.len) {
+				struct doc_extra *x = doc_extra(run, i);
+
+				if (x && !x->warning)
+					x->warning = strdup(w->warning.buf);
+			}
 		}
 		if (st == DEDUP_ENOMEM)
 			goto out;
 		if (st) {
-			doc_fail(d, st, &err);
+			doc_fail(run, i, path, st, &err);
 			st = DEDUP_OK;
 		}
 		if (!ps->second && ps->terms && i + 1 == end) {
@@ -849,6 +979,7 @@ out:
 		atomic_store(&ps->next, run->n);
 	}
 	dedup_buf_release(&bytes);
+	free(pbuf);
 	dedup_linestats_free(ls);
 	dedup_sitenames_free(sn);
 	dedup_dfbatch_free(df);
@@ -937,6 +1068,11 @@ static dedup_status first_pass(struct dedup_run *run, int terms,
 		run->df_share = dedup_df_share(o->df_sample, run->n);
 	if (terms && !run->ix &&
 	    dedup_df_bound(run->df, run->df_share ? o->df_sample : run->n))
+		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+	if (!run->verbatim)
+		run->verbatim = calloc(run->n ? run->n : 1,
+				       sizeof(*run->verbatim));
+	if (!run->verbatim)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	st = run_pass(run, 0, lines, terms, err);
 	if (st)
@@ -1041,6 +1177,7 @@ static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 				 uint32_t id, struct dedup_error *err)
 {
 	struct dedup_index_entry e, r;
+	struct doc_extra *x;
 	dedup_status st;
 
 	st = dedup_index_entry(run->ix, id, &e, err);
@@ -1050,9 +1187,10 @@ static dedup_status index_repeat(struct dedup_run *run, struct doc *d,
 		return st;
 	d->indexed = 1;
 	d->keep = e.rep == id;
-	if (doc_extra(d))
-		d->x->rep_ext = entry_path(&r);
-	if (!d->x || !d->x->rep_ext)
+	x = doc_extra(run, (size_t)(d - run->docs));
+	if (x)
+		x->rep_ext = entry_path(&r);
+	if (!x || !x->rep_ext)
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 	run->assign[d - run->docs].score = d->keep ? 1 : e.score;
 	return DEDUP_OK;
@@ -1070,6 +1208,7 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	struct dedup_cluster_params cp;
 	uint32_t bands = dedup_cluster_bands(p), *newidx = NULL, *pinned = NULL;
 	uint32_t *newid = NULL;
+	const char *path;
 	uint64_t *keys = NULL;
 	unsigned char *haskeys = NULL;
 	struct idset cand = { 0 };
@@ -1087,7 +1226,8 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 
 		if (d->status)
 			continue;
-		st = dedup_index_find(run->ix, d->path, strlen(d->path),
+		path = doc_path(run, i, run->info_paths);
+		st = dedup_index_find(run->ix, path, strlen(path),
 				      run->sigs[i].body, &id, err);
 		if (st == DEDUP_OK) {
 			st = index_repeat(run, d, id, err);
@@ -1161,12 +1301,14 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 		run->assign[newidx[j]].score = as[m + j].score;
 		if (r < m) {
 			struct dedup_index_entry e;
+			struct doc_extra *x;
 
 			if (dedup_index_entry(run->ix, cand.v[r], &e, err))
 				goto out_err;
-			if (doc_extra(d))
-				d->x->rep_ext = entry_path(&e);
-			if (!d->x || !d->x->rep_ext)
+			x = doc_extra(run, newidx[j]);
+			if (x)
+				x->rep_ext = entry_path(&e);
+			if (!x || !x->rep_ext)
 				goto out;
 			run->assign[newidx[j]].rep = UINT32_MAX;
 		} else {
@@ -1186,11 +1328,9 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 	/* Representatives first, so their members can name their ids. */
 	for (k = 0; k < 2; k++) {
 		for (j = 0; j < nnew; j++) {
-			struct doc *d = &run->docs[newidx[j]];
 			uint32_t r = as[m + j].rep;
 			struct dedup_index_doc doc = {
-				.path = d->path,
-				.path_len = strlen(d->path),
+				.path = run->info_paths,
 				.sig = &run->store[newidx[j]],
 				.score = as[m + j].score,
 				.keys = haskeys[j] ? keys + j * bands : NULL,
@@ -1200,6 +1340,8 @@ static dedup_status index_cluster(struct dedup_run *run, const struct dedup_df *
 
 			if ((k == 0) != (r == m + j))
 				continue;
+			doc.path_len = strlen(doc_path(run, newidx[j],
+						       run->info_paths));
 			if (r == m + j)
 				doc.rep = UINT32_MAX;
 			else if (r < m)
@@ -1301,6 +1443,8 @@ dedup_status dedup_run_execute(struct dedup_run *run, struct dedup_error *err)
 		dedup_sig_init(&run->sigs[i]);
 	}
 	st = run_pass(run, 1, 0, 0, err);
+	free(run->verbatim);
+	run->verbatim = NULL;
 	if (st)
 		return st;
 	if (run->ix) {
@@ -1355,22 +1499,24 @@ void dedup_run_doc(const struct dedup_run *run, size_t i,
 		   struct dedup_doc_info *info)
 {
 	const struct doc *d = &run->docs[i];
+	const struct doc_extra *x = doc_x(run, i);
+	char *rep = run->info_paths + run->info_size;
 
-	info->path = d->path;
+	info->path = doc_path(run, i, run->info_paths);
 	info->status = d->status;
-	info->message = d->x && d->x->message ? d->x->message :
+	info->message = x && x->message ? x->message :
 			d->status ? dedup_strerror(d->status) : NULL;
 	info->empty = d->empty;
 	info->indexed = d->indexed;
-	info->warning = d->x ? d->x->warning : NULL;
+	info->warning = x ? x->warning : NULL;
 	info->keep = run->assign ? d->keep : 1;
 	info->score = run->assign ? run->assign[i].score : 1;
-	if (d->x && d->x->rep_ext)
-		info->rep_path = d->x->rep_ext;
+	if (x && x->rep_ext)
+		info->rep_path = x->rep_ext;
 	else if (run->assign && run->assign[i].rep < run->n)
-		info->rep_path = run->docs[run->assign[i].rep].path;
+		info->rep_path = doc_path(run, run->assign[i].rep, rep);
 	else
-		info->rep_path = d->path;
+		info->rep_path = info->path;
 }
 
 const struct dedup_cluster_stats *dedup_run_stats(const struct dedup_run *run)

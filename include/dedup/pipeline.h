@@ -184,7 +184,13 @@ struct dedup_doc_info {
 	double score;          /* similarity to the representative */
 };
 
-/* Details of document i (after dedup_run_execute for rep and score). */
+/*
+ * Details of document i (after dedup_run_execute for rep and score). The
+ * run keeps its paths compactly and writes the two of info (path and
+ * rep_path) into buffers of its own: they stay valid until the next call
+ * on the same run, so one thread asks at a time and a caller that needs
+ * a path for longer copies it. The other strings last as long as the run.
+ */
 void dedup_run_doc(const struct dedup_run *run, size_t i,
 		   struct dedup_doc_info *info);
 

@@ -97,7 +97,7 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 	struct dedup_tokenizer *tk = NULL;
 	struct dedup_stopwords *sw = NULL;
 	struct dedup_sigbuilder *bld = NULL;
-	struct dedup_buf word = DEDUP_BUF_INIT;
+	struct dedup_buf word = DEDUP_BUF_INIT, rep_a = DEDUP_BUF_INIT;
 	struct dedup_tokens ta, tb;
 	struct dedup_buf bytes = DEDUP_BUF_INIT, text[2], log[2];
 	struct dedup_error err;
@@ -131,6 +131,11 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 	if (dedup_run_execute(run, &err))
 		goto fail;
 	dedup_run_doc(run, 0, &da);
+	/* the paths of da last until the next call: A's representative */
+	if (dedup_buf_addstr(&rep_a, da.rep_path)) {
+		dedup_error_set(&err, DEDUP_ENOMEM, "out of memory");
+		goto fail;
+	}
 	dedup_run_doc(run, 1, &db);
 	if (da.status || db.status) {
 		cli_error("%s", da.status ? da.message : db.message);
@@ -157,7 +162,7 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 	       o->cluster.level == DEDUP_LEVEL_COPY ? "copy" : "event");
 	printf("verdict\t%s\n", s >= o->cluster.threshold ?
 	       "similar enough to join one cluster" : "different");
-	printf("in this run\t%s\n", !strcmp(da.rep_path, db.rep_path) ?
+	printf("in this run\t%s\n", !strcmp(rep_a.buf, db.rep_path) ?
 	       "same cluster" :
 	       "different clusters");
 	printf("corpus\t%zu documents\n", dedup_run_count(run));
@@ -165,7 +170,7 @@ int cli_explain(struct dedup_context *ctx, const char *a, const char *b,
 		const struct dedup_sig *x = k ? sb : sa;
 
 		printf("document\t%s\t%s\tcontent words %u, distinct %u, "
-		       "sampled %u", k ? "B" : "A", k ? db.path : da.path,
+		       "sampled %u", k ? "B" : "A", k ? b : a,
 		       x->nwords, x->ndistinct, x->nterms);
 		if (x->date != DEDUP_DATE_NONE)
 			printf(", date day %d", (int)x->date);
@@ -215,6 +220,7 @@ out:
 	free(sh);
 	free(tw);
 	dedup_buf_release(&word);
+	dedup_buf_release(&rep_a);
 	dedup_sigbuilder_free(bld);
 	dedup_stopwords_free(sw);
 	dedup_tokens_release(&ta);
