@@ -1942,6 +1942,12 @@ struct heapent {
 	uint32_t sa, sb;        /* their stamps when pushed */
 };
 
+/* A pair of the first lists: its stamps were both 0. */
+struct firstpair {
+	double score;
+	uint32_t a, b;
+};
+
 struct hac {
 	const struct dedup_cluster_params *p;
 	uint32_t *parent, *size, *stamp;
@@ -1949,17 +1955,36 @@ struct hac {
 	struct nbrs *nb;
 	struct nbr *arena;      /* the first lists, one block */
 	size_t narena;
-	struct heapent *heap;
+	struct heapent *heap;   /* the pairs pushed by merges */
 	size_t nheap, heapalloc;
+	/*
+	 * The first pairs at the threshold, a heap of their own: their
+	 * stamps were 0, 16 bytes each instead of 24 (most pairs are
+	 * these, and the heap was most of the linkage's memory).
+	 */
+	struct firstpair *first;
+	size_t nfirst, firstalloc;
 };
+
+/* The heaps' order: higher scores first, then lower pairs. */
+static int pair_less(double xs, uint32_t xa, uint32_t xb, double ys,
+		     uint32_t ya, uint32_t yb)
+{
+	if (xs != ys)
+		return xs < ys;
+	if (xa != ya)
+		return xa > ya;
+	return xb > yb;
+}
 
 static int heap_less(const struct heapent *x, const struct heapent *y)
 {
-	if (x->score != y->score)
-		return x->score < y->score;
-	if (x->a != y->a)
-		return x->a > y->a;
-	return x->b > y->b;
+	return pair_less(x->score, x->a, x->b, y->score, y->a, y->b);
+}
+
+static int first_less(const struct firstpair *x, const struct firstpair *y)
+{
+	return pair_less(x->score, x->a, x->b, y->score, y->a, y->b);
 }
 
 static int heap_push(struct hac *h, double score, uint32_t a, uint32_t b)
@@ -2012,29 +2037,99 @@ static struct heapent heap_pop(struct hac *h)
 	return top;
 }
 
-static int nbr_add(struct nbrs *l, uint32_t id, double s)
+/* Move x down from slot i of the first pairs' heap to its place. */
+static void first_down(struct hac *h, size_t i, struct firstpair x)
 {
-	if (l->n == l->alloc) {
-		uint32_t na = l->alloc ? l->alloc * 2 : 4;
-		struct nbr *v = realloc(l->v, na * sizeof(*v));
+	size_t c;
+
+	while ((c = 2 * i + 1) < h->nfirst) {
+		if (c + 1 < h->nfirst &&
+		    first_less(&h->first[c], &h->first[c + 1]))
+			c++;
+		if (!first_less(&x, &h->first[c]))
+			break;
+		h->first[i] = h->first[c];
+		i = c;
+	}
+	h->first[i] = x;
+}
+
+/* The first pairs into a heap of their own, in place. */
+static void first_heapify(struct hac *h)
+{
+	size_t i;
+
+	for (i = h->nfirst / 2; i-- > 0;)
+		first_down(h, i, h->first[i]);
+}
+
+static int first_add(struct hac *h, double score, uint32_t a, uint32_t b)
+{
+	if (h->nfirst == h->firstalloc) {
+		size_t na = h->firstalloc ? h->firstalloc * 2 : 1024;
+		struct firstpair *v = realloc(h->first, na * sizeof(*v));
 
 		if (!v)
 			return -1;
-		l->v = v;
-		l->alloc = na;
+		h->first = v;
+		h->firstalloc = na;
 	}
-	l->v[l->n].id = id;
-	l->v[l->n].sum = s;
-	l->n++;
+	h->first[h->nfirst].score = score;
+	h->first[h->nfirst].a = a;
+	h->first[h->nfirst].b = b;
+	h->nfirst++;
 	return 0;
+}
+
+#define FIRST_GIVE_BACK ((size_t)1 << 16)
+
+/*
+ * The next pair, from the merges' heap or the first pairs' one,
+ * whichever one heap of both would give; h->nheap + h->nfirst must not
+ * be 0.
+ */
+static struct heapent pair_pop(struct hac *h)
+{
+	struct heapent e;
+	const struct firstpair *f;
+
+	if (!h->nfirst)
+		return heap_pop(h);
+	f = &h->first[0];
+	e.score = f->score;
+	e.a = f->a;
+	e.b = f->b;
+	e.sa = e.sb = 0;
+	if (h->nheap && heap_less(&e, &h->heap[0]))
+		return heap_pop(h);
+	if (--h->nfirst)
+		first_down(h, 0, h->first[h->nfirst]);
+	if (h->nfirst % FIRST_GIVE_BACK == 0 &&
+	    h->firstalloc - h->nfirst >= FIRST_GIVE_BACK) {
+		/* shrinking: its pages go back as the merges push theirs */
+		size_t na = h->nfirst ? h->nfirst : 1;
+		struct firstpair *v = realloc(h->first, na * sizeof(*v));
+
+		if (v) {
+			h->first = v;
+			h->firstalloc = na;
+		}
+	}
+	return e;
+}
+
+/* Whether the list lies in the arena (the first lists' block). */
+static int nbr_in_arena(const struct hac *h, const struct nbrs *l)
+{
+	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
+
+	return l->v && v >= a && v < a + h->narena * sizeof(*h->arena);
 }
 
 /* Lists in the arena go with it; lists grown by merges are their own. */
 static void nbr_free(struct hac *h, struct nbrs *l)
 {
-	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
-
-	if (v < a || v >= a + h->narena * sizeof(*h->arena))
+	if (!nbr_in_arena(h, l))
 		free(l->v);
 	l->v = NULL;
 }
@@ -2150,31 +2245,105 @@ static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 	l->n++;
 }
 
-/* Merge cluster b into a (both roots); returns -1 when out of memory. */
-static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
+/* The length of the merge of a's and b's lists, without a and b. */
+static uint32_t nbr_merged_n(const struct nbrs *la, const struct nbrs *lb,
+			     uint32_t a, uint32_t b)
 {
-	struct nbrs *la = &h->nb[a], *lb = &h->nb[b], m = { 0 };
-	uint32_t i = 0, j = 0, k;
+	uint32_t i = 0, j = 0, n = 0, id;
 
-	/* merge the two sorted lists, dropping a and b themselves */
 	while (i < la->n || j < lb->n) {
+		if (j >= lb->n || (i < la->n && la->v[i].id < lb->v[j].id)) {
+			id = la->v[i++].id;
+		} else if (i >= la->n || lb->v[j].id < la->v[i].id) {
+			id = lb->v[j++].id;
+		} else {
+			id = la->v[i++].id;
+			j++;
+		}
+		n += id != a && id != b;
+	}
+	return n;
+}
+
+/*
+ * Merge b's list into a's by their ends into buf, where one of the two
+ * may already lie at the front: the entries come out from buf[room - 1]
+ * down, never over one not yet read when room is the merged length plus
+ * one (that list holds at most one entry that is dropped, for a or b).
+ * The merged list is then moved to the front; returns its length.
+ */
+static uint32_t nbr_merge_back(struct nbr *buf, size_t room,
+			       const struct nbrs *la, const struct nbrs *lb,
+			       uint32_t a, uint32_t b)
+{
+	size_t i = la->n, j = lb->n, w = room;
+
+	while (i || j) {
 		struct nbr x;
 
-		if (j >= lb->n || (i < la->n && la->v[i].id < lb->v[j].id)) {
-			x = la->v[i++];
-		} else if (i >= la->n || lb->v[j].id < la->v[i].id) {
-			x = lb->v[j++];
+		if (!i || (j && lb->v[j - 1].id > la->v[i - 1].id)) {
+			x = lb->v[--j];
+		} else if (!j || la->v[i - 1].id > lb->v[j - 1].id) {
+			x = la->v[--i];
 		} else {
-			x = la->v[i++];
-			x.sum += lb->v[j++].sum;
+			x = la->v[--i];
+			x.sum += lb->v[--j].sum;
 		}
 		if (x.id == a || x.id == b)
 			continue;
-		if (nbr_add(&m, x.id, x.sum)) {
-			free(m.v);
-			return -1;
-		}
+		buf[--w] = x;
 	}
+	memmove(buf, buf + w, (room - w) * sizeof(*buf));
+	return (uint32_t)(room - w);
+}
+
+/*
+ * Merge cluster b into a (both roots); returns -1 when out of memory.
+ * The merged list goes into the block of one of the two lists, arena or
+ * not, when it has the room (a cluster absorbing a near copy gains few
+ * neighbours), else into a's or b's own block grown, else a new one:
+ * the lists of the merges no longer come on top of the first ones.
+ */
+static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
+{
+	struct nbrs *la = &h->nb[a], *lb = &h->nb[b], m = { 0 }, xa, xb;
+	struct nbrs *from = NULL;       /* the list whose block m takes */
+	uint32_t k, mn = nbr_merged_n(la, lb, a, b);
+	size_t room = (size_t)mn + 1;
+
+	if (la->alloc >= room)
+		from = la;
+	else if (lb->alloc >= room)
+		from = lb;
+	else if (la->v && !nbr_in_arena(h, la))
+		from = la;
+	else if (lb->v && !nbr_in_arena(h, lb))
+		from = lb;
+	if (from)
+		m = *from;
+	if (room > m.alloc) {
+		/* sizes of powers of two, as the heap reuses them well */
+		size_t na = 4;
+		struct nbr *v;
+
+		while (na < room)
+			na *= 2;
+		v = realloc(m.v, na * sizeof(*v));
+		if (!v)
+			return -1;
+		m.v = v;
+		m.alloc = (uint32_t)na;
+	}
+	/* the lists as they are read: one of them may have moved to m.v */
+	xa = *la;
+	xb = *lb;
+	if (from == la)
+		xa.v = m.v;
+	else if (from == lb)
+		xb.v = m.v;
+	m.n = nbr_merge_back(m.v, room, &xa, &xb, a, b);
+	if (from)
+		from->v = NULL; /* its block is m's now */
 	h->parent[b] = a;
 	h->size[a] += h->size[b];
 	h->pinned[a] |= h->pinned[b];
@@ -2211,17 +2380,21 @@ static void hac_free_merges(struct hac *h, size_t n)
 	free(h->nb);
 	free(h->arena);
 	free(h->heap);
+	free(h->first);
 	free(h->stamp);
 	h->nb = NULL;
 	h->arena = NULL;
 	h->heap = NULL;
+	h->first = NULL;
+	h->nfirst = h->firstalloc = 0;
 	h->stamp = NULL;
 }
 
 static int hac_run(struct hac *h)
 {
-	while (h->nheap) {
-		struct heapent e = heap_pop(h);
+	first_heapify(h);
+	while (h->nheap || h->nfirst) {
+		struct heapent e = pair_pop(h);
 
 		if (e.score < h->p->threshold)
 			break;
@@ -2237,6 +2410,92 @@ static int hac_run(struct hac *h)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The linkage of the kept pairs (sorted by pair, ids of h->parent's
+ * roots): h->parent holds each document's root, the first npinned
+ * documents settled clusters. The arrays are h's, freed by the caller.
+ */
+static int linkage(struct hac *h, size_t n, size_t npinned,
+		   struct links *kept)
+{
+	size_t i, m = n ? n : 1;
+
+	h->size = calloc(m, sizeof(*h->size));
+	h->stamp = calloc(m, sizeof(*h->stamp));
+	h->pinned = calloc(m, 1);
+	h->nb = calloc(m, sizeof(*h->nb));
+	if (!h->size || !h->stamp || !h->pinned || !h->nb)
+		return -1;
+	for (i = 0; i < n; i++)
+		h->size[h->parent[i]]++;
+	for (i = 0; i < npinned; i++)
+		h->pinned[h->parent[i]] = 1;
+	if (nbr_build(h, n, kept))
+		return -1;
+	/* Sum duplicate neighbours (pairs between settled clusters). */
+	for (i = 0; i < n; i++) {
+		struct nbrs *l = &h->nb[i];
+		uint32_t k, j = 0;
+
+		if (!l->n)
+			continue;
+		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
+		for (k = 1; k < l->n; k++) {
+			if (l->v[k].id == l->v[j].id)
+				l->v[j].sum += l->v[k].sum;
+			else
+				l->v[++j] = l->v[k];
+		}
+		l->n = j + 1;
+		for (k = 0; k < l->n; k++) {
+			uint32_t x = l->v[k].id;
+			double sc = l->v[k].sum /
+				    ((double)h->size[i] * h->size[x]);
+
+			if (x > i && sc >= h->p->threshold &&
+			    first_add(h, sc, (uint32_t)i, x))
+				return -1;
+		}
+	}
+	if (hac_run(h))
+		return -1;
+	return 0;
+}
+
+int dedup_linkage(const struct dedup_cluster_params *p, size_t n,
+		  const uint64_t *pair, const double *s, size_t npairs,
+		  uint32_t *root)
+{
+	struct hac h = { .p = p };
+	struct links kept = { 0 };
+	size_t i;
+	int r = -1;
+
+	h.parent = malloc((n ? n : 1) * sizeof(*h.parent));
+	kept.v = malloc((npairs ? npairs : 1) * sizeof(*kept.v));
+	if (!h.parent || !kept.v)
+		goto out;
+	for (i = 0; i < n; i++)
+		h.parent[i] = (uint32_t)i;
+	for (i = 0; i < npairs; i++) {
+		kept.v[i].pair = pair[i];
+		kept.v[i].s = s[i];
+	}
+	kept.n = kept.alloc = npairs;
+	if (linkage(&h, n, 0, &kept))
+		goto out;
+	for (i = 0; i < n; i++)
+		root[i] = find_root(h.parent, (uint32_t)i);
+	r = 0;
+out:
+	hac_free_merges(&h, n);
+	free(h.parent);
+	free(h.size);
+	free(h.pinned);
+	free(kept.v);
+	return r;
 }
 
 /* Earlier date first, then more content, then input order. */
@@ -2321,47 +2580,13 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	 * candidates' are given back: the two never coexist at the peak.
 	 */
 	st = DEDUP_ENOMEM;
-	h.size = calloc(m, sizeof(*h.size));
-	h.stamp = calloc(m, sizeof(*h.stamp));
-	h.pinned = calloc(m, 1);
-	h.nb = calloc(m, sizeof(*h.nb));
-	rep = malloc(m * sizeof(*rep));
-	if (!h.size || !h.stamp || !h.pinned || !h.nb || !rep)
-		goto out;
-	for (i = 0; i < n; i++)
-		h.size[h.parent[i]]++;
-	for (i = 0; i < npinned; i++)
-		h.pinned[h.parent[i]] = 1;
-	if (nbr_build(&h, n, &kept))
-		goto out;
-	/* Sum duplicate neighbours (pairs between settled clusters). */
-	for (i = 0; i < n; i++) {
-		struct nbrs *l = &h.nb[i];
-		uint32_t k, j = 0;
-
-		if (!l->n)
-			continue;
-		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
-		for (k = 1; k < l->n; k++) {
-			if (l->v[k].id == l->v[j].id)
-				l->v[j].sum += l->v[k].sum;
-			else
-				l->v[++j] = l->v[k];
-		}
-		l->n = j + 1;
-		for (k = 0; k < l->n; k++) {
-			uint32_t x = l->v[k].id;
-			double sc = l->v[k].sum / ((double)h.size[i] * h.size[x]);
-
-			if (x > i && sc >= p->threshold &&
-			    heap_push(&h, sc, (uint32_t)i, x))
-				goto out;
-		}
-	}
-	if (hac_run(&h))
+	if (linkage(&h, n, npinned, &kept))
 		goto out;
 	/* what only the merges read, given back before the assignments */
 	hac_free_merges(&h, n);
+	rep = malloc(m * sizeof(*rep));
+	if (!rep)
+		goto out;
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;
