@@ -834,8 +834,9 @@ struct rec {
 
 /*
  * A band's documents sorted by key: records of 16 bytes for 64-bit keys,
- * or, for 32-bit keys, key << 32 | doc in 8 (two buffers of n each per
- * thread: 32 bytes a document at two threads instead of 64).
+ * or, for 32-bit keys, key << 32 | doc in 8, sorted in place (one
+ * buffer of n per thread: 16 bytes a document at two threads instead
+ * of 64).
  */
 struct recs {
 	const struct rec *r;
@@ -873,7 +874,8 @@ struct lshthread {
 	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
 	uint64_t *q, *qtmp;     /* pairs queued for their terms, x << 32 | y */
 	size_t nq, qcap;
-	void *a, *b;            /* sort buffers, n records each */
+	void *a, *b;            /* sort buffers, n records each (b: 16-byte
+				   records only) */
 	uint32_t *hv;
 	uint64_t *idx;
 	uint16_t *rows;         /* a bucket's documents' keys (bucket_row()) */
@@ -1011,9 +1013,9 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
 
 /*
  * The documents taking part, by key of band b then document: a stable
- * radix sort of the keys, the documents coming in ascending order.
- * Returns the sorted array (one of the thread's two buffers) and its
- * length in *np.
+ * radix sort of the keys, the documents coming in ascending order (the
+ * packed records: dedup_sort64(), in place). Returns the sorted array
+ * (one of the thread's buffers) and its length in *np.
  */
 #define RADIX_BITS 11
 #define RADIX_MASK ((1u << RADIX_BITS) - 1)
@@ -1036,14 +1038,87 @@ static int radix_offsets(size_t *cnt, size_t n)
 	return 1;
 }
 
+#define SORT_WIDE 11     /* digit bits of the first pass over many */
+#define SORT_DIGIT 8
+#define SORT_SMALL 48
+
+static void insertion_sort64(uint64_t *v, size_t n)
+{
+	size_t i, j;
+	uint64_t x;
+
+	for (i = 1; i < n; i++) {
+		x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * Sort v ascending in place (an American flag sort: McIlroy, Bostic and
+ * McIlroy, "Engineering radix sort", 1993): by the highest digit where
+ * the values differ, each bucket then the same way, small ones by
+ * insertion. The packed records are unique (their documents differ), so
+ * that any sort gives the order the two-buffer LSD sort gave, without
+ * its second buffer of n records per thread.
+ */
+void dedup_sort64(uint64_t *v, size_t n)
+{
+	size_t cnt[1u << SORT_WIDE], next[1u << SORT_WIDE];
+	uint64_t any = 0, all = ~0ull, x, t;
+	unsigned bits = n > 8192 ? SORT_WIDE : SORT_DIGIT;
+	unsigned top, shift, d, b, nb = 1u << bits, mask = nb - 1;
+	size_t i, end;
+
+	if (n < SORT_SMALL) {
+		insertion_sort64(v, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		any |= v[i];
+		all &= v[i];
+	}
+	if (any == all)
+		return;
+	/* the digit that ends at the highest bit in which they differ */
+	top = 64 - (unsigned)__builtin_clzll(any ^ all);
+	shift = top > bits ? top - bits : 0;
+	memset(cnt, 0, nb * sizeof(*cnt));
+	for (i = 0; i < n; i++)
+		cnt[v[i] >> shift & mask]++;
+	for (b = 0, end = 0; b < nb; b++) {
+		next[b] = end;
+		end += cnt[b];
+		cnt[b] = end;   /* the bucket's end from here on */
+	}
+	for (b = 0; b < nb; b++) {
+		while (next[b] < cnt[b]) {
+			x = v[next[b]];
+			while ((d = x >> shift & mask) != b) {
+				t = v[next[d]];
+				v[next[d]++] = x;
+				x = t;
+			}
+			v[next[b]++] = x;
+		}
+	}
+	if (!shift)
+		return;
+	for (b = 0, i = 0; b < nb; b++) {
+		if (cnt[b] - i > 1)
+			dedup_sort64(v + i, cnt[b] - i);
+		i = cnt[b];
+	}
+}
+
 /* band_sorted() for 32-bit keys, packed with their documents. */
 static const uint64_t *band_sorted32(const struct lsh *l,
 				     struct lshthread *th, uint32_t b,
 				     size_t *np)
 {
-	uint64_t *v = th->a, *w = th->b, *x;
-	size_t n = 0, d, i;
-	unsigned shift;
+	uint64_t *v = th->a;
+	size_t n = 0, d;
 
 	for (d = 0; d < l->n; d++) {
 		if (l->bytes)
@@ -1051,19 +1126,7 @@ static const uint64_t *band_sorted32(const struct lsh *l,
 		if (l->in[d])
 			v[n++] = key_at(l, d, b) << 32 | d;
 	}
-	for (shift = 32; shift < 64; shift += RADIX_BITS) {
-		size_t cnt[RADIX_MASK + 1] = { 0 };
-
-		for (i = 0; i < n; i++)
-			cnt[v[i] >> shift & RADIX_MASK]++;
-		if (!radix_offsets(cnt, n))
-			continue;
-		for (i = 0; i < n; i++)
-			w[cnt[v[i] >> shift & RADIX_MASK]++] = v[i];
-		x = v;
-		v = w;
-		w = x;
-	}
+	dedup_sort64(v, n);
 	*np = n;
 	return v;
 }
@@ -1757,8 +1820,8 @@ static void lsh_free(struct lsh *l, unsigned nt)
 }
 
 /*
- * A thread's band records and pair queue (16 and, at the event level, up
- * to 32 bytes a document): made for each walk over the bands and given
+ * A thread's band records and pair queue (8 or 32 and, at the event
+ * level, up to 32 bytes a document): made for each walk over the bands and given
  * back before its links are gathered, which then have the room.
  */
 static int walk_scratch(struct lsh *l, unsigned nt, int make)
@@ -1778,8 +1841,9 @@ static int walk_scratch(struct lsh *l, unsigned nt, int make)
 		if (!make)
 			continue;
 		th->a = malloc(m * rec);
-		th->b = malloc(m * rec);
-		if (!th->a || !th->b)
+		/* packed records are sorted in place */
+		th->b = l->kw == 1 ? NULL : malloc(m * rec);
+		if (!th->a || (l->kw != 1 && !th->b))
 			return -1;
 		if (l->p->level != DEDUP_LEVEL_EVENT)
 			continue;

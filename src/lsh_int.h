@@ -20,6 +20,9 @@
 void dedup_lsh_values(const uint32_t *tw, const uint32_t *ids, uint32_t n,
 		      uint32_t top, uint32_t nv, uint32_t *out, uint64_t *key);
 
+/* Sort n values ascending in place (the band records' sort). */
+void dedup_sort64(uint64_t *v, size_t n);
+
 /*
  * The clustering's linkage alone, for tests: n documents, npairs pairs
  * (lower << 32 | higher, ascending, each once) of similarity s[i]; root[i]

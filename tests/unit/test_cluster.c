@@ -795,6 +795,60 @@ static void test_linkage_plain(void **state)
 	assert_true(merged > LK_N);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The band records' sort in place against qsort: sizes around each cut
+ * (insertion, one narrow pass, wide passes), keys of few bits or many,
+ * long runs of one key (a crowded bucket: sorted by its documents),
+ * and values equal in all bits.
+ */
+static void test_sort64(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 47, 48, 49, 300, 8192,
+					8193, 70000 };
+	uint64_t *v = malloc(70000 * sizeof(*v));
+	uint64_t *w = malloc(70000 * sizeof(*w));
+	uint64_t r = 2463534242ull;
+	size_t k, i, kind;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(w);
+	for (kind = 0; kind < 4; kind++)
+		for (k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+			size_t n = sizes[k];
+
+			for (i = 0; i < n; i++) {
+				uint64_t key;
+
+				r ^= r << 13;
+				r ^= r >> 7;
+				r ^= r << 17;
+				key = kind == 0 ? r >> 40 :   /* 24-bit ids */
+				      kind == 1 ? r >> 32 :   /* any 32 bits */
+				      kind == 2 ? (r % 3 ? 77 : r >> 44) :
+						  5;          /* all one key */
+				v[i] = key << 32 | (uint32_t)(i * 2654435761u);
+				if (kind == 3 && i % 7 == 0)
+					v[i] = 5ull << 32 | 9; /* equal values */
+			}
+			memcpy(w, v, n * sizeof(*v));
+			dedup_sort64(v, n);
+			if (n)
+				qsort(w, n, sizeof(*w), cmp_u64);
+			for (i = 0; i < n; i++)
+				assert_true(v[i] == w[i]);
+		}
+	free(v);
+	free(w);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -827,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_rows_exact),
 		cmocka_unit_test(test_verify_exact),
 		cmocka_unit_test(test_linkage_plain),
+		cmocka_unit_test(test_sort64),
 		cmocka_unit_test(test_params_check),
 	};
 
