@@ -1042,74 +1042,79 @@ static int radix_offsets(size_t *cnt, size_t n)
 #define SORT_DIGIT 8
 #define SORT_SMALL 48
 
-static void insertion_sort64(uint64_t *v, size_t n)
-{
-	size_t i, j;
-	uint64_t x;
-
-	for (i = 1; i < n; i++) {
-		x = v[i];
-		for (j = i; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
+/*
+ * Sort n values of type T ascending by KEY(value), unique 64-bit keys,
+ * in place (an American flag sort: McIlroy, Bostic and McIlroy,
+ * "Engineering radix sort", 1993): by the highest digit where the keys
+ * differ, each bucket then the same way, small ones by insertion. Keys
+ * being unique, any sort gives the order of a stable one, without its
+ * second buffer of n values.
+ */
+#define FLAG_SORT(name, T, KEY)						\
+static void name(T *v, size_t n)					\
+{									\
+	size_t cnt[1u << SORT_WIDE], next[1u << SORT_WIDE], i, j, end;	\
+	uint64_t any = 0, all = ~0ull;					\
+	unsigned bits = n > 8192 ? SORT_WIDE : SORT_DIGIT;		\
+	unsigned top, shift, d, b, nb = 1u << bits, mask = nb - 1;	\
+	T x, t;								\
+									\
+	if (n < SORT_SMALL) {						\
+		for (i = 1; i < n; i++) {				\
+			x = v[i];					\
+			for (j = i; j > 0 && KEY(v[j - 1]) > KEY(x); j--) \
+				v[j] = v[j - 1];			\
+			v[j] = x;					\
+		}							\
+		return;							\
+	}								\
+	for (i = 0; i < n; i++) {					\
+		any |= KEY(v[i]);					\
+		all &= KEY(v[i]);					\
+	}								\
+	if (any == all)							\
+		return;							\
+	/* the digit that ends at the highest bit where they differ */	\
+	top = 64 - (unsigned)__builtin_clzll(any ^ all);		\
+	shift = top > bits ? top - bits : 0;				\
+	memset(cnt, 0, nb * sizeof(*cnt));				\
+	for (i = 0; i < n; i++)						\
+		cnt[KEY(v[i]) >> shift & mask]++;			\
+	for (b = 0, end = 0; b < nb; b++) {				\
+		next[b] = end;						\
+		end += cnt[b];						\
+		cnt[b] = end;   /* the bucket's end from here on */	\
+	}								\
+	for (b = 0; b < nb; b++) {					\
+		while (next[b] < cnt[b]) {				\
+			x = v[next[b]];					\
+			while ((d = KEY(x) >> shift & mask) != b) {	\
+				t = v[next[d]];				\
+				v[next[d]++] = x;			\
+				x = t;					\
+			}						\
+			v[next[b]++] = x;				\
+		}							\
+	}								\
+	if (!shift)							\
+		return;							\
+	for (b = 0, i = 0; b < nb; b++) {				\
+		if (cnt[b] - i > 1)					\
+			name(v + i, cnt[b] - i);			\
+		i = cnt[b];						\
+	}								\
 }
 
-/*
- * Sort v ascending in place (an American flag sort: McIlroy, Bostic and
- * McIlroy, "Engineering radix sort", 1993): by the highest digit where
- * the values differ, each bucket then the same way, small ones by
- * insertion. The packed records are unique (their documents differ), so
- * that any sort gives the order the two-buffer LSD sort gave, without
- * its second buffer of n records per thread.
- */
+#define KEY_SELF(x) (x)
+#define KEY_PAIR(x) ((x).pair)
+
+FLAG_SORT(sort_u64, uint64_t, KEY_SELF)
+FLAG_SORT(sort_links, struct link, KEY_PAIR)
+
+/* The band records' sort (packed records, unique: their documents). */
 void dedup_sort64(uint64_t *v, size_t n)
 {
-	size_t cnt[1u << SORT_WIDE], next[1u << SORT_WIDE];
-	uint64_t any = 0, all = ~0ull, x, t;
-	unsigned bits = n > 8192 ? SORT_WIDE : SORT_DIGIT;
-	unsigned top, shift, d, b, nb = 1u << bits, mask = nb - 1;
-	size_t i, end;
-
-	if (n < SORT_SMALL) {
-		insertion_sort64(v, n);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		any |= v[i];
-		all &= v[i];
-	}
-	if (any == all)
-		return;
-	/* the digit that ends at the highest bit in which they differ */
-	top = 64 - (unsigned)__builtin_clzll(any ^ all);
-	shift = top > bits ? top - bits : 0;
-	memset(cnt, 0, nb * sizeof(*cnt));
-	for (i = 0; i < n; i++)
-		cnt[v[i] >> shift & mask]++;
-	for (b = 0, end = 0; b < nb; b++) {
-		next[b] = end;
-		end += cnt[b];
-		cnt[b] = end;   /* the bucket's end from here on */
-	}
-	for (b = 0; b < nb; b++) {
-		while (next[b] < cnt[b]) {
-			x = v[next[b]];
-			while ((d = x >> shift & mask) != b) {
-				t = v[next[d]];
-				v[next[d]++] = x;
-				x = t;
-			}
-			v[next[b]++] = x;
-		}
-	}
-	if (!shift)
-		return;
-	for (b = 0, i = 0; b < nb; b++) {
-		if (cnt[b] - i > 1)
-			dedup_sort64(v + i, cnt[b] - i);
-		i = cnt[b];
-	}
+	sort_u64(v, n);
 }
 
 /* band_sorted() for 32-bit keys, packed with their documents. */
@@ -1741,13 +1746,6 @@ nomem:
 	atomic_store(&l->nomem, 1);
 }
 
-static int cmp_link(const void *a, const void *b)
-{
-	const struct link *x = a, *y = b;
-
-	return (x->pair > y->pair) - (x->pair < y->pair);
-}
-
 /*
  * Gather the threads' links into one list sorted by pair (the order does
  * not depend on which thread took which band).
@@ -1783,7 +1781,8 @@ static int links_collect(struct lsh *l, unsigned nt, struct links *out)
 	}
 	out->v = v;
 	out->n = out->alloc = total;
-	qsort(out->v, out->n, sizeof(*out->v), cmp_link);
+	/* in place: qsort's buffer of all of them made the peak at 1M */
+	sort_links(out->v, out->n);
 	return 0;
 }
 
