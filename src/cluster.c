@@ -834,8 +834,9 @@ struct rec {
 
 /*
  * A band's documents sorted by key: records of 16 bytes for 64-bit keys,
- * or, for 32-bit keys, key << 32 | doc in 8 (two buffers of n each per
- * thread: 32 bytes a document at two threads instead of 64).
+ * or, for 32-bit keys, key << 32 | doc in 8, sorted in place (one
+ * buffer of n per thread: 16 bytes a document at two threads instead
+ * of 64).
  */
 struct recs {
 	const struct rec *r;
@@ -873,7 +874,8 @@ struct lshthread {
 	_Alignas(64) struct termtab tab; /* threads apart by cache lines */
 	uint64_t *q, *qtmp;     /* pairs queued for their terms, x << 32 | y */
 	size_t nq, qcap;
-	void *a, *b;            /* sort buffers, n records each */
+	void *a, *b;            /* sort buffers, n records each (b: 16-byte
+				   records only) */
 	uint32_t *hv;
 	uint64_t *idx;
 	uint16_t *rows;         /* a bucket's documents' keys (bucket_row()) */
@@ -1011,9 +1013,9 @@ static void lsh_doc(void *arg, unsigned t, size_t d)
 
 /*
  * The documents taking part, by key of band b then document: a stable
- * radix sort of the keys, the documents coming in ascending order.
- * Returns the sorted array (one of the thread's two buffers) and its
- * length in *np.
+ * radix sort of the keys, the documents coming in ascending order (the
+ * packed records: dedup_sort64(), in place). Returns the sorted array
+ * (one of the thread's buffers) and its length in *np.
  */
 #define RADIX_BITS 11
 #define RADIX_MASK ((1u << RADIX_BITS) - 1)
@@ -1036,14 +1038,92 @@ static int radix_offsets(size_t *cnt, size_t n)
 	return 1;
 }
 
+#define SORT_WIDE 11     /* digit bits of the first pass over many */
+#define SORT_DIGIT 8
+#define SORT_SMALL 48
+
+/*
+ * Sort n values of type T ascending by KEY(value), unique 64-bit keys,
+ * in place (an American flag sort: McIlroy, Bostic and McIlroy,
+ * "Engineering radix sort", 1993): by the highest digit where the keys
+ * differ, each bucket then the same way, small ones by insertion. Keys
+ * being unique, any sort gives the order of a stable one, without its
+ * second buffer of n values.
+ */
+#define FLAG_SORT(name, T, KEY)						\
+static void name(T *v, size_t n)					\
+{									\
+	size_t cnt[1u << SORT_WIDE], next[1u << SORT_WIDE], i, j, end;	\
+	uint64_t any = 0, all = ~0ull;					\
+	unsigned bits = n > 8192 ? SORT_WIDE : SORT_DIGIT;		\
+	unsigned top, shift, d, b, nb = 1u << bits, mask = nb - 1;	\
+	T x, t;								\
+									\
+	if (n < SORT_SMALL) {						\
+		for (i = 1; i < n; i++) {				\
+			x = v[i];					\
+			for (j = i; j > 0 && KEY(v[j - 1]) > KEY(x); j--) \
+				v[j] = v[j - 1];			\
+			v[j] = x;					\
+		}							\
+		return;							\
+	}								\
+	for (i = 0; i < n; i++) {					\
+		any |= KEY(v[i]);					\
+		all &= KEY(v[i]);					\
+	}								\
+	if (any == all)							\
+		return;							\
+	/* the digit that ends at the highest bit where they differ */	\
+	top = 64 - (unsigned)__builtin_clzll(any ^ all);		\
+	shift = top > bits ? top - bits : 0;				\
+	memset(cnt, 0, nb * sizeof(*cnt));				\
+	for (i = 0; i < n; i++)						\
+		cnt[KEY(v[i]) >> shift & mask]++;			\
+	for (b = 0, end = 0; b < nb; b++) {				\
+		next[b] = end;						\
+		end += cnt[b];						\
+		cnt[b] = end;   /* the bucket's end from here on */	\
+	}								\
+	for (b = 0; b < nb; b++) {					\
+		while (next[b] < cnt[b]) {				\
+			x = v[next[b]];					\
+			while ((d = KEY(x) >> shift & mask) != b) {	\
+				t = v[next[d]];				\
+				v[next[d]++] = x;			\
+				x = t;					\
+			}						\
+			v[next[b]++] = x;				\
+		}							\
+	}								\
+	if (!shift)							\
+		return;							\
+	for (b = 0, i = 0; b < nb; b++) {				\
+		if (cnt[b] - i > 1)					\
+			name(v + i, cnt[b] - i);			\
+		i = cnt[b];						\
+	}								\
+}
+
+#define KEY_SELF(x) (x)
+#define KEY_PAIR(x) ((x).pair)
+
+FLAG_SORT(sort_u64, uint64_t, KEY_SELF)
+FLAG_SORT(sort_links, struct link, KEY_PAIR)
+
+/* The band records' sort (packed records, unique: their documents). */
+void dedup_sort64(uint64_t *v, size_t n)
+{
+	sort_u64(v, n);
+}
+
 /* band_sorted() for 32-bit keys, packed with their documents. */
 static const uint64_t *band_sorted32(const struct lsh *l,
 				     struct lshthread *th, uint32_t b,
 				     size_t *np)
 {
-	uint64_t *v = th->a, *w = th->b, *x;
-	size_t n = 0, d, i;
-	unsigned shift;
+	uint64_t *v = th->a;
+	size_t n = 0, d;
 
 	for (d = 0; d < l->n; d++) {
 		if (l->bytes)
@@ -1051,19 +1131,7 @@ static const uint64_t *band_sorted32(const struct lsh *l,
 		if (l->in[d])
 			v[n++] = key_at(l, d, b) << 32 | d;
 	}
-	for (shift = 32; shift < 64; shift += RADIX_BITS) {
-		size_t cnt[RADIX_MASK + 1] = { 0 };
-
-		for (i = 0; i < n; i++)
-			cnt[v[i] >> shift & RADIX_MASK]++;
-		if (!radix_offsets(cnt, n))
-			continue;
-		for (i = 0; i < n; i++)
-			w[cnt[v[i] >> shift & RADIX_MASK]++] = v[i];
-		x = v;
-		v = w;
-		w = x;
-	}
+	dedup_sort64(v, n);
 	*np = n;
 	return v;
 }
@@ -1679,13 +1747,6 @@ nomem:
 	atomic_store(&l->nomem, 1);
 }
 
-static int cmp_link(const void *a, const void *b)
-{
-	const struct link *x = a, *y = b;
-
-	return (x->pair > y->pair) - (x->pair < y->pair);
-}
-
 /*
  * Gather the threads' links into one list sorted by pair (the order does
  * not depend on which thread took which band).
@@ -1721,7 +1782,8 @@ static int links_collect(struct lsh *l, unsigned nt, struct links *out)
 	}
 	out->v = v;
 	out->n = out->alloc = total;
-	qsort(out->v, out->n, sizeof(*out->v), cmp_link);
+	/* in place: qsort's buffer of all of them made the peak at 1M */
+	sort_links(out->v, out->n);
 	return 0;
 }
 
@@ -1758,8 +1820,8 @@ static void lsh_free(struct lsh *l, unsigned nt)
 }
 
 /*
- * A thread's band records and pair queue (16 and, at the event level, up
- * to 32 bytes a document): made for each walk over the bands and given
+ * A thread's band records and pair queue (8 or 32 and, at the event
+ * level, up to 32 bytes a document): made for each walk over the bands and given
  * back before its links are gathered, which then have the room.
  */
 static int walk_scratch(struct lsh *l, unsigned nt, int make)
@@ -1779,8 +1841,9 @@ static int walk_scratch(struct lsh *l, unsigned nt, int make)
 		if (!make)
 			continue;
 		th->a = malloc(m * rec);
-		th->b = malloc(m * rec);
-		if (!th->a || !th->b)
+		/* packed records are sorted in place */
+		th->b = l->kw == 1 ? NULL : malloc(m * rec);
+		if (!th->a || (l->kw != 1 && !th->b))
 			return -1;
 		if (l->p->level != DEDUP_LEVEL_EVENT)
 			continue;
@@ -1943,6 +2006,12 @@ struct heapent {
 	uint32_t sa, sb;        /* their stamps when pushed */
 };
 
+/* A pair of the first lists: its stamps were both 0. */
+struct firstpair {
+	double score;
+	uint32_t a, b;
+};
+
 struct hac {
 	const struct dedup_cluster_params *p;
 	uint32_t *parent, *size, *stamp;
@@ -1950,17 +2019,36 @@ struct hac {
 	struct nbrs *nb;
 	struct nbr *arena;      /* the first lists, one block */
 	size_t narena;
-	struct heapent *heap;
+	struct heapent *heap;   /* the pairs pushed by merges */
 	size_t nheap, heapalloc;
+	/*
+	 * The first pairs at the threshold, a heap of their own: their
+	 * stamps were 0, 16 bytes each instead of 24 (most pairs are
+	 * these, and the heap was most of the linkage's memory).
+	 */
+	struct firstpair *first;
+	size_t nfirst, firstalloc;
 };
+
+/* The heaps' order: higher scores first, then lower pairs. */
+static int pair_less(double xs, uint32_t xa, uint32_t xb, double ys,
+		     uint32_t ya, uint32_t yb)
+{
+	if (xs != ys)
+		return xs < ys;
+	if (xa != ya)
+		return xa > ya;
+	return xb > yb;
+}
 
 static int heap_less(const struct heapent *x, const struct heapent *y)
 {
-	if (x->score != y->score)
-		return x->score < y->score;
-	if (x->a != y->a)
-		return x->a > y->a;
-	return x->b > y->b;
+	return pair_less(x->score, x->a, x->b, y->score, y->a, y->b);
+}
+
+static int first_less(const struct firstpair *x, const struct firstpair *y)
+{
+	return pair_less(x->score, x->a, x->b, y->score, y->a, y->b);
 }
 
 static int heap_push(struct hac *h, double score, uint32_t a, uint32_t b)
@@ -2013,29 +2101,99 @@ static struct heapent heap_pop(struct hac *h)
 	return top;
 }
 
-static int nbr_add(struct nbrs *l, uint32_t id, double s)
+/* Move x down from slot i of the first pairs' heap to its place. */
+static void first_down(struct hac *h, size_t i, struct firstpair x)
 {
-	if (l->n == l->alloc) {
-		uint32_t na = l->alloc ? l->alloc * 2 : 4;
-		struct nbr *v = realloc(l->v, na * sizeof(*v));
+	size_t c;
+
+	while ((c = 2 * i + 1) < h->nfirst) {
+		if (c + 1 < h->nfirst &&
+		    first_less(&h->first[c], &h->first[c + 1]))
+			c++;
+		if (!first_less(&x, &h->first[c]))
+			break;
+		h->first[i] = h->first[c];
+		i = c;
+	}
+	h->first[i] = x;
+}
+
+/* The first pairs into a heap of their own, in place. */
+static void first_heapify(struct hac *h)
+{
+	size_t i;
+
+	for (i = h->nfirst / 2; i-- > 0;)
+		first_down(h, i, h->first[i]);
+}
+
+static int first_add(struct hac *h, double score, uint32_t a, uint32_t b)
+{
+	if (h->nfirst == h->firstalloc) {
+		size_t na = h->firstalloc ? h->firstalloc * 2 : 1024;
+		struct firstpair *v = realloc(h->first, na * sizeof(*v));
 
 		if (!v)
 			return -1;
-		l->v = v;
-		l->alloc = na;
+		h->first = v;
+		h->firstalloc = na;
 	}
-	l->v[l->n].id = id;
-	l->v[l->n].sum = s;
-	l->n++;
+	h->first[h->nfirst].score = score;
+	h->first[h->nfirst].a = a;
+	h->first[h->nfirst].b = b;
+	h->nfirst++;
 	return 0;
+}
+
+#define FIRST_GIVE_BACK ((size_t)1 << 16)
+
+/*
+ * The next pair, from the merges' heap or the first pairs' one,
+ * whichever one heap of both would give; h->nheap + h->nfirst must not
+ * be 0.
+ */
+static struct heapent pair_pop(struct hac *h)
+{
+	struct heapent e;
+	const struct firstpair *f;
+
+	if (!h->nfirst)
+		return heap_pop(h);
+	f = &h->first[0];
+	e.score = f->score;
+	e.a = f->a;
+	e.b = f->b;
+	e.sa = e.sb = 0;
+	if (h->nheap && heap_less(&e, &h->heap[0]))
+		return heap_pop(h);
+	if (--h->nfirst)
+		first_down(h, 0, h->first[h->nfirst]);
+	if (h->nfirst % FIRST_GIVE_BACK == 0 &&
+	    h->firstalloc - h->nfirst >= FIRST_GIVE_BACK) {
+		/* shrinking: its pages go back as the merges push theirs */
+		size_t na = h->nfirst ? h->nfirst : 1;
+		struct firstpair *v = realloc(h->first, na * sizeof(*v));
+
+		if (v) {
+			h->first = v;
+			h->firstalloc = na;
+		}
+	}
+	return e;
+}
+
+/* Whether the list lies in the arena (the first lists' block). */
+static int nbr_in_arena(const struct hac *h, const struct nbrs *l)
+{
+	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
+
+	return l->v && v >= a && v < a + h->narena * sizeof(*h->arena);
 }
 
 /* Lists in the arena go with it; lists grown by merges are their own. */
 static void nbr_free(struct hac *h, struct nbrs *l)
 {
-	uintptr_t v = (uintptr_t)l->v, a = (uintptr_t)h->arena;
-
-	if (v < a || v >= a + h->narena * sizeof(*h->arena))
+	if (!nbr_in_arena(h, l))
 		free(l->v);
 	l->v = NULL;
 }
@@ -2151,31 +2309,105 @@ static void nbr_rename(struct nbrs *l, uint32_t a, uint32_t b, uint32_t r)
 	l->n++;
 }
 
-/* Merge cluster b into a (both roots); returns -1 when out of memory. */
-static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
+/* The length of the merge of a's and b's lists, without a and b. */
+static uint32_t nbr_merged_n(const struct nbrs *la, const struct nbrs *lb,
+			     uint32_t a, uint32_t b)
 {
-	struct nbrs *la = &h->nb[a], *lb = &h->nb[b], m = { 0 };
-	uint32_t i = 0, j = 0, k;
+	uint32_t i = 0, j = 0, n = 0, id;
 
-	/* merge the two sorted lists, dropping a and b themselves */
 	while (i < la->n || j < lb->n) {
+		if (j >= lb->n || (i < la->n && la->v[i].id < lb->v[j].id)) {
+			id = la->v[i++].id;
+		} else if (i >= la->n || lb->v[j].id < la->v[i].id) {
+			id = lb->v[j++].id;
+		} else {
+			id = la->v[i++].id;
+			j++;
+		}
+		n += id != a && id != b;
+	}
+	return n;
+}
+
+/*
+ * Merge b's list into a's by their ends into buf, where one of the two
+ * may already lie at the front: the entries come out from buf[room - 1]
+ * down, never over one not yet read when room is the merged length plus
+ * one (that list holds at most one entry that is dropped, for a or b).
+ * The merged list is then moved to the front; returns its length.
+ */
+static uint32_t nbr_merge_back(struct nbr *buf, size_t room,
+			       const struct nbrs *la, const struct nbrs *lb,
+			       uint32_t a, uint32_t b)
+{
+	size_t i = la->n, j = lb->n, w = room;
+
+	while (i || j) {
 		struct nbr x;
 
-		if (j >= lb->n || (i < la->n && la->v[i].id < lb->v[j].id)) {
-			x = la->v[i++];
-		} else if (i >= la->n || lb->v[j].id < la->v[i].id) {
-			x = lb->v[j++];
+		if (!i || (j && lb->v[j - 1].id > la->v[i - 1].id)) {
+			x = lb->v[--j];
+		} else if (!j || la->v[i - 1].id > lb->v[j - 1].id) {
+			x = la->v[--i];
 		} else {
-			x = la->v[i++];
-			x.sum += lb->v[j++].sum;
+			x = la->v[--i];
+			x.sum += lb->v[--j].sum;
 		}
 		if (x.id == a || x.id == b)
 			continue;
-		if (nbr_add(&m, x.id, x.sum)) {
-			free(m.v);
-			return -1;
-		}
+		buf[--w] = x;
 	}
+	memmove(buf, buf + w, (room - w) * sizeof(*buf));
+	return (uint32_t)(room - w);
+}
+
+/*
+ * Merge cluster b into a (both roots); returns -1 when out of memory.
+ * The merged list goes into the block of one of the two lists, arena or
+ * not, when it has the room (a cluster absorbing a near copy gains few
+ * neighbours), else into a's or b's own block grown, else a new one:
+ * the lists of the merges no longer come on top of the first ones.
+ */
+static int hac_merge(struct hac *h, uint32_t a, uint32_t b)
+{
+	struct nbrs *la = &h->nb[a], *lb = &h->nb[b], m = { 0 }, xa, xb;
+	struct nbrs *from = NULL;       /* the list whose block m takes */
+	uint32_t k, mn = nbr_merged_n(la, lb, a, b);
+	size_t room = (size_t)mn + 1;
+
+	if (la->alloc >= room)
+		from = la;
+	else if (lb->alloc >= room)
+		from = lb;
+	else if (la->v && !nbr_in_arena(h, la))
+		from = la;
+	else if (lb->v && !nbr_in_arena(h, lb))
+		from = lb;
+	if (from)
+		m = *from;
+	if (room > m.alloc) {
+		/* sizes of powers of two, as the heap reuses them well */
+		size_t na = 4;
+		struct nbr *v;
+
+		while (na < room)
+			na *= 2;
+		v = realloc(m.v, na * sizeof(*v));
+		if (!v)
+			return -1;
+		m.v = v;
+		m.alloc = (uint32_t)na;
+	}
+	/* the lists as they are read: one of them may have moved to m.v */
+	xa = *la;
+	xb = *lb;
+	if (from == la)
+		xa.v = m.v;
+	else if (from == lb)
+		xb.v = m.v;
+	m.n = nbr_merge_back(m.v, room, &xa, &xb, a, b);
+	if (from)
+		from->v = NULL; /* its block is m's now */
 	h->parent[b] = a;
 	h->size[a] += h->size[b];
 	h->pinned[a] |= h->pinned[b];
@@ -2212,17 +2444,21 @@ static void hac_free_merges(struct hac *h, size_t n)
 	free(h->nb);
 	free(h->arena);
 	free(h->heap);
+	free(h->first);
 	free(h->stamp);
 	h->nb = NULL;
 	h->arena = NULL;
 	h->heap = NULL;
+	h->first = NULL;
+	h->nfirst = h->firstalloc = 0;
 	h->stamp = NULL;
 }
 
 static int hac_run(struct hac *h)
 {
-	while (h->nheap) {
-		struct heapent e = heap_pop(h);
+	first_heapify(h);
+	while (h->nheap || h->nfirst) {
+		struct heapent e = pair_pop(h);
 
 		if (e.score < h->p->threshold)
 			break;
@@ -2238,6 +2474,92 @@ static int hac_run(struct hac *h)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The linkage of the kept pairs (sorted by pair, ids of h->parent's
+ * roots): h->parent holds each document's root, the first npinned
+ * documents settled clusters. The arrays are h's, freed by the caller.
+ */
+static int linkage(struct hac *h, size_t n, size_t npinned,
+		   struct links *kept)
+{
+	size_t i, m = n ? n : 1;
+
+	h->size = calloc(m, sizeof(*h->size));
+	h->stamp = calloc(m, sizeof(*h->stamp));
+	h->pinned = calloc(m, 1);
+	h->nb = calloc(m, sizeof(*h->nb));
+	if (!h->size || !h->stamp || !h->pinned || !h->nb)
+		return -1;
+	for (i = 0; i < n; i++)
+		h->size[h->parent[i]]++;
+	for (i = 0; i < npinned; i++)
+		h->pinned[h->parent[i]] = 1;
+	if (nbr_build(h, n, kept))
+		return -1;
+	/* Sum duplicate neighbours (pairs between settled clusters). */
+	for (i = 0; i < n; i++) {
+		struct nbrs *l = &h->nb[i];
+		uint32_t k, j = 0;
+
+		if (!l->n)
+			continue;
+		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
+		for (k = 1; k < l->n; k++) {
+			if (l->v[k].id == l->v[j].id)
+				l->v[j].sum += l->v[k].sum;
+			else
+				l->v[++j] = l->v[k];
+		}
+		l->n = j + 1;
+		for (k = 0; k < l->n; k++) {
+			uint32_t x = l->v[k].id;
+			double sc = l->v[k].sum /
+				    ((double)h->size[i] * h->size[x]);
+
+			if (x > i && sc >= h->p->threshold &&
+			    first_add(h, sc, (uint32_t)i, x))
+				return -1;
+		}
+	}
+	if (hac_run(h))
+		return -1;
+	return 0;
+}
+
+int dedup_linkage(const struct dedup_cluster_params *p, size_t n,
+		  const uint64_t *pair, const double *s, size_t npairs,
+		  uint32_t *root)
+{
+	struct hac h = { .p = p };
+	struct links kept = { 0 };
+	size_t i;
+	int r = -1;
+
+	h.parent = malloc((n ? n : 1) * sizeof(*h.parent));
+	kept.v = malloc((npairs ? npairs : 1) * sizeof(*kept.v));
+	if (!h.parent || !kept.v)
+		goto out;
+	for (i = 0; i < n; i++)
+		h.parent[i] = (uint32_t)i;
+	for (i = 0; i < npairs; i++) {
+		kept.v[i].pair = pair[i];
+		kept.v[i].s = s[i];
+	}
+	kept.n = kept.alloc = npairs;
+	if (linkage(&h, n, 0, &kept))
+		goto out;
+	for (i = 0; i < n; i++)
+		root[i] = find_root(h.parent, (uint32_t)i);
+	r = 0;
+out:
+	hac_free_merges(&h, n);
+	free(h.parent);
+	free(h.size);
+	free(h.pinned);
+	free(kept.v);
+	return r;
 }
 
 /* Earlier date first, then more content, then input order. */
@@ -2322,47 +2644,13 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	 * candidates' are given back: the two never coexist at the peak.
 	 */
 	st = DEDUP_ENOMEM;
-	h.size = calloc(m, sizeof(*h.size));
-	h.stamp = calloc(m, sizeof(*h.stamp));
-	h.pinned = calloc(m, 1);
-	h.nb = calloc(m, sizeof(*h.nb));
-	rep = malloc(m * sizeof(*rep));
-	if (!h.size || !h.stamp || !h.pinned || !h.nb || !rep)
-		goto out;
-	for (i = 0; i < n; i++)
-		h.size[h.parent[i]]++;
-	for (i = 0; i < npinned; i++)
-		h.pinned[h.parent[i]] = 1;
-	if (nbr_build(&h, n, &kept))
-		goto out;
-	/* Sum duplicate neighbours (pairs between settled clusters). */
-	for (i = 0; i < n; i++) {
-		struct nbrs *l = &h.nb[i];
-		uint32_t k, j = 0;
-
-		if (!l->n)
-			continue;
-		qsort(l->v, l->n, sizeof(*l->v), cmp_nbr);
-		for (k = 1; k < l->n; k++) {
-			if (l->v[k].id == l->v[j].id)
-				l->v[j].sum += l->v[k].sum;
-			else
-				l->v[++j] = l->v[k];
-		}
-		l->n = j + 1;
-		for (k = 0; k < l->n; k++) {
-			uint32_t x = l->v[k].id;
-			double sc = l->v[k].sum / ((double)h.size[i] * h.size[x]);
-
-			if (x > i && sc >= p->threshold &&
-			    heap_push(&h, sc, (uint32_t)i, x))
-				goto out;
-		}
-	}
-	if (hac_run(&h))
+	if (linkage(&h, n, npinned, &kept))
 		goto out;
 	/* what only the merges read, given back before the assignments */
 	hac_free_merges(&h, n);
+	rep = malloc(m * sizeof(*rep));
+	if (!rep)
+		goto out;
 
 	for (i = 0; i < n; i++)
 		rep[i] = UINT32_MAX;

@@ -6,7 +6,10 @@
 #ifndef DEDUP_LSH_INT_H
 #define DEDUP_LSH_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "dedup/cluster.h"
 
 /*
  * The P-MinHash values of n terms (tw: packed as dedup_term_pack(); ids:
@@ -16,5 +19,18 @@
  */
 void dedup_lsh_values(const uint32_t *tw, const uint32_t *ids, uint32_t n,
 		      uint32_t top, uint32_t nv, uint32_t *out, uint64_t *key);
+
+/* Sort n values ascending in place (the band records' sort). */
+void dedup_sort64(uint64_t *v, size_t n);
+
+/*
+ * The clustering's linkage alone, for tests: n documents, npairs pairs
+ * (lower << 32 | higher, ascending, each once) of similarity s[i]; root[i]
+ * is the cluster document i ends in (its lowest document). 0, or -1 when
+ * out of memory.
+ */
+int dedup_linkage(const struct dedup_cluster_params *p, size_t n,
+		  const uint64_t *pair, const double *s, size_t npairs,
+		  uint32_t *root);
 
 #endif

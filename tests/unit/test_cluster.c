@@ -688,6 +688,167 @@ static void test_verify_exact(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * The linkage against a plain one over a matrix of sums: random pairs,
+ * scores from few values (ties: the lower pair merges first), groups
+ * dense enough that merged lists fit in the block of either list, or of
+ * neither, and clusters capped so that pairs are passed over.
+ */
+enum { LK_N = 260 };
+
+static double lk_sum[LK_N][LK_N];
+static unsigned char lk_queued[LK_N][LK_N];
+
+static void linkage_plain(const struct dedup_cluster_params *p,
+			  uint32_t *root)
+{
+	uint32_t size[LK_N], a, b, x;
+
+	for (a = 0; a < LK_N; a++) {
+		root[a] = a;
+		size[a] = 1;
+		for (b = a + 1; b < LK_N; b++)
+			lk_queued[a][b] = lk_sum[a][b] > 0 &&
+					  lk_sum[a][b] >= p->threshold;
+	}
+	for (;;) {
+		double best = -1, sc;
+		uint32_t ba = 0, bb = 0;
+
+		for (a = 0; a < LK_N; a++)
+			for (b = a + 1; b < LK_N; b++) {
+				if (!lk_queued[a][b])
+					continue;
+				sc = lk_sum[a][b] / ((double)size[a] * size[b]);
+				if (sc > best) {
+					best = sc;
+					ba = a;
+					bb = b;
+				}
+			}
+		if (best < 0)
+			break;
+		lk_queued[ba][bb] = 0;
+		if (size[ba] + size[bb] > p->max_cluster)
+			continue;
+		for (x = 0; x < LK_N; x++) {
+			if (root[x] == bb)
+				root[x] = ba;
+			if (x == ba || x == bb)
+				continue;
+			lk_queued[x < ba ? x : ba][x < ba ? ba : x] = 0;
+			lk_queued[x < bb ? x : bb][x < bb ? bb : x] = 0;
+			if (lk_sum[ba][x] > 0 || lk_sum[bb][x] > 0)
+				lk_sum[ba][x] = lk_sum[x][ba] =
+					lk_sum[ba][x] + lk_sum[bb][x];
+			lk_sum[bb][x] = lk_sum[x][bb] = 0;
+		}
+		size[ba] += size[bb];
+		for (x = 0; x < LK_N; x++) {
+			if (x == ba || root[x] != x || lk_sum[ba][x] <= 0)
+				continue;
+			sc = lk_sum[ba][x] / ((double)size[ba] * size[x]);
+			if (sc >= p->threshold)
+				lk_queued[x < ba ? x : ba][x < ba ? ba : x] = 1;
+		}
+	}
+}
+
+static void test_linkage_plain(void **state)
+{
+	static uint64_t pair[LK_N * LK_N / 2];
+	static double s[LK_N * LK_N / 2];
+	uint32_t root[LK_N], want[LK_N], a, b, round, merged = 0;
+	struct dedup_cluster_params p;
+	uint64_t r = 88172645463325252ull;
+
+	(void)state;
+	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+	for (round = 0; round < 6; round++) {
+		size_t n = 0;
+
+		p.threshold = round % 2 ? 0.05 : 0.2;
+		p.max_cluster = round < 4 ? LK_N : 12;
+		for (a = 0; a < LK_N; a++)
+			for (b = a + 1; b < LK_N; b++) {
+				/* groups of 20, pairs within a third, others few */
+				uint32_t share = a / 20 == b / 20 ? 3 : 60;
+
+				r ^= r << 13;
+				r ^= r >> 7;
+				r ^= r << 17;
+				lk_sum[a][b] = lk_sum[b][a] = 0;
+				if (r % share)
+					continue;
+				lk_sum[a][b] = lk_sum[b][a] =
+					(double)(1 + (r >> 32) % 8) / 8;
+				pair[n] = (uint64_t)a << 32 | b;
+				s[n++] = lk_sum[a][b];
+			}
+		assert_int_equal(dedup_linkage(&p, LK_N, pair, s, n, root), 0);
+		linkage_plain(&p, want);
+		for (a = 0; a < LK_N; a++) {
+			assert_int_equal(root[a], want[a]);
+			merged += root[a] != a;
+		}
+	}
+	assert_true(merged > LK_N);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The band records' sort in place against qsort: sizes around each cut
+ * (insertion, one narrow pass, wide passes), keys of few bits or many,
+ * long runs of one key (a crowded bucket: sorted by its documents),
+ * and values equal in all bits.
+ */
+static void test_sort64(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 47, 48, 49, 300, 8192,
+					8193, 70000 };
+	uint64_t *v = malloc(70000 * sizeof(*v));
+	uint64_t *w = malloc(70000 * sizeof(*w));
+	uint64_t r = 2463534242ull;
+	size_t k, i, kind;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(w);
+	for (kind = 0; kind < 4; kind++)
+		for (k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+			size_t n = sizes[k];
+
+			for (i = 0; i < n; i++) {
+				uint64_t key;
+
+				r ^= r << 13;
+				r ^= r >> 7;
+				r ^= r << 17;
+				key = kind == 0 ? r >> 40 :   /* 24-bit ids */
+				      kind == 1 ? r >> 32 :   /* any 32 bits */
+				      kind == 2 ? (r % 3 ? 77 : r >> 44) :
+						  5;          /* all one key */
+				v[i] = key << 32 | (uint32_t)(i * 2654435761u);
+				if (kind == 3 && i % 7 == 0)
+					v[i] = 5ull << 32 | 9; /* equal values */
+			}
+			memcpy(w, v, n * sizeof(*v));
+			dedup_sort64(v, n);
+			if (n)
+				qsort(w, n, sizeof(*w), cmp_u64);
+			for (i = 0; i < n; i++)
+				assert_true(v[i] == w[i]);
+		}
+	free(v);
+	free(w);
+}
+
 static void test_params_check(void **state)
 {
 	struct dedup_cluster_params p;
@@ -719,6 +880,8 @@ int main(void)
 		cmocka_unit_test(test_crowds_far_apart),
 		cmocka_unit_test(test_rows_exact),
 		cmocka_unit_test(test_verify_exact),
+		cmocka_unit_test(test_linkage_plain),
+		cmocka_unit_test(test_sort64),
 		cmocka_unit_test(test_params_check),
 	};
 
