@@ -663,7 +663,9 @@ void dedup_sig_unpack(const struct dedup_sig *s, uint32_t *tw)
 	dedup_sig_unpack_isa(s, tw, 2);
 }
 
-void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw)
+/* dedup_sig_pack() with the weights' level codes found already. */
+static void pack_terms(struct dedup_sig *s, const uint32_t *tw,
+		       const uint8_t *code)
 {
 	uint8_t *lo = dedup_sig_lows(s), *h = dedup_sig_hibits(s);
 	size_t bytes = dedup_sig_hibytes(s->nterms);
@@ -675,8 +677,7 @@ void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw)
 	for (i = 0; i < s->nterms; i++) {
 		uint32_t at = (tw[i] >> 24) + i;
 		unsigned sh = i * DEDUP_SIG_TERM_BITS % 8;
-		uint32_t x = (tw[i] >> 8 & 0xffffu) << 6 |
-			     dedup_weight_code(dedup_term_wt(tw[i]));
+		uint32_t x = (tw[i] >> 8 & 0xffffu) << 6 | code[i];
 		uint8_t *p = lo + dedup_sig_term_at(i);
 
 		/* bits sh to sh + 21: 3 bytes, the 4th when they reach it */
@@ -698,6 +699,16 @@ void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw)
 		else
 			dir[w - 1] |= (uint8_t)run;
 	}
+}
+
+void dedup_sig_pack(struct dedup_sig *s, const uint32_t *tw)
+{
+	uint8_t code[DEDUP_SIG_MAXTERMS];
+	uint32_t i;
+
+	for (i = 0; i < s->nterms; i++)
+		code[i] = (uint8_t)weight_code(dedup_term_wt(tw[i]));
+	pack_terms(s, tw, code);
 }
 
 /*
@@ -1981,7 +1992,7 @@ dedup_status dedup_sig_build(struct dedup_sigbuilder *b,
 		b->tw[i] = dedup_term_pack(t >> 8, dedup_weight_level[code[i]]);
 		b->ibuf[i] = t; /* the full ids, for the band winners */
 	}
-	dedup_sig_pack(s, b->tw);
+	pack_terms(s, b->tw, code);
 	if (nband)
 		band_winners(b, s);
 	if (s->nperm) {
