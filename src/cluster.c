@@ -21,6 +21,7 @@ void dedup_cluster_params_default(struct dedup_cluster_params *p,
 	p->level = level;
 	p->max_bucket = 64;
 	p->max_cluster = 1000;
+	p->min_bands = 1;
 	if (level == DEDUP_LEVEL_COPY) {
 		p->threshold = 0.7;
 		p->lsh_threshold = 0.6;
@@ -31,6 +32,7 @@ void dedup_cluster_params_default(struct dedup_cluster_params *p,
 		p->nhash = 256;
 		p->top_terms = 96;
 		p->date_window = 1;
+		p->min_bands = 2;
 	}
 }
 
@@ -55,6 +57,10 @@ dedup_status dedup_cluster_params_check(const struct dedup_cluster_params *p,
 	    (p->top_terms < 1 || p->top_terms > 4096))
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "top terms must be 1 to 4096");
+	if (p->min_bands > p->nhash)
+		return dedup_error_set(err, DEDUP_EINVAL,
+				       "shared bands must not exceed %u",
+				       p->nhash);
 	if (p->max_bucket < 2 || p->max_cluster < 2)
 		return dedup_error_set(err, DEDUP_EINVAL,
 				       "bucket and cluster limits must be >= 2");
@@ -746,8 +752,15 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
  * band is sorted and walked on its own: a pair of one of its buckets is
  * verified there only when no earlier band made it a candidate, which the
  * two documents' keys tell, so each candidate pair is verified exactly
- * once, in the first band that makes it one, whichever thread takes
- * which band.
+ * once, in the band that makes it one, whichever thread takes which band.
+ *
+ * A pair is a candidate when it shares min_bands bands (2 at the event
+ * level), in the band where it shares the last of them. With one row a
+ * band, one shared band is one shared term that won a permutation: on
+ * synthetic news at 10,000 documents two thirds of the pairs verified
+ * shared a single band, and 29 of their 1.4 million reached the
+ * threshold (0.2 % of the pairs that did); asking for two bands took a
+ * quarter of the clustering's time off (bench/RESULTS.md, "clus9").
  *
  * Keys take 32 bits when a band has one row: the key is then the value
  * itself (XXH3 of 4 bytes is a bijection, so the buckets are those of the
@@ -890,6 +903,7 @@ struct lsh {
 	const struct dedup_sig *sigs;
 	size_t n;
 	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
+	uint32_t need;                  /* bands a candidate pair shares */
 	uint32_t *keys;                 /* n x bands x kw, or NULL: */
 	int bytes;                      /* the key is the term a byte names
 					   (band_of()) */
@@ -1345,15 +1359,16 @@ static int shared_key(const struct lsh *l, uint32_t x, uint32_t y,
 }
 
 /*
- * 1 when x and y were a candidate pair in a band before b. The keys are
- * compared without a branch sixteen words at a time; a pair of the same
- * event shares a few bands, most candidates one.
+ * In how many bands before b x and y were paired, counted up to need.
+ * The keys are compared without a branch sixteen words at a time; a pair
+ * of the same event shares a few bands, most pairs one.
  */
-static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
-		       uint32_t b)
+static unsigned seen_before(const struct lsh *l, uint32_t x, uint32_t y,
+			    uint32_t b, unsigned need)
 {
 	const uint32_t *kx, *ky;
 	uint32_t i, k, e, w = b * l->kw;
+	unsigned got = 0;
 
 	if (l->bytes) {
 		const uint8_t *ix = band_of(l, x), *iy = band_of(l, y);
@@ -1376,10 +1391,10 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 			for (k = i; k < e; k++)
 				if (dedup_sig_low16(sx, ix[k]) ==
 					    dedup_sig_low16(sy, iy[k]) &&
-				    shared_key(l, x, y, k))
-					return 1;
+				    shared_key(l, x, y, k) && ++got == need)
+					return got;
 		}
-		return 0;
+		return got;
 	}
 	kx = l->keys + (size_t)x * l->bands * l->kw;
 	ky = l->keys + (size_t)y * l->bands * l->kw;
@@ -1395,11 +1410,11 @@ static int seen_before(const struct lsh *l, uint32_t x, uint32_t y,
 			uint64_t key = key_at(l, x, k);
 
 			if (key == key_at(l, y, k) &&
-			    band_pairs_them(l, k, key, x, y))
-				return 1;
+			    band_pairs_them(l, k, key, x, y) && ++got == need)
+				return got;
 		}
 	}
-	return 0;
+	return got;
 }
 
 static int links_add(struct links *ls, uint32_t x, uint32_t y, double s)
@@ -1450,10 +1465,12 @@ static const uint16_t *bucket_row(const struct lsh *l, struct lshthread *th,
  * kept, compared without a branch 32 bands at a time; the full ids where
  * the low bits are the same.
  */
-static int seen_rows(const struct lsh *l, struct lshthread *th, uint32_t x,
-		     uint32_t y, uint32_t b, uint32_t ax, uint32_t ay)
+static unsigned seen_rows(const struct lsh *l, struct lshthread *th,
+			  uint32_t x, uint32_t y, uint32_t b, uint32_t ax,
+			  uint32_t ay, unsigned need)
 {
 	uint32_t i, k, e;
+	unsigned got = 0;
 
 	for (i = 0; i < b; i = e) {
 		const uint16_t *rx, *ry;
@@ -1467,16 +1484,18 @@ static int seen_rows(const struct lsh *l, struct lshthread *th, uint32_t x,
 		if (!any)
 			continue;
 		for (k = i; k < e; k++)
-			if (rx[k] == ry[k] && shared_key(l, x, y, k))
-				return 1;
+			if (rx[k] == ry[k] && shared_key(l, x, y, k) &&
+			    ++got == need)
+				return got;
 	}
-	return 0;
+	return got;
 }
 
 /*
  * Whether x < y of one of band b's buckets are compared there: b is the
- * first band that makes them a candidate (counted then) and they are not
- * of one settled cluster, nor of two components in the second round.
+ * band that makes them a candidate, the need-th they share (counted
+ * then), and they are not of one settled cluster, nor of two components
+ * in the second round.
  * ax, ay: their places in the bucket when its rows are kept
  * (bucket_row()), else NO_ROW.
  */
@@ -1486,8 +1505,8 @@ static int pair_compared(const struct lsh *l, struct lshthread *th,
 {
 	if (l->round == 2 && l->comp[x] != l->comp[y])
 		return 0;
-	if (ax != NO_ROW ? seen_rows(l, th, x, y, b, ax, ay) :
-			   seen_before(l, x, y, b))
+	if ((ax != NO_ROW ? seen_rows(l, th, x, y, b, ax, ay, l->need) :
+			    seen_before(l, x, y, b, l->need)) != l->need - 1)
 		return 0;
 	th->candidates++;
 	/* pairs inside one settled cluster are not compared */
@@ -1876,6 +1895,9 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	unsigned t;
 
 	atomic_init(&l.nomem, 0);
+	/* 0 as 1; more bands than there are: every band */
+	l.need = p->min_bands ? p->min_bands : 1;
+	l.need = l.need < bands ? l.need : bands;
 	for (d = 0; d < n; d++) {
 		if (sigs[d].nterms > maxterms)
 			maxterms = sigs[d].nterms;

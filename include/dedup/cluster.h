@@ -9,9 +9,12 @@
  * every pair a candidate. Bands and rows are derived from lsh_threshold by
  * minimizing the expected false positives plus false negatives, as
  * datasketch does. Buckets larger than max_bucket only link neighbours, so
- * common content cannot explode the candidate count. Candidate pairs are
- * never listed: each band is walked alone and a pair verified in the
- * first band that makes it a candidate, so memory is the band keys (at
+ * common content cannot explode the candidate count. A pair is a
+ * candidate when it shares min_bands bands: at the event level (one row
+ * a band, 82 bands) two, since one term of two documents winning one
+ * permutation is most often a common name, not a shared event. Candidate
+ * pairs are never listed: each band is walked alone and a pair verified
+ * in the band that makes it a candidate, so memory is the band keys (at
  * the event level with one row, a byte a band in the signature: the
  * winning term's place among its terms; 4 or 8 bytes otherwise) and the
  * pairs kept for the linkage, whatever the candidate count.
@@ -55,6 +58,8 @@ struct dedup_cluster_params {
 	uint32_t top_terms;   /* event level: terms in the weighted MinHash */
 	uint32_t max_bucket;  /* larger buckets only link neighbours */
 	uint32_t max_cluster; /* no cluster grows beyond this */
+	uint32_t min_bands;   /* bands a pair shares to be a candidate
+				 (event: 2, copy: 1; 0 as 1) */
 	int32_t date_window;  /* days; dated documents further apart count
 				 against a merge (0: no window) */
 	uint32_t threads;     /* threads for hashing, banding and verifying

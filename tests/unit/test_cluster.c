@@ -340,21 +340,21 @@ static int cmp_keydoc(const void *a, const void *b)
 /*
  * The candidate and verified counts against the definition, from the
  * public band keys: every pair of a bucket, only neighbours in document
- * order past max_bucket, each pair once whatever the number of bands it
- * shares; verified when its similarity reaches the threshold.
+ * order past max_bucket; a pair that shares min_bands such bands is one
+ * candidate, whatever the number of bands it shares; verified when its
+ * similarity reaches the threshold. For one, two and three bands.
  */
 static void check_counts(const struct dedup_cluster_params *pp,
 			 const struct dedup_sig *s, uint32_t n)
 {
 	struct dedup_cluster_params q = *pp, *p = &q;
-	uint32_t bands, b, i, j, x, y;
+	uint32_t bands, b, i, j, x, y, need;
 	uint64_t *keys;
 	struct keydoc *kd = malloc(n * sizeof(*kd));
 	unsigned char *cand = calloc((size_t)n * n, 1), *has = malloc(n);
 	struct dedup_assign *a = malloc(n * sizeof(*a));
 	struct dedup_cluster_stats st;
 	struct dedup_error err;
-	uint64_t ncand = 0, nver = 0;
 
 	/* derived once: each dedup_cluster_keys() call would derive them */
 	if (!p->bands)
@@ -374,6 +374,7 @@ static void check_counts(const struct dedup_cluster_params *pp,
 		assert_true(r >= 0);
 		has[i] = (unsigned char)r;
 	}
+	/* the bands each pair shares, up to 255 */
 	for (b = 0; b < bands; b++) {
 		uint32_t nk = 0;
 
@@ -387,26 +388,39 @@ static void check_counts(const struct dedup_cluster_params *pp,
 		for (i = 0; i < nk; i = j) {
 			for (j = i + 1; j < nk && kd[j].key == kd[i].key; j++)
 				;
-			for (x = i; x < j; x++)
-				for (y = x + 1; y < j; y++)
-					if (j - i <= p->max_bucket ||
-					    y == x + 1)
-						cand[(size_t)kd[x].doc * n +
-						     kd[y].doc] = 1;
+			for (x = i; x < j; x++) {
+				for (y = x + 1; y < j; y++) {
+					unsigned char *c = &cand[
+						(size_t)kd[x].doc * n +
+						kd[y].doc];
+
+					if ((j - i <= p->max_bucket ||
+					     y == x + 1) && *c < 255)
+						++*c;
+				}
+			}
 		}
 	}
-	for (i = 0; i < n; i++) {
-		for (j = i + 1; j < n; j++) {
-			if (!cand[(size_t)i * n + j])
-				continue;
-			ncand++;
-			nver += dedup_similarity(p, NULL, &s[i], &s[j]) >=
-				p->threshold;
+	for (need = 1; need <= 3; need++) {
+		uint64_t ncand = 0, nver = 0;
+
+		for (i = 0; i < n; i++) {
+			for (j = i + 1; j < n; j++) {
+				if (cand[(size_t)i * n + j] <
+				    (need < bands ? need : bands))
+					continue;
+				ncand++;
+				nver += dedup_similarity(p, NULL, &s[i],
+							 &s[j]) >=
+					p->threshold;
+			}
 		}
+		p->min_bands = need;
+		assert_int_equal(dedup_cluster_run(p, s, n, NULL, a, &st,
+						   &err), 0);
+		assert_int_equal(st.candidates, ncand);
+		assert_int_equal(st.verified, nver);
 	}
-	assert_int_equal(dedup_cluster_run(p, s, n, NULL, a, &st, &err), 0);
-	assert_int_equal(st.candidates, ncand);
-	assert_int_equal(st.verified, nver);
 	free(keys);
 	free(kd);
 	free(cand);
