@@ -67,36 +67,123 @@ dedup_status dedup_cluster_params_check(const struct dedup_cluster_params *p,
 	return DEDUP_OK;
 }
 
-/* Integral of f over [a, b] by the trapezoid rule. */
-static double integrate(double (*f)(double, double, double), double a,
-			double b, double bands, double rows)
+/*
+ * The bands and rows that minimize the expected false positives plus false
+ * negatives around threshold t (datasketch's _optimal_param): the
+ * integrals over [0, t] of P(candidate | s) = 1 - (1 - s^r)^b and over
+ * [t, 1] of 1 - P, by the trapezoid rule on LSH_STEPS steps, for every
+ * b x r <= nhash. For each r the powers (1 - s^r)^b of successive b are
+ * one product each, not a pow() (a million of those took 17 ms at 256
+ * hashes, on every run); the errors are then compared in the order b, r,
+ * as they always were. lsh_optimal_pow() is the direct computation, kept
+ * for a lack of memory and for the tests.
+ */
+#define LSH_STEPS 200
+
+static double lsh_error_pow(double t, double b, double r)
 {
-	const int steps = 200;
-	double h = (b - a) / steps, sum = 0;
+	const double hp = t / LSH_STEPS, hn = (1 - t) / LSH_STEPS;
+	double fp = 0, fn = 0;
 	int i;
 
-	for (i = 0; i <= steps; i++) {
-		double x = a + i * h, y = f(x, bands, rows);
+	for (i = 0; i <= LSH_STEPS; i++) {
+		int end = i == 0 || i == LSH_STEPS;
+		double yp = 1 - pow(1 - pow(i * hp, r), b);
+		double yn = 1 - (1 - pow(1 - pow(t + i * hn, r), b));
 
-		sum += (i == 0 || i == steps) ? y / 2 : y;
+		fp += end ? yp / 2 : yp;
+		fn += end ? yn / 2 : yn;
 	}
-	return sum * h;
+	return fp * hp + fn * hn;
 }
 
-static double p_fp(double s, double b, double r)
+static void lsh_pick(double err, uint32_t b, uint32_t r, double *best,
+		     uint32_t *bands, uint32_t *rows)
 {
-	return 1 - pow(1 - pow(s, r), b);
+	if (err < *best - 1e-12) {
+		*best = err;
+		*bands = b;
+		*rows = r;
+	}
 }
 
-static double p_fn(double s, double b, double r)
+void dedup_lsh_optimal_pow(double t, uint32_t nhash, uint32_t *bands,
+			   uint32_t *rows)
 {
-	return 1 - (1 - pow(1 - pow(s, r), b));
+	double best = INFINITY;
+	uint32_t b, r;
+
+	*bands = nhash;
+	*rows = 1;
+	for (b = 1; b <= nhash; b++)
+		for (r = 1; b * r <= nhash; r++)
+			lsh_pick(lsh_error_pow(t, b, r), b, r, &best, bands,
+				 rows);
+}
+
+/* Where (b, r) is in the table of errors: rows of each b in turn. */
+static size_t lsh_at(const uint32_t *start, uint32_t b, uint32_t r)
+{
+	return start[b] + r - 1;
+}
+
+static int lsh_optimal_fast(double t, uint32_t nhash, uint32_t *bands,
+			    uint32_t *rows)
+{
+	const double hp = t / LSH_STEPS, hn = (1 - t) / LSH_STEPS;
+	double qp[LSH_STEPS + 1], qn[LSH_STEPS + 1];
+	double pp[LSH_STEPS + 1], pn[LSH_STEPS + 1];
+	uint32_t *start = malloc((nhash + 1) * sizeof(*start));
+	double *err, best = INFINITY;
+	uint32_t b, r;
+	size_t n = 0;
+	int i;
+
+	if (!start)
+		return -1;
+	for (b = 1; b <= nhash; b++) {
+		start[b] = (uint32_t)n;
+		n += nhash / b;
+	}
+	err = malloc(n * sizeof(*err));
+	if (!err) {
+		free(start);
+		return -1;
+	}
+	for (r = 1; r <= nhash; r++) {
+		for (i = 0; i <= LSH_STEPS; i++) {
+			qp[i] = 1 - pow(i * hp, r);
+			qn[i] = 1 - pow(t + i * hn, r);
+			pp[i] = pn[i] = 1;
+		}
+		for (b = 1; b * r <= nhash; b++) {
+			double fp = 0, fn = 0;
+
+			for (i = 0; i <= LSH_STEPS; i++) {
+				int end = i == 0 || i == LSH_STEPS;
+
+				pp[i] *= qp[i];
+				pn[i] *= qn[i];
+				fp += end ? (1 - pp[i]) / 2 : 1 - pp[i];
+				fn += end ? pn[i] / 2 : pn[i];
+			}
+			err[lsh_at(start, b, r)] = fp * hp + fn * hn;
+		}
+	}
+	*bands = nhash;
+	*rows = 1;
+	for (b = 1; b <= nhash; b++)
+		for (r = 1; b * r <= nhash; r++)
+			lsh_pick(err[lsh_at(start, b, r)], b, r, &best, bands,
+				 rows);
+	free(err);
+	free(start);
+	return 0;
 }
 
 /*
- * The last answers of dedup_lsh_optimal(): it takes about a million
- * calls of pow() at 256 hashes (some 20 ms), and the keys of each
- * document an index adds, or a test's, ask for it again.
+ * The last answers of dedup_lsh_optimal(): the keys of each document an
+ * index adds, or a test's, ask for it again.
  */
 #define LSH_MEMO 4
 
@@ -142,25 +229,10 @@ static void lsh_memo_put(double t, uint32_t nhash, uint32_t bands,
 void dedup_lsh_optimal(double t, uint32_t nhash, uint32_t *bands,
 		       uint32_t *rows)
 {
-	double best = INFINITY;
-	uint32_t b, r;
-
 	if (lsh_memo_get(t, nhash, bands, rows))
 		return;
-	*bands = nhash;
-	*rows = 1;
-	for (b = 1; b <= nhash; b++) {
-		for (r = 1; b * r <= nhash; r++) {
-			double err = integrate(p_fp, 0, t, b, r) +
-				     integrate(p_fn, t, 1, b, r);
-
-			if (err < best - 1e-12) {
-				best = err;
-				*bands = b;
-				*rows = r;
-			}
-		}
-	}
+	if (lsh_optimal_fast(t, nhash, bands, rows))
+		dedup_lsh_optimal_pow(t, nhash, bands, rows);
 	lsh_memo_put(t, nhash, *bands, *rows);
 }
 

@@ -23,6 +23,10 @@ void dedup_lsh_values(const uint32_t *tw, const uint32_t *ids, uint32_t n,
 /* Sort n values ascending in place (the band records' sort). */
 void dedup_sort64(uint64_t *v, size_t n);
 
+/* dedup_lsh_optimal() by a pow() for every power (its reference). */
+void dedup_lsh_optimal_pow(double t, uint32_t nhash, uint32_t *bands,
+			   uint32_t *rows);
+
 /*
  * The clustering's linkage alone, for tests: n documents, npairs pairs
  * (lower << 32 | higher, ascending, each once) of similarity s[i]; root[i]

@@ -27,6 +27,36 @@ static void test_lsh_optimal(void **state)
 	assert_true(r <= 2);
 }
 
+/*
+ * The products of successive powers choose what a pow() for each would:
+ * thresholds 0.01 to 0.99 at the hash counts of the defaults and some
+ * others (the two differ in the last bits of each error only).
+ */
+static void test_lsh_optimal_same(void **state)
+{
+	const uint32_t nh[] = { 1, 7, 64, 256 };
+	uint32_t i, k, b, r, b2, r2;
+
+	(void)state;
+	for (k = 0; k < sizeof(nh) / sizeof(*nh); k++) {
+		for (i = 1; i < 100; i += nh[k] > 64 ? 12 : 3) {
+			double t = i / 100.0;
+
+			dedup_lsh_optimal(t, nh[k], &b, &r);
+			dedup_lsh_optimal_pow(t, nh[k], &b2, &r2);
+			assert_int_equal(b, b2);
+			assert_int_equal(r, r2);
+		}
+	}
+	/* the defaults' */
+	dedup_lsh_optimal(0.02, 256, &b, &r);
+	dedup_lsh_optimal_pow(0.02, 256, &b2, &r2);
+	assert_int_equal(b * 1000 + r, b2 * 1000 + r2);
+	dedup_lsh_optimal(0.6, 128, &b, &r);
+	dedup_lsh_optimal_pow(0.6, 128, &b2, &r2);
+	assert_int_equal(b * 1000 + r, b2 * 1000 + r2);
+}
+
 /* A signature made directly from ascending 24-bit term ids, equal weights. */
 static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 		  int32_t date)
@@ -883,6 +913,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lsh_optimal),
+		cmocka_unit_test(test_lsh_optimal_same),
 		cmocka_unit_test(test_groups_topics),
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
