@@ -675,10 +675,11 @@ int main(int argc, char **argv)
 	       "%.1f MB after strip, %llu tokens\n", b.n, b.failed,
 	       (double)b.in_bytes / 1e6, (double)b.repaired_bytes / 1e6,
 	       (double)b.clean_bytes / 1e6, (unsigned long long)b.tokens);
-	printf("cluster: %llu candidate pairs, %llu verified, %llu clusters, "
-	       "%u bands x %u rows\n",
+	printf("cluster: %llu candidate pairs, %llu verified, %llu linked, "
+	       "%llu clusters, %u bands x %u rows\n",
 	       (unsigned long long)b.stats.candidates,
 	       (unsigned long long)b.stats.verified,
+	       (unsigned long long)b.stats.linked,
 	       (unsigned long long)b.stats.clusters, b.stats.bands,
 	       b.stats.rows);
 	printf("least of %d runs, one thread, CPU time\n", reps);

@@ -966,6 +966,7 @@ struct lshthread {
 	uint16_t *rows;         /* a bucket's documents' keys (bucket_row()) */
 	uint16_t *ready;        /* how far each of those rows is read */
 	uint32_t nrows;         /* room for the rows of so many documents */
+	uint64_t *ckeys;        /* a small component's band keys */
 	struct links out;
 	uint64_t candidates, verified;
 };
@@ -976,6 +977,8 @@ struct lsh {
 	size_t n;
 	uint32_t bands, rows, kw;       /* kw: 32-bit words per key */
 	uint32_t need;                  /* bands a candidate pair shares */
+	uint32_t direct;                /* second round: components of up to
+					   so many documents listed whole */
 	uint32_t *keys;                 /* n x bands x kw, or NULL: */
 	int bytes;                      /* the key is the term a byte names
 					   (band_of()) */
@@ -986,6 +989,10 @@ struct lsh {
 	struct bandcrowd *crowd;        /* per band */
 	const uint32_t *root;           /* settled cluster of each doc */
 	const uint32_t *comp;           /* second round: its component */
+	const uint32_t *cdoc;           /* second round: the documents of the
+					   small components, by component */
+	const uint32_t *cstart;         /* component c's: cdoc[cstart[c]]
+					   to cdoc[cstart[c + 1]] */
 	int round;
 	struct lshthread *th;
 	atomic_int nomem;
@@ -1575,7 +1582,8 @@ static int pair_compared(const struct lsh *l, struct lshthread *th,
 			 uint32_t b, uint32_t x, uint32_t y, uint32_t ax,
 			 uint32_t ay)
 {
-	if (l->round == 2 && l->comp[x] != l->comp[y])
+	/* a crowd's neighbours may be of a component listed whole */
+	if (l->round == 2 && (l->comp[x] != l->comp[y] || !l->in[x]))
 		return 0;
 	if ((ax != NO_ROW ? seen_rows(l, th, x, y, b, ax, ay, l->need) :
 			    seen_before(l, x, y, b, l->need)) != l->need - 1)
@@ -1740,21 +1748,18 @@ static void queue_finish(void *arg, unsigned t, size_t u)
 }
 
 /*
- * A pair of band b's buckets, x < y: verified when b is its first band.
- * At the event level a pair whose similarity needs the terms is queued:
- * compared at once, a document's table was filled for its few pairs of
- * one bucket, each time it came first in one, and each candidate's terms
- * waited for from memory.
+ * Verify the candidate x < y. At the event level a pair whose similarity
+ * needs the terms is queued: compared at once, a document's table was
+ * filled for its few pairs of one bucket, each time it came first in one,
+ * and each candidate's terms waited for from memory.
  */
-static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
-		      uint32_t x, uint32_t y, uint32_t ax, uint32_t ay)
+static int verify_pair(struct lsh *l, struct lshthread *th, uint32_t x,
+		       uint32_t y)
 {
 	const struct dedup_cluster_params *p = l->p;
 	const struct dedup_sig *a = &l->sigs[x], *c = &l->sigs[y];
 	double s;
 
-	if (!pair_compared(l, th, b, x, y, ax, ay))
-		return 0;
 	if (p->level == DEDUP_LEVEL_COPY) {
 		s = similarity(p, a, c, NULL);
 	} else if (!similarity_fixed(p, a, c, &s)) {
@@ -1762,6 +1767,60 @@ static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
 		return th->nq == th->qcap ? queue_flush(l, th, th) : 0;
 	}
 	return pair_keep(l, th, x, y, s);
+}
+
+/* A pair of band b's buckets, x < y: verified when b makes it a candidate. */
+static int visit_pair(struct lsh *l, struct lshthread *th, uint32_t b,
+		      uint32_t x, uint32_t y, uint32_t ax, uint32_t ay)
+{
+	if (!pair_compared(l, th, b, x, y, ax, ay))
+		return 0;
+	return verify_pair(l, th, x, y);
+}
+
+/*
+ * The second round, for components of up to COMP_DIRECT documents,
+ * without the bands: each pair of a component is a candidate when it
+ * shares need bands where it is paired (band_pairs_them()), as the band
+ * walk would find, and then verified as there. The second round walked
+ * every band again over most documents (on news, components are a few
+ * reports of one event; none was larger than 64 in the corpora here) to
+ * meet pairs a component holds a few of; here they are all its pairs.
+ */
+#define COMP_DIRECT 64
+
+static void comp_walk(void *arg, unsigned t, size_t c)
+{
+	struct lsh *l = arg;
+	struct lshthread *th = &l->th[t];
+	const uint32_t *doc = l->cdoc + l->cstart[c];
+	uint32_t m = l->cstart[c + 1] - l->cstart[c], i, j, k;
+	uint64_t *key = th->ckeys;
+
+	if (atomic_load(&l->nomem))
+		return;
+	for (i = 0; i < m; i++)
+		for (k = 0; k < l->bands; k++)
+			key[(size_t)i * l->bands + k] = key_at(l, doc[i], k);
+	for (i = 0; i < m; i++) {
+		const uint64_t *kx = key + (size_t)i * l->bands;
+
+		for (j = i + 1; j < m; j++) {
+			const uint64_t *ky = key + (size_t)j * l->bands;
+			uint32_t got = 0;
+
+			for (k = 0; k < l->bands && got < l->need; k++)
+				got += kx[k] == ky[k] &&
+				       band_pairs_them(l, k, kx[k], doc[i],
+						       doc[j]);
+			if (got < l->need || l->root[doc[i]] == l->root[doc[j]])
+				continue;
+			if (verify_pair(l, th, doc[i], doc[j])) {
+				atomic_store(&l->nomem, 1);
+				return;
+			}
+		}
+	}
 }
 
 /* Whether record i of a band's n shares its key with a neighbour. */
@@ -1890,6 +1949,7 @@ static void lsh_free(struct lsh *l, unsigned nt)
 		free(l->th[t].idx);
 		free(l->th[t].rows);
 		free(l->th[t].ready);
+		free(l->th[t].ckeys);
 		free(l->th[t].q);
 		free(l->th[t].qtmp);
 		free(l->th[t].out.v);
@@ -1915,6 +1975,69 @@ static void lsh_free(struct lsh *l, unsigned nt)
  * level, up to 32 bytes a document): made for each walk over the bands and given
  * back before its links are gathered, which then have the room.
  */
+/*
+ * For the second round: the documents (with features) of components of 2
+ * to l->direct of them, by component into *cdoc (component c's from
+ * (*cstart)[c] to (*cstart)[c + 1], ascending; the largest has *most),
+ * and in l->in those of the larger components, *nbig of them, for the band
+ * walk. Returns the number of small components, SIZE_MAX when out of
+ * memory (*cdoc and *cstart are the caller's to free either way).
+ */
+#define COMP_SMALL (1u << 31)
+
+static size_t comps_list(struct lsh *l, const uint32_t *comp, uint32_t **cdoc,
+			 uint32_t **cstart, size_t *nbig, uint32_t *most)
+{
+	size_t n = l->n, d, c, nc = 0, nd = 0;
+	const uint32_t direct = l->direct, cap = direct > 1 ? direct : 1;
+	uint32_t *sz = calloc(n ? n : 1, sizeof(*sz)), *start;
+
+	if (!sz)
+		return SIZE_MAX;
+	/* sizes up to cap + 1: the components are the large */
+	for (d = 0; d < n; d++)
+		sz[comp[d]] += l->has[d] && sz[comp[d]] <= cap;
+	*nbig = 0;
+	*most = 0;
+	for (d = 0; d < n; d++) {
+		l->in[d] = l->has[d] && sz[comp[d]] > direct &&
+			   sz[comp[d]] >= 2;
+		*nbig += l->in[d];
+		if (comp[d] == d && sz[d] >= 2 && sz[d] <= direct) {
+			nc++;
+			nd += sz[d];
+			*most = sz[d] > *most ? sz[d] : *most;
+		}
+	}
+	*cdoc = malloc((nd ? nd : 1) * sizeof(**cdoc));
+	*cstart = start = malloc((nc + 1) * sizeof(*start));
+	if (!*cdoc || !start) {
+		free(sz);
+		return SIZE_MAX;
+	}
+	/* each small component's start, its number in its root's size */
+	for (d = 0, c = 0, nd = 0; d < n; d++) {
+		if (comp[d] != d || sz[d] < 2 || sz[d] > direct)
+			continue;
+		start[c] = (uint32_t)nd;
+		nd += sz[d];
+		sz[d] = COMP_SMALL | (uint32_t)c++;
+	}
+	start[nc] = (uint32_t)nd;
+	/* filled through the starts, which then end each component */
+	for (d = 0; d < n; d++)
+		if (l->has[d] && sz[comp[d]] & COMP_SMALL)
+			(*cdoc)[start[sz[comp[d]] & ~COMP_SMALL]++] =
+				(uint32_t)d;
+	for (c = nc; c > 0; c--)
+		start[c] = start[c - 1];
+	start[0] = 0;
+	free(sz);
+	return nc;
+}
+
+enum { WALK_FREE, WALK_ALL, WALK_QUEUES };
+
 static int walk_scratch(struct lsh *l, unsigned nt, int make)
 {
 	size_t m = l->n ? l->n : 1;
@@ -1929,13 +2052,15 @@ static int walk_scratch(struct lsh *l, unsigned nt, int make)
 		free(th->q);
 		free(th->qtmp);
 		th->a = th->b = th->q = th->qtmp = NULL;
-		if (!make)
+		if (make == WALK_FREE)
 			continue;
-		th->a = malloc(m * rec);
-		/* packed records are sorted in place */
-		th->b = l->kw == 1 ? NULL : malloc(m * rec);
-		if (!th->a || (l->kw != 1 && !th->b))
-			return -1;
+		if (make == WALK_ALL) {
+			th->a = malloc(m * rec);
+			/* packed records are sorted in place */
+			th->b = l->kw == 1 ? NULL : malloc(m * rec);
+			if (!th->a || (l->kw != 1 && !th->b))
+				return -1;
+		}
 		if (l->p->level != DEDUP_LEVEL_EVENT)
 			continue;
 		th->qcap = m < QUEUE_MAX / 32 ? 32 * m : QUEUE_MAX;
@@ -1954,15 +2079,17 @@ static int walk_scratch(struct lsh *l, unsigned nt, int make)
 static dedup_status candidates(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       unsigned nt, uint32_t bands, uint32_t rows,
-			       const uint32_t *root, struct links *kept,
-			       struct dedup_cluster_stats *cs)
+			       const uint32_t *root, uint32_t direct,
+			       struct links *kept, struct dedup_cluster_stats *cs)
 {
 	struct lsh l = { .p = p, .sigs = sigs, .n = n, .bands = bands,
-			 .rows = rows, .kw = rows > 1 ? 2 : 1, .root = root };
+			 .rows = rows, .kw = rows > 1 ? 2 : 1, .root = root,
+			 .direct = direct };
 	struct links strong = { 0 };
-	uint32_t *comp = NULL;
+	uint32_t *comp = NULL, *cdoc = NULL, *cstart = NULL;
 	unsigned char *cnt = NULL;
-	size_t d, i, m = n ? n : 1, maxterms = 1, unnamed = 0;
+	size_t d, i, m = n ? n : 1, maxterms = 1, unnamed = 0, ncomp, nbig;
+	uint32_t most;
 	dedup_status st = DEDUP_ENOMEM;
 	unsigned t;
 
@@ -2009,7 +2136,7 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		if (!th->rows || !th->ready)
 			goto out;
 	}
-	if (walk_scratch(&l, nt, 1))
+	if (walk_scratch(&l, nt, WALK_ALL))
 		goto out;
 	par_for(nt, n, 64, lsh_doc, &l);
 	memcpy(l.in, l.has, n);
@@ -2028,7 +2155,7 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		cs->candidates += l.th[t].candidates;
 		cs->verified += l.th[t].verified;
 	}
-	walk_scratch(&l, nt, 0);
+	walk_scratch(&l, nt, WALK_FREE);
 	if (links_collect(&l, nt, &strong))
 		goto out;
 
@@ -2051,29 +2178,45 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		comp[d] = find_root(comp, (uint32_t)d);
 		cnt[comp[d]] += cnt[comp[d]] < 2;
 	}
-	for (d = 0; d < n; d++)
-		l.in[d] = l.has[d] && cnt[comp[d]] == 2;
 	free(cnt);
 	cnt = NULL;
+	/* the small components listed, the large ones' documents walked */
+	ncomp = comps_list(&l, comp, &cdoc, &cstart, &nbig, &most);
+	if (ncomp == SIZE_MAX)
+		goto out;
+	for (t = 0; t < nt && ncomp; t++) {
+		l.th[t].ckeys = malloc((size_t)most * bands *
+				       sizeof(*l.th[t].ckeys));
+		if (!l.th[t].ckeys)
+			goto out;
+	}
 
 	/* second round: the pairs inside components, kept as linked */
 	l.round = 2;
 	l.comp = comp;
-	if (walk_scratch(&l, nt, 1))
+	l.cdoc = cdoc;
+	l.cstart = cstart;
+	if (walk_scratch(&l, nt, nbig ? WALK_ALL : WALK_QUEUES))
 		goto out;
-	par_for(nt, bands, 1, band_walk, &l);
+	if (ncomp)
+		par_for(nt, ncomp, 16, comp_walk, &l);
+	if (nbig)
+		par_for(nt, bands, 1, band_walk, &l);
 	if (p->level == DEDUP_LEVEL_EVENT)
 		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
-	walk_scratch(&l, nt, 0);
+	walk_scratch(&l, nt, WALK_FREE);
 	if (links_collect(&l, nt, kept))
 		goto out;
+	cs->linked = kept->n;
 	st = DEDUP_OK;
 out:
 	lsh_free(&l, nt);
 	free(strong.v);
 	free(comp);
+	free(cdoc);
+	free(cstart);
 	free(cnt);
 	return st;
 }
@@ -2693,6 +2836,19 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 				      struct dedup_cluster_stats *stats,
 				      struct dedup_error *err)
 {
+	return dedup_cluster_run_direct(p, sigs, n, npinned, pinned_rep, df,
+					out, stats, COMP_DIRECT, err);
+}
+
+dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
+				      const struct dedup_sig *sigs, size_t n,
+				      size_t npinned,
+				      const uint32_t *pinned_rep,
+				      const struct dedup_df *df,
+				      struct dedup_assign *out,
+				      struct dedup_cluster_stats *stats,
+				      uint32_t direct, struct dedup_error *err)
+{
 	struct hac h = { .p = p };
 	struct links kept = { 0 };
 	struct dedup_cluster_stats cs = { 0 };
@@ -2730,7 +2886,8 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 	/* roots are fixed until the merges: the threads only read them */
 	for (i = 0; i < n; i++)
 		h.parent[i] = find_root(h.parent, (uint32_t)i);
-	st = candidates(p, sigs, n, nt, bands, rows, h.parent, &kept, &cs);
+	st = candidates(p, sigs, n, nt, bands, rows, h.parent, direct, &kept,
+			&cs);
 	if (st)
 		goto out;
 	/*
@@ -2768,6 +2925,7 @@ dedup_status dedup_cluster_run_pinned(const struct dedup_cluster_params *p,
 		memset(stats, 0, sizeof(*stats));
 		stats->candidates = cs.candidates;
 		stats->verified = cs.verified;
+		stats->linked = cs.linked;
 		stats->bands = bands;
 		stats->rows = rows;
 	}

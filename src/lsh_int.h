@@ -28,6 +28,20 @@ void dedup_lsh_optimal_pow(double t, uint32_t nhash, uint32_t *bands,
 			   uint32_t *rows);
 
 /*
+ * dedup_cluster_run_pinned() with the second round's pairs of components
+ * of up to `direct` documents found without the bands (0: every
+ * component through the bands), for tests: the results are the same.
+ */
+dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
+				      const struct dedup_sig *sigs, size_t n,
+				      size_t npinned,
+				      const uint32_t *pinned_rep,
+				      const struct dedup_df *df,
+				      struct dedup_assign *out,
+				      struct dedup_cluster_stats *stats,
+				      uint32_t direct, struct dedup_error *err);
+
+/*
  * The clustering's linkage alone, for tests: n documents, npairs pairs
  * (lower << 32 | higher, ascending, each once) of similarity s[i]; root[i]
  * is the cluster document i ends in (its lowest document). 0, or -1 when

@@ -111,6 +111,7 @@ struct dedup_assign {
 struct dedup_cluster_stats {
 	uint64_t candidates; /* distinct candidate pairs */
 	uint64_t verified;   /* pairs at or above the threshold */
+	uint64_t linked;     /* pairs the linkage weighs */
 	uint64_t clusters;   /* clusters with two or more documents */
 	uint32_t bands, rows;
 };

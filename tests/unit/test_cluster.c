@@ -353,6 +353,53 @@ static void test_threads_same(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * The second round finds the same pairs whether a component's are listed
+ * whole or met in the bands: every component through the bands, the
+ * default (a topic of 90 documents through the bands, the others whole),
+ * every component whole; at one and two shared bands.
+ */
+static void test_direct_same(void **state)
+{
+	enum { N = 400 };
+	static struct dedup_sig s[N];
+	static struct dedup_assign a[N], b[N];
+	const uint32_t direct[] = { 64, 1000 };
+	struct dedup_cluster_params p;
+	struct dedup_cluster_stats sa, sb;
+	struct dedup_error err;
+	uint32_t i, k, need;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint32_t topic = i < 90 ? 0 : 1 + i % 37;
+
+		topic_doc(&s[i], topic, i, 20 + (i * 7) % 35);
+	}
+	for (need = 1; need <= 2; need++) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		p.min_bands = need;
+		assert_int_equal(dedup_cluster_run_direct(&p, s, N, 0, NULL,
+							  NULL, a, &sa, 0,
+							  &err), 0);
+		for (k = 0; k < sizeof(direct) / sizeof(*direct); k++) {
+			p.threads = 2;
+			assert_int_equal(dedup_cluster_run_direct(&p, s, N, 0,
+								  NULL, NULL,
+								  b, &sb,
+								  direct[k],
+								  &err), 0);
+			assert_memory_equal(&sa, &sb, sizeof(sa));
+			for (i = 0; i < N; i++) {
+				assert_int_equal(a[i].rep, b[i].rep);
+				assert_true(a[i].score == b[i].score);
+			}
+		}
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 struct keydoc {
 	uint64_t key;
 	uint32_t doc;
@@ -914,6 +961,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lsh_optimal),
 		cmocka_unit_test(test_lsh_optimal_same),
+		cmocka_unit_test(test_direct_same),
 		cmocka_unit_test(test_groups_topics),
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
