@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -987,6 +988,7 @@ struct lsh {
 	unsigned char *has;             /* the document has features */
 	unsigned char *in;              /* it takes part in this round */
 	struct bandcrowd *crowd;        /* per band */
+	atomic_uchar *crowded;          /* first round: band b's are made */
 	const uint32_t *root;           /* settled cluster of each doc */
 	const uint32_t *comp;           /* second round: its component */
 	const uint32_t *cdoc;           /* second round: the documents of the
@@ -1275,14 +1277,15 @@ static int crowd_wide(const struct recs *v, size_t i, size_t j)
 	return 0;
 }
 
-/* The buckets of band b larger than max_bucket, with their documents. */
-static void band_crowd(void *arg, unsigned t, size_t b)
+/*
+ * The buckets of band b larger than max_bucket, with their documents, from
+ * its n records sorted.
+ */
+static void band_crowd(struct lsh *l, size_t b, struct recs v, size_t n)
 {
-	struct lsh *l = arg;
 	struct bandcrowd *bc = &l->crowd[b];
-	size_t n, i, j, k, ng = 0, na = 0, nw = 0;
+	size_t i, j, k, ng = 0, na = 0, nw = 0;
 	uint64_t h;
-	struct recs v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
 	uint32_t nc = 0;
 
 	for (i = 0; i < n; i = j) {
@@ -1830,20 +1833,17 @@ static int in_pair(const struct recs *v, size_t n, size_t i)
 	       (i && rec_key(v, i - 1) == rec_key(v, i));
 }
 
-/* The pairs of band b's buckets, verified or kept as the round wants. */
-static void band_walk(void *arg, unsigned t, size_t bi)
+/*
+ * The pairs of band b's buckets, verified or kept as the round wants, from
+ * its n records sorted.
+ */
+static void band_pairs(struct lsh *l, struct lshthread *th, uint32_t b,
+		       struct recs v, size_t n)
 {
-	struct lsh *l = arg;
-	struct lshthread *th = &l->th[t];
-	const struct bandcrowd *bc = &l->crowd[bi];
-	uint32_t b = (uint32_t)bi;
-	size_t n, i, j, x, y, ahead = 0, far = 0;
-	struct recs v;
+	const struct bandcrowd *bc = &l->crowd[b];
+	size_t i, j, x, y, ahead = 0, far = 0;
 	int rows;
 
-	if (atomic_load(&l->nomem))
-		return;
-	v = band_sorted(l, th, b, &n);
 	for (i = 0; i < n; i = j) {
 		const struct crowd *c = NULL;
 
@@ -1895,6 +1895,45 @@ static void band_walk(void *arg, unsigned t, size_t bi)
 	return;
 nomem:
 	atomic_store(&l->nomem, 1);
+}
+
+/* Band b walked alone: the second round, every crowd made. */
+static void band_walk(void *arg, unsigned t, size_t b)
+{
+	struct lsh *l = arg;
+	size_t n;
+	struct recs v;
+
+	if (atomic_load(&l->nomem))
+		return;
+	v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
+	band_pairs(l, &l->th[t], (uint32_t)b, v, n);
+}
+
+/*
+ * Band b in the first round: its crowds made from the records sorted for
+ * its walk, which then waits for the crowds of the bands before it (a
+ * pair's earlier bands are asked whether they paired it). The bands are
+ * handed out in order, and a band's crowds never wait: each band's come
+ * from a thread that took it earlier and is making them, or has.
+ */
+static void band_first(void *arg, unsigned t, size_t b)
+{
+	struct lsh *l = arg;
+	size_t n = 0, k;
+	struct recs v = { NULL, NULL };
+
+	if (!atomic_load(&l->nomem)) {
+		v = band_sorted(l, &l->th[t], (uint32_t)b, &n);
+		band_crowd(l, b, v, n);
+	}
+	atomic_store_explicit(&l->crowded[b], 1, memory_order_release);
+	for (k = 0; k < b; k++)
+		while (!atomic_load_explicit(&l->crowded[k],
+					     memory_order_acquire))
+			sched_yield();
+	if (!atomic_load(&l->nomem))
+		band_pairs(l, &l->th[t], (uint32_t)b, v, n);
 }
 
 /*
@@ -1963,6 +2002,7 @@ static void lsh_free(struct lsh *l, unsigned nt)
 		free(l->crowd[b].bits);
 	}
 	free(l->crowd);
+	free(l->crowded);
 	free(l->keys);
 	free(l->term);
 	free(l->has);
@@ -2112,10 +2152,11 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 	l.has = malloc(m);
 	l.in = malloc(m);
 	l.crowd = calloc(bands, sizeof(*l.crowd));
+	l.crowded = calloc(bands, sizeof(*l.crowded));
 	/* a multiple of 64 bytes, as aligned_alloc wants: the bits' alignment */
 	l.th = aligned_alloc(64, nt * sizeof(*l.th));
 	if ((l.bytes ? unnamed && !l.term : !l.keys) || !l.has || !l.in ||
-	    !l.crowd || !l.th)
+	    !l.crowd || !l.crowded || !l.th)
 		goto out;
 	memset(l.th, 0, nt * sizeof(*l.th));
 	for (t = 0; t < nt; t++) {
@@ -2140,13 +2181,12 @@ static dedup_status candidates(const struct dedup_cluster_params *p,
 		goto out;
 	par_for(nt, n, 64, lsh_doc, &l);
 	memcpy(l.in, l.has, n);
-	par_for(nt, bands, 1, band_crowd, &l);
 	if (atomic_load(&l.nomem))
 		goto out;
 
 	/* first round: every candidate, the pairs at the threshold kept */
 	l.round = 1;
-	par_for(nt, bands, 1, band_walk, &l);
+	par_for(nt, bands, 1, band_first, &l);
 	if (p->level == DEDUP_LEVEL_EVENT)
 		par_for(nt, nt, 1, queue_finish, &l);
 	if (atomic_load(&l.nomem))
