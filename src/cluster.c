@@ -990,6 +990,7 @@ struct lsh {
 	struct bandcrowd *crowd;        /* per band */
 	atomic_uchar *crowded;          /* first round: band b's are made */
 	const uint32_t *root;           /* settled cluster of each doc */
+	size_t npinned;                 /* documents settled by the caller */
 	const uint32_t *comp;           /* second round: its component */
 	const uint32_t *cdoc;           /* second round: the documents of the
 					   small components, by component */
@@ -1069,12 +1070,23 @@ PREFETCHER key_prefetch(const struct lsh *l, size_t d, uint32_t b)
 	}
 }
 
+/* Whether document d is a later exact copy (copies_settle()). */
+static int is_copy(const uint32_t *parent, size_t npinned, size_t d)
+{
+	return d >= npinned && parent[d] != d;
+}
+
 static void lsh_doc(void *arg, unsigned t, size_t d)
 {
 	struct lsh *l = arg;
 	struct lshthread *th = &l->th[t];
 	uint32_t *k, b;
 
+	/* a later copy is its first's: it takes no part */
+	if (is_copy(l->root, l->npinned, d)) {
+		l->has[d] = 0;
+		return;
+	}
 	/* the signature names its band winners: nothing to draw */
 	if (l->bytes && l->sigs[d].nband >= l->bands) {
 		l->has[d] = l->sigs[d].nterms != 0;
@@ -2119,12 +2131,13 @@ static int walk_scratch(struct lsh *l, unsigned nt, int make)
 static dedup_status candidates(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       unsigned nt, uint32_t bands, uint32_t rows,
-			       const uint32_t *root, uint32_t direct,
-			       struct links *kept, struct dedup_cluster_stats *cs)
+			       const uint32_t *root, size_t npinned,
+			       uint32_t direct, struct links *kept,
+			       struct dedup_cluster_stats *cs)
 {
 	struct lsh l = { .p = p, .sigs = sigs, .n = n, .bands = bands,
 			 .rows = rows, .kw = rows > 1 ? 2 : 1, .root = root,
-			 .direct = direct };
+			 .npinned = npinned, .direct = direct };
 	struct links strong = { 0 };
 	uint32_t *comp = NULL, *cdoc = NULL, *cstart = NULL;
 	unsigned char *cnt = NULL;
@@ -2769,8 +2782,9 @@ static int linkage(struct hac *h, size_t n, size_t npinned,
 	h->nb = calloc(m, sizeof(*h->nb));
 	if (!h->size || !h->stamp || !h->pinned || !h->nb)
 		return -1;
+	/* a later copy weighs nothing: its first is the report */
 	for (i = 0; i < n; i++)
-		h->size[h->parent[i]]++;
+		h->size[h->parent[i]] += !is_copy(h->parent, npinned, i);
 	for (i = 0; i < npinned; i++)
 		h->pinned[h->parent[i]] = 1;
 	if (nbr_build(h, n, kept))
@@ -2840,6 +2854,61 @@ out:
 }
 
 /* Earlier date first, then more content, then input order. */
+/*
+ * Exact copies: documents of one folded token stream (the body hash and
+ * word count by which similarity_fixed() scores 1) take part in the
+ * clustering as one, the first of them. A story reprinted by a hundred
+ * outlets filled every band's bucket past max_bucket, where only
+ * neighbours are paired, and the linkage, which counts pairs never
+ * compared as 0, cut it into clusters of four. Each later copy takes its
+ * first's root in parent (resolved roots; an indexed document keeps its
+ * own), and the first's cluster at the end. Returns -1 when out of
+ * memory.
+ */
+struct bodykey {
+	uint64_t body;
+	uint32_t nwords, doc;
+};
+
+static int cmp_bodykey(const void *a, const void *b)
+{
+	const struct bodykey *x = a, *y = b;
+
+	if (x->body != y->body)
+		return x->body < y->body ? -1 : 1;
+	if (x->nwords != y->nwords)
+		return x->nwords < y->nwords ? -1 : 1;
+	return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+static int copies_settle(const struct dedup_sig *sigs, size_t n,
+			 size_t npinned, uint32_t *parent)
+{
+	struct bodykey *v;
+	size_t i, j, m = 0;
+
+	for (i = 0; i < n; i++)
+		m += sigs[i].nwords != 0;
+	v = malloc((m ? m : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (i = 0, m = 0; i < n; i++) {
+		if (!sigs[i].nwords)
+			continue;
+		v[m].body = sigs[i].body;
+		v[m].nwords = sigs[i].nwords;
+		v[m++].doc = (uint32_t)i;
+	}
+	qsort(v, m, sizeof(*v), cmp_bodykey);
+	for (i = 0; i < m; i = j)
+		for (j = i + 1; j < m && v[j].body == v[i].body &&
+				v[j].nwords == v[i].nwords; j++)
+			if (v[j].doc >= npinned)
+				parent[v[j].doc] = parent[v[i].doc];
+	free(v);
+	return 0;
+}
+
 static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 {
 	int32_t da = s[a].date, db = s[b].date;
@@ -2926,8 +2995,10 @@ dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
 	/* roots are fixed until the merges: the threads only read them */
 	for (i = 0; i < n; i++)
 		h.parent[i] = find_root(h.parent, (uint32_t)i);
-	st = candidates(p, sigs, n, nt, bands, rows, h.parent, direct, &kept,
-			&cs);
+	if (copies_settle(sigs, n, npinned, h.parent))
+		goto out;
+	st = candidates(p, sigs, n, nt, bands, rows, h.parent, npinned,
+			direct, &kept, &cs);
 	if (st)
 		goto out;
 	/*
@@ -2969,6 +3040,8 @@ dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
 		stats->bands = bands;
 		stats->rows = rows;
 	}
+	/* h.pinned marks now the representatives of two or more */
+	memset(h.pinned, 0, m);
 	for (i = 0; i < n; i++) {
 		uint32_t root = find_root(h.parent, (uint32_t)i);
 		double s;
@@ -2977,8 +3050,10 @@ dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
 		s = rep[root] == i ? 1 :
 		    dedup_similarity(p, df, &sigs[i], &sigs[rep[root]]);
 		out[i].score = s < 0 ? 0 : s;
-		if (stats && rep[root] == i && h.size[root] > 1)
+		if (stats && rep[root] != i && !h.pinned[rep[root]]) {
+			h.pinned[rep[root]] = 1;
 			stats->clusters++;
+		}
 	}
 	st = DEDUP_OK;
 out:

@@ -30,7 +30,9 @@
  * Clusters form by greedy average linkage over the verified pairs: the
  * pair of clusters with the highest mean similarity over their cross pairs
  * (pairs never compared count as 0) merges first, while that mean reaches
- * the threshold and the result stays within max_cluster documents. A
+ * the threshold and the result stays within max_cluster documents (exact
+ * copies, of one body hash and word count, count once: they take part as
+ * their first, and join its cluster at the end). A
  * chain A~B~C~D therefore cannot pull an unrelated D next to A. Measured
  * choices and figures: bench/RESULTS.md. The `df` arguments are kept for
  * callers; the weights are in the signatures.
@@ -57,7 +59,8 @@ struct dedup_cluster_params {
 	uint32_t bands, rows; /* 0, 0: derived from lsh_threshold, nhash */
 	uint32_t top_terms;   /* event level: terms in the weighted MinHash */
 	uint32_t max_bucket;  /* larger buckets only link neighbours */
-	uint32_t max_cluster; /* no cluster grows beyond this */
+	uint32_t max_cluster; /* no cluster grows beyond this, exact
+				 copies counted once */
 	uint32_t min_bands;   /* bands a pair shares to be a candidate
 				 (event: 2, copy: 1; 0 as 1) */
 	int32_t date_window;  /* days; dated documents further apart count

@@ -57,6 +57,19 @@ static void test_lsh_optimal_same(void **state)
 	assert_int_equal(b * 1000 + r, b2 * 1000 + r2);
 }
 
+/* A hash of the terms, as the body hash of their token stream would be. */
+static uint64_t body_of(const uint32_t *terms, uint32_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1);
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		h = (h ^ terms[i]) * 0x100000001B3ull;
+		h ^= h >> 29;
+	}
+	return n ? h : 0;
+}
+
 /* A signature made directly from ascending 24-bit term ids, equal weights. */
 static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 		  int32_t date)
@@ -73,7 +86,7 @@ static void mksig(struct dedup_sig *s, const uint32_t *terms, uint32_t n,
 	dedup_sig_pack(s, tw);
 	s->ndistinct = s->nwords = n;
 	s->date = date;
-	s->body = n ? terms[0] * 31u + n : 0;
+	s->body = body_of(terms, n);
 }
 
 /* Document d of a topic: shares `shared` of its 60 terms with the topic. */
@@ -173,8 +186,9 @@ static void test_max_cluster_and_empty(void **state)
 	for (i = 0; i < N; i++) {
 		for (k = 0; k < 20; k++)
 			t[k] = k + 1;
-		/* identical documents, but the last two are empty */
+		/* the same terms, but the last two are empty */
 		mksig(&s[i], t, i < N - 2 ? 20 : 0, DEDUP_DATE_NONE);
+		s[i].body = i < N - 2 ? i + 1 : 0; /* not exact copies */
 	}
 	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
 	p.max_cluster = 10;
@@ -188,6 +202,53 @@ static void test_max_cluster_and_empty(void **state)
 	}
 	assert_int_equal(a[N - 1].rep, N - 1);
 	assert_int_equal(a[N - 2].rep, N - 2);
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
+/*
+ * Exact copies (one body hash and word count) are one document to the
+ * clustering: 300 of them, past max_bucket in every band where only
+ * neighbours pair, and past max_cluster, stay one cluster (the linkage
+ * cut them into clusters of four when each counted), with a near copy
+ * and the copies of another text apart.
+ */
+static void test_copies_one(void **state)
+{
+	enum { N = 700 };
+	static struct dedup_sig s[N];
+	static struct dedup_assign a[N];
+	struct dedup_cluster_params p;
+	struct dedup_cluster_stats st;
+	struct dedup_error err;
+	uint32_t i, k, t[40], lvl;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint32_t which = i < 300 ? 0 : i < 600 ? 1 + i % 50 : 60 + i;
+
+		for (k = 0; k < 40; k++)
+			t[k] = 1000 * which + 7 * k + 1;
+		mksig(&s[i], t, 40, DEDUP_DATE_NONE);
+	}
+	s[299].body ^= 1; /* a near copy: the same terms, another body */
+	for (lvl = 0; lvl < 2; lvl++) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		p.max_cluster = 100;
+		p.threads = lvl + 1;
+		assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, &st,
+						   &err), 0);
+		for (i = 0; i < 299; i++) {
+			assert_int_equal(a[i].rep, 0);
+			assert_true(a[i].score == 1);
+		}
+		assert_int_equal(a[299].rep, 0);
+		for (i = 300; i < 600; i++)
+			assert_int_equal(a[i].rep, 300 + (i - 300) % 50);
+		for (i = 600; i < N; i++)
+			assert_int_equal(a[i].rep, i);
+		assert_int_equal(st.clusters, 51);
+	}
 	for (i = 0; i < N; i++)
 		dedup_sig_release(&s[i]);
 }
@@ -450,6 +511,11 @@ static void check_counts(const struct dedup_cluster_params *pp,
 
 		assert_true(r >= 0);
 		has[i] = (unsigned char)r;
+		/* a later exact copy takes no part: its first is it */
+		for (j = 0; j < i && has[i]; j++)
+			if (s[i].nwords && s[j].body == s[i].body &&
+			    s[j].nwords == s[i].nwords)
+				has[i] = 0;
 	}
 	/* the bands each pair shares, up to 255 */
 	for (b = 0; b < bands; b++) {
@@ -702,6 +768,9 @@ static void test_crowds_far_apart(void **state)
 	for (i = 0; i < T; i++) {
 		mksig(&s[near[i]], t[0], 40, DEDUP_DATE_NONE);
 		mksig(&s[far[i]], t[1], 40, DEDUP_DATE_NONE);
+		/* near copies, not exact ones (those are one document) */
+		s[near[i]].body = 1 + i;
+		s[far[i]].body = 100 + i;
 	}
 	dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
 	p.max_bucket = 3;
@@ -962,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_lsh_optimal),
 		cmocka_unit_test(test_lsh_optimal_same),
 		cmocka_unit_test(test_direct_same),
+		cmocka_unit_test(test_copies_one),
 		cmocka_unit_test(test_groups_topics),
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
