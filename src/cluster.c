@@ -2909,6 +2909,102 @@ static int copies_settle(const struct dedup_sig *sigs, size_t n,
 	return 0;
 }
 
+/*
+ * Near copies in numbers: documents whose verified similarity reaches
+ * NEAR_COPY of the way from the threshold to 1 (0.7 at the event level,
+ * 0.9 at the copy level: reprints with a changed line, a trimmed
+ * paragraph, a number of their own), joined by these pairs alone (single
+ * linkage, safe this close), in a group of more than half max_bucket, are
+ * one report to the linkage, as exact copies are. Past max_bucket of
+ * them a band pairs only neighbours, and the linkage, counting the pairs
+ * never compared as 0, cut a hundred reprints into clusters of four.
+ * Smaller groups are left to the linkage, whose bands compare all their
+ * pairs (collapsed too, they cost precision on the synthetic corpora:
+ * bench/RESULTS.md). A pair between a group and another report is the
+ * mean of the members' pairs with it, before the linkage sums a settled
+ * cluster's. Groups form among documents of this run only: settled
+ * clusters stay as they were judged. kept (sorted by pair) is rewritten
+ * in place; -1 when out of memory.
+ */
+#define NEAR_COPY (2.0 / 3)
+
+static int near_settle(const struct dedup_cluster_params *p, uint32_t *parent,
+		       size_t n, size_t npinned, struct links *kept)
+{
+	const double near = p->threshold + NEAR_COPY * (1 - p->threshold);
+	uint32_t *grp = malloc((n ? n : 1) * sizeof(*grp)), *size;
+	unsigned char *pin = calloc(n ? n : 1, 1);
+	size_t i, j, w;
+	int grouped = 0;
+
+	if (!grp || !pin) {
+		free(grp);
+		free(pin);
+		return -1;
+	}
+	for (i = 0; i < npinned; i++)
+		pin[parent[i]] = 1;
+	memcpy(grp, parent, n * sizeof(*grp));
+	for (i = 0; i < kept->n; i++) {
+		uint32_t a, b;
+
+		if (kept->v[i].s < near)
+			continue;
+		a = find_root(grp, (uint32_t)(kept->v[i].pair >> 32));
+		b = find_root(grp, (uint32_t)kept->v[i].pair);
+		if (a == b || pin[a] || pin[b])
+			continue;
+		grp[a > b ? a : b] = a < b ? a : b;
+	}
+	free(pin);
+	/* the groups' sizes, up to max_bucket, in the documents' places */
+	size = calloc(n ? n : 1, sizeof(*size));
+	if (!size) {
+		free(grp);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		grp[i] = find_root(grp, (uint32_t)i);
+		size[grp[i]] += size[grp[i]] <= p->max_bucket;
+	}
+	for (i = npinned; i < n; i++) {
+		if (grp[i] == i || 2 * size[grp[i]] <= p->max_bucket)
+			continue;
+		parent[i] = grp[i];
+		grouped = 1;
+	}
+	free(size);
+	free(grp);
+	if (!grouped)
+		return 0;
+	/* each pair between reports: a settled document is its own */
+	for (i = w = 0; i < kept->n; i++) {
+		uint32_t x = (uint32_t)(kept->v[i].pair >> 32);
+		uint32_t y = (uint32_t)kept->v[i].pair;
+
+		x = x < npinned ? x : parent[x];
+		y = y < npinned ? y : parent[y];
+		if (x == y)
+			continue;
+		kept->v[w].pair = x < y ? (uint64_t)x << 32 | y :
+					  (uint64_t)y << 32 | x;
+		kept->v[w++].s = kept->v[i].s;
+	}
+	kept->n = w;
+	sort_links(kept->v, kept->n);
+	for (i = w = 0; i < kept->n; i = j) {
+		double sum = 0;
+
+		for (j = i; j < kept->n && kept->v[j].pair == kept->v[i].pair;
+		     j++)
+			sum += kept->v[j].s;
+		kept->v[w].pair = kept->v[i].pair;
+		kept->v[w++].s = sum / (double)(j - i);
+	}
+	kept->n = w;
+	return 0;
+}
+
 static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 {
 	int32_t da = s[a].date, db = s[b].date;
@@ -3006,7 +3102,8 @@ dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
 	 * candidates' are given back: the two never coexist at the peak.
 	 */
 	st = DEDUP_ENOMEM;
-	if (linkage(&h, n, npinned, &kept))
+	if (near_settle(p, h.parent, n, npinned, &kept) ||
+	    linkage(&h, n, npinned, &kept))
 		goto out;
 	/* what only the merges read, given back before the assignments */
 	hac_free_merges(&h, n);

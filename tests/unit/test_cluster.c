@@ -253,6 +253,50 @@ static void test_copies_one(void **state)
 		dedup_sig_release(&s[i]);
 }
 
+/*
+ * Near copies in numbers (a term of their own each, one body each): 200
+ * of them, past max_bucket in every band, stay one cluster; so do 20,
+ * which the linkage joins whole; and another text's copies stay apart.
+ */
+static void test_near_copies_one(void **state)
+{
+	enum { N = 400, T = 40 };
+	static struct dedup_sig s[N];
+	static struct dedup_assign a[N];
+	struct dedup_cluster_params p;
+	struct dedup_cluster_stats st;
+	struct dedup_error err;
+	uint32_t i, k, t[T + 1], th;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		/* 0..199 one text, 200..219 another, then strangers */
+		uint32_t which = i < 200 ? 0 : i < 220 ? 1 : 2 + i;
+
+		for (k = 0; k < T; k++)
+			t[k] = 1000 * which + 7 * k + 1;
+		t[T] = 900000 + i; /* its own, last in id order */
+		mksig(&s[i], t, T + 1, DEDUP_DATE_NONE);
+	}
+	for (th = 1; th <= 2; th++) {
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		p.threads = th;
+		assert_int_equal(dedup_cluster_run(&p, s, N, NULL, a, &st,
+						   &err), 0);
+		for (i = 0; i < 200; i++) {
+			assert_int_equal(a[i].rep, 0);
+			assert_true(a[i].score >= 0.7);
+		}
+		for (i = 200; i < 220; i++)
+			assert_int_equal(a[i].rep, 200);
+		for (i = 220; i < N; i++)
+			assert_int_equal(a[i].rep, i);
+		assert_int_equal(st.clusters, 2);
+	}
+	for (i = 0; i < N; i++)
+		dedup_sig_release(&s[i]);
+}
+
 static void test_representative_and_dates(void **state)
 {
 	struct dedup_cluster_params p;
@@ -1032,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_lsh_optimal_same),
 		cmocka_unit_test(test_direct_same),
 		cmocka_unit_test(test_copies_one),
+		cmocka_unit_test(test_near_copies_one),
 		cmocka_unit_test(test_groups_topics),
 		cmocka_unit_test(test_no_chaining),
 		cmocka_unit_test(test_max_cluster_and_empty),
