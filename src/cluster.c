@@ -2922,9 +2922,10 @@ static int copies_settle(const struct dedup_sig *sigs, size_t n,
  * pairs (collapsed too, they cost precision on the synthetic corpora:
  * bench/RESULTS.md). A pair between a group and another report is the
  * mean of the members' pairs with it, before the linkage sums a settled
- * cluster's. Groups form among documents of this run only: settled
- * clusters stay as they were judged. kept (sorted by pair) is rewritten
- * in place; -1 when out of memory.
+ * cluster's. A group may hold settled documents (an index's) of one
+ * settled cluster at most: this run's near copies then join it, as its
+ * exact copies do, and settled clusters stay as they were judged. kept
+ * (sorted by pair) is rewritten in place; -1 when out of memory.
  */
 #define NEAR_COPY (2.0 / 3)
 
@@ -2952,9 +2953,13 @@ static int near_settle(const struct dedup_cluster_params *p, uint32_t *parent,
 			continue;
 		a = find_root(grp, (uint32_t)(kept->v[i].pair >> 32));
 		b = find_root(grp, (uint32_t)kept->v[i].pair);
-		if (a == b || pin[a] || pin[b])
+		if (a == b || (pin[a] && pin[b]))
 			continue;
-		grp[a > b ? a : b] = a < b ? a : b;
+		/* a settled cluster keeps its root: new copies join it */
+		if (pin[b] || (!pin[a] && b < a))
+			grp[a] = b;
+		else
+			grp[b] = a;
 	}
 	free(pin);
 	/* the groups' sizes, up to max_bucket, in the documents' places */
@@ -2984,7 +2989,7 @@ static int near_settle(const struct dedup_cluster_params *p, uint32_t *parent,
 
 		x = x < npinned ? x : parent[x];
 		y = y < npinned ? y : parent[y];
-		if (x == y)
+		if (parent[x] == parent[y])
 			continue;
 		kept->v[w].pair = x < y ? (uint64_t)x << 32 | y :
 					  (uint64_t)y << 32 | x;

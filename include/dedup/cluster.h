@@ -32,7 +32,8 @@
  * (pairs never compared count as 0) merges first, while that mean reaches
  * the threshold and the result stays within max_cluster documents (exact
  * copies, of one body hash and word count, count once: they take part as
- * their first, and join its cluster at the end). A
+ * their first, and join its cluster at the end; so do near copies in
+ * groups of more than max_bucket / 2, see src/cluster.c). A
  * chain A~B~C~D therefore cannot pull an unrelated D next to A. Measured
  * choices and figures: bench/RESULTS.md. The `df` arguments are kept for
  * callers; the weights are in the signatures.

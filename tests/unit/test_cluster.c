@@ -293,6 +293,21 @@ static void test_near_copies_one(void **state)
 			assert_int_equal(a[i].rep, i);
 		assert_int_equal(st.clusters, 2);
 	}
+	/* the first 150 settled as one cluster: the next 50 join it */
+	{
+		static uint32_t pin[150];
+
+		for (i = 0; i < 150; i++)
+			pin[i] = 0;
+		dedup_cluster_params_default(&p, DEDUP_LEVEL_EVENT);
+		assert_int_equal(dedup_cluster_run_pinned(&p, s, N, 150, pin,
+							  NULL, a, &st, &err),
+				 0);
+		for (i = 0; i < 200; i++)
+			assert_int_equal(a[i].rep, 0);
+		for (i = 200; i < 220; i++)
+			assert_int_equal(a[i].rep, 200);
+	}
 	for (i = 0; i < N; i++)
 		dedup_sig_release(&s[i]);
 }
