@@ -716,17 +716,17 @@ static inline unsigned sse_alnum(__m128i x, __m128i *up, unsigned *digits)
  * The common case in one loop, from the ASCII letter or digit at s[i]:
  * words of fewer than 16 ASCII letters and digits, each followed by an
  * ASCII byte that ends any word (ascii_stop) or by an ASCII middle
- * ("." "," "'" ...) and such a byte, and between them fewer
- * than 16 bytes of ASCII that is neither a letter, a digit nor "_". A
- * word is one 16-byte step, folded and emitted at once, and so is a gap:
- * where the next word starts, whether a sentence ends in it, whether the
- * next word starts at a safe point. The main loop went a byte at a time
- * through gaps and through every check of tok_emit(). What the loop does
- * not take it leaves to the main loop, which splits words the same way
- * (a word is only ever taken here when the lane would have taken it
- * whole), from where it stopped: at a word (*at_word = 1) or in a gap.
- * Safe points are only recorded at the starts of words here: any safe
- * point serves, ICU gives the same words from each.
+ * ("." "," "'" ...) and such a byte, with ASCII bytes between them that
+ * are neither letters, digits nor "_". A word is one 16-byte step, folded
+ * and emitted at once with the room checked once for the loop, and a gap
+ * one table lookup a byte (where the next word starts, whether a
+ * sentence ends in it): the main loop tested every byte of a gap for a
+ * safe point and its class, and tok_emit() scanned the gap again. What
+ * the loop does not take it leaves to the main loop, which splits words
+ * the same way (a word is only taken here when the lane would have taken
+ * it whole), from where it stopped: at a word (*at_word = 1) or in a
+ * gap. Safe points are only recorded at the starts of words here: any
+ * safe point serves, ICU gives the same words from each.
  */
 static size_t ascii_words(const uint8_t *s, size_t i, size_t len,
 			  struct dedup_tokens *out, struct tok_state *ts,
