@@ -29,6 +29,14 @@
 #define HUGE_PAGE (2u << 20)
 #define AHEAD 8        /* lookups of get_many() between its stages */
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define DF_SSE2 1
+#endif
+/* Entries after the last, read by scan() (its 16-byte loads) and never
+ * matched. */
+#define DF_PAD 8
+
 /* A key looked up: 0 is stored as 1, as df.c stores it. */
 static uint32_t mix_key(uint32_t k)
 {
@@ -94,6 +102,28 @@ static uint32_t scan(const struct df_frozen *f, uint32_t h, size_t lo,
 	uint32_t want = h & (((uint32_t)1 << f->shift) - 1);
 	size_t i;
 
+#ifdef DF_SSE2
+	/*
+	 * A bucket holds 1 to 3 entries most often: all of them compared at
+	 * once, past its end too (the entries are padded), as a loop to a
+	 * count the data decides mispredicted its end about once a lookup.
+	 */
+	if (hi - lo <= DF_PAD) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(f->ent + lo));
+		unsigned m, at;
+		uint32_t e;
+
+		v = _mm_srl_epi16(v, _mm_cvtsi32_si128((int)f->cbits));
+		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v,
+			_mm_set1_epi16((short)want)));
+		m &= (1u << 2 * (hi - lo)) - 1;
+		at = (unsigned)__builtin_ctz(m | 1u << 2 * (DF_PAD - 1)) / 2;
+		e = f->ent[lo + at] & (uint32_t)cmax(f);
+		if (e == cmax(f) && m)
+			return big_get(f, h);
+		return m ? e : 0;
+	}
+#endif
 	for (i = lo; i < hi; i++) {
 		uint32_t e = f->ent[i];
 
@@ -313,10 +343,11 @@ dedup_status df_frozen_build(struct df_frozen *f, const struct dedup_df *df,
 		return DEDUP_OK;
 	}
 	f->n = b.n;
-	f->entbytes = b.n * sizeof(*f->ent);
+	f->entbytes = (b.n + DF_PAD) * sizeof(*f->ent);
 	f->ent = df_huge_alloc(f->entbytes);
 	if (!f->ent)
 		goto fail;
+	memset(f->ent + b.n, 0, DF_PAD * sizeof(*f->ent));
 	if (b.nbig) {
 		for (nb = 8; nb < 2 * b.nbig; nb *= 2)
 			;

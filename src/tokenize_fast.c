@@ -43,6 +43,12 @@ static uint8_t ascii_stop[256];
  */
 static uint8_t ascii_alnum[256];
 static char ascii_fold[128];
+/*
+ * What ascii_words() makes of a byte between words: 1 for a sentence or
+ * line end (as tok_emit() tests), 2 for what it leaves to the main loop
+ * (bytes from 0x80 on, "_").
+ */
+static uint8_t ascii_gap[256];
 /* ASCII MidLetter, MidNum, MidNumLet and quotes: join only across. */
 static uint8_t ascii_mid[256];
 /* Set when the ASCII tables are what lane_run()'s arithmetic assumes. */
@@ -221,6 +227,10 @@ static void build_table(void)
 				 (c >= 'A' && c <= 'Z' ? c + 0x20 : c) ||
 				 !(ascii_alnum[c] & 1);
 #endif
+		ascii_gap[c] = c == '.' || c == '!' || c == '?' ||
+			       (c >= '\n' && c <= '\r');
+		if (cls == TC_ENL)
+			ascii_gap[c] = 2;
 		ascii_stop[c] = cls == TC_OT || cls == TC_WS || cls == TC_CR ||
 				cls == TC_LF || cls == TC_NL;
 		/* The ASCII lane copies one folded byte per byte. */
@@ -229,6 +239,7 @@ static void build_table(void)
 		     !(cp_table[c].flags & TCP_SIMPLE)))
 			st = U_INTERNAL_PROGRAM_ERROR;
 	}
+	memset(ascii_gap + 128, 2, 128);
 	/*
 	 * Past the folded table only the class and flags are kept: words
 	 * with such characters are folded by dedup_fold(), except for the
@@ -681,6 +692,133 @@ static inline int lane_ends(const struct tok_cp *tab, const uint8_t *s,
 	return k + n == len || is_stop(cp_at(tab, s, k + n, len, &n)->cls);
 }
 
+/* Where fast_range() starts over with ICU: a safe point and the output then. */
+struct tok_safe {
+	size_t pos, n, tlen;
+	struct tok_state ts;
+};
+
+#ifdef TOK_SSE2
+/* Bit i set when byte i of x is an ASCII letter or digit (or "@"). */
+static inline unsigned sse_alnum(__m128i x, __m128i *up, unsigned *digits)
+{
+	__m128i dg = sse_in(x, '0', '9');
+
+	*up = sse_in(x, 'A', 'Z');
+	*digits = (unsigned)_mm_movemask_epi8(dg);
+	return (unsigned)_mm_movemask_epi8(
+		_mm_or_si128(_mm_or_si128(*up, dg),
+			     _mm_or_si128(sse_in(x, 'a', 'z'),
+					  _mm_cmpeq_epi8(x, _mm_set1_epi8('@')))));
+}
+
+/*
+ * The common case in one loop, from the ASCII letter or digit at s[i]:
+ * words of fewer than 16 ASCII letters and digits, each followed by an
+ * ASCII byte that ends any word (ascii_stop) or by an ASCII middle
+ * ("." "," "'" ...) and such a byte, with ASCII bytes between them that
+ * are neither letters, digits nor "_". A word is one 16-byte step, folded
+ * and emitted at once with the room checked once for the loop, and a gap
+ * one table lookup a byte (where the next word starts, whether a
+ * sentence ends in it): the main loop tested every byte of a gap for a
+ * safe point and its class, and tok_emit() scanned the gap again. What
+ * the loop does not take it leaves to the main loop, which splits words
+ * the same way (a word is only taken here when the lane would have taken
+ * it whole), from where it stopped: at a word (*at_word = 1) or in a
+ * gap. Safe points are only recorded at the starts of words here: any
+ * safe point serves, ICU gives the same words from each.
+ */
+static size_t ascii_words(const uint8_t *s, size_t i, size_t len,
+			  struct dedup_tokens *out, struct tok_state *ts,
+			  struct tok_safe *sv, int *at_word)
+{
+	struct dedup_buf *b = &out->text;
+	size_t tlen, n, lim, g;
+	uint32_t sentence;
+	char *buf;
+
+	*at_word = 1;
+	if (b->len + LANE_ROOM >= b->alloc && dedup_buf_grow(b, LANE_ROOM))
+		return i;
+	/*
+	 * A word stores 16 bytes at tlen and ends with two NULs at most 17
+	 * bytes on: what tok_room() would grant, below b->cap and the 4 GiB
+	 * offsets.
+	 */
+	lim = b->alloc;
+	if (b->cap && b->cap < lim - 1)
+		lim = b->cap + 1;
+	if (lim > UINT32_MAX)
+		lim = UINT32_MAX;
+	sentence = tok_gap_flag(out, (const char *)s, ts, i);
+	buf = b->buf;
+	tlen = b->len;
+	n = out->n;
+	for (;;) {
+		struct dedup_token *t;
+		__m128i x, up;
+		unsigned al, dg, run, stop;
+
+		if (i + 17 > len || tlen + 17 > lim || n == out->alloc)
+			break;
+		x = _mm_loadu_si128((const __m128i *)(s + i));
+		al = sse_alnum(x, &up, &dg);
+		stop = ~al & 0xFFFFu;
+		if (!stop)
+			break;
+		run = (unsigned)__builtin_ctz(stop);
+		/* as lane_ends(): a stop, or a middle and then a stop */
+		if (!ascii_stop[s[i + run]] &&
+		    (!ascii_mid[s[i + run]] || !ascii_stop[s[i + run + 1]]))
+			break;
+		/* capitals + 0x20, as the lane folds */
+		_mm_storeu_si128((__m128i *)(buf + tlen), _mm_add_epi8(x,
+				 _mm_and_si128(up, _mm_set1_epi8(0x20))));
+		buf[tlen + run] = '\0';
+		buf[tlen + run + 1] = '\0';
+		t = &out->v[n++];
+		t->hash = tok_hash(buf + tlen, run);
+		t->off = (uint32_t)tlen;
+		t->len = run;
+		t->src = (uint32_t)i;
+		t->flags = sentence | (ascii_alnum[s[i]] & 4 ?
+				       DEDUP_TOK_UPPER : 0) |
+			   (dg & ((1u << run) - 1) ? DEDUP_TOK_NUMBER : 0);
+		tlen += run + 1;
+		g = i + run;
+		ts->prev_end = g;
+		/*
+		 * The gap, a byte at a time: it is mostly one or two bytes,
+		 * which the branches learn, where a step of 16 made every
+		 * word wait for the one before.
+		 */
+		*at_word = 0;
+		i = g;
+		sentence = 0;
+		while (!ascii_alnum[s[i]]) {
+			/* from 0x80 on, and "_" (ExtendNumLet): not ours */
+			if (ascii_gap[s[i]] & 2)
+				goto out;
+			sentence |= ascii_gap[s[i]];
+			if (++i == len)
+				goto out;
+		}
+		sentence = sentence ? DEDUP_TOK_SENTENCE : 0;
+		*at_word = 1;
+		if (s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n') {
+			sv->pos = i;
+			sv->n = n;
+			sv->tlen = tlen;
+			sv->ts = *ts;
+		}
+	}
+out:
+	out->n = n;
+	b->len = tlen;
+	return i;
+}
+#endif
+
 /* Append the folded form of a simple word; room was made by the caller. */
 static void fold_simple(const struct tok_cp *tab, const uint8_t *s,
 			size_t i, size_t end, struct dedup_buf *b)
@@ -710,8 +848,9 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 {
 	const struct tok_cp *tab = tk->tab;
 	const uint8_t *s = (const uint8_t *)text;
-	struct tok_state ts = { 0 }, safe_ts = { 0 };
-	size_t i = 0, safe = 0, safe_n = 0, safe_tlen = 0, fb, p, n;
+	struct tok_state ts = { 0 };
+	struct tok_safe sv = { 0 };
+	size_t i = 0, fb, p, n;
 	struct word w;
 	dedup_status ret;
 
@@ -723,10 +862,10 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 
 		if (s[i] < 0x80) {
 			if (i > 0 && is_safe(s, i)) {
-				safe = i;
-				safe_n = out->n;
-				safe_tlen = out->text.len;
-				safe_ts = ts;
+				sv.pos = i;
+				sv.n = out->n;
+				sv.tlen = out->text.len;
+				sv.ts = ts;
 			}
 			if (!ascii_alnum[s[i]]) {
 				if (tab[s[i]].cls == TC_ENL)
@@ -734,6 +873,16 @@ static dedup_status fast_range(struct dedup_tokenizer *tk, const char *text,
 				i++;
 				continue;
 			}
+#ifdef TOK_SSE2
+			if (swar_ok) {
+				int at_word;
+
+				i = ascii_words(s, i, len, out, &ts, &sv,
+						&at_word);
+				if (!at_word)
+					continue;
+			}
+#endif
 			up = ascii_alnum[s[i]] & 4;
 		} else {
 			e = cp_at(tab, s, i, len, &n);
@@ -844,15 +993,15 @@ hangul:
 		continue;
 fallback:
 		/* Redo the run from the last safe point with ICU. */
-		out->n = safe_n;
-		dedup_buf_setlen(&out->text, safe_tlen);
-		ts = safe_ts;
+		out->n = sv.n;
+		dedup_buf_setlen(&out->text, sv.tlen);
+		ts = sv.ts;
 		for (p = fb + 1; p < len && !is_safe(s, p); p++)
 			;
-		ret = tok_icu_range(tk, text, safe, p, out, &ts, err);
+		ret = tok_icu_range(tk, text, sv.pos, p, out, &ts, err);
 		if (ret)
 			goto out;
-		tk->icu_run_bytes += p - safe;
+		tk->icu_run_bytes += p - sv.pos;
 		i = p;
 	}
 	ret = DEDUP_OK;

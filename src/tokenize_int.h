@@ -135,6 +135,31 @@ dedup_status tok_grow_tokens(struct dedup_tokens *out,
 			     struct dedup_error *err);
 
 /*
+ * DEDUP_TOK_SENTENCE for a word at `start` when it is the first or the
+ * text since the last word holds a line or sentence end, else 0.
+ */
+static inline uint32_t tok_gap_flag(const struct dedup_tokens *out,
+				    const char *text,
+				    const struct tok_state *ts, size_t start)
+{
+	size_t i;
+
+	if (out->n == 0)
+		return DEDUP_TOK_SENTENCE;
+	for (i = ts->prev_end; i < start; i++) {
+		uint8_t b = (uint8_t)text[i];
+
+		if (b >= 0x80)
+			return tok_gap_ends_sentence(text, i, start) ?
+			       DEDUP_TOK_SENTENCE : 0;
+		if (b == '.' || b == '!' || b == '?' ||
+		    (b >= '\n' && b <= '\r'))
+			return DEDUP_TOK_SENTENCE;
+	}
+	return 0;
+}
+
+/*
  * Finish a word whose folded form was appended to out->text from
  * `fold_off` on: add the NUL, the token and the DEDUP_TOK_SENTENCE flag.
  * A word whose fold is empty is dropped. Inline because the fast path
@@ -146,7 +171,7 @@ static inline dedup_status tok_emit(struct dedup_tokens *out,
 				    uint32_t flags, struct dedup_error *err)
 {
 	struct dedup_token *t;
-	size_t flen = out->text.len - fold_off, i;
+	size_t flen = out->text.len - fold_off;
 
 	if (!flen)
 		return DEDUP_OK;
@@ -159,24 +184,7 @@ static inline dedup_status tok_emit(struct dedup_tokens *out,
 	out->text.buf[++out->text.len] = '\0';
 	if (out->n == out->alloc && tok_grow_tokens(out, err))
 		return DEDUP_ENOMEM;
-	if (out->n == 0) {
-		flags |= DEDUP_TOK_SENTENCE;
-	} else {
-		for (i = ts->prev_end; i < start; i++) {
-			uint8_t b = (uint8_t)text[i];
-
-			if (b >= 0x80) {
-				if (tok_gap_ends_sentence(text, i, start))
-					flags |= DEDUP_TOK_SENTENCE;
-				break;
-			}
-			if (b == '.' || b == '!' || b == '?' ||
-			    (b >= '\n' && b <= '\r')) {
-				flags |= DEDUP_TOK_SENTENCE;
-				break;
-			}
-		}
-	}
+	flags |= tok_gap_flag(out, text, ts, start);
 	t = &out->v[out->n++];
 	t->hash = tok_hash(out->text.buf + fold_off, flen);
 	t->off = (uint32_t)fold_off;

@@ -906,6 +906,42 @@ static void test_ascii_steps(void **state)
 	}
 }
 
+/*
+ * Texts of ASCII words between the gaps the fast path's word loop takes
+ * (spaces, sentence ends, middles) and those it leaves to the main loop
+ * ("_", curly quotes, a dash, an ideograph that sends its run to ICU and
+ * rewinds to a safe point), words up to 20 bytes (the loop takes fewer
+ * than 16), at every place near the text's end.
+ */
+static void test_ascii_words(void **state)
+{
+	static const char *const gap[] = {
+		" ", " ", " ", ", ", ". ", ".\n", "\n\n", "\t", "!? ", " - ",
+		" _ ", " __ ", " _", "_", "'", ".", ",", ";\"", " (", ") ", "\r\n",
+		"\xe2\x80\x9c", "\xe2\x80\x9d ", " \xe2\x80\x94 ",
+		" \xe6\x97\xa5 ", "\xe6\x97\xa5", " \xc3\xa9", "\xc3\xa9 ",
+	};
+	struct fixture *f = *state;
+	char buf[600];
+	int iter;
+
+	for (iter = 0; iter < 20000 * scale; iter++) {
+		size_t len = 0, n = 1 + rnd(sizeof(buf) - 60), k, w;
+
+		while (len < n) {
+			const char *g = gap[rnd(sizeof(gap) / sizeof(gap[0]))];
+
+			w = 1 + rnd(rnd(4) ? 9 : 20);
+			for (k = 0; k < w; k++)
+				buf[len++] = "etaoinsTHRDL0159@"[rnd(17)];
+			memcpy(buf + len, g, strlen(g));
+			len += rnd(8) ? strlen(g) : 0;
+		}
+		if (same_both_ways(f, buf, len))
+			fail_msg("ASCII words case %d differs", iter);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -926,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_random_codepoints),
 		cmocka_unit_test(test_random_words),
 		cmocka_unit_test(test_ascii_steps),
+		cmocka_unit_test(test_ascii_words),
 		cmocka_unit_test(test_shared_corpora),
 	};
 
