@@ -131,6 +131,18 @@ struct memo {
 };
 
 #define JIT_STACK_MAX (1024 * 1024)
+
+/*
+ * Answers of join_may_begin_wide() (strip_rules.h) kept per stripper, by
+ * entry of an anchored alternation's table and first character: the key
+ * of the entry and character, with WIDE_MAY when the entry may run. A
+ * few hundred characters begin the segments of a corpus (quotes, dashes,
+ * accented capitals, other scripts), each asked once per entry.
+ */
+#define WIDE_SLOTS 4096 /* a power of two */
+#define WIDE_WAYS 4     /* slots looked at from a key's own */
+#define WIDE_KEY (1ull << 62)
+#define WIDE_MAY (1ull << 63)
 /* Positions of a segment listed for the shared filters; past them each
  * filter scans alone. */
 #define QPOS_MAX 512
@@ -154,6 +166,7 @@ struct dedup_stripper {
 	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
+	uint64_t *wide;          /* WIDE_SLOTS answers, 0: empty */
 	size_t nmemo;
 	size_t nrules;           /* rules->n when the stripper was made */
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
@@ -212,7 +225,8 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 		st->disabled = calloc(rules->n, 1);
 		st->nmemo = rules->group[SCOPE_SPAN].njoin + rules->n;
 		st->memo = calloc(st->nmemo, sizeof(*st->memo));
-		if (!st->disabled || !st->memo)
+		st->wide = calloc(WIDE_SLOTS, sizeof(*st->wide));
+		if (!st->disabled || !st->memo || !st->wide)
 			goto nomem;
 	}
 	pcre2_set_match_limit(st->mctx, MATCH_LIMIT);
@@ -245,6 +259,7 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	free(st->wflags);
 	free(st->disabled);
 	free(st->memo);
+	free(st->wide);
 	dedup_buf_release(&st->work);
 	dedup_buf_release(&st->line);
 	dedup_buf_release(&st->lower);
@@ -360,6 +375,41 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 }
 
 /*
+ * Whether code, entry cand of the table of the anchored alternation of
+ * index join in scope, may run on a text that begins with the character
+ * cp, t[0..n): from the stripper's answers, else asked of PCRE2 and kept.
+ * An entry beyond what a key can name is asked each time.
+ */
+static int wide_may_begin(struct dedup_stripper *st, enum rule_scope scope,
+			  size_t join, size_t cand, const pcre2_code *code,
+			  UChar32 cp, const char *t, size_t n)
+{
+	uint64_t key, *slot = NULL;
+	size_t h, i;
+	int may;
+
+	if (join >= 256 || cand >= (1u << 30))
+		return join_may_begin_wide(code, t, n, st->md, st->mctx);
+	key = WIDE_KEY | (uint64_t)scope << 59 | (uint64_t)join << 51 |
+	      (uint64_t)cand << 21 | (uint64_t)cp;
+	h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 52);
+	for (i = 0; i < WIDE_WAYS; i++) {
+		uint64_t *v = &st->wide[(h + i) & (WIDE_SLOTS - 1)];
+
+		if ((*v & ~WIDE_MAY) == key)
+			return (*v & WIDE_MAY) != 0;
+		if (!*v && !slot)
+			slot = v;
+	}
+	may = join_may_begin_wide(code, t, n, st->md, st->mctx);
+	/* all ways taken: the key's own slot is given up */
+	if (!slot)
+		slot = &st->wide[h & (WIDE_SLOTS - 1)];
+	*slot = key | (may ? WIDE_MAY : 0);
+	return may;
+}
+
+/*
  * Whether the anchored alternation jn matches t[0..len) (len > 0; s[0..len)
  * before lowercasing), from its members that accept the first two bytes
  * and pass their gates (see struct join_member), taken from the list of
@@ -368,9 +418,9 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
  * first member that matches and *me where its match ends: its first
  * alternative that matches, tried alone, matches as the rule does.
  */
-static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
-		       const char *t, const char *s, size_t len, size_t *rule,
-		       size_t *me)
+static int run_members(struct dedup_stripper *st, enum rule_scope scope,
+		       const struct rule_join *jn, const char *t,
+		       const char *s, size_t len, size_t *rule, size_t *me)
 {
 	unsigned char b0 = (unsigned char)t[0];
 	/* a text of one byte, or with a longer character second, passes
@@ -382,12 +432,27 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 	const struct join_member *m = NULL;
 	unsigned last = JOIN_WHOLE;
 	int accepts = 0, rc;
-	size_t ms;
+	size_t ms, wide = 0, join = (size_t)(jn - st->rules->group[scope].join);
+	UChar32 cp = -1;
 
+	/* a longer first character: each entry tells whether it may begin
+	 * with it (wide_may_begin()); an invalid one passes, as before */
+	if (b0 >= 0x80) {
+		int32_t k = 0;
+
+		U8_NEXT(t, k, (int32_t)(len < 4 ? len : 4), cp);
+		if (cp >= 0)
+			wide = (size_t)k;
+	}
 	for (; c < end; c++) {
 		if (b1 < 0x80 && !(c->second[b1 / 64] >> (b1 % 64) & 1u))
 			continue;
 		m = &jn->member[c->member];
+		if (wide && !wide_may_begin(st, scope, join,
+					    (size_t)(c - jn->cand),
+					    c->alt == JOIN_WHOLE ? m->code :
+					    m->alt_code[c->alt], cp, t, wide))
+			continue;
 		if (c->member != last) {
 			last = c->member;
 			accepts = member_accepts(m, t, len);
@@ -556,7 +621,7 @@ static struct found join_find(struct dedup_stripper *st,
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
-		rc = jn->member ? run_members(st, jn, t, s, len, &rule,
+		rc = jn->member ? run_members(st, scope, jn, t, s, len, &rule,
 					      &f.me) : -1;
 		if (rc == 0)
 			return f;

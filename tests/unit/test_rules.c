@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unicode/utf8.h>
 
 #include "dedup/buf.h"
 #include "dedup/strip.h"
@@ -507,8 +508,8 @@ static int member_match(const struct join_member *m, const char *t,
 }
 
 /* Whether member m matches t through the alternatives that its entries
- * in jn's table for t[0] name and allow after t[1], as the stripper runs
- * them. */
+ * in jn's table for t[0] name and allow after t[1] (or that may begin with
+ * t's first character, when it is longer), as the stripper runs them. */
 static int member_match_listed(const struct rule_join *jn, size_t m,
 			       const char *t, const char *s, size_t len,
 			       pcre2_match_data *md)
@@ -518,7 +519,13 @@ static int member_match_listed(const struct rule_join *jn, size_t m,
 	const struct join_member *jm = &jn->member[m];
 	struct gate_chars c;
 	uint32_t k;
+	int32_t wide = 0;
+	UChar32 cp = -1;
 
+	if (b0 >= 0x80)
+		U8_NEXT(t, wide, (int32_t)(len < 4 ? len : 4), cp);
+	if (cp < 0)
+		wide = 0;
 	strip_gate_chars(s, len, &c);
 	for (k = jn->cand_at[b0]; k < jn->cand_at[b0 + 1]; k++) {
 		const struct join_cand *e = &jn->cand[k];
@@ -527,6 +534,12 @@ static int member_match_listed(const struct rule_join *jn, size_t m,
 			continue;
 		/* the entry's own test of the second byte */
 		if (b1 < 0x80 && !(e->second[b1 / 64] >> (b1 % 64) & 1u))
+			continue;
+		/* and of a longer first character */
+		if (wide && !join_may_begin_wide(e->alt == JOIN_WHOLE ?
+						 jm->code :
+						 jm->alt_code[e->alt], t,
+						 (size_t)wide, md, NULL))
 			continue;
 		if (e->alt == JOIN_WHOLE) {
 			if (pcre2_match(jm->code, (PCRE2_SPTR)t, len, 0, 0,
