@@ -1,4 +1,5 @@
 /* strip_words.c - light word splitting and folding for line evidence. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <unicode/uchar.h>
@@ -264,6 +265,141 @@ size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 	return (size_t)olen;
 }
 
+/*
+ * The folds of the characters of two UTF-8 bytes (U+0080 to U+07FF:
+ * Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic ...), for words that
+ * hold only those, ASCII and the typographic apostrophes: the accented
+ * names and "didn’t" of most text. strip_word_fold() asks ICU to convert,
+ * normalize and fold the whole word, several thousand instructions; when
+ * every character but the first has a normalization boundary before it
+ * (no combining mark, nothing that composes with what precedes), NFKC and
+ * case folding of the word are those of its characters put end to end,
+ * and each character's is taken from this table. Filled from ICU a block
+ * of 64 characters at a time, on first use.
+ */
+#define FOLD2_BLOCKS 30 /* lead bytes 0xC2 to 0xDF */
+#define FOLD2_BYTES 6
+
+struct fold2 {
+	unsigned char len;   /* UTF-8 bytes of the fold; 0: not simple */
+	unsigned char nfkc;  /* UTF-16 units after NFKC, then after folding */
+	unsigned char folded;
+	char b[FOLD2_BYTES];
+};
+
+static struct fold2 fold2_tab[FOLD2_BLOCKS][64];
+/* 0 empty, 1 being filled, 2 ready */
+static atomic_int fold2_state[FOLD2_BLOCKS];
+
+static void fold2_fill(unsigned block)
+{
+	const UNormalizer2 *nfkc;
+	UErrorCode status = U_ZERO_ERROR;
+	unsigned k;
+
+	nfkc = unorm2_getNFKCInstance(&status);
+	for (k = 0; k < 64; k++) {
+		struct fold2 *e = &fold2_tab[block][k];
+		UChar c = unify((UChar)(0x80 + 64 * block + k)), a[8], b[8];
+		int32_t n1, n2, olen;
+
+		e->len = 0;
+		if (U_FAILURE(status) || !unorm2_hasBoundaryBefore(nfkc, c))
+			continue;
+		n1 = unorm2_normalize(nfkc, &c, 1, a, 8, &status);
+		n2 = U_SUCCESS(status) ?
+		     u_strFoldCase(b, 8, a, n1, U_FOLD_CASE_DEFAULT,
+				   &status) : 0;
+		if (U_SUCCESS(status))
+			u_strToUTF8(e->b, FOLD2_BYTES, &olen, b, n2, &status);
+		if (U_FAILURE(status) ||
+		    status == U_STRING_NOT_TERMINATED_WARNING || olen < 1 ||
+		    olen > FOLD2_BYTES) {
+			status = U_ZERO_ERROR;
+			continue;
+		}
+		e->len = (unsigned char)olen;
+		e->nfkc = (unsigned char)n1;
+		e->folded = (unsigned char)n2;
+	}
+}
+
+/* The block of lead byte b (0xC2 to 0xDF), NULL while another thread
+ * fills it. */
+static const struct fold2 *fold2_block(unsigned char b)
+{
+	unsigned i = b - 0xC2u;
+	int st = atomic_load_explicit(&fold2_state[i], memory_order_acquire);
+
+	if (st == 2)
+		return fold2_tab[i];
+	if (st != 0 || !atomic_compare_exchange_strong(&fold2_state[i], &st,
+						       1))
+		return NULL;
+	fold2_fill(i);
+	atomic_store_explicit(&fold2_state[i], 2, memory_order_release);
+	return fold2_tab[i];
+}
+
+/*
+ * strip_word_fold() of w[0..len) into out (room for FOLD_MAX * 3 bytes)
+ * from the table, for a word of ASCII, characters of two bytes and
+ * apostrophes U+2018, U+2019, U+201B, U+2032 (what unify() makes ASCII);
+ * 0 for any other word, or one near strip_word_fold()'s limits, which
+ * is left to it.
+ */
+static size_t fold_simple(const char *w, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)w;
+	/* UTF-16 units of the word, after NFKC, after folding */
+	size_t i = 0, n = 0, u0 = 0, u1 = 0, u2 = 0;
+
+	while (i < len) {
+		unsigned char b = p[i];
+		const struct fold2 *e;
+
+		/* a step adds at most 8 units and FOLD2_BYTES bytes */
+		if (u0 >= FOLD_MAX - 8 || u1 >= FOLD_MAX - 8 ||
+		    u2 >= FOLD_MAX - 8 || n >= FOLD_MAX * 3 - FOLD2_BYTES)
+			return 0;
+		if (b < 0x80) {
+			out[n++] = (char)((unsigned)(b - 'A') < 26u ? b + 32 :
+					  b);
+			i++;
+			u0++, u1++, u2++;
+			continue;
+		}
+		if (b >= 0xC2 && b <= 0xDF && i + 1 < len &&
+		    (p[i + 1] & 0xC0) == 0x80) {
+			e = fold2_block(b);
+			if (!e)
+				return 0;
+			e += p[i + 1] & 0x3F;
+			/* the first character needs no boundary before it,
+			 * but it is rare enough to leave to ICU as well */
+			if (!e->len)
+				return 0;
+			memcpy(out + n, e->b, e->len);
+			n += e->len;
+			u0++;
+			u1 += e->nfkc;
+			u2 += e->folded;
+			i += 2;
+			continue;
+		}
+		if (b == 0xE2 && i + 2 < len && p[i + 1] == 0x80 &&
+		    (p[i + 2] == 0x98 || p[i + 2] == 0x99 ||
+		     p[i + 2] == 0x9B || p[i + 2] == 0xB2)) {
+			out[n++] = '\'';
+			i += 3;
+			u0++, u1++, u2++;
+			continue;
+		}
+		return 0;
+	}
+	return n;
+}
+
 uint64_t strip_word_hash(const char *w, size_t len)
 {
 	char buf[FOLD_MAX * 3];
@@ -280,6 +416,9 @@ uint64_t strip_word_hash(const char *w, size_t len)
 		}
 		if (!(any & 0x80))
 			return tok_hash(buf, len);
+		n = fold_simple(w, len, buf);
+		if (n)
+			return tok_hash(buf, n);
 	}
 	n = strip_word_fold(w, len, buf, sizeof(buf));
 	if (!n)
