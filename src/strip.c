@@ -181,10 +181,6 @@ struct dedup_stripper {
 	struct dedup_buf lwork;
 	struct dedup_buf lline;
 	int line_lowok;
-	/* the characters of the last text a gate looked at (chars_of) */
-	struct gate_chars chars;
-	const char *chars_of;
-	size_t chars_len;
 	/* where the last text a shared filter looked at (qpos_of, before
 	 * lowercasing) hits the rule set's segment_set */
 	uint32_t qpos[QPOS_MAX];
@@ -468,18 +464,10 @@ static int run_members(struct dedup_stripper *st, enum rule_scope scope,
 		/* the rule matches when one of its alternatives does */
 		if (!strip_gate_alt_start(&m->gate, c->alt, t, len))
 			continue;
-		if (m->gate.alt[c->alt].nreq) {
-			/* the characters of s, once for all the rules of
-			 * a text */
-			if (st->chars_of != s || st->chars_len != len) {
-				strip_gate_chars(s, len, &st->chars);
-				st->chars_of = s;
-				st->chars_len = len;
-			}
-			if (!strip_gate_alt_chars(&m->gate, c->alt,
-						  &st->chars))
-				continue;
-		}
+		/* the characters it requires, looked for in s */
+		if (m->gate.alt[c->alt].nreq &&
+		    !strip_gate_alt_has(&m->gate, c->alt, s, len))
+			continue;
 		rc = run(st, m->alt_code[c->alt], t, len, 0, 0, &ms, me);
 		if (rc)
 			goto done;
@@ -1586,12 +1574,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	memset(st->fallback, 0, sizeof(st->fallback));
 	if (st->disabled)
 		memset(st->disabled, 0, st->rules->n);
-	st->chars_of = NULL;
 	st->qpos_of = NULL;
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
-	st->chars_of = NULL;
 	st->qpos_of = NULL;
 	if (split_words(st, st->sw || opts->lines)) {
 		s = DEDUP_ENOMEM;
