@@ -535,6 +535,58 @@ static long join_by_rule(struct dedup_stripper *st, enum rule_scope scope,
 	return best;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define STRIP_AVX2 1
+
+/*
+ * lower_line()'s ASCII bytes 32 at a time: s[i..) lowercased into o[i..)
+ * up to the first byte from 0x80 up (the bytes of a block are stored
+ * whole: those from 0x80 up unchanged, for the caller to overwrite);
+ * returns where it stopped.
+ */
+__attribute__((target("avx2")))
+static size_t lower_ascii_avx2(const char *s, size_t n, unsigned char *o,
+			       size_t i)
+{
+	const __m256i a1 = _mm256_set1_epi8('A' - 1);
+	const __m256i z1 = _mm256_set1_epi8('Z' + 1);
+	const __m256i bit = _mm256_set1_epi8(0x20);
+
+	for (; n - i >= 32; i += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+		/* bytes from 0x80 up are negative: no capital */
+		__m256i up = _mm256_and_si256(_mm256_cmpgt_epi8(x, a1),
+					      _mm256_cmpgt_epi8(z1, x));
+		uint32_t high = (uint32_t)_mm256_movemask_epi8(x);
+
+		_mm256_storeu_si256((__m256i *)(o + i), _mm256_or_si256(x,
+					_mm256_and_si256(up, bit)));
+		if (high)
+			return i + (size_t)__builtin_ctz(high);
+	}
+	return i;
+}
+
+/* count_chars() 32 bytes at a time: continuation bytes are 0x80 to 0xBF,
+ * negative and under -64 to a signed compare. */
+__attribute__((target("avx2,popcnt")))
+static size_t count_chars_avx2(const char *s, size_t len, unsigned *n)
+{
+	const __m256i c0 = _mm256_set1_epi8((char)0xC0);
+	size_t i;
+
+	for (i = 0; len - i >= 32; i += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+		uint32_t cont = (uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpgt_epi8(c0, x));
+
+		*n += 32 - (unsigned)__builtin_popcount(cont);
+	}
+	return i;
+}
+#endif
+
 /*
  * Lowercase s[0..len) into st->lower character by character. Returns 0
  * when a character's lowercase has another UTF-8 length (offsets would
@@ -546,13 +598,26 @@ static int lower_line(struct dedup_stripper *st, const char *s, size_t len)
 	unsigned char *o;
 	UChar32 c, l;
 	UBool err = 0;
+#ifdef STRIP_AVX2
+	int avx2 = __builtin_cpu_supports("avx2");
+#endif
 
 	dedup_buf_reset(&st->lower);
 	if (len > INT32_MAX || dedup_buf_grow(&st->lower, len + 1))
 		return 0;
 	o = (unsigned char *)st->lower.buf;
 	while (i < n) {
-		unsigned char b = (unsigned char)s[i];
+		unsigned char b;
+
+#ifdef STRIP_AVX2
+		if (avx2 && n - i >= 32) {
+			i = (int32_t)lower_ascii_avx2(s, (size_t)n, o,
+						      (size_t)i);
+			if (i >= n)
+				break;
+		}
+#endif
+		b = (unsigned char)s[i];
 
 #ifdef STRIP_SWAR
 		/* eight ASCII bytes: the high bit of each capital, moved to
@@ -748,6 +813,10 @@ static unsigned count_chars(const char *s, size_t len)
 	unsigned n = 0;
 	size_t i = 0;
 
+#ifdef STRIP_AVX2
+	if (len >= 32 && __builtin_cpu_supports("avx2"))
+		i = count_chars_avx2(s, len, &n);
+#endif
 #ifdef STRIP_SWAR
 	/* eight bytes at a time: continuation bytes have bit 7 and not 6;
 	 * their flags, moved to bit 0, are summed into the top byte by the

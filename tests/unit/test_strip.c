@@ -352,6 +352,40 @@ static void test_wide_starts(void **state)
 	dedup_buf_release(&log);
 }
 
+/*
+ * Lines are lowercased for the caseless rules 32 ASCII bytes at a time,
+ * and a character at a time from the first longer one: a rule must see
+ * its words lowercased wherever they fall, before, across or after a
+ * block's end and a longer character.
+ */
+static void test_lowered_lines(void **state)
+{
+	struct fixture *f = *state;
+	static const struct dedup_strip_opts opts = { 1, 0, NULL };
+	char line[200], want[240];
+	size_t k, n;
+	int wide;
+
+	for (k = 0; k < 80; k++)
+		for (wide = 0; wide < 3; wide++) {
+			n = 0;
+			for (; n < k; n++)
+				line[n] = "ABCD EFG, "[n % 10];
+			if (wide == 1)
+				n += (size_t)sprintf(line + n, "\xc3\x89T\xc3\x89 ");
+			n += (size_t)sprintf(line + n, "SIGN UP FOR OUR "
+					     "NEWSLETTER");
+			if (wide == 2)
+				n += (size_t)sprintf(line + n,
+						     " \xc3\x80 PROPOS");
+			line[n] = '\0';
+			strip_text(f, &opts, line);
+			snprintf(want, sizeof(want), "newsletter\t%s\n", line);
+			if (!contains(&f->log, want))
+				fail_msg("not removed: '%s'", line);
+		}
+}
+
 /* A rule that backtracks without end is stopped and named; the output is
  * still complete. */
 static void test_match_limit(void **state)
@@ -726,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_switches),
 		cmocka_unit_test(test_edge_inputs),
 		cmocka_unit_test(test_wide_starts),
+		cmocka_unit_test(test_lowered_lines),
 		cmocka_unit_test(test_match_limit),
 		cmocka_unit_test(test_recurring_template),
 		cmocka_unit_test(test_copies_keep_body),
