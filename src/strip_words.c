@@ -794,6 +794,38 @@ static inline int wb_any(const uint64_t *m, size_t a, size_t b)
 	return (m[last] & hi) != 0;
 }
 
+/*
+ * The bytes of the character at p[i] when it is one of the common
+ * punctuation marks and symbols of two or three bytes (quotes, dashes,
+ * ellipsis, bullet, guillemets, currency, copyright): never a word
+ * character nor a joiner to strip_next_word(), so a word that meets one
+ * ends there, and one met between words is skipped. 0 for any other.
+ */
+static size_t punct_len(const unsigned char *p, size_t i, size_t len)
+{
+	if (p[i] == 0xE2 && len - i >= 3 && p[i + 1] == 0x80)
+		switch (p[i + 2]) {
+		case 0x93: case 0x94:           /* – — */
+		case 0x98: case 0x9C: case 0x9D: case 0x9E: /* ‘ “ ” „ */
+		case 0xA2: case 0xA6:           /* • … */
+			return 3;
+		default:
+			return 0;
+		}
+	if (p[i] == 0xE2 && len - i >= 3 && p[i + 1] == 0x82 &&
+	    p[i + 2] == 0xAC)
+		return 3;                       /* € */
+	if (p[i] == 0xC2 && len - i >= 2)
+		switch (p[i + 1]) {
+		case 0xA3: case 0xA9: case 0xAB: case 0xAE: case 0xB0:
+		case 0xBB:                      /* £ © « ® ° » */
+			return 2;
+		default:
+			return 0;
+		}
+	return 0;
+}
+
 static size_t words_one_by_one(const char *s, size_t len, uint64_t *hash,
 			       unsigned char *flags)
 {
@@ -877,12 +909,21 @@ size_t strip_words_hash_isa(const char *s, size_t len, uint64_t *hash,
 
 		if (a >= len)
 			break;
-		/* a longer character: strip_next_word() from there */
-		if (p[a] >= 0x80)
-			goto other;
+		/* a longer character: strip_next_word() from there, but
+		 * for punctuation, which no word begins with */
+		if (p[a] >= 0x80) {
+			size_t skip = punct_len(p, a, len);
+
+			if (!skip)
+				goto other;
+			pos = a + skip;
+			continue;
+		}
 		e = wb_next_clear(me, nb, a + 1);
-		/* a longer character after the word may continue it */
-		if (e < len && (mf[e / 64] >> (e % 64) & 1))
+		/* a longer character after the word may continue it, but
+		 * for punctuation */
+		if (e < len && (mf[e / 64] >> (e % 64) & 1) &&
+		    (p[e] < 0x80 || !punct_len(p, e, len)))
 			goto other;
 		f = (mu[a / 64] >> (a % 64) & 1 ? STRIP_WORD_UPPER : 0) |
 		    (wb_any(ml, a, e) ? STRIP_WORD_ALPHA : 0) |
