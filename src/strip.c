@@ -127,7 +127,7 @@ struct found {
  */
 struct memo {
 	struct found f;
-	int valid;
+	uint64_t line;  /* the line it holds for: st->memo_line then */
 };
 
 #define JIT_STACK_MAX (1024 * 1024)
@@ -166,8 +166,8 @@ struct dedup_stripper {
 	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
+	uint64_t memo_line;      /* counts lines: older answers are void */
 	uint64_t *wide;          /* WIDE_SLOTS answers, 0: empty */
-	size_t nmemo;
 	size_t nrules;           /* rules->n when the stripper was made */
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
 	struct dedup_buf work;
@@ -219,8 +219,8 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 		goto nomem;
 	if (rules && rules->n) {
 		st->disabled = calloc(rules->n, 1);
-		st->nmemo = rules->group[SCOPE_SPAN].njoin + rules->n;
-		st->memo = calloc(st->nmemo, sizeof(*st->memo));
+		st->memo = calloc(rules->group[SCOPE_SPAN].njoin + rules->n,
+				  sizeof(*st->memo));
 		st->wide = calloc(WIDE_SLOTS, sizeof(*st->wide));
 		if (!st->disabled || !st->memo || !st->wide)
 			goto nomem;
@@ -717,9 +717,11 @@ static struct found rule_find(struct dedup_stripper *st, size_t i,
 	return f;
 }
 
-static int memo_holds(const struct memo *m, size_t start)
+static int memo_holds(const struct dedup_stripper *st, const struct memo *m,
+		      size_t start)
 {
-	return m && m->valid && (m->f.rule == -1 || m->f.ms >= start);
+	return m && m->line == st->memo_line &&
+	       (m->f.rule == -1 || m->f.ms >= start);
 }
 
 /* Take f if it starts before the best so far (ties: the longer). */
@@ -760,7 +762,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		if ((jn->anchored && start > 0) ||
 		    (jn->maxlen && chars > jn->maxlen))
 			continue;
-		if (memo_holds(m, start)) {
+		if (memo_holds(st, m, start)) {
 			keep_best(&best, &m->f);
 			continue;
 		}
@@ -773,7 +775,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		}
 		if (m) {
 			m->f = f;
-			m->valid = 1;
+			m->line = st->memo_line;
 		}
 		keep_best(&best, &f);
 	}
@@ -790,14 +792,14 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			continue;
 		if (!rl->solo && !st->fallback[scope])
 			continue;
-		if (memo_holds(m, start)) {
+		if (memo_holds(st, m, start)) {
 			keep_best(&best, &m->f);
 			continue;
 		}
 		f = rule_find(st, r, s, len, start);
 		if (m && !st->disabled[r]) {
 			m->f = f;
-			m->valid = 1;
+			m->line = st->memo_line;
 		}
 		keep_best(&best, &f);
 	}
@@ -917,8 +919,8 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 	dedup_buf_reset(&st->line);
 	dedup_buf_reset(&st->lline);
 	st->line_lowok = 0;
-	if (st->memo)
-		memset(st->memo, 0, st->nmemo * sizeof(*st->memo));
+	/* no answer of an earlier line holds, without clearing them all */
+	st->memo_line++;
 	if (use_rules && st->rules && st->rules->n && lower_line(st, s, len)) {
 		low = st->lower.buf;
 		st->line_lowok = 1;
