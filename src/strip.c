@@ -170,16 +170,17 @@ struct dedup_stripper {
 	uint64_t *wide;          /* WIDE_SLOTS answers, 0: empty */
 	size_t nrules;           /* rules->n when the stripper was made */
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
+	/* the lines as cut by span rules, the current one from line_at */
 	struct dedup_buf work;
-	struct dedup_buf line;
+	size_t line_at;
 	struct dedup_buf lower; /* a line or segment lowercased in place */
 	/*
-	 * work and line lowercased, byte for byte, when the line could be
-	 * lowercased in place: a line is lowercased once, for its span rules
-	 * and for the rules of its segments (st->line_lowok).
+	 * work lowercased, byte for byte, for the lines that could be
+	 * lowercased in place (their bytes as they are for the others): a
+	 * line is lowercased once, for its span rules and for the rules of
+	 * its segments (st->line_lowok).
 	 */
 	struct dedup_buf lwork;
-	struct dedup_buf lline;
 	int line_lowok;
 	/* where the last text a shared filter looked at (qpos_of, before
 	 * lowercasing) hits the rule set's segment_set */
@@ -208,10 +209,8 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	st->nrules = rules ? rules->n : 0;
 	st->sw = sw;
 	dedup_buf_init(&st->work);
-	dedup_buf_init(&st->line);
 	dedup_buf_init(&st->lower);
 	dedup_buf_init(&st->lwork);
-	dedup_buf_init(&st->lline);
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
@@ -257,10 +256,8 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	free(st->memo);
 	free(st->wide);
 	dedup_buf_release(&st->work);
-	dedup_buf_release(&st->line);
 	dedup_buf_release(&st->lower);
 	dedup_buf_release(&st->lwork);
-	dedup_buf_release(&st->lline);
 	free(st);
 }
 
@@ -868,7 +865,7 @@ static int add_seg(void *ctx, size_t off, size_t len, unsigned flags)
 	}
 	g = &st->segs[st->nsegs++];
 	memset(g, 0, sizeof(*g));
-	/* offsets so far are relative to st->line; moved into work below */
+	/* offsets so far are relative to the line; moved below */
 	g->off = off;
 	g->len = len;
 	g->line = st->cur_line;
@@ -889,23 +886,25 @@ static int mid_char(const char *s, size_t len, size_t x)
 }
 
 /*
- * Append s[a..b) to st->line, and the same bytes of the lowercased line
- * `low` to st->lline while it is kept; a piece that starts or ends inside
- * a character would lowercase differently alone, so it ends that.
+ * Append s[a..b) to st->work, and the same bytes of the lowercased line
+ * `low` to st->lwork while it is kept; a piece that starts or ends inside
+ * a character would lowercase differently alone, so it ends that (and
+ * cut_spans() puts the line's bytes there instead).
  */
 static int add_piece(struct dedup_stripper *st, const char *s,
 		     const char *low, size_t len, size_t a, size_t b)
 {
 	if (st->line_lowok && (mid_char(s, len, a) || mid_char(s, len, b)))
 		st->line_lowok = 0;
-	if (st->line_lowok && dedup_buf_add(&st->lline, low + a, b - a))
+	if (st->line_lowok && dedup_buf_add(&st->lwork, low + a, b - a))
 		return -1;
-	return dedup_buf_add(&st->line, s + a, b - a) ? -1 : 0;
+	return dedup_buf_add(&st->work, s + a, b - a) ? -1 : 0;
 }
 
 /*
- * Cut span rule matches out of the line into st->line, logging them; with
- * rules, lowercase the line for them and for its segments' rules.
+ * Cut span rule matches out of the line into st->work from st->line_at,
+ * logging them; with rules, lowercase the line for them and for its
+ * segments' rules, into st->lwork at the same offset.
  */
 static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
@@ -916,8 +915,7 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 	int spans;
 	long r;
 
-	dedup_buf_reset(&st->line);
-	dedup_buf_reset(&st->lline);
+	st->line_at = st->work.len;
 	st->line_lowok = 0;
 	/* no answer of an earlier line holds, without clearing them all */
 	st->memo_line++;
@@ -952,16 +950,23 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
 			return DEDUP_ENOMEM;
 		/* keep words apart: "end.{{x}}Next" */
-		if (st->line.len &&
-		    !is_space_byte(st->line.buf[st->line.len - 1]) &&
+		if (st->work.len > st->line_at &&
+		    !is_space_byte(st->work.buf[st->work.len - 1]) &&
 		    me < len && !is_space_byte(s[me]) &&
-		    (dedup_buf_addch(&st->line, ' ') ||
-		     (st->line_lowok && dedup_buf_addch(&st->lline, ' '))))
+		    (dedup_buf_addch(&st->work, ' ') ||
+		     (st->line_lowok && dedup_buf_addch(&st->lwork, ' '))))
 			return DEDUP_ENOMEM;
 		pos = me;
 	}
 	if (add_piece(st, s, low, len, pos, len))
 		return DEDUP_ENOMEM;
+	/* without its lowercase, the line's bytes keep lwork aligned */
+	if (!st->line_lowok) {
+		dedup_buf_setlen(&st->lwork, st->line_at);
+		if (dedup_buf_add(&st->lwork, st->work.buf + st->line_at,
+				  st->work.len - st->line_at))
+			return DEDUP_ENOMEM;
+	}
 	return DEDUP_OK;
 }
 
@@ -981,7 +986,6 @@ static dedup_status build_segments(struct dedup_stripper *st,
 				   struct dedup_buf *log)
 {
 	const char *p = text, *end = text + len;
-	const struct dedup_buf *lw;
 	dedup_status s;
 
 	st->nsegs = 0;
@@ -998,18 +1002,14 @@ static dedup_status build_segments(struct dedup_stripper *st,
 		s = cut_spans(st, p, (size_t)(eol - p), opts->use_rules, log);
 		if (s)
 			return s;
-		if (strip_segments(st->line.buf, st->line.len, add_seg, st))
+		base = st->line_at;
+		if (strip_segments(st->work.buf + base, st->work.len - base,
+				   add_seg, st))
 			return DEDUP_ENOMEM;
 		/* a line emptied by span rules is not a paragraph break */
 		if (st->nsegs == first && is_blank(p, (size_t)(eol - p)))
 			st->cur_blank = 1;
-		base = st->work.len;
-		if (dedup_buf_add(&st->work, st->line.buf, st->line.len) ||
-		    dedup_buf_addch(&st->work, '\n'))
-			return DEDUP_ENOMEM;
-		/* without its lowercase, the line's bytes keep lwork aligned */
-		lw = st->line_lowok ? &st->lline : &st->line;
-		if (dedup_buf_add(&st->lwork, lw->buf, lw->len) ||
+		if (dedup_buf_addch(&st->work, '\n') ||
 		    dedup_buf_addch(&st->lwork, '\n'))
 			return DEDUP_ENOMEM;
 		for (i = first; i < st->nsegs; i++) {
