@@ -101,17 +101,136 @@ static unsigned cp_class(UChar32 c)
 	return k;
 }
 
+/* The tokenizer unifies typographic apostrophes and dashes. */
+static UChar unify(UChar c)
+{
+	switch (c) {
+	case 0x2018: case 0x2019: case 0x201B: case 0x02BC: case 0x2032:
+	case 0xFF07:
+		return '\'';
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+	case 0x2015: case 0x2212: case 0xFE63: case 0xFF0D:
+		return '-';
+	default:
+		return c;
+	}
+}
+
+/*
+ * The folds of the characters of two UTF-8 bytes (U+0080 to U+07FF:
+ * Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic ...), for words that
+ * hold only those, ASCII and the typographic apostrophes: the accented
+ * names and "didn’t" of most text. strip_word_fold() asks ICU to convert,
+ * normalize and fold the whole word, several thousand instructions; when
+ * every character but the first has a normalization boundary before it
+ * (no combining mark, nothing that composes with what precedes), NFKC and
+ * case folding of the word are those of its characters put end to end,
+ * and each character's is taken from this table. The table also holds
+ * the class of each character (cp_class()) for the splitter, and those
+ * of U+2000 to U+203F (the quotes and dashes of general punctuation,
+ * block FOLD2_PUNCT, which fold_simple() does not take from here).
+ * Filled from ICU a block of 64 characters at a time, on first use.
+ */
+#define FOLD2_PUNCT 30  /* blocks 0 to 29: lead bytes 0xC2 to 0xDF */
+#define FOLD2_BLOCKS 31
+#define FOLD2_BYTES 6
+
+struct fold2 {
+	unsigned char len;   /* UTF-8 bytes of the fold; 0: not simple */
+	unsigned char nfkc;  /* UTF-16 units after NFKC, then after folding */
+	unsigned char folded;
+	unsigned char cls;   /* cp_class() */
+	char b[FOLD2_BYTES];
+};
+
+static struct fold2 fold2_tab[FOLD2_BLOCKS][64];
+/* 0 empty, 1 being filled, 2 ready */
+static atomic_int fold2_state[FOLD2_BLOCKS];
+
+static void fold2_fill(unsigned block)
+{
+	const UNormalizer2 *nfkc;
+	UErrorCode status = U_ZERO_ERROR;
+	unsigned k;
+
+	nfkc = unorm2_getNFKCInstance(&status);
+	for (k = 0; k < 64; k++) {
+		struct fold2 *e = &fold2_tab[block][k];
+		UChar32 cp = block == FOLD2_PUNCT ? 0x2000 + (UChar32)k :
+			     0x80 + 64 * (UChar32)block + (UChar32)k;
+		UChar c = unify((UChar)cp), a[8], b[8];
+		int32_t n1, n2, olen;
+
+		e->len = 0;
+		e->cls = (unsigned char)cp_class(cp);
+		if (U_FAILURE(status) || block == FOLD2_PUNCT ||
+		    !unorm2_hasBoundaryBefore(nfkc, c))
+			continue;
+		n1 = unorm2_normalize(nfkc, &c, 1, a, 8, &status);
+		n2 = U_SUCCESS(status) ?
+		     u_strFoldCase(b, 8, a, n1, U_FOLD_CASE_DEFAULT,
+				   &status) : 0;
+		if (U_SUCCESS(status))
+			u_strToUTF8(e->b, FOLD2_BYTES, &olen, b, n2, &status);
+		if (U_FAILURE(status) ||
+		    status == U_STRING_NOT_TERMINATED_WARNING || olen < 1 ||
+		    olen > FOLD2_BYTES) {
+			status = U_ZERO_ERROR;
+			continue;
+		}
+		e->len = (unsigned char)olen;
+		e->nfkc = (unsigned char)n1;
+		e->folded = (unsigned char)n2;
+	}
+}
+
+/* Block i (the lead byte 0xC2 + i, or FOLD2_PUNCT), NULL while another
+ * thread fills it. */
+static const struct fold2 *fold2_block(unsigned i)
+{
+	int st = atomic_load_explicit(&fold2_state[i], memory_order_acquire);
+
+	if (st == 2)
+		return fold2_tab[i];
+	if (st != 0 || !atomic_compare_exchange_strong(&fold2_state[i], &st,
+						       1))
+		return NULL;
+	fold2_fill(i);
+	atomic_store_explicit(&fold2_state[i], 2, memory_order_release);
+	return fold2_tab[i];
+}
+
 /* The code point at s[i], its class and where the next one starts. */
 static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next,
 		       unsigned *cls)
 {
 	unsigned char b = (unsigned char)s[i];
+	const struct fold2 *e;
 	UChar32 c;
 
 	if (b < 0x80) {
 		*next = i + 1;
 		*cls = ascii_class[b];
 		return b;
+	}
+	/* two bytes, or general punctuation: the class from the table */
+	if (b >= 0xC2 && b <= 0xDF && len - i >= 2 &&
+	    ((unsigned char)s[i + 1] & 0xC0) == 0x80 &&
+	    (e = fold2_block(b - 0xC2u))) {
+		unsigned char b1 = (unsigned char)s[i + 1] & 0x3F;
+
+		*next = i + 2;
+		*cls = e[b1].cls;
+		return (UChar32)(b & 0x1F) << 6 | b1;
+	}
+	if (b == 0xE2 && len - i >= 3 && (unsigned char)s[i + 1] == 0x80 &&
+	    ((unsigned char)s[i + 2] & 0xC0) == 0x80 &&
+	    (e = fold2_block(FOLD2_PUNCT))) {
+		unsigned char b2 = (unsigned char)s[i + 2] & 0x3F;
+
+		*next = i + 3;
+		*cls = e[b2].cls;
+		return 0x2000 + b2;
 	}
 	c = peek(s, len, i, next);
 	*cls = cp_class(c);
@@ -203,21 +322,6 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 	return 1;
 }
 
-/* The tokenizer unifies typographic apostrophes and dashes. */
-static UChar unify(UChar c)
-{
-	switch (c) {
-	case 0x2018: case 0x2019: case 0x201B: case 0x02BC: case 0x2032:
-	case 0xFF07:
-		return '\'';
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
-	case 0x2015: case 0x2212: case 0xFE63: case 0xFF0D:
-		return '-';
-	default:
-		return c;
-	}
-}
-
 size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 {
 	UChar a[FOLD_MAX], b[FOLD_MAX];
@@ -266,82 +370,6 @@ size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 }
 
 /*
- * The folds of the characters of two UTF-8 bytes (U+0080 to U+07FF:
- * Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic ...), for words that
- * hold only those, ASCII and the typographic apostrophes: the accented
- * names and "didn’t" of most text. strip_word_fold() asks ICU to convert,
- * normalize and fold the whole word, several thousand instructions; when
- * every character but the first has a normalization boundary before it
- * (no combining mark, nothing that composes with what precedes), NFKC and
- * case folding of the word are those of its characters put end to end,
- * and each character's is taken from this table. Filled from ICU a block
- * of 64 characters at a time, on first use.
- */
-#define FOLD2_BLOCKS 30 /* lead bytes 0xC2 to 0xDF */
-#define FOLD2_BYTES 6
-
-struct fold2 {
-	unsigned char len;   /* UTF-8 bytes of the fold; 0: not simple */
-	unsigned char nfkc;  /* UTF-16 units after NFKC, then after folding */
-	unsigned char folded;
-	char b[FOLD2_BYTES];
-};
-
-static struct fold2 fold2_tab[FOLD2_BLOCKS][64];
-/* 0 empty, 1 being filled, 2 ready */
-static atomic_int fold2_state[FOLD2_BLOCKS];
-
-static void fold2_fill(unsigned block)
-{
-	const UNormalizer2 *nfkc;
-	UErrorCode status = U_ZERO_ERROR;
-	unsigned k;
-
-	nfkc = unorm2_getNFKCInstance(&status);
-	for (k = 0; k < 64; k++) {
-		struct fold2 *e = &fold2_tab[block][k];
-		UChar c = unify((UChar)(0x80 + 64 * block + k)), a[8], b[8];
-		int32_t n1, n2, olen;
-
-		e->len = 0;
-		if (U_FAILURE(status) || !unorm2_hasBoundaryBefore(nfkc, c))
-			continue;
-		n1 = unorm2_normalize(nfkc, &c, 1, a, 8, &status);
-		n2 = U_SUCCESS(status) ?
-		     u_strFoldCase(b, 8, a, n1, U_FOLD_CASE_DEFAULT,
-				   &status) : 0;
-		if (U_SUCCESS(status))
-			u_strToUTF8(e->b, FOLD2_BYTES, &olen, b, n2, &status);
-		if (U_FAILURE(status) ||
-		    status == U_STRING_NOT_TERMINATED_WARNING || olen < 1 ||
-		    olen > FOLD2_BYTES) {
-			status = U_ZERO_ERROR;
-			continue;
-		}
-		e->len = (unsigned char)olen;
-		e->nfkc = (unsigned char)n1;
-		e->folded = (unsigned char)n2;
-	}
-}
-
-/* The block of lead byte b (0xC2 to 0xDF), NULL while another thread
- * fills it. */
-static const struct fold2 *fold2_block(unsigned char b)
-{
-	unsigned i = b - 0xC2u;
-	int st = atomic_load_explicit(&fold2_state[i], memory_order_acquire);
-
-	if (st == 2)
-		return fold2_tab[i];
-	if (st != 0 || !atomic_compare_exchange_strong(&fold2_state[i], &st,
-						       1))
-		return NULL;
-	fold2_fill(i);
-	atomic_store_explicit(&fold2_state[i], 2, memory_order_release);
-	return fold2_tab[i];
-}
-
-/*
  * strip_word_fold() of w[0..len) into out (room for FOLD_MAX * 3 bytes)
  * from the table, for a word of ASCII, characters of two bytes and
  * apostrophes U+2018, U+2019, U+201B, U+2032 (what unify() makes ASCII);
@@ -371,7 +399,7 @@ static size_t fold_simple(const char *w, size_t len, char *out)
 		}
 		if (b >= 0xC2 && b <= 0xDF && i + 1 < len &&
 		    (p[i + 1] & 0xC0) == 0x80) {
-			e = fold2_block(b);
+			e = fold2_block(b - 0xC2u);
 			if (!e)
 				return 0;
 			e += p[i + 1] & 0x3F;

@@ -304,6 +304,67 @@ static void test_words_as_reference(void **state)
 	}
 }
 
+static size_t put_cp(char *o, UChar32 c)
+{
+	size_t n = 0;
+	UBool err = 0;
+
+	U8_APPEND((uint8_t *)o, n, 4, c, err);
+	return err ? 0 : n;
+}
+
+/*
+ * The splitter classes the characters of two bytes and of U+2000 to
+ * U+203F from a table: each must split and flag words as its ICU
+ * properties say (a letter, digit, mark or connector continues a word;
+ * the apostrophe U+2019 joins letters; capitals flag a word).
+ */
+static void test_word_class_table(void **state)
+{
+	UChar32 c;
+	size_t n, m, pos;
+	char line[16];
+	struct strip_word w;
+
+	(void)state;
+	for (c = 0x80; c < 0x2040; c++) {
+		int8_t t;
+		int word, digit, letter, upper, found;
+		unsigned flags;
+
+		if (c == 0x800)
+			c = 0x2000;
+		t = u_charType(c);
+		word = u_isalnum(c) || t == U_NON_SPACING_MARK ||
+		       t == U_COMBINING_SPACING_MARK ||
+		       t == U_ENCLOSING_MARK ||
+		       t == U_CONNECTOR_PUNCTUATION;
+		digit = u_isdigit(c);
+		letter = !digit && u_isalpha(c);
+		upper = u_isupper(c) || u_istitle(c);
+		/* between letters */
+		memcpy(line, "ab", 2);
+		m = put_cp(line + 2, c);
+		memcpy(line + 2 + m, "cd", 2);
+		n = 4 + m;
+		pos = 0;
+		assert_true(strip_next_word(line, n, &pos, &w));
+		assert_int_equal(w.off, 0);
+		assert_int_equal(w.len, word || c == 0x2019 ? n : 2);
+		/* alone */
+		pos = 0;
+		found = strip_next_word(line + 2, m, &pos, &w);
+		assert_int_equal(found, word);
+		if (!found)
+			continue;
+		flags = (upper ? STRIP_WORD_UPPER : 0) |
+			(digit ? STRIP_WORD_NUMBER : 0) |
+			(letter ? STRIP_WORD_ALPHA : 0);
+		assert_int_equal(w.flags, flags);
+		assert_int_equal(w.len, m);
+	}
+}
+
 /* strip_word_hash() as defined: the hash of strip_word_fold()'s form
  * (ICU's conversion, NFKC and case folding), or of the word as it is. */
 static uint64_t ref_word_hash(const char *w, size_t len)
@@ -314,14 +375,6 @@ static uint64_t ref_word_hash(const char *w, size_t len)
 	return n ? dedup_token_hash(buf, n) : dedup_token_hash(w, len);
 }
 
-static size_t put_cp(char *o, UChar32 c)
-{
-	size_t n = 0;
-	UBool err = 0;
-
-	U8_APPEND((uint8_t *)o, n, 4, c, err);
-	return err ? 0 : n;
-}
 
 /*
  * Words of ASCII and characters of two bytes are folded from a table
@@ -441,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_words_as_reference),
 		cmocka_unit_test(test_words_long_lines),
 		cmocka_unit_test(test_word_fold_table),
+		cmocka_unit_test(test_word_class_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
