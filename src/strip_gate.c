@@ -1030,12 +1030,11 @@ int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
 }
 
 /*
- * Whether t[0..len) holds a character of requirement k of a: an ASCII
- * byte of it; with GATE_NONASCII, any byte from 0x80 up; with
- * GATE_NDIGIT, a character from 0x80 up that may be a digit. As
+ * Whether the character that begins at t[j] may be a digit. As
  * strip_gate_chars() decodes, a character begins at each byte from 0xC0
- * up (an invalid sequence never takes one), and below 0xD9 it is under
- * U+0640, never a digit to may_be_digit().
+ * up (an invalid sequence never takes one), and one that begins below
+ * 0xD9 is under U+0640, never a digit to may_be_digit(): only those
+ * bytes are asked.
  */
 static int req_digit_at(const unsigned char *t, size_t len, size_t j)
 {
@@ -1050,8 +1049,8 @@ static int req_digit_at(const unsigned char *t, size_t len, size_t j)
 #include <immintrin.h>
 #define GATE_AVX2 1
 
-/* The block of 32 bytes at t[i] (32 valid bytes there, or the first n
- * of a padded copy of the text) for req_has_avx2(). */
+/* req_has() of the block x, the 32 bytes at t[i] (those of its bits in
+ * valid: a short text is padded). */
 __attribute__((target("avx2")))
 static int req_block_avx2(__m256i x, __m256i cols, unsigned extra,
 			  uint32_t valid, const unsigned char *t, size_t len,
@@ -1114,6 +1113,11 @@ static int req_has_avx2(const struct gate_alt *a, unsigned k,
 }
 #endif
 
+/*
+ * Whether t[0..len) holds a character of requirement k of a: an ASCII
+ * byte of it; with GATE_NONASCII, any byte from 0x80 up; with
+ * GATE_NDIGIT, a character from 0x80 up that may be a digit.
+ */
 static int req_has(const struct gate_alt *a, unsigned k,
 		   const unsigned char *t, size_t len)
 {
