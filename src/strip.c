@@ -127,10 +127,22 @@ struct found {
  */
 struct memo {
 	struct found f;
-	int valid;
+	uint64_t line;  /* the line it holds for: st->memo_line then */
 };
 
 #define JIT_STACK_MAX (1024 * 1024)
+
+/*
+ * Answers of join_may_begin_wide() (strip_rules.h) kept per stripper, by
+ * entry of an anchored alternation's table and first character: the key
+ * of the entry and character, with WIDE_MAY when the entry may run. A
+ * few hundred characters begin the segments of a corpus (quotes, dashes,
+ * accented capitals, other scripts), each asked once per entry.
+ */
+#define WIDE_SLOTS 4096 /* a power of two */
+#define WIDE_WAYS 4     /* slots looked at from a key's own */
+#define WIDE_KEY (1ull << 62)
+#define WIDE_MAY (1ull << 63)
 /* Positions of a segment listed for the shared filters; past them each
  * filter scans alone. */
 #define QPOS_MAX 512
@@ -154,24 +166,22 @@ struct dedup_stripper {
 	size_t nwords, awords;
 	unsigned char *disabled; /* rules that hit the match limit */
 	struct memo *memo;       /* span matches of the current line */
-	size_t nmemo;
+	uint64_t memo_line;      /* counts lines: older answers are void */
+	uint64_t *wide;          /* WIDE_SLOTS answers, 0: empty */
 	size_t nrules;           /* rules->n when the stripper was made */
 	int fallback[SCOPE_COUNT]; /* joined pattern hit the limit */
+	/* the lines as cut by span rules, the current one from line_at */
 	struct dedup_buf work;
-	struct dedup_buf line;
+	size_t line_at;
 	struct dedup_buf lower; /* a line or segment lowercased in place */
 	/*
-	 * work and line lowercased, byte for byte, when the line could be
-	 * lowercased in place: a line is lowercased once, for its span rules
-	 * and for the rules of its segments (st->line_lowok).
+	 * work lowercased, byte for byte, for the lines that could be
+	 * lowercased in place (their bytes as they are for the others): a
+	 * line is lowercased once, for its span rules and for the rules of
+	 * its segments (st->line_lowok).
 	 */
 	struct dedup_buf lwork;
-	struct dedup_buf lline;
 	int line_lowok;
-	/* the characters of the last text a gate looked at (chars_of) */
-	struct gate_chars chars;
-	const char *chars_of;
-	size_t chars_len;
 	/* where the last text a shared filter looked at (qpos_of, before
 	 * lowercasing) hits the rule set's segment_set */
 	uint32_t qpos[QPOS_MAX];
@@ -199,10 +209,8 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 	st->nrules = rules ? rules->n : 0;
 	st->sw = sw;
 	dedup_buf_init(&st->work);
-	dedup_buf_init(&st->line);
 	dedup_buf_init(&st->lower);
 	dedup_buf_init(&st->lwork);
-	dedup_buf_init(&st->lline);
 	st->md = pcre2_match_data_create(rules && rules->max_ovec ?
 					 rules->max_ovec : 1, NULL);
 	st->mctx = pcre2_match_context_create(NULL);
@@ -210,9 +218,10 @@ dedup_status dedup_stripper_new(struct dedup_stripper **out,
 		goto nomem;
 	if (rules && rules->n) {
 		st->disabled = calloc(rules->n, 1);
-		st->nmemo = rules->group[SCOPE_SPAN].njoin + rules->n;
-		st->memo = calloc(st->nmemo, sizeof(*st->memo));
-		if (!st->disabled || !st->memo)
+		st->memo = calloc(rules->group[SCOPE_SPAN].njoin + rules->n,
+				  sizeof(*st->memo));
+		st->wide = calloc(WIDE_SLOTS, sizeof(*st->wide));
+		if (!st->disabled || !st->memo || !st->wide)
 			goto nomem;
 	}
 	pcre2_set_match_limit(st->mctx, MATCH_LIMIT);
@@ -245,11 +254,10 @@ void dedup_stripper_free(struct dedup_stripper *st)
 	free(st->wflags);
 	free(st->disabled);
 	free(st->memo);
+	free(st->wide);
 	dedup_buf_release(&st->work);
-	dedup_buf_release(&st->line);
 	dedup_buf_release(&st->lower);
 	dedup_buf_release(&st->lwork);
-	dedup_buf_release(&st->lline);
 	free(st);
 }
 
@@ -360,6 +368,41 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
 }
 
 /*
+ * Whether code, entry cand of the table of the anchored alternation of
+ * index join in scope, may run on a text that begins with the character
+ * cp, t[0..n): from the stripper's answers, else asked of PCRE2 and kept.
+ * An entry beyond what a key can name is asked each time.
+ */
+static int wide_may_begin(struct dedup_stripper *st, enum rule_scope scope,
+			  size_t join, size_t cand, const pcre2_code *code,
+			  UChar32 cp, const char *t, size_t n)
+{
+	uint64_t key, *slot = NULL;
+	size_t h, i;
+	int may;
+
+	if (join >= 256 || cand >= (1u << 30))
+		return join_may_begin_wide(code, t, n, st->md, st->mctx);
+	key = WIDE_KEY | (uint64_t)scope << 59 | (uint64_t)join << 51 |
+	      (uint64_t)cand << 21 | (uint64_t)cp;
+	h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 52);
+	for (i = 0; i < WIDE_WAYS; i++) {
+		uint64_t *v = &st->wide[(h + i) & (WIDE_SLOTS - 1)];
+
+		if ((*v & ~WIDE_MAY) == key)
+			return (*v & WIDE_MAY) != 0;
+		if (!*v && !slot)
+			slot = v;
+	}
+	may = join_may_begin_wide(code, t, n, st->md, st->mctx);
+	/* all ways taken: the key's own slot is given up */
+	if (!slot)
+		slot = &st->wide[h & (WIDE_SLOTS - 1)];
+	*slot = key | (may ? WIDE_MAY : 0);
+	return may;
+}
+
+/*
  * Whether the anchored alternation jn matches t[0..len) (len > 0; s[0..len)
  * before lowercasing), from its members that accept the first two bytes
  * and pass their gates (see struct join_member), taken from the list of
@@ -368,9 +411,9 @@ static int run_filtered(struct dedup_stripper *st, const struct rule_join *jn,
  * first member that matches and *me where its match ends: its first
  * alternative that matches, tried alone, matches as the rule does.
  */
-static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
-		       const char *t, const char *s, size_t len, size_t *rule,
-		       size_t *me)
+static int run_members(struct dedup_stripper *st, enum rule_scope scope,
+		       const struct rule_join *jn, const char *t,
+		       const char *s, size_t len, size_t *rule, size_t *me)
 {
 	unsigned char b0 = (unsigned char)t[0];
 	/* a text of one byte, or with a longer character second, passes
@@ -382,12 +425,27 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 	const struct join_member *m = NULL;
 	unsigned last = JOIN_WHOLE;
 	int accepts = 0, rc;
-	size_t ms;
+	size_t ms, wide = 0, join = (size_t)(jn - st->rules->group[scope].join);
+	UChar32 cp = -1;
 
+	/* a longer first character: each entry tells whether it may begin
+	 * with it (wide_may_begin()); an invalid one passes, as before */
+	if (b0 >= 0x80) {
+		int32_t k = 0;
+
+		U8_NEXT(t, k, (int32_t)(len < 4 ? len : 4), cp);
+		if (cp >= 0)
+			wide = (size_t)k;
+	}
 	for (; c < end; c++) {
 		if (b1 < 0x80 && !(c->second[b1 / 64] >> (b1 % 64) & 1u))
 			continue;
 		m = &jn->member[c->member];
+		if (wide && !wide_may_begin(st, scope, join,
+					    (size_t)(c - jn->cand),
+					    c->alt == JOIN_WHOLE ? m->code :
+					    m->alt_code[c->alt], cp, t, wide))
+			continue;
 		if (c->member != last) {
 			last = c->member;
 			accepts = member_accepts(m, t, len);
@@ -403,18 +461,10 @@ static int run_members(struct dedup_stripper *st, const struct rule_join *jn,
 		/* the rule matches when one of its alternatives does */
 		if (!strip_gate_alt_start(&m->gate, c->alt, t, len))
 			continue;
-		if (m->gate.alt[c->alt].nreq) {
-			/* the characters of s, once for all the rules of
-			 * a text */
-			if (st->chars_of != s || st->chars_len != len) {
-				strip_gate_chars(s, len, &st->chars);
-				st->chars_of = s;
-				st->chars_len = len;
-			}
-			if (!strip_gate_alt_chars(&m->gate, c->alt,
-						  &st->chars))
-				continue;
-		}
+		/* the characters it requires, looked for in s */
+		if (m->gate.alt[c->alt].nreq &&
+		    !strip_gate_alt_has(&m->gate, c->alt, s, len))
+			continue;
 		rc = run(st, m->alt_code[c->alt], t, len, 0, 0, &ms, me);
 		if (rc)
 			goto done;
@@ -482,6 +532,58 @@ static long join_by_rule(struct dedup_stripper *st, enum rule_scope scope,
 	return best;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define STRIP_AVX2 1
+
+/*
+ * lower_line()'s ASCII bytes 32 at a time: s[i..) lowercased into o[i..)
+ * up to the first byte from 0x80 up (the bytes of a block are stored
+ * whole: those from 0x80 up unchanged, for the caller to overwrite);
+ * returns where it stopped.
+ */
+__attribute__((target("avx2")))
+static size_t lower_ascii_avx2(const char *s, size_t n, unsigned char *o,
+			       size_t i)
+{
+	const __m256i a1 = _mm256_set1_epi8('A' - 1);
+	const __m256i z1 = _mm256_set1_epi8('Z' + 1);
+	const __m256i bit = _mm256_set1_epi8(0x20);
+
+	for (; n - i >= 32; i += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+		/* bytes from 0x80 up are negative: no capital */
+		__m256i up = _mm256_and_si256(_mm256_cmpgt_epi8(x, a1),
+					      _mm256_cmpgt_epi8(z1, x));
+		uint32_t high = (uint32_t)_mm256_movemask_epi8(x);
+
+		_mm256_storeu_si256((__m256i *)(o + i), _mm256_or_si256(x,
+					_mm256_and_si256(up, bit)));
+		if (high)
+			return i + (size_t)__builtin_ctz(high);
+	}
+	return i;
+}
+
+/* count_chars() 32 bytes at a time: continuation bytes are 0x80 to 0xBF,
+ * negative and under -64 to a signed compare. */
+__attribute__((target("avx2,popcnt")))
+static size_t count_chars_avx2(const char *s, size_t len, unsigned *n)
+{
+	const __m256i c0 = _mm256_set1_epi8((char)0xC0);
+	size_t i;
+
+	for (i = 0; len - i >= 32; i += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(s + i));
+		uint32_t cont = (uint32_t)_mm256_movemask_epi8(
+			_mm256_cmpgt_epi8(c0, x));
+
+		*n += 32 - (unsigned)__builtin_popcount(cont);
+	}
+	return i;
+}
+#endif
+
 /*
  * Lowercase s[0..len) into st->lower character by character. Returns 0
  * when a character's lowercase has another UTF-8 length (offsets would
@@ -493,13 +595,26 @@ static int lower_line(struct dedup_stripper *st, const char *s, size_t len)
 	unsigned char *o;
 	UChar32 c, l;
 	UBool err = 0;
+#ifdef STRIP_AVX2
+	int avx2 = __builtin_cpu_supports("avx2");
+#endif
 
 	dedup_buf_reset(&st->lower);
 	if (len > INT32_MAX || dedup_buf_grow(&st->lower, len + 1))
 		return 0;
 	o = (unsigned char *)st->lower.buf;
 	while (i < n) {
-		unsigned char b = (unsigned char)s[i];
+		unsigned char b;
+
+#ifdef STRIP_AVX2
+		if (avx2 && n - i >= 32) {
+			i = (int32_t)lower_ascii_avx2(s, (size_t)n, o,
+						      (size_t)i);
+			if (i >= n)
+				break;
+		}
+#endif
+		b = (unsigned char)s[i];
 
 #ifdef STRIP_SWAR
 		/* eight ASCII bytes: the high bit of each capital, moved to
@@ -556,7 +671,7 @@ static struct found join_find(struct dedup_stripper *st,
 
 		if (!(jn->first[b / 64] >> (b % 64) & 1u))
 			return f;
-		rc = jn->member ? run_members(st, jn, t, s, len, &rule,
+		rc = jn->member ? run_members(st, scope, jn, t, s, len, &rule,
 					      &f.me) : -1;
 		if (rc == 0)
 			return f;
@@ -599,9 +714,11 @@ static struct found rule_find(struct dedup_stripper *st, size_t i,
 	return f;
 }
 
-static int memo_holds(const struct memo *m, size_t start)
+static int memo_holds(const struct dedup_stripper *st, const struct memo *m,
+		      size_t start)
 {
-	return m && m->valid && (m->f.rule == -1 || m->f.ms >= start);
+	return m && m->line == st->memo_line &&
+	       (m->f.rule == -1 || m->f.ms >= start);
 }
 
 /* Take f if it starts before the best so far (ties: the longer). */
@@ -642,7 +759,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		if ((jn->anchored && start > 0) ||
 		    (jn->maxlen && chars > jn->maxlen))
 			continue;
-		if (memo_holds(m, start)) {
+		if (memo_holds(st, m, start)) {
 			keep_best(&best, &m->f);
 			continue;
 		}
@@ -655,7 +772,7 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 		}
 		if (m) {
 			m->f = f;
-			m->valid = 1;
+			m->line = st->memo_line;
 		}
 		keep_best(&best, &f);
 	}
@@ -672,14 +789,14 @@ static long scope_find(struct dedup_stripper *st, enum rule_scope scope,
 			continue;
 		if (!rl->solo && !st->fallback[scope])
 			continue;
-		if (memo_holds(m, start)) {
+		if (memo_holds(st, m, start)) {
 			keep_best(&best, &m->f);
 			continue;
 		}
 		f = rule_find(st, r, s, len, start);
 		if (m && !st->disabled[r]) {
 			m->f = f;
-			m->valid = 1;
+			m->line = st->memo_line;
 		}
 		keep_best(&best, &f);
 	}
@@ -695,6 +812,10 @@ static unsigned count_chars(const char *s, size_t len)
 	unsigned n = 0;
 	size_t i = 0;
 
+#ifdef STRIP_AVX2
+	if (len >= 32 && __builtin_cpu_supports("avx2"))
+		i = count_chars_avx2(s, len, &n);
+#endif
 #ifdef STRIP_SWAR
 	/* eight bytes at a time: continuation bytes have bit 7 and not 6;
 	 * their flags, moved to bit 0, are summed into the top byte by the
@@ -744,7 +865,7 @@ static int add_seg(void *ctx, size_t off, size_t len, unsigned flags)
 	}
 	g = &st->segs[st->nsegs++];
 	memset(g, 0, sizeof(*g));
-	/* offsets so far are relative to st->line; moved into work below */
+	/* offsets so far are relative to the line; moved below */
 	g->off = off;
 	g->len = len;
 	g->line = st->cur_line;
@@ -765,23 +886,25 @@ static int mid_char(const char *s, size_t len, size_t x)
 }
 
 /*
- * Append s[a..b) to st->line, and the same bytes of the lowercased line
- * `low` to st->lline while it is kept; a piece that starts or ends inside
- * a character would lowercase differently alone, so it ends that.
+ * Append s[a..b) to st->work, and the same bytes of the lowercased line
+ * `low` to st->lwork while it is kept; a piece that starts or ends inside
+ * a character would lowercase differently alone, so it ends that (and
+ * cut_spans() puts the line's bytes there instead).
  */
 static int add_piece(struct dedup_stripper *st, const char *s,
 		     const char *low, size_t len, size_t a, size_t b)
 {
 	if (st->line_lowok && (mid_char(s, len, a) || mid_char(s, len, b)))
 		st->line_lowok = 0;
-	if (st->line_lowok && dedup_buf_add(&st->lline, low + a, b - a))
+	if (st->line_lowok && dedup_buf_add(&st->lwork, low + a, b - a))
 		return -1;
-	return dedup_buf_add(&st->line, s + a, b - a) ? -1 : 0;
+	return dedup_buf_add(&st->work, s + a, b - a) ? -1 : 0;
 }
 
 /*
- * Cut span rule matches out of the line into st->line, logging them; with
- * rules, lowercase the line for them and for its segments' rules.
+ * Cut span rule matches out of the line into st->work from st->line_at,
+ * logging them; with rules, lowercase the line for them and for its
+ * segments' rules, into st->lwork at the same offset.
  */
 static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 			      size_t len, int use_rules, struct dedup_buf *log)
@@ -792,11 +915,10 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 	int spans;
 	long r;
 
-	dedup_buf_reset(&st->line);
-	dedup_buf_reset(&st->lline);
+	st->line_at = st->work.len;
 	st->line_lowok = 0;
-	if (st->memo)
-		memset(st->memo, 0, st->nmemo * sizeof(*st->memo));
+	/* no answer of an earlier line holds, without clearing them all */
+	st->memo_line++;
 	if (use_rules && st->rules && st->rules->n && lower_line(st, s, len)) {
 		low = st->lower.buf;
 		st->line_lowok = 1;
@@ -828,16 +950,23 @@ static dedup_status cut_spans(struct dedup_stripper *st, const char *s,
 		    log_piece(log, st->rules->v[r].name, s + ms, me - ms))
 			return DEDUP_ENOMEM;
 		/* keep words apart: "end.{{x}}Next" */
-		if (st->line.len &&
-		    !is_space_byte(st->line.buf[st->line.len - 1]) &&
+		if (st->work.len > st->line_at &&
+		    !is_space_byte(st->work.buf[st->work.len - 1]) &&
 		    me < len && !is_space_byte(s[me]) &&
-		    (dedup_buf_addch(&st->line, ' ') ||
-		     (st->line_lowok && dedup_buf_addch(&st->lline, ' '))))
+		    (dedup_buf_addch(&st->work, ' ') ||
+		     (st->line_lowok && dedup_buf_addch(&st->lwork, ' '))))
 			return DEDUP_ENOMEM;
 		pos = me;
 	}
 	if (add_piece(st, s, low, len, pos, len))
 		return DEDUP_ENOMEM;
+	/* without its lowercase, the line's bytes keep lwork aligned */
+	if (!st->line_lowok) {
+		dedup_buf_setlen(&st->lwork, st->line_at);
+		if (dedup_buf_add(&st->lwork, st->work.buf + st->line_at,
+				  st->work.len - st->line_at))
+			return DEDUP_ENOMEM;
+	}
 	return DEDUP_OK;
 }
 
@@ -857,7 +986,6 @@ static dedup_status build_segments(struct dedup_stripper *st,
 				   struct dedup_buf *log)
 {
 	const char *p = text, *end = text + len;
-	const struct dedup_buf *lw;
 	dedup_status s;
 
 	st->nsegs = 0;
@@ -874,18 +1002,14 @@ static dedup_status build_segments(struct dedup_stripper *st,
 		s = cut_spans(st, p, (size_t)(eol - p), opts->use_rules, log);
 		if (s)
 			return s;
-		if (strip_segments(st->line.buf, st->line.len, add_seg, st))
+		base = st->line_at;
+		if (strip_segments(st->work.buf + base, st->work.len - base,
+				   add_seg, st))
 			return DEDUP_ENOMEM;
 		/* a line emptied by span rules is not a paragraph break */
 		if (st->nsegs == first && is_blank(p, (size_t)(eol - p)))
 			st->cur_blank = 1;
-		base = st->work.len;
-		if (dedup_buf_add(&st->work, st->line.buf, st->line.len) ||
-		    dedup_buf_addch(&st->work, '\n'))
-			return DEDUP_ENOMEM;
-		/* without its lowercase, the line's bytes keep lwork aligned */
-		lw = st->line_lowok ? &st->lline : &st->line;
-		if (dedup_buf_add(&st->lwork, lw->buf, lw->len) ||
+		if (dedup_buf_addch(&st->work, '\n') ||
 		    dedup_buf_addch(&st->lwork, '\n'))
 			return DEDUP_ENOMEM;
 		for (i = first; i < st->nsegs; i++) {
@@ -1521,12 +1645,10 @@ dedup_status dedup_strip(struct dedup_stripper *st,
 	memset(st->fallback, 0, sizeof(st->fallback));
 	if (st->disabled)
 		memset(st->disabled, 0, st->rules->n);
-	st->chars_of = NULL;
 	st->qpos_of = NULL;
 	s = build_segments(st, opts, text, len, log);
 	if (s)
 		goto fail;
-	st->chars_of = NULL;
 	st->qpos_of = NULL;
 	if (split_words(st, st->sw || opts->lines)) {
 		s = DEDUP_ENOMEM;

@@ -774,19 +774,25 @@ static void build_alt(struct gate_alt *a, const char *s, size_t n,
 	struct parser p = { s, n, 0, 0 };
 	struct req_list l = { 0 };
 	struct prefix_sink ps = { a, fold, 0 };
+	unsigned k, c;
 
 	memset(a, 0, sizeof(*a));
 	parse_seq(&p, &l, caseless, 0);
 	if (!p.bad && p.i == n) {
 		/* the rarest first */
 		while (l.n && a->nreq < GATE_MAX_REQ) {
-			unsigned k = rarest(&l);
+			k = rarest(&l);
 
 			a->req[a->nreq++] = l.v[k];
 			l.v[k] = l.v[--l.n];
 			l.cost[k] = l.cost[l.n];
 		}
 	}
+	for (k = 0; k < a->nreq; k++)
+		for (c = 0; c < 128; c++)
+			if (a->req[k].ascii[c / 64] >> (c % 64) & 1u)
+				a->rlo[k][c % 16] |= (unsigned char)(1u <<
+								     (c / 16));
 	if (strip_prefixes(s, n, add_prefix, &ps) || ps.failed) {
 		a->nprefix = 0;
 		memset(a->first, 0, sizeof(a->first));
@@ -1021,6 +1027,134 @@ int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
 		     (c->ascii[1] & a->req[k].ascii[1]) ||
 		     (c->extra & a->req[k].extra);
 	return ok;
+}
+
+/*
+ * Whether the character that begins at t[j] may be a digit. As
+ * strip_gate_chars() decodes, a character begins at each byte from 0xC0
+ * up (an invalid sequence never takes one), and one that begins below
+ * 0xD9 is under U+0640, never a digit to may_be_digit(): only those
+ * bytes are asked.
+ */
+static int req_digit_at(const unsigned char *t, size_t len, size_t j)
+{
+	int32_t at = (int32_t)j;
+	UChar32 cp;
+
+	U8_NEXT(t, at, (int32_t)len, cp);
+	return cp >= 0 && may_be_digit(cp);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define GATE_AVX2 1
+
+/* req_has() of the block x, the 32 bytes at t[i] (those of its bits in
+ * valid: a short text is padded). */
+__attribute__((target("avx2")))
+static int req_block_avx2(__m256i x, __m256i cols, unsigned extra,
+			  uint32_t valid, const unsigned char *t, size_t len,
+			  size_t i)
+{
+	/* row r's bit for a high nibble r under 8; none from 8 up */
+	const __m256i rows = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64,
+		(char)128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64,
+		(char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i nib = _mm256_set1_epi8(0x0F);
+	__m256i c = _mm256_shuffle_epi8(cols, _mm256_and_si256(x, nib));
+	__m256i r = _mm256_shuffle_epi8(rows, _mm256_and_si256(
+			_mm256_srli_epi16(x, 4), nib));
+	uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+		_mm256_and_si256(c, r), _mm256_setzero_si256()));
+
+	if (m & valid)
+		return 1;
+	if (!extra)
+		return 0;
+	m = (uint32_t)_mm256_movemask_epi8(x) & valid;
+	if (m && (extra & GATE_NONASCII))
+		return 1;
+	if (!m || !(extra & GATE_NDIGIT))
+		return 0;
+	m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+		_mm256_max_epu8(x, _mm256_set1_epi8((char)0xD9)), x)) & valid;
+	for (; m; m &= m - 1)
+		if (req_digit_at(t, len, i + (size_t)__builtin_ctz(m)))
+			return 1;
+	return 0;
+}
+
+/* req_has() 32 bytes at a time: the last block overlaps the one before
+ * it, or a short text is padded (its padding left out by a mask). */
+__attribute__((target("avx2")))
+static int req_has_avx2(const struct gate_alt *a, unsigned k,
+			const unsigned char *t, size_t len)
+{
+	__m256i cols = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)a->rlo[k]));
+	unsigned extra = a->req[k].extra;
+	unsigned char pad[32];
+	size_t i;
+
+	if (len < 32) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, t, len);
+		return req_block_avx2(_mm256_loadu_si256((const __m256i *)pad),
+				      cols, extra, (1u << len) - 1, t, len, 0);
+	}
+	for (i = 0; i + 32 <= len; i += 32)
+		if (req_block_avx2(_mm256_loadu_si256((const __m256i *)(t + i)),
+				   cols, extra, ~0u, t, len, i))
+			return 1;
+	return i < len &&
+	       req_block_avx2(_mm256_loadu_si256((const __m256i *)
+						 (t + len - 32)),
+			      cols, extra, ~0u, t, len, len - 32);
+}
+#endif
+
+/*
+ * Whether t[0..len) holds a character of requirement k of a: an ASCII
+ * byte of it; with GATE_NONASCII, any byte from 0x80 up; with
+ * GATE_NDIGIT, a character from 0x80 up that may be a digit.
+ */
+static int req_has(const struct gate_alt *a, unsigned k,
+		   const unsigned char *t, size_t len)
+{
+	const struct gate_chars *r = &a->req[k];
+	size_t i;
+
+#ifdef GATE_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		return req_has_avx2(a, k, t, len);
+#endif
+	for (i = 0; i < len; i++) {
+		unsigned char b = t[i];
+
+		if (b < 0x80) {
+			if (r->ascii[b / 64] >> (b % 64) & 1u)
+				return 1;
+			continue;
+		}
+		if (r->extra & GATE_NONASCII)
+			return 1;
+		if (b >= 0xD9 && (r->extra & GATE_NDIGIT) &&
+		    req_digit_at(t, len, i))
+			return 1;
+	}
+	return 0;
+}
+
+int strip_gate_alt_has(const struct strip_gate *g, size_t i, const char *t,
+		       size_t len)
+{
+	const struct gate_alt *a = &g->alt[i];
+	unsigned k;
+
+	for (k = 0; k < a->nreq; k++)
+		if (!req_has(a, k, (const unsigned char *)t, len))
+			return 0;
+	return 1;
 }
 
 int strip_gate_alt_start(const struct strip_gate *g, size_t i,

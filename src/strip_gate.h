@@ -34,6 +34,12 @@ struct gate_chars {
 struct gate_alt {
 	unsigned nreq;
 	struct gate_chars req[GATE_MAX_REQ]; /* each must be in the text */
+	/*
+	 * Each requirement's ASCII bytes by row (high nibble, 0 to 7) and
+	 * column (low nibble): bit r of rlo[k][c] for byte 16r + c. A
+	 * byte's membership is then two table lookups, 32 bytes at a time.
+	 */
+	unsigned char rlo[GATE_MAX_REQ][16];
 	unsigned nprefix;   /* 0: no prefix condition */
 	uint64_t first[4];  /* first bytes of the prefixes */
 	uint64_t pval[GATE_MAX_PREFIX], pmask[GATE_MAX_PREFIX];
@@ -104,15 +110,25 @@ int strip_gate_alt_pass(const struct strip_gate *g, size_t i,
 			const char *t, size_t len, const struct gate_chars *c);
 
 /*
- * strip_gate_alt_pass() in two halves, so that a text's characters are
- * collected only for an alternative whose start passes and that requires
- * some (alt[i].nreq): the tests of the first bytes and prefixes, and
- * those of the characters.
+ * strip_gate_alt_pass() in two halves: the tests of the first bytes and
+ * prefixes, and those of the characters (the stripper asks the text
+ * itself with strip_gate_alt_has(), only for an alternative whose start
+ * passes and that requires some, alt[i].nreq).
  */
 int strip_gate_alt_start(const struct strip_gate *g, size_t i,
 			 const char *t, size_t len);
 int strip_gate_alt_chars(const struct strip_gate *g, size_t i,
 			 const struct gate_chars *c);
+
+/*
+ * strip_gate_alt_chars() of the characters of t[0..len) without
+ * collecting them: each requirement looked for in the text, as far as
+ * its first character found. Most are letters that any sentence holds
+ * within a few bytes; the others (digits, ":", "(@") are sought 32
+ * bytes at a time.
+ */
+int strip_gate_alt_has(const struct strip_gate *g, size_t i, const char *t,
+		       size_t len);
 
 /*
  * Whether alternative i may pass strip_gate_alt_pass() on some text that

@@ -186,6 +186,25 @@ static inline int member_accepts(const struct join_member *m, const char *t,
 			      (const uint64_t (*)[2])m->second, t, len);
 }
 
+/*
+ * The first-byte tables above are built from subjects of one and two
+ * bytes, so a text that begins with a character of two bytes or more
+ * passes all of them: every listed alternative of its first byte would
+ * run. Whether code (a member or a gated alternative of an anchored
+ * alternation) may match some text that begins with the character
+ * t[0..n) (whole and valid) is what a partial match of the character
+ * alone tells, as first_bytes() in rules.c asks of single bytes: no
+ * match even partially, none whatever follows. The stripper keeps the
+ * answers (one PCRE2 call per entry and character, not per text).
+ */
+static inline int join_may_begin_wide(const pcre2_code *code, const char *t,
+				      size_t n, pcre2_match_data *md,
+				      pcre2_match_context *mctx)
+{
+	return pcre2_match(code, (PCRE2_SPTR)t, n, 0, PCRE2_PARTIAL_HARD, md,
+			   mctx) != PCRE2_ERROR_NOMATCH;
+}
+
 /* PCRE2 compile options of every rule. */
 #define RULE_COMPILE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)
 

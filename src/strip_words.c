@@ -1,4 +1,5 @@
 /* strip_words.c - light word splitting and folding for line evidence. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <unicode/uchar.h>
@@ -100,17 +101,136 @@ static unsigned cp_class(UChar32 c)
 	return k;
 }
 
+/* The tokenizer unifies typographic apostrophes and dashes. */
+static UChar unify(UChar c)
+{
+	switch (c) {
+	case 0x2018: case 0x2019: case 0x201B: case 0x02BC: case 0x2032:
+	case 0xFF07:
+		return '\'';
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+	case 0x2015: case 0x2212: case 0xFE63: case 0xFF0D:
+		return '-';
+	default:
+		return c;
+	}
+}
+
+/*
+ * The folds of the characters of two UTF-8 bytes (U+0080 to U+07FF:
+ * Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic ...), for words that
+ * hold only those, ASCII and the typographic apostrophes: the accented
+ * names and "didn’t" of most text. strip_word_fold() asks ICU to convert,
+ * normalize and fold the whole word, several thousand instructions; when
+ * every character but the first has a normalization boundary before it
+ * (no combining mark, nothing that composes with what precedes), NFKC and
+ * case folding of the word are those of its characters put end to end,
+ * and each character's is taken from this table. The table also holds
+ * the class of each character (cp_class()) for the splitter, and those
+ * of U+2000 to U+203F (the quotes and dashes of general punctuation,
+ * block FOLD2_PUNCT, which fold_simple() does not take from here).
+ * Filled from ICU a block of 64 characters at a time, on first use.
+ */
+#define FOLD2_PUNCT 30  /* blocks 0 to 29: lead bytes 0xC2 to 0xDF */
+#define FOLD2_BLOCKS 31
+#define FOLD2_BYTES 6
+
+struct fold2 {
+	unsigned char len;   /* UTF-8 bytes of the fold; 0: not simple */
+	unsigned char nfkc;  /* UTF-16 units after NFKC, then after folding */
+	unsigned char folded;
+	unsigned char cls;   /* cp_class() */
+	char b[FOLD2_BYTES];
+};
+
+static struct fold2 fold2_tab[FOLD2_BLOCKS][64];
+/* 0 empty, 1 being filled, 2 ready */
+static atomic_int fold2_state[FOLD2_BLOCKS];
+
+static void fold2_fill(unsigned block)
+{
+	const UNormalizer2 *nfkc;
+	UErrorCode status = U_ZERO_ERROR;
+	unsigned k;
+
+	nfkc = unorm2_getNFKCInstance(&status);
+	for (k = 0; k < 64; k++) {
+		struct fold2 *e = &fold2_tab[block][k];
+		UChar32 cp = block == FOLD2_PUNCT ? 0x2000 + (UChar32)k :
+			     0x80 + 64 * (UChar32)block + (UChar32)k;
+		UChar c = unify((UChar)cp), a[8], b[8];
+		int32_t n1, n2, olen;
+
+		e->len = 0;
+		e->cls = (unsigned char)cp_class(cp);
+		if (U_FAILURE(status) || block == FOLD2_PUNCT ||
+		    !unorm2_hasBoundaryBefore(nfkc, c))
+			continue;
+		n1 = unorm2_normalize(nfkc, &c, 1, a, 8, &status);
+		n2 = U_SUCCESS(status) ?
+		     u_strFoldCase(b, 8, a, n1, U_FOLD_CASE_DEFAULT,
+				   &status) : 0;
+		if (U_SUCCESS(status))
+			u_strToUTF8(e->b, FOLD2_BYTES, &olen, b, n2, &status);
+		if (U_FAILURE(status) ||
+		    status == U_STRING_NOT_TERMINATED_WARNING || olen < 1 ||
+		    olen > FOLD2_BYTES) {
+			status = U_ZERO_ERROR;
+			continue;
+		}
+		e->len = (unsigned char)olen;
+		e->nfkc = (unsigned char)n1;
+		e->folded = (unsigned char)n2;
+	}
+}
+
+/* Block i (the lead byte 0xC2 + i, or FOLD2_PUNCT), NULL while another
+ * thread fills it. */
+static const struct fold2 *fold2_block(unsigned i)
+{
+	int st = atomic_load_explicit(&fold2_state[i], memory_order_acquire);
+
+	if (st == 2)
+		return fold2_tab[i];
+	if (st != 0 || !atomic_compare_exchange_strong(&fold2_state[i], &st,
+						       1))
+		return NULL;
+	fold2_fill(i);
+	atomic_store_explicit(&fold2_state[i], 2, memory_order_release);
+	return fold2_tab[i];
+}
+
 /* The code point at s[i], its class and where the next one starts. */
 static UChar32 next_cp(const char *s, size_t len, size_t i, size_t *next,
 		       unsigned *cls)
 {
 	unsigned char b = (unsigned char)s[i];
+	const struct fold2 *e;
 	UChar32 c;
 
 	if (b < 0x80) {
 		*next = i + 1;
 		*cls = ascii_class[b];
 		return b;
+	}
+	/* two bytes, or general punctuation: the class from the table */
+	if (b >= 0xC2 && b <= 0xDF && len - i >= 2 &&
+	    ((unsigned char)s[i + 1] & 0xC0) == 0x80 &&
+	    (e = fold2_block(b - 0xC2u))) {
+		unsigned char b1 = (unsigned char)s[i + 1] & 0x3F;
+
+		*next = i + 2;
+		*cls = e[b1].cls;
+		return (UChar32)(b & 0x1F) << 6 | b1;
+	}
+	if (b == 0xE2 && len - i >= 3 && (unsigned char)s[i + 1] == 0x80 &&
+	    ((unsigned char)s[i + 2] & 0xC0) == 0x80 &&
+	    (e = fold2_block(FOLD2_PUNCT))) {
+		unsigned char b2 = (unsigned char)s[i + 2] & 0x3F;
+
+		*next = i + 3;
+		*cls = e[b2].cls;
+		return 0x2000 + b2;
 	}
 	c = peek(s, len, i, next);
 	*cls = cp_class(c);
@@ -202,21 +322,6 @@ int strip_next_word(const char *s, size_t len, size_t *pos,
 	return 1;
 }
 
-/* The tokenizer unifies typographic apostrophes and dashes. */
-static UChar unify(UChar c)
-{
-	switch (c) {
-	case 0x2018: case 0x2019: case 0x201B: case 0x02BC: case 0x2032:
-	case 0xFF07:
-		return '\'';
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
-	case 0x2015: case 0x2212: case 0xFE63: case 0xFF0D:
-		return '-';
-	default:
-		return c;
-	}
-}
-
 size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 {
 	UChar a[FOLD_MAX], b[FOLD_MAX];
@@ -264,6 +369,65 @@ size_t strip_word_fold(const char *w, size_t len, char *out, size_t cap)
 	return (size_t)olen;
 }
 
+/*
+ * strip_word_fold() of w[0..len) into out (room for FOLD_MAX * 3 bytes)
+ * from the table, for a word of ASCII, characters of two bytes and
+ * apostrophes U+2018, U+2019, U+201B, U+2032 (what unify() makes ASCII);
+ * 0 for any other word, or one near strip_word_fold()'s limits, which
+ * is left to it.
+ */
+static size_t fold_simple(const char *w, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)w;
+	/* UTF-16 units of the word, after NFKC, after folding */
+	size_t i = 0, n = 0, u0 = 0, u1 = 0, u2 = 0;
+
+	while (i < len) {
+		unsigned char b = p[i];
+		const struct fold2 *e;
+
+		/* a step adds at most 8 units and FOLD2_BYTES bytes */
+		if (u0 >= FOLD_MAX - 8 || u1 >= FOLD_MAX - 8 ||
+		    u2 >= FOLD_MAX - 8 || n >= FOLD_MAX * 3 - FOLD2_BYTES)
+			return 0;
+		if (b < 0x80) {
+			out[n++] = (char)((unsigned)(b - 'A') < 26u ? b + 32 :
+					  b);
+			i++;
+			u0++, u1++, u2++;
+			continue;
+		}
+		if (b >= 0xC2 && b <= 0xDF && i + 1 < len &&
+		    (p[i + 1] & 0xC0) == 0x80) {
+			e = fold2_block(b - 0xC2u);
+			if (!e)
+				return 0;
+			e += p[i + 1] & 0x3F;
+			/* the first character needs no boundary before it,
+			 * but it is rare enough to leave to ICU as well */
+			if (!e->len)
+				return 0;
+			memcpy(out + n, e->b, e->len);
+			n += e->len;
+			u0++;
+			u1 += e->nfkc;
+			u2 += e->folded;
+			i += 2;
+			continue;
+		}
+		if (b == 0xE2 && i + 2 < len && p[i + 1] == 0x80 &&
+		    (p[i + 2] == 0x98 || p[i + 2] == 0x99 ||
+		     p[i + 2] == 0x9B || p[i + 2] == 0xB2)) {
+			out[n++] = '\'';
+			i += 3;
+			u0++, u1++, u2++;
+			continue;
+		}
+		return 0;
+	}
+	return n;
+}
+
 uint64_t strip_word_hash(const char *w, size_t len)
 {
 	char buf[FOLD_MAX * 3];
@@ -280,6 +444,9 @@ uint64_t strip_word_hash(const char *w, size_t len)
 		}
 		if (!(any & 0x80))
 			return tok_hash(buf, len);
+		n = fold_simple(w, len, buf);
+		if (n)
+			return tok_hash(buf, n);
 	}
 	n = strip_word_fold(w, len, buf, sizeof(buf));
 	if (!n)
@@ -655,6 +822,38 @@ static inline int wb_any(const uint64_t *m, size_t a, size_t b)
 	return (m[last] & hi) != 0;
 }
 
+/*
+ * The bytes of the character at p[i] when it is one of the common
+ * punctuation marks and symbols of two or three bytes (quotes, dashes,
+ * ellipsis, bullet, guillemets, currency, copyright): never a word
+ * character nor a joiner to strip_next_word(), so a word that meets one
+ * ends there, and one met between words is skipped. 0 for any other.
+ */
+static size_t punct_len(const unsigned char *p, size_t i, size_t len)
+{
+	if (p[i] == 0xE2 && len - i >= 3 && p[i + 1] == 0x80)
+		switch (p[i + 2]) {
+		case 0x93: case 0x94:           /* – — */
+		case 0x98: case 0x9C: case 0x9D: case 0x9E: /* ‘ “ ” „ */
+		case 0xA2: case 0xA6:           /* • … */
+			return 3;
+		default:
+			return 0;
+		}
+	if (p[i] == 0xE2 && len - i >= 3 && p[i + 1] == 0x82 &&
+	    p[i + 2] == 0xAC)
+		return 3;                       /* € */
+	if (p[i] == 0xC2 && len - i >= 2)
+		switch (p[i + 1]) {
+		case 0xA3: case 0xA9: case 0xAB: case 0xAE: case 0xB0:
+		case 0xBB:                      /* £ © « ® ° » */
+			return 2;
+		default:
+			return 0;
+		}
+	return 0;
+}
+
 static size_t words_one_by_one(const char *s, size_t len, uint64_t *hash,
 			       unsigned char *flags)
 {
@@ -738,12 +937,21 @@ size_t strip_words_hash_isa(const char *s, size_t len, uint64_t *hash,
 
 		if (a >= len)
 			break;
-		/* a longer character: strip_next_word() from there */
-		if (p[a] >= 0x80)
-			goto other;
+		/* a longer character: strip_next_word() from there, but
+		 * for punctuation, which no word begins with */
+		if (p[a] >= 0x80) {
+			size_t skip = punct_len(p, a, len);
+
+			if (!skip)
+				goto other;
+			pos = a + skip;
+			continue;
+		}
 		e = wb_next_clear(me, nb, a + 1);
-		/* a longer character after the word may continue it */
-		if (e < len && (mf[e / 64] >> (e % 64) & 1))
+		/* a longer character after the word may continue it, but
+		 * for punctuation */
+		if (e < len && (mf[e / 64] >> (e % 64) & 1) &&
+		    (p[e] < 0x80 || !punct_len(p, e, len)))
 			goto other;
 		f = (mu[a / 64] >> (a % 64) & 1 ? STRIP_WORD_UPPER : 0) |
 		    (wb_any(ml, a, e) ? STRIP_WORD_ALPHA : 0) |

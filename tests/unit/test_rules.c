@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unicode/utf8.h>
 
 #include "dedup/buf.h"
 #include "dedup/strip.h"
@@ -507,8 +508,8 @@ static int member_match(const struct join_member *m, const char *t,
 }
 
 /* Whether member m matches t through the alternatives that its entries
- * in jn's table for t[0] name and allow after t[1], as the stripper runs
- * them. */
+ * in jn's table for t[0] name and allow after t[1] (or that may begin with
+ * t's first character, when it is longer), as the stripper runs them. */
 static int member_match_listed(const struct rule_join *jn, size_t m,
 			       const char *t, const char *s, size_t len,
 			       pcre2_match_data *md)
@@ -518,7 +519,13 @@ static int member_match_listed(const struct rule_join *jn, size_t m,
 	const struct join_member *jm = &jn->member[m];
 	struct gate_chars c;
 	uint32_t k;
+	int32_t wide = 0;
+	UChar32 cp = -1;
 
+	if (b0 >= 0x80)
+		U8_NEXT(t, wide, (int32_t)(len < 4 ? len : 4), cp);
+	if (cp < 0)
+		wide = 0;
 	strip_gate_chars(s, len, &c);
 	for (k = jn->cand_at[b0]; k < jn->cand_at[b0 + 1]; k++) {
 		const struct join_cand *e = &jn->cand[k];
@@ -527,6 +534,12 @@ static int member_match_listed(const struct rule_join *jn, size_t m,
 			continue;
 		/* the entry's own test of the second byte */
 		if (b1 < 0x80 && !(e->second[b1 / 64] >> (b1 % 64) & 1u))
+			continue;
+		/* and of a longer first character */
+		if (wide && !join_may_begin_wide(e->alt == JOIN_WHOLE ?
+						 jm->code :
+						 jm->alt_code[e->alt], t,
+						 (size_t)wide, md, NULL))
 			continue;
 		if (e->alt == JOIN_WHOLE) {
 			if (pcre2_match(jm->code, (PCRE2_SPTR)t, len, 0, 0,
@@ -697,6 +710,83 @@ static void test_gate_chars(void **state)
 }
 
 /*
+ * strip_gate_alt_has() looks for each requirement of an alternative in the
+ * text rather than collecting its characters: the same answer as
+ * strip_gate_alt_chars() for every gated alternative of the built-in and
+ * odd rules, on random texts of every length (short ones padded, long
+ * ones in blocks with an overlapping last) of ASCII, digits of other
+ * scripts, quotes and broken sequences.
+ */
+static void test_gate_has(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "Z", "7", " ", ":", "/", "(", ")", "@", "#", ".", "q",
+		"\xd9\xa3", "\xe2\x80\x9c", "\xc3\xa9", "\xe0\xa5\xa8",
+		"\xef\xbc\x91", "\xe4\xb8\xad", "\x80", "\xd9", "\xe2\x80",
+		"\t", "x", "0",
+	};
+	struct dedup_rules *rs;
+	struct dedup_error err;
+	char t[600];
+	uint32_t x = 5;
+	size_t k, i, n, j, m, alts = 0, yes = 0;
+	int s;
+
+	(void)state;
+	assert_int_equal(dedup_rules_new(&rs, &err), DEDUP_OK);
+	if (dedup_rules_add_builtin(rs, &err) || add(rs, gate_rules, &err))
+		fail_msg("%s", err.msg);
+	for (k = 0; k < 3000; k++) {
+		struct gate_chars c;
+
+		n = 0;
+		x = x * 1103515245u + 12345u;
+		for (i = (x >> 8) % (k % 4 ? 40 : 150); i > 0; i--) {
+			const char *pc;
+
+			x = x * 1103515245u + 12345u;
+			pc = pieces[(x >> 8) % 6 ? (x >> 12) % 12 :
+				    (x >> 12) % (sizeof(pieces) /
+						 sizeof(pieces[0]))];
+			memcpy(t + n, pc, strlen(pc));
+			n += strlen(pc);
+		}
+		strip_gate_chars(t, n, &c);
+		for (s = 0; s < SCOPE_COUNT; s++)
+			for (j = 0; j < rs->group[s].njoin; j++) {
+				const struct rule_join *jn =
+					&rs->group[s].join[j];
+
+				for (m = 0; jn->member && m < jn->nmember;
+				     m++) {
+					const struct strip_gate *g =
+						&jn->member[m].gate;
+
+					for (i = 0; i < g->nalt; i++) {
+						int want, got;
+
+						if (!g->alt[i].nreq)
+							continue;
+						want = strip_gate_alt_chars(g, i,
+									    &c);
+						got = strip_gate_alt_has(g, i, t,
+									 n);
+						if (want != got)
+							fail_msg("'%.*s': %d, has %d",
+								 (int)n, t, want,
+								 got);
+						alts++;
+						yes += want;
+					}
+				}
+			}
+	}
+	/* both answers were seen, many times */
+	assert_true(yes > 1000 && alts - yes > 1000);
+	dedup_rules_free(rs);
+}
+
+/*
  * The gates count a character from 0x80 up as a possible digit unless it
  * lies in ranges without one: PCRE2's \d must agree on each of them.
  */
@@ -762,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_anchored_gates),
 		cmocka_unit_test(test_gate_chars),
+		cmocka_unit_test(test_gate_has),
 		cmocka_unit_test(test_gate_digits),
 	};
 

@@ -10,6 +10,10 @@
 
 #include <cmocka.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <unicode/uchar.h>
+
 #include "dedup/buf.h"
 #include "dedup/repair.h"
 #include "dedup/stopwords.h"
@@ -248,6 +252,138 @@ static void test_edge_inputs(void **state)
 	assert_int_equal(dedup_strip(f->st, &none, bad, sizeof(bad) - 1,
 				     &f->out, NULL, &err), DEDUP_OK);
 	assert_true(contains(&f->out, "second"));
+}
+
+/* The UTF-8 of cp (not a surrogate) into c; its length. */
+static size_t put_utf8(char *c, unsigned cp)
+{
+	if (cp < 0x800) {
+		c[0] = (char)(0xC0 | cp >> 6);
+		c[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	c[0] = (char)(0xE0 | cp >> 12);
+	c[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+	c[2] = (char)(0x80 | (cp & 0x3F));
+	return 3;
+}
+
+/*
+ * Segments that begin with a character of two bytes or more: the stripper
+ * keeps, per entry of the anchored tables and character, whether the
+ * entry may begin with it, and asks again what it had to forget. Through
+ * documents of lines "C Advertisement" for thousands of characters C in
+ * a scrambled order (no spaces or separators, which a segment does not
+ * begin with), the ad-label rule must remove exactly those that its
+ * pattern matches alone, and a stripper that saw the documents before must
+ * strip each as a new one does.
+ */
+static void test_wide_starts(void **state)
+{
+	struct fixture *f = *state;
+	static const struct dedup_strip_opts opts = { 1, 1, NULL };
+	struct dedup_buf doc = DEDUP_BUF_INIT, out = DEDUP_BUF_INIT;
+	struct dedup_buf log = DEDUP_BUF_INIT;
+	struct dedup_stripper *fresh;
+	struct dedup_error err;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	pcre2_code *ad;
+	PCRE2_SIZE eo;
+	unsigned i, k, x = 1, cp, removed = 0, kept = 0;
+	char line[64];
+	size_t n;
+	int ec, want;
+
+	ad = pcre2_compile((PCRE2_SPTR)"^\\W{0,3}(?:advertisement)\\W{0,3}$",
+			   PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP |
+			   PCRE2_CASELESS, &ec, &eo, NULL);
+	assert_non_null(ad);
+	assert_non_null(md);
+	for (k = 0; k < 30; k++) {
+		dedup_buf_reset(&doc);
+		for (i = 0; i < 120; i++) {
+			/* Latin, Greek, Cyrillic ... and punctuation and
+			 * symbols from U+2000, scrambled */
+			x = x * 1103515245u + 12345u;
+			cp = (x >> 8) % 3 ? 0xA1 + (x >> 12) % 0x700 :
+			     0x2000 + (x >> 12) % 0x200;
+			/* not spaces and separators, where the segment
+			 * would not begin with the character */
+			if (u_isUWhiteSpace((UChar32)cp) || cp == 0x2016 ||
+			    cp == 0xA6 || cp == 0x2022 || cp == 0xB7) {
+				i--;
+				continue;
+			}
+			n = put_utf8(line, cp);
+			memcpy(line + n, " Advertisement\n", 16);
+			assert_int_equal(dedup_buf_addstr(&doc, line), 0);
+		}
+		strip_text(f, &opts, doc.buf);
+		assert_int_equal(dedup_stripper_new(&fresh, f->rules, f->sw,
+						    &err), DEDUP_OK);
+		dedup_buf_reset(&log);
+		assert_int_equal(dedup_strip(fresh, &opts, doc.buf, doc.len,
+					     &out, &log, &err), DEDUP_OK);
+		dedup_stripper_free(fresh);
+		assert_int_equal(out.len, f->out.len);
+		assert_memory_equal(out.buf, f->out.buf, out.len);
+		assert_int_equal(log.len, f->log.len);
+		assert_memory_equal(log.buf, f->log.buf, log.len);
+		/* each line's fate, against the pattern alone */
+		for (i = 0; i < doc.len; i += (unsigned)n + 1) {
+			char want_log[80];
+
+			n = strcspn(doc.buf + i, "\n");
+			want = pcre2_match(ad, (PCRE2_SPTR)doc.buf + i, n, 0,
+					   0, md, NULL) >= 0;
+			snprintf(want_log, sizeof(want_log), "ad-label\t%.*s\n",
+				 (int)n, doc.buf + i);
+			assert_int_equal(contains(&f->log, want_log), want);
+			removed += want;
+			kept += !want;
+		}
+	}
+	/* both kinds were seen */
+	assert_true(removed >= 100 && kept >= 100);
+	pcre2_code_free(ad);
+	pcre2_match_data_free(md);
+	dedup_buf_release(&doc);
+	dedup_buf_release(&out);
+	dedup_buf_release(&log);
+}
+
+/*
+ * Lines are lowercased for the caseless rules 32 ASCII bytes at a time,
+ * and a character at a time from the first longer one: a rule must see
+ * its words lowercased wherever they fall, before, across or after a
+ * block's end and a longer character.
+ */
+static void test_lowered_lines(void **state)
+{
+	struct fixture *f = *state;
+	static const struct dedup_strip_opts opts = { 1, 0, NULL };
+	char line[200], want[240];
+	size_t k, n;
+	int wide;
+
+	for (k = 0; k < 80; k++)
+		for (wide = 0; wide < 3; wide++) {
+			n = 0;
+			for (; n < k; n++)
+				line[n] = "ABCD EFG, "[n % 10];
+			if (wide == 1)
+				n += (size_t)sprintf(line + n, "\xc3\x89T\xc3\x89 ");
+			n += (size_t)sprintf(line + n, "SIGN UP FOR OUR "
+					     "NEWSLETTER");
+			if (wide == 2)
+				n += (size_t)sprintf(line + n,
+						     " \xc3\x80 PROPOS");
+			line[n] = '\0';
+			strip_text(f, &opts, line);
+			snprintf(want, sizeof(want), "newsletter\t%s\n", line);
+			if (!contains(&f->log, want))
+				fail_msg("not removed: '%s'", line);
+		}
 }
 
 /* A rule that backtracks without end is stopped and named; the output is
@@ -623,6 +759,8 @@ int main(void)
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_switches),
 		cmocka_unit_test(test_edge_inputs),
+		cmocka_unit_test(test_wide_starts),
+		cmocka_unit_test(test_lowered_lines),
 		cmocka_unit_test(test_match_limit),
 		cmocka_unit_test(test_recurring_template),
 		cmocka_unit_test(test_copies_keep_body),

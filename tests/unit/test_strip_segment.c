@@ -18,6 +18,7 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "dedup/tokenize.h"
 #include "strip_pieces.h"
 #include "strip_segment.h"
 #include "strip_words.h"
@@ -303,6 +304,162 @@ static void test_words_as_reference(void **state)
 	}
 }
 
+static size_t put_cp(char *o, UChar32 c)
+{
+	size_t n = 0;
+	UBool err = 0;
+
+	U8_APPEND((uint8_t *)o, n, 4, c, err);
+	return err ? 0 : n;
+}
+
+/*
+ * The splitter classes the characters of two bytes and of U+2000 to
+ * U+203F from a table: each must split and flag words as its ICU
+ * properties say (a letter, digit, mark or connector continues a word;
+ * the apostrophe U+2019 joins letters; capitals flag a word).
+ */
+static void test_word_class_table(void **state)
+{
+	UChar32 c;
+	size_t n, m, pos;
+	char line[16];
+	struct strip_word w;
+
+	(void)state;
+	for (c = 0x80; c < 0x2040; c++) {
+		int8_t t;
+		int word, digit, letter, upper, found;
+		unsigned flags;
+
+		if (c == 0x800)
+			c = 0x2000;
+		t = u_charType(c);
+		word = u_isalnum(c) || t == U_NON_SPACING_MARK ||
+		       t == U_COMBINING_SPACING_MARK ||
+		       t == U_ENCLOSING_MARK ||
+		       t == U_CONNECTOR_PUNCTUATION;
+		digit = u_isdigit(c);
+		letter = !digit && u_isalpha(c);
+		upper = u_isupper(c) || u_istitle(c);
+		/* between letters */
+		memcpy(line, "ab", 2);
+		m = put_cp(line + 2, c);
+		memcpy(line + 2 + m, "cd", 2);
+		n = 4 + m;
+		pos = 0;
+		assert_true(strip_next_word(line, n, &pos, &w));
+		assert_int_equal(w.off, 0);
+		assert_int_equal(w.len, word || c == 0x2019 ? n : 2);
+		/* alone */
+		pos = 0;
+		found = strip_next_word(line + 2, m, &pos, &w);
+		assert_int_equal(found, word);
+		if (!found)
+			continue;
+		flags = (upper ? STRIP_WORD_UPPER : 0) |
+			(digit ? STRIP_WORD_NUMBER : 0) |
+			(letter ? STRIP_WORD_ALPHA : 0);
+		assert_int_equal(w.flags, flags);
+		assert_int_equal(w.len, m);
+	}
+}
+
+/* strip_word_hash() as defined: the hash of strip_word_fold()'s form
+ * (ICU's conversion, NFKC and case folding), or of the word as it is. */
+static uint64_t ref_word_hash(const char *w, size_t len)
+{
+	char buf[128 * 3];
+	size_t n = strip_word_fold(w, len, buf, sizeof(buf));
+
+	return n ? dedup_token_hash(buf, n) : dedup_token_hash(w, len);
+}
+
+
+/*
+ * Words of ASCII and characters of two bytes are folded from a table
+ * rather than by ICU: every such character, first, last, alone, between
+ * letters, doubled and before a combining mark; and random words of
+ * letters, accented letters of every script below U+0800, apostrophes,
+ * combining marks and longer characters, up to and past the fold's
+ * limit of 128 characters.
+ */
+static void test_word_fold_table(void **state)
+{
+	static const UChar32 extra[] = {
+		0x2019, 0x2018, 0x201B, 0x2032, 0x02BC, 0x0301, 0x0308,
+		0x00DF, 0x0130, 0x1E9E, 0x20AC, 0xFB01, 0x4E2D, 0x1F600,
+	};
+	char w[600];
+	uint32_t x = 99;
+	UChar32 c;
+	size_t n, k, i, m;
+
+	(void)state;
+	for (c = 0x80; c < 0x800; c++) {
+		char e[4];
+
+		m = put_cp(e, c);
+		assert_int_equal(m, 2);
+		/* x c y, c abc, AB c, c, c c, c U+0301, A c ’s */
+		n = 0;
+		w[n++] = 'x';
+		memcpy(w + n, e, m), n += m;
+		w[n++] = 'Y';
+		assert_true(strip_word_hash(w, n) == ref_word_hash(w, n));
+		assert_true(strip_word_hash(w + 1, n - 1) ==
+			    ref_word_hash(w + 1, n - 1));
+		assert_true(strip_word_hash(w + 1, m) ==
+			    ref_word_hash(w + 1, m));
+		memcpy(w + n, e, m), n += m;
+		assert_true(strip_word_hash(w + 1 + m, n - 1 - m) ==
+			    ref_word_hash(w + 1 + m, n - 1 - m));
+		n = m;
+		memcpy(w, e, m);
+		memcpy(w + n, e, m), n += m;
+		assert_true(strip_word_hash(w, n) == ref_word_hash(w, n));
+		n = m + put_cp(w + m, 0x301);
+		assert_true(strip_word_hash(w, n) == ref_word_hash(w, n));
+		n = 0;
+		w[n++] = 'A';
+		memcpy(w + n, e, m), n += m;
+		n += put_cp(w + n, 0x2019);
+		w[n++] = 's';
+		assert_true(strip_word_hash(w, n) == ref_word_hash(w, n));
+	}
+	for (k = 0; k < 20000; k++) {
+		size_t chars;
+
+		x = x * 1103515245u + 12345u;
+		chars = 1 + (x >> 8) % (k % 10 ? 12 : 140);
+		for (i = n = 0; i < chars; i++) {
+			x = x * 1103515245u + 12345u;
+			switch ((x >> 12) % 8) {
+			case 0: case 1: case 2:
+				w[n++] = (char)((x >> 16) % 2 ? 'a' + (x >> 20) % 26 :
+						'A' + (x >> 20) % 26);
+				break;
+			case 3: case 4: case 5:
+				n += put_cp(w + n, 0x80 + (UChar32)((x >> 16) %
+								     0x780));
+				break;
+			case 6:
+				n += put_cp(w + n, 0xC0 + (UChar32)((x >> 16) %
+								     0x190));
+				break;
+			default:
+				/* now and then, mostly apostrophes */
+				n += put_cp(w + n, extra[(x >> 16) % 4 ?
+						   (x >> 18) % 5 :
+						   (x >> 18) %
+						   (sizeof(extra) /
+						    sizeof(extra[0]))]);
+			}
+		}
+		assert_true(strip_word_hash(w, n) == ref_word_hash(w, n));
+	}
+}
+
 /* strip_words_hash() of a long line (past its bit masks' reach) and of
  * lines that end anywhere in a block of 64 bytes */
 static void test_words_long_lines(void **state)
@@ -336,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_segments_as_reference),
 		cmocka_unit_test(test_words_as_reference),
 		cmocka_unit_test(test_words_long_lines),
+		cmocka_unit_test(test_word_fold_table),
+		cmocka_unit_test(test_word_class_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
