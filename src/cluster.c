@@ -3026,6 +3026,26 @@ static int better_rep(const struct dedup_sig *s, uint32_t a, uint32_t b)
 	return a < b;
 }
 
+/* Each document's similarity to its representative, on the threads. */
+struct scoring {
+	const struct dedup_cluster_params *p;
+	const struct dedup_df *df;
+	const struct dedup_sig *sigs;
+	struct dedup_assign *out;
+};
+
+static void score_doc(void *arg, unsigned t, size_t i)
+{
+	const struct scoring *sc = arg;
+	uint32_t r = sc->out[i].rep;
+	double s;
+
+	(void)t;
+	s = r == i ? 1 : dedup_similarity(sc->p, sc->df, &sc->sigs[i],
+					  &sc->sigs[r]);
+	sc->out[i].score = s < 0 ? 0 : s;
+}
+
 dedup_status dedup_cluster_run(const struct dedup_cluster_params *p,
 			       const struct dedup_sig *sigs, size_t n,
 			       const struct dedup_df *df,
@@ -3146,16 +3166,17 @@ dedup_status dedup_cluster_run_direct(const struct dedup_cluster_params *p,
 	memset(h.pinned, 0, m);
 	for (i = 0; i < n; i++) {
 		uint32_t root = find_root(h.parent, (uint32_t)i);
-		double s;
 
 		out[i].rep = rep[root];
-		s = rep[root] == i ? 1 :
-		    dedup_similarity(p, df, &sigs[i], &sigs[rep[root]]);
-		out[i].score = s < 0 ? 0 : s;
 		if (stats && rep[root] != i && !h.pinned[rep[root]]) {
 			h.pinned[rep[root]] = 1;
 			stats->clusters++;
 		}
+	}
+	{
+		struct scoring sc = { p, df, sigs, out };
+
+		par_for(nt, n, 256, score_doc, &sc);
 	}
 	st = DEDUP_OK;
 out:
