@@ -121,6 +121,8 @@ struct dedup_repair {
 	size_t spans_alloc;
 	size_t *hot;
 	size_t hot_alloc, nhot;
+	size_t *brk;             /* positions of '\n' and SEP in the layer */
+	size_t brk_alloc, nbrk;
 	UConverter *cnv[32];     /* legacy converters, opened on first use */
 };
 
@@ -432,6 +434,7 @@ void dedup_repair_free(struct dedup_repair *r)
 	free(r->units);
 	free(r->spans);
 	free(r->hot);
+	free(r->brk);
 	free(r);
 }
 
@@ -1423,10 +1426,22 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 	return orig - neu;
 }
 
+/* Note a line break of the layer at i in r->brk. */
+static bool add_brk(struct dedup_repair *r, size_t i)
+{
+	if (!grow_array((void **)&r->brk, &r->brk_alloc, r->nbrk + 1,
+			sizeof(*r->brk)))
+		return false;
+	r->brk[r->nbrk++] = i;
+	return true;
+}
+
 /*
  * List the positions of characters that some code page puts at a lead
  * byte (r->hot, with their masks in r->hot_lead); returns the code pages
- * that may have units at all.
+ * that may have units at all. The line breaks go to r->brk on the way:
+ * every code page's judge() wants to know which spans share a line, and
+ * finding that out in the text each time cost more than all the rest.
  */
 static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 			 size_t n, bool *nomem)
@@ -1436,9 +1451,27 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 	size_t i, nh = 0;
 	uint16_t next;
 
+	r->nbrk = 0;
 	for (i = 0; i < n; i++) {
-		if (cp[i] < 0xA0)
+		/* most of a layer is ASCII inside lines: 8 at a time */
+		while (i + 8 <= n) {
+			unsigned j, stop = 0;
+
+			for (j = 0; j < 8; j++)
+				stop |= (cp[i + j] >= 0xA0) | (cp[i + j] == '\n');
+			if (stop)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		if (cp[i] < 0xA0 || cp[i] == SEP) {
+			if ((cp[i] == '\n' || cp[i] == SEP) && !add_brk(r, i)) {
+				*nomem = true;
+				return 0;
+			}
 			continue;
+		}
 		sl = slot_of(cp[i]);
 		if (!sl || !sl->lead)
 			continue;
@@ -1510,10 +1543,14 @@ struct span {
 	unsigned line_strong;      /* strong spans on its line */
 };
 
-/* Count, for every span, the strong spans on its line (spans are sorted). */
-static void line_strong(struct dedup_repair *r, const uint32_t *cp, size_t ns)
+/*
+ * Count, for every span, the strong spans on its line (spans are sorted):
+ * a span starts a new line when a break (r->brk, the layer's) lies
+ * between the end of the span before it and its start.
+ */
+static void line_strong(struct dedup_repair *r, size_t ns)
 {
-	size_t k, first = 0, pos = 0, t, end;
+	size_t k, first = 0, pos = 0, t, end, j = 0;
 	unsigned count = 0;
 	bool newline;
 
@@ -1521,9 +1558,9 @@ static void line_strong(struct dedup_repair *r, const uint32_t *cp, size_t ns)
 		newline = k == ns;
 		if (k < ns) {
 			end = r->units[r->spans[k].a].start;
-			for (; pos < end && !newline; pos++)
-				newline = cp[pos] == '\n' || cp[pos] == SEP;
-			pos = end;
+			while (j < r->nbrk && r->brk[j] < pos)
+				j++;
+			newline = j < r->nbrk && r->brk[j] < end;
 		}
 		if (newline && k > first) {
 			for (t = first; t < k; t++)
@@ -1588,7 +1625,7 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 	/* several small lossless repairs of one kind back each other */
 	if (weak >= 3 && strong < 1)
 		strong = 1;
-	line_strong(r, cp, ns);
+	line_strong(r, ns);
 	if (strong > *ev)
 		*ev = strong;
 	doc_ev = *ev;
@@ -1771,6 +1808,57 @@ static size_t next_line(const unsigned char *s, size_t n, bool *dirty)
 }
 
 /*
+ * The run of ASCII bytes at s (at most n, the first one ASCII) appended
+ * to cp at *n_cp as code points, eight at a time while they last: most
+ * of a dirty line is ASCII. Returns the bytes taken.
+ */
+static size_t widen_ascii(const unsigned char *s, size_t n, uint32_t *cp,
+			  size_t *n_cp)
+{
+	size_t i = 0, j, o = *n_cp;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & HIGHS)
+			break;
+		for (j = 0; j < 8; j++)
+			cp[o + j] = s[i + j];
+		o += 8;
+	}
+	for (; i < n && s[i] < 0x80; i++)
+		cp[o++] = s[i];
+	*n_cp = o;
+	return i;
+}
+
+/*
+ * The run of ASCII code points at cp (at most n, the first one ASCII)
+ * appended to out as bytes (room is there), eight at a time while they
+ * last. Returns the code points taken.
+ */
+static size_t narrow_ascii(const uint32_t *cp, size_t n, struct dedup_buf *out)
+{
+	size_t i = 0, j;
+	char *o = out->buf + out->len;
+
+	for (; i + 8 <= n; i += 8) {
+		uint32_t high = 0;
+
+		for (j = 0; j < 8; j++)
+			high |= cp[i + j];
+		if (high >= 0x80)
+			break;
+		for (j = 0; j < 8; j++)
+			o[i + j] = (char)cp[i + j];
+	}
+	for (; i < n && cp[i] < 0x80; i++)
+		o[i] = (char)cp[i];
+	out->len += i;
+	return i;
+}
+
+/*
  * Repair text (valid UTF-8) into r->fixed. Only lines holding non-ASCII
  * characters or '&' are decoded to code points, one after the other with
  * SEP between them; the others are copied back as they are.
@@ -1803,7 +1891,7 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 			continue;
 		for (k = i; k < i + ll;) {
 			if (s[k] < 0x80) {
-				r->cp[n++] = s[k++];
+				k += widen_ascii(s + k, i + ll - k, r->cp, &n);
 				continue;
 			}
 			c = (uint32_t)utf8_seq(s + k, i + ll - k, false);
@@ -1873,7 +1961,7 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 		for (; k < n && r->cp[k] != SEP; k++) {
 			c = r->cp[k];
 			if (c < 0x80) {
-				r->fixed.buf[r->fixed.len++] = (char)c;
+				k += narrow_ascii(r->cp + k, n - k, &r->fixed) - 1;
 				continue;
 			}
 			/* C1 controls left over from Windows-1252 */
