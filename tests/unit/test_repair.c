@@ -261,6 +261,80 @@ static void test_idempotent(void **state)
 		fail_msg("%zu cases not idempotent", failed);
 }
 
+/* Valid UTF-8 without a byte order mark at its start (ICU decides). */
+static int plain_utf8(const char *s, size_t n)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t n16;
+
+	if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+		return 0;
+	if (n >= 6 && !memcmp(s, "\xC3\xAF\xC2\xBB\xC2\xBF", 6))
+		return 0;
+	if (memchr(s, '\0', n))
+		return 0;
+	u_strFromUTF8(NULL, 0, &n16, s, (int32_t)n, &st);
+	return st == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(st);
+}
+
+/*
+ * The walks over clean text skip plain bytes a block at a time: a case
+ * must come out the same wherever it starts in those blocks. Each valid
+ * UTF-8 case goes after a line of 0 to 47 ASCII letters and before
+ * another (lines of ASCII are never decoded, so the case's own decisions
+ * cannot change), and must give the same lines around its expected text.
+ */
+static void test_block_offsets(void **state)
+{
+	static const char pad[] = "Abcdefghijklmnopqrstuvwxyz0123456789abcdefghijkl";
+	struct dedup_buf in = DEDUP_BUF_INIT, want = DEDUP_BUF_INIT;
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	size_t i, k, tried = 0, failed = 0;
+
+	(void)state;
+	for (i = 0; i < ncases; i++) {
+		if (cases[i].binary || !cases[i].in_len ||
+		    !plain_utf8(cases[i].in, cases[i].in_len))
+			continue;
+		for (k = 0; k < sizeof(pad) - 1; k++) {
+			dedup_buf_reset(&in);
+			dedup_buf_reset(&want);
+			assert_int_equal(dedup_buf_add(&in, pad, k), 0);
+			assert_int_equal(dedup_buf_addch(&in, '\n'), 0);
+			assert_int_equal(dedup_buf_add(&want, in.buf, in.len), 0);
+			assert_int_equal(dedup_buf_add(&in, cases[i].in,
+						       cases[i].in_len), 0);
+			assert_int_equal(dedup_buf_add(&want, cases[i].exp,
+						       cases[i].exp_len), 0);
+			assert_int_equal(dedup_buf_addch(&in, '\n'), 0);
+			assert_int_equal(dedup_buf_addch(&want, '\n'), 0);
+			assert_int_equal(dedup_buf_add(&in, pad, k), 0);
+			assert_int_equal(dedup_buf_add(&want, pad, k), 0);
+			assert_int_equal(dedup_repair_decode(rep_ctx, in.buf,
+							     in.len, &out,
+							     NULL, NULL),
+					 DEDUP_OK);
+			tried++;
+			if (out.len == want.len &&
+			    !memcmp(out.buf, want.buf, out.len))
+				continue;
+			if (!failed++) {
+				fprintf(stderr, "cases.tsv:%d (%s) after %zu "
+					"bytes:\n", cases[i].line,
+					cases[i].why, k + 1);
+				show("want", want.buf, want.len);
+				show("got ", out.buf, out.len);
+			}
+		}
+	}
+	dedup_buf_release(&in);
+	dedup_buf_release(&want);
+	dedup_buf_release(&out);
+	assert_true(tried > 100 * 48);
+	if (failed)
+		fail_msg("%zu of %zu placed cases failed", failed, tried);
+}
+
 static void test_report_and_errors(void **state)
 {
 	struct dedup_buf out = DEDUP_BUF_INIT;
@@ -783,6 +857,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_block_offsets),
 		cmocka_unit_test(test_report_and_errors),
 		cmocka_unit_test(test_legacy_detect),
 		cmocka_unit_test(test_damage_sentences),
