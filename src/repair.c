@@ -562,10 +562,29 @@ static dedup_status icu_convert(struct dedup_repair *r, size_t idx,
 	return DEDUP_OK;
 }
 
-/* Bytes 0x80..0xFF as Windows-1252 (undefined ones as C1 controls). */
-static dedup_status add_1252(struct dedup_buf *b, unsigned char byte)
+/*
+ * Byte c as Windows-1252 (undefined ones as C1 controls) in UTF-8 at o;
+ * returns the bytes written, at most 3.
+ */
+static size_t put_1252(char *o, unsigned char c)
 {
-	return buf_put_cp(b, byte < 0x80 ? byte : T.fwd[CP_1252][byte - 0x80]);
+	if (c < 0x80) {
+		*o = (char)c;
+		return 1;
+	}
+	return utf8_put(o, T.fwd[CP_1252][c - 0x80]);
+}
+
+/*
+ * Room in o for n input bytes written as UTF-8 by the loops below (3
+ * bytes each at most: a stray byte read as Windows-1252; a CESU-8 pair
+ * of 6 becomes 4), so that they write without a call a character.
+ */
+static dedup_status reserve_utf8(struct dedup_buf *o, size_t n)
+{
+	if (n > (SIZE_MAX - o->len - 2) / 3)
+		return DEDUP_ENOMEM;
+	return dedup_buf_grow(o, 3 * n);
 }
 
 /*
@@ -578,8 +597,11 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 			      size_t n)
 {
 	size_t i = 0, k;
-	dedup_status ret;
+	char *w;
 
+	if (reserve_utf8(o, n))
+		return DEDUP_ENOMEM;
+	w = o->buf + o->len;
 	while (i < n) {
 		/* Java's modified UTF-8 writes U+0000 as C0 80: not text */
 		if (s[i] == 0xC0 && i + 1 < n && s[i + 1] == 0x80) {
@@ -587,16 +609,19 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 			continue;
 		}
 		k = utf8_seq(s + i, n - i, true);
-		if (k == 6)
-			ret = buf_put_cp(o, utf8_get(s + i, 6));
-		else if (k)
-			ret = dedup_buf_add(o, s + i, k);
-		else
-			ret = add_1252(o, s[i]), k = 1;
-		if (ret)
-			return ret;
+		if (k == 6) {
+			w += utf8_put(w, utf8_get(s + i, 6));
+		} else if (k) {
+			memcpy(w, s + i, k);
+			w += k;
+		} else {
+			w += put_1252(w, s[i]);
+			k = 1;
+		}
 		i += k;
 	}
+	o->len = (size_t)(w - o->buf);
+	o->buf[o->len] = '\0';
 	return DEDUP_OK;
 }
 
@@ -604,15 +629,21 @@ static dedup_status convert_1252(struct dedup_repair *r, const char *in,
 				 size_t len, struct dedup_repair_report *rep,
 				 struct dedup_error *err)
 {
+	const unsigned char *s = (const unsigned char *)in;
 	size_t k;
+	char *w;
 
 	rep->converted = 1;
 	rep->encoding = "windows-1252";
 	dedup_buf_reset(&r->text);
+	if (reserve_utf8(&r->text, len))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot convert %zu bytes", len);
+	w = r->text.buf;
 	for (k = 0; k < len; k++)
-		if (add_1252(&r->text, (unsigned char)in[k]))
-			return dedup_error_set(err, DEDUP_ENOMEM,
-					       "cannot convert %zu bytes", len);
+		w += put_1252(w, s[k]);
+	r->text.len = (size_t)(w - r->text.buf);
+	r->text.buf[r->text.len] = '\0';
 	return DEDUP_OK;
 }
 
