@@ -41,6 +41,9 @@
 #include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "dedup/repair.h"
 #include "repair_int.h"
 
@@ -78,6 +81,12 @@ static const char *const cp_icu[NCP] = {
 #define DIRECT_MAX 0x2600 /* code points below this have a direct slot */
 #define MAX_SLOTS 1536
 #define MAX_LAYERS 8
+/*
+ * ICU's charset detection costs about 2 ms a file, and a run repairs each
+ * file in both of its passes: what it chose for the last MEMO_MAX such
+ * files is remembered, by a hash of their bytes.
+ */
+#define MEMO_MAX 1024
 
 /* One character of some code page's upper half, with its byte in each. */
 struct slot {
@@ -124,6 +133,8 @@ struct dedup_repair {
 	size_t *brk;             /* positions of '\n' and SEP in the layer */
 	size_t brk_alloc, nbrk;
 	UConverter *cnv[32];     /* legacy converters, opened on first use */
+	struct memo *memo;       /* ICU's choices, MEMO_MAX at most */
+	size_t nmemo, memo_next; /* held; the next to replace when full */
 };
 
 /* ------------------------------------------------------------------ */
@@ -435,6 +446,7 @@ void dedup_repair_free(struct dedup_repair *r)
 	free(r->spans);
 	free(r->hot);
 	free(r->brk);
+	free(r->memo);
 	free(r);
 }
 
@@ -675,6 +687,48 @@ static dedup_status convert_legacy(struct dedup_repair *r, const char *name,
 	return DEDUP_OK;
 }
 
+/* What detect_legacy() made of bytes that went to ICU. */
+enum { MEMO_1252 = NLEGACY, MEMO_BINARY };
+
+struct memo {
+	uint64_t hash; /* XXH3 of the bytes */
+	size_t len;
+	unsigned choice; /* a legacy[] index, MEMO_1252 or MEMO_BINARY */
+};
+
+static const struct memo *memo_find(const struct dedup_repair *r,
+				    uint64_t hash, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmemo; i++)
+		if (r->memo[i].hash == hash && r->memo[i].len == len)
+			return &r->memo[i];
+	return NULL;
+}
+
+/* Remember a choice; out of memory, it is simply not remembered. */
+static void memo_add(struct dedup_repair *r, uint64_t hash, size_t len,
+		     unsigned choice)
+{
+	struct memo *m;
+
+	if (!r->memo) {
+		r->memo = malloc(MEMO_MAX * sizeof(*r->memo));
+		if (!r->memo)
+			return;
+	}
+	if (r->nmemo < MEMO_MAX) {
+		m = &r->memo[r->nmemo++];
+	} else {
+		m = &r->memo[r->memo_next];
+		r->memo_next = (r->memo_next + 1) % MEMO_MAX;
+	}
+	m->hash = hash;
+	m->len = len;
+	m->choice = choice;
+}
+
 /*
  * Not UTF-8: take the quick guess among 8-bit code pages when it is clear
  * (repair_detect.c); else ask ICU which encodings fit, best first, and take
@@ -690,6 +744,10 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	int32_t nm, i, conf;
 	size_t j, k;
 	const char *name;
+	const struct memo *seen;
+	uint64_t hash;
+	unsigned choice;
+	bool remember = true; /* ICU answered: its choice stands */
 	dedup_status ret;
 
 	if (len > INT32_MAX)
@@ -701,19 +759,38 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 		if (ret != DEDUP_EBINARY)
 			goto done;
 	}
+	/* the same bytes again: ICU would choose the same */
+	hash = XXH3_64bits(in, len);
+	seen = memo_find(r, hash, len);
+	if (seen && seen->choice < NLEGACY) {
+		ret = convert_legacy(r, legacy[seen->choice].detected, in,
+				     len, rep, err);
+		goto done;
+	}
+	if (seen) {
+		choice = seen->choice;
+		goto fallback;
+	}
 	ucsdet_setText(r->det, in, (int32_t)len, &st);
 	m = ucsdet_detectAll(r->det, &nm, &st);
 	if (U_FAILURE(st))
-		nm = 0; /* nothing fits: see below */
+		nm = 0, remember = false; /* nothing fits: see below */
 	for (i = 0; i < nm; i++) {
 		st = U_ZERO_ERROR;
 		name = ucsdet_getName(m[i], &st);
 		conf = ucsdet_getConfidence(m[i], &st);
+		if (U_FAILURE(st))
+			remember = false;
 		if (U_FAILURE(st) || conf < 10)
 			break;
 		ret = convert_legacy(r, name, in, len, rep, err);
 		if (ret == DEDUP_EBINARY)
 			continue;
+		if (!ret && remember) {
+			for (j = 0; strcmp(name, legacy[j].detected); j++)
+				;
+			memo_add(r, hash, len, (unsigned)j);
+		}
 		goto done;
 	}
 	/*
@@ -723,7 +800,11 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	 */
 	for (k = 0, j = 0; k < len; k++)
 		j += (unsigned char)in[k] >= 0x80;
-	if (j * 10 > len * 3)
+	choice = j * 10 > len * 3 ? MEMO_BINARY : MEMO_1252;
+	if (remember)
+		memo_add(r, hash, len, choice);
+fallback:
+	if (choice == MEMO_BINARY)
 		return dedup_error_set(err, DEDUP_EBINARY,
 				       "not UTF-8 and no plausible text encoding");
 	ret = convert_1252(r, in, len, rep, err);

@@ -852,6 +852,93 @@ static void test_legacy_detect(void **state)
 		fail_msg("%zu legacy texts misread", failed);
 }
 
+/* What one decoding gave: status, text, encoding, as a string. */
+static char *decoded(struct dedup_repair *r, const char *in, size_t n)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT, all = DEDUP_BUF_INIT;
+	struct dedup_repair_report rep;
+	struct dedup_error err;
+	dedup_status st;
+
+	memset(&rep, 0, sizeof(rep));
+	dedup_error_clear(&err);
+	st = dedup_repair_decode(r, in, n, &out, &rep, &err);
+	assert_int_equal(dedup_buf_addf(&all, "%d %s %u %s|", (int)st,
+					rep.encoding ? rep.encoding : "-",
+					rep.converted, st ? err.msg : ""), 0);
+	if (!st)
+		assert_int_equal(dedup_buf_add(&all, out.buf, out.len), 0);
+	dedup_buf_release(&out);
+	return dedup_buf_detach(&all, NULL);
+}
+
+/*
+ * Bytes that go to ICU's detection (East Asian encodings, high bytes
+ * that fit no code page) come out the same when a context meets them
+ * again and takes its remembered choice: compared, twice over, with a
+ * new context's first answer.
+ */
+static void test_detect_again(void **state)
+{
+	static const struct {
+		const char *cp, *text;
+	} t[] = {
+		{ "Shift_JIS", "政府は火曜日、環境保護法案を承認したと大臣が"
+		  "記者会見で述べた。" },
+		{ "EUC-KR", "정부는 화요일 환경 보호 법안을 승인했다고 장관이 "
+		  "기자회견에서 말했다." },
+		{ "GB18030", "政府周二批准了环境保护法草案，部长在新闻发布会上"
+		  "表示。" },
+		{ "Big5", "政府週二批准了環境保護法草案，部長在記者會上表示。" },
+	};
+	enum { NT = sizeof(t) / sizeof(t[0]), NIN = NT + 2 };
+	struct dedup_repair *fresh;
+	char bytes[NIN][1024], *first[NIN], *again;
+	size_t len[NIN], i, k, round;
+	struct damage_rng rng = { 77 };
+
+	(void)state;
+	for (i = 0; i < NT; i++) {
+		UErrorCode st = U_ZERO_ERROR;
+		UConverter *cnv = ucnv_open(t[i].cp, &st);
+		UChar u[512];
+		int32_t n;
+
+		assert_true(U_SUCCESS(st));
+		u_strFromUTF8(u, 512, &n, t[i].text, -1, &st);
+		n = ucnv_fromUChars(cnv, bytes[i], sizeof(bytes[i]), u, n,
+				    &st);
+		ucnv_close(cnv);
+		assert_true(U_SUCCESS(st));
+		len[i] = (size_t)n;
+	}
+	/* high bytes only (no encoding fits), with spaces (a poor one does) */
+	for (; i < NIN; i++) {
+		len[i] = 500;
+		for (k = 0; k < len[i]; k++)
+			bytes[i][k] = (char)(i == NT || damage_below(&rng, 5) ?
+					     0x80 + damage_below(&rng, 128) :
+					     ' ');
+	}
+	for (i = 0; i < NIN; i++) {
+		assert_int_equal(dedup_repair_new(&fresh, NULL), DEDUP_OK);
+		first[i] = decoded(fresh, bytes[i], len[i]);
+		dedup_repair_free(fresh);
+	}
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < NIN; i++) {
+			again = decoded(rep_ctx, bytes[i], len[i]);
+			if (strcmp(again, first[i]))
+				fail_msg("input %zu, round %zu: \"%.60s\", "
+					 "first \"%.60s\"", i, round, again,
+					 first[i]);
+			free(again);
+		}
+	}
+	for (i = 0; i < NIN; i++)
+		free(first[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -860,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_block_offsets),
 		cmocka_unit_test(test_report_and_errors),
 		cmocka_unit_test(test_legacy_detect),
+		cmocka_unit_test(test_detect_again),
 		cmocka_unit_test(test_damage_sentences),
 		cmocka_unit_test(test_seed_000),
 		cmocka_unit_test(test_damage_articles),
