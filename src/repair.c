@@ -120,6 +120,7 @@ struct dedup_repair {
 	UCharsetDetector *det;
 	struct dedup_buf text;   /* decoded UTF-8 */
 	struct dedup_buf fixed;  /* repaired UTF-8, before NFC */
+	struct dedup_buf normal; /* the text in NFC, when it was not */
 	uint32_t *cp, *cp2;
 	size_t cp_alloc, cp2_alloc;
 	UChar *u16a, *u16b;
@@ -411,6 +412,7 @@ dedup_status dedup_repair_new(struct dedup_repair **out,
 				       "cannot allocate the repair context");
 	dedup_buf_init(&r->text);
 	dedup_buf_init(&r->fixed);
+	dedup_buf_init(&r->normal);
 	r->nfc = unorm2_getNFCInstance(&st);
 	if (U_FAILURE(st))
 		goto icu_fail;
@@ -438,6 +440,7 @@ void dedup_repair_free(struct dedup_repair *r)
 			ucnv_close(r->cnv[i]);
 	dedup_buf_release(&r->text);
 	dedup_buf_release(&r->fixed);
+	dedup_buf_release(&r->normal);
 	free(r->cp);
 	free(r->cp2);
 	free(r->u16a);
@@ -1077,10 +1080,16 @@ static unsigned scan(const char *text, size_t n)
 	return flags;
 }
 
-/* Append s to out in NFC. */
-static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
-			    struct dedup_buf *out, struct dedup_error *err)
+/*
+ * s in NFC: *text is s itself when it is normalized already, else
+ * r->normal (valid until the next call with r).
+ */
+static dedup_status nfc_text(struct dedup_repair *r, const char *s, size_t n,
+			     const char **text, size_t *tlen,
+			     struct dedup_error *err)
 {
+	struct dedup_buf *out = &r->normal;
+
 	UErrorCode st = U_ZERO_ERROR;
 	int32_t n16, m16, n8;
 
@@ -1109,6 +1118,7 @@ static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
 	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
 		goto icu;
 	st = U_ZERO_ERROR;
+	dedup_buf_reset(out);
 	if (dedup_buf_grow(out, (size_t)n8))
 		goto nomem;
 	u_strToUTF8(out->buf + out->len, n8 + 1, NULL, r->u16b, m16, &st);
@@ -1116,10 +1126,12 @@ static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
 		goto icu;
 	out->len += (size_t)n8;
 	out->buf[out->len] = '\0';
+	*text = out->buf;
+	*tlen = out->len;
 	return DEDUP_OK;
 copy:
-	if (dedup_buf_add(out, s, n))
-		goto nomem;
+	*text = s;
+	*tlen = n;
 	return DEDUP_OK;
 nomem:
 	return dedup_error_set(err, DEDUP_ENOMEM,
@@ -2162,10 +2174,10 @@ nomem:
 			       "cannot repair %zu bytes of text", len);
 }
 
-dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
-				 size_t len, struct dedup_buf *out,
-				 struct dedup_repair_report *rep,
-				 struct dedup_error *err)
+dedup_status dedup_repair_text(struct dedup_repair *r, const char *in,
+			       size_t len, const char **out, size_t *out_len,
+			       struct dedup_repair_report *rep,
+			       struct dedup_error *err)
 {
 	struct dedup_repair_report dummy;
 	const char *text = NULL;
@@ -2177,7 +2189,8 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	rep->encoding = "UTF-8";
-	dedup_buf_reset(out);
+	*out = in;
+	*out_len = 0;
 	if (!len)
 		return DEDUP_OK;
 	ret = decode_bytes(r, in, len, rep, &text, &tlen, err);
@@ -2201,23 +2214,40 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 	flags = scan(text, tlen);
 	if (!(flags & SCAN_REPAIR)) {
 		if (!(flags & SCAN_NFC)) {
-			if (dedup_buf_add(out, text, tlen))
-				return dedup_error_set(err, DEDUP_ENOMEM,
-					"cannot copy %zu bytes", tlen);
+			*out = text;
+			*out_len = tlen;
 			return DEDUP_OK;
 		}
-		return put_nfc(r, text, tlen, out, err);
+		return nfc_text(r, text, tlen, out, out_len, err);
 	}
 	ret = repair_text(r, text, tlen, rep, err);
 	if (ret)
 		return ret;
-	if (!needs_nfc(r->fixed.buf, r->fixed.len))
-		return dedup_buf_add(out, r->fixed.buf, r->fixed.len)
-			       ? dedup_error_set(err, DEDUP_ENOMEM,
-						 "cannot copy %zu bytes",
-						 r->fixed.len)
-			       : DEDUP_OK;
-	return put_nfc(r, r->fixed.buf, r->fixed.len, out, err);
+	if (!needs_nfc(r->fixed.buf, r->fixed.len)) {
+		*out = r->fixed.buf;
+		*out_len = r->fixed.len;
+		return DEDUP_OK;
+	}
+	return nfc_text(r, r->fixed.buf, r->fixed.len, out, out_len, err);
+}
+
+dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_buf *out,
+				 struct dedup_repair_report *rep,
+				 struct dedup_error *err)
+{
+	const char *text;
+	size_t tlen;
+	dedup_status ret;
+
+	dedup_buf_reset(out);
+	ret = dedup_repair_text(r, in, len, &text, &tlen, rep, err);
+	if (ret || !len)
+		return ret;
+	if (dedup_buf_add(out, text, tlen))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot copy %zu bytes", tlen);
+	return DEDUP_OK;
 }
 
 /* ------------------------------------------------------------------ */

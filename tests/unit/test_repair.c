@@ -261,6 +261,45 @@ static void test_idempotent(void **state)
 		fail_msg("%zu cases not idempotent", failed);
 }
 
+/*
+ * dedup_repair_text() gives what dedup_repair_decode() gives, every case,
+ * and hands clean text back where it lies, without a copy.
+ */
+static void test_text_in_place(void **state)
+{
+	static const char clean[] = "The council\xE2\x80\x99s \xE2\x80\x9C"
+				    "final\xE2\x80\x9D decision, caf\xC3\xA9 "
+				    "and \xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2"
+				    "\xD0\xB0.\n";
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	const char *text;
+	size_t i, len;
+	dedup_status a, b;
+
+	(void)state;
+	for (i = 0; i < ncases; i++) {
+		a = dedup_repair_decode(rep_ctx, cases[i].in, cases[i].in_len,
+					&out, NULL, NULL);
+		b = dedup_repair_text(rep_ctx, cases[i].in, cases[i].in_len,
+				      &text, &len, NULL, NULL);
+		assert_int_equal(a, b);
+		if (a)
+			continue;
+		assert_int_equal(len, out.len);
+		assert_memory_equal(text, out.buf, len);
+	}
+	assert_int_equal(dedup_repair_text(rep_ctx, clean, strlen(clean),
+					   &text, &len, NULL, NULL), DEDUP_OK);
+	assert_ptr_equal(text, clean);
+	assert_int_equal(len, strlen(clean));
+	/* a byte order mark dropped: the rest, still in place */
+	assert_int_equal(dedup_repair_text(rep_ctx, "\xEF\xBB\xBF" "abc", 6,
+					   &text, &len, NULL, NULL), DEDUP_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(text, "abc", 3);
+	dedup_buf_release(&out);
+}
+
 /* Valid UTF-8 without a byte order mark at its start (ICU decides). */
 static int plain_utf8(const char *s, size_t n)
 {
@@ -945,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_block_offsets),
+		cmocka_unit_test(test_text_in_place),
 		cmocka_unit_test(test_report_and_errors),
 		cmocka_unit_test(test_legacy_detect),
 		cmocka_unit_test(test_detect_again),
