@@ -765,12 +765,12 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	/* the same bytes again: ICU would choose the same */
 	hash = XXH3_64bits(in, len);
 	seen = memo_find(r, hash, len);
-	if (seen && seen->choice < NLEGACY) {
-		ret = convert_legacy(r, legacy[seen->choice].detected, in,
-				     len, rep, err);
-		goto done;
-	}
 	if (seen) {
+		if (seen->choice < NLEGACY) {
+			ret = convert_legacy(r, legacy[seen->choice].detected,
+					     in, len, rep, err);
+			goto done;
+		}
 		choice = seen->choice;
 		goto fallback;
 	}
@@ -1089,7 +1089,6 @@ static dedup_status nfc_text(struct dedup_repair *r, const char *s, size_t n,
 			     struct dedup_error *err)
 {
 	struct dedup_buf *out = &r->normal;
-
 	UErrorCode st = U_ZERO_ERROR;
 	int32_t n16, m16, n8;
 
@@ -1651,7 +1650,8 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 			unsigned j, stop = 0;
 
 			for (j = 0; j < 8; j++)
-				stop |= (cp[i + j] >= 0xA0) | (cp[i + j] == '\n');
+				stop |= (cp[i + j] >= 0xA0) |
+					(cp[i + j] == '\n');
 			if (stop)
 				break;
 			i += 8;
@@ -2154,7 +2154,8 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 		for (; k < n && r->cp[k] != SEP; k++) {
 			c = r->cp[k];
 			if (c < 0x80) {
-				k += narrow_ascii(r->cp + k, n - k, &r->fixed) - 1;
+				k += narrow_ascii(r->cp + k, n - k,
+						  &r->fixed) - 1;
 				continue;
 			}
 			/* C1 controls left over from Windows-1252 */
