@@ -133,6 +133,8 @@ struct dedup_repair {
 	size_t hot_alloc, nhot;
 	size_t *brk;             /* positions of '\n' and SEP in the layer */
 	size_t brk_alloc, nbrk;
+	size_t *lines;           /* a text's line lengths, << 1 | dirty */
+	size_t lines_alloc;
 	UConverter *cnv[32];     /* legacy converters, opened on first use */
 	struct memo *memo;       /* ICU's choices, MEMO_MAX at most */
 	size_t nmemo, memo_next; /* held; the next to replace when full */
@@ -449,6 +451,7 @@ void dedup_repair_free(struct dedup_repair *r)
 	free(r->spans);
 	free(r->hot);
 	free(r->brk);
+	free(r->lines);
 	free(r->memo);
 	free(r);
 }
@@ -2061,15 +2064,22 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 				struct dedup_error *err)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t n = 0, i, k, nu, n2, ll;
+	size_t n = 0, i, k, nu, n2, ll, line, nlines = 0;
 	unsigned ev[NCP] = { 0 }, p, best, layer, mask;
 	int score, best_score;
 	bool nomem = false, dirty;
 	uint32_t *tmp, c;
 
-	/* room for the dirty lines: a code point per byte at most, plus SEP */
+	/*
+	 * The lines, found once for the two walks below; room for the dirty
+	 * ones: a code point per byte at most, plus SEP.
+	 */
 	for (i = 0, k = 0; i < len; i += ll) {
 		ll = next_line(s + i, len - i, &dirty);
+		if (!grow_array((void **)&r->lines, &r->lines_alloc,
+				nlines + 1, sizeof(*r->lines)))
+			goto nomem;
+		r->lines[nlines++] = ll << 1 | dirty;
 		if (dirty)
 			k += ll + 1;
 	}
@@ -2078,9 +2088,9 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 	    !grow_array((void **)&r->cp2, &r->cp2_alloc, k + 1,
 			sizeof(uint32_t)))
 		goto nomem;
-	for (i = 0; i < len; i += ll) {
-		ll = next_line(s + i, len - i, &dirty);
-		if (!dirty)
+	for (i = 0, line = 0; line < nlines; line++, i += ll) {
+		ll = r->lines[line] >> 1;
+		if (!(r->lines[line] & 1))
 			continue;
 		for (k = i; k < i + ll;) {
 			if (s[k] < 0x80) {
@@ -2144,9 +2154,9 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 	if (dedup_buf_grow(&r->fixed, len + n * 4))
 		goto nomem;
 	k = 0;
-	for (i = 0; i < len; i += ll) {
-		ll = next_line(s + i, len - i, &dirty);
-		if (!dirty) {
+	for (i = 0, line = 0; line < nlines; line++, i += ll) {
+		ll = r->lines[line] >> 1;
+		if (!(r->lines[line] & 1)) {
 			memcpy(r->fixed.buf + r->fixed.len, s + i, ll);
 			r->fixed.len += ll;
 			continue;
