@@ -269,9 +269,9 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 	unsigned char *bad;
 	uint64_t *verbatim, share = dedup_df_share(b->o.df_sample, b->n);
 	dedup_status st;
-	const char *line;
+	const char *line, *ptext;
 	double t0;
-	size_t i, n;
+	size_t i, n, plen;
 
 	dedup_tokens_init(&toks);
 	bad = calloc(b->n ? b->n : 1, 1);
@@ -299,9 +299,10 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		st = dedup_read_file(b->paths[i], b->o.max_doc_size, &bytes,
 				     &err);
 		charge(b, S_READ, &t0);
+		/* as the pipeline: clean texts are counted where read */
 		if (!st)
-			st = dedup_repair_decode(b->repair, bytes.buf,
-						 bytes.len, &text, NULL, &err);
+			st = dedup_repair_text(b->repair, bytes.buf, bytes.len,
+					       &ptext, &plen, NULL, &err);
 		charge(b, S_REPAIR, &t0);
 		if (st == DEDUP_ENOMEM)
 			die("pass 1", &err);
@@ -311,14 +312,14 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		}
 		/* as the pipeline: texts the repair kept are not repaired
 		 * again (pipeline.c verbatim_mark()) */
-		if (text.len == bytes.len &&
-		    !memcmp(text.buf, bytes.buf, bytes.len))
+		if (plen == bytes.len && (ptext == bytes.buf ||
+					  !memcmp(ptext, bytes.buf, plen)))
 			verbatim[i] = verbatim_mark(bytes.buf, bytes.len);
 		charge(b, S_REPAIR, &t0);
-		if (ls && dedup_linestats_observe(ls, text.buf, text.len))
+		if (ls && dedup_linestats_observe(ls, ptext, plen))
 			die("out of memory", NULL);
 		charge(b, S_LINES, &t0);
-		line = first_line(text.buf, text.len, &n);
+		line = first_line(ptext, plen, &n);
 		if (line) {
 			st = dedup_tokenize(b->tok, line, n, &toks, &err);
 			charge(b, S_TOKENIZE, &t0);
@@ -328,8 +329,7 @@ static void run_once(struct bench *b, struct dedup_sig *sigs,
 		}
 		if (!st && (dedup_df_sampled(share, b->paths[i]) ||
 			    b->exact)) {
-			st = dedup_tokenize(b->tok, text.buf, text.len, &toks,
-					    &err);
+			st = dedup_tokenize(b->tok, ptext, plen, &toks, &err);
 			if (!dedup_df_sampled(share, b->paths[i]))
 				t0 = cpu_now(); /* for the exact counts only */
 		}

@@ -383,19 +383,20 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 				   struct dedup_dfbatch *df, uint32_t *verbatim,
 				   struct dedup_error *err)
 {
-	const char *line;
-	size_t n;
+	const char *line, *text;
+	size_t n, tlen;
 	dedup_status st;
 
-	st = dedup_repair_decode(w->repair, bytes, len, &w->text, NULL, err);
+	/* most texts need nothing: they are counted where they were read */
+	st = dedup_repair_text(w->repair, bytes, len, &text, &tlen, NULL, err);
 	if (st)
 		return st;
 	*verbatim = 0;
-	if (w->text.len == len && !memcmp(w->text.buf, bytes, len))
+	if (tlen == len && (text == bytes || !memcmp(text, bytes, len)))
 		*verbatim = verbatim_mark(bytes, len);
-	if (ls && dedup_linestats_observe(ls, w->text.buf, w->text.len))
+	if (ls && dedup_linestats_observe(ls, text, tlen))
 		return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-	line = sn ? first_line(w->text.buf, w->text.len, &n) : NULL;
+	line = sn ? first_line(text, tlen, &n) : NULL;
 	if (line) {
 		st = dedup_tokenize(w->tok, line, n, &w->tokens, err);
 		if (!st)
@@ -405,7 +406,7 @@ static dedup_status worker_observe(struct dedup_worker *w, const char *bytes,
 	}
 	if (!df)
 		return DEDUP_OK; /* not in the sample whose terms are counted */
-	st = dedup_tokenize(w->tok, w->text.buf, w->text.len, &w->tokens, err);
+	st = dedup_tokenize(w->tok, text, tlen, &w->tokens, err);
 	if (!st)
 		st = dedup_sig_count_batch(w->sb, &w->tokens, df, err);
 	return st;

@@ -41,6 +41,9 @@
 #include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "dedup/repair.h"
 #include "repair_int.h"
 
@@ -78,6 +81,12 @@ static const char *const cp_icu[NCP] = {
 #define DIRECT_MAX 0x2600 /* code points below this have a direct slot */
 #define MAX_SLOTS 1536
 #define MAX_LAYERS 8
+/*
+ * ICU's charset detection costs about 2 ms a file, and a run repairs each
+ * file in both of its passes: what it chose for the last MEMO_MAX such
+ * files is remembered, by a hash of their bytes.
+ */
+#define MEMO_MAX 1024
 
 /* One character of some code page's upper half, with its byte in each. */
 struct slot {
@@ -111,6 +120,7 @@ struct dedup_repair {
 	UCharsetDetector *det;
 	struct dedup_buf text;   /* decoded UTF-8 */
 	struct dedup_buf fixed;  /* repaired UTF-8, before NFC */
+	struct dedup_buf normal; /* the text in NFC, when it was not */
 	uint32_t *cp, *cp2;
 	size_t cp_alloc, cp2_alloc;
 	UChar *u16a, *u16b;
@@ -121,7 +131,13 @@ struct dedup_repair {
 	size_t spans_alloc;
 	size_t *hot;
 	size_t hot_alloc, nhot;
+	size_t *brk;             /* positions of '\n' and SEP in the layer */
+	size_t brk_alloc, nbrk;
+	size_t *lines;           /* a text's line lengths, << 1 | dirty */
+	size_t lines_alloc;
 	UConverter *cnv[32];     /* legacy converters, opened on first use */
+	struct memo *memo;       /* ICU's choices, MEMO_MAX at most */
+	size_t nmemo, memo_next; /* held; the next to replace when full */
 };
 
 /* ------------------------------------------------------------------ */
@@ -398,6 +414,7 @@ dedup_status dedup_repair_new(struct dedup_repair **out,
 				       "cannot allocate the repair context");
 	dedup_buf_init(&r->text);
 	dedup_buf_init(&r->fixed);
+	dedup_buf_init(&r->normal);
 	r->nfc = unorm2_getNFCInstance(&st);
 	if (U_FAILURE(st))
 		goto icu_fail;
@@ -425,6 +442,7 @@ void dedup_repair_free(struct dedup_repair *r)
 			ucnv_close(r->cnv[i]);
 	dedup_buf_release(&r->text);
 	dedup_buf_release(&r->fixed);
+	dedup_buf_release(&r->normal);
 	free(r->cp);
 	free(r->cp2);
 	free(r->u16a);
@@ -432,6 +450,9 @@ void dedup_repair_free(struct dedup_repair *r)
 	free(r->units);
 	free(r->spans);
 	free(r->hot);
+	free(r->brk);
+	free(r->lines);
+	free(r->memo);
 	free(r);
 }
 
@@ -559,10 +580,29 @@ static dedup_status icu_convert(struct dedup_repair *r, size_t idx,
 	return DEDUP_OK;
 }
 
-/* Bytes 0x80..0xFF as Windows-1252 (undefined ones as C1 controls). */
-static dedup_status add_1252(struct dedup_buf *b, unsigned char byte)
+/*
+ * Byte c as Windows-1252 (undefined ones as C1 controls) in UTF-8 at o;
+ * returns the bytes written, at most 3.
+ */
+static size_t put_1252(char *o, unsigned char c)
 {
-	return buf_put_cp(b, byte < 0x80 ? byte : T.fwd[CP_1252][byte - 0x80]);
+	if (c < 0x80) {
+		*o = (char)c;
+		return 1;
+	}
+	return utf8_put(o, T.fwd[CP_1252][c - 0x80]);
+}
+
+/*
+ * Room in o for n input bytes written as UTF-8 by the loops below (3
+ * bytes each at most: a stray byte read as Windows-1252; a CESU-8 pair
+ * of 6 becomes 4), so that they write without a call a character.
+ */
+static dedup_status reserve_utf8(struct dedup_buf *o, size_t n)
+{
+	if (n > (SIZE_MAX - o->len - 2) / 3)
+		return DEDUP_ENOMEM;
+	return dedup_buf_grow(o, 3 * n);
 }
 
 /*
@@ -575,8 +615,11 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 			      size_t n)
 {
 	size_t i = 0, k;
-	dedup_status ret;
+	char *w;
 
+	if (reserve_utf8(o, n))
+		return DEDUP_ENOMEM;
+	w = o->buf + o->len;
 	while (i < n) {
 		/* Java's modified UTF-8 writes U+0000 as C0 80: not text */
 		if (s[i] == 0xC0 && i + 1 < n && s[i + 1] == 0x80) {
@@ -584,16 +627,19 @@ static dedup_status mend_utf8(struct dedup_buf *o, const unsigned char *s,
 			continue;
 		}
 		k = utf8_seq(s + i, n - i, true);
-		if (k == 6)
-			ret = buf_put_cp(o, utf8_get(s + i, 6));
-		else if (k)
-			ret = dedup_buf_add(o, s + i, k);
-		else
-			ret = add_1252(o, s[i]), k = 1;
-		if (ret)
-			return ret;
+		if (k == 6) {
+			w += utf8_put(w, utf8_get(s + i, 6));
+		} else if (k) {
+			memcpy(w, s + i, k);
+			w += k;
+		} else {
+			w += put_1252(w, s[i]);
+			k = 1;
+		}
 		i += k;
 	}
+	o->len = (size_t)(w - o->buf);
+	o->buf[o->len] = '\0';
 	return DEDUP_OK;
 }
 
@@ -601,15 +647,21 @@ static dedup_status convert_1252(struct dedup_repair *r, const char *in,
 				 size_t len, struct dedup_repair_report *rep,
 				 struct dedup_error *err)
 {
+	const unsigned char *s = (const unsigned char *)in;
 	size_t k;
+	char *w;
 
 	rep->converted = 1;
 	rep->encoding = "windows-1252";
 	dedup_buf_reset(&r->text);
+	if (reserve_utf8(&r->text, len))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot convert %zu bytes", len);
+	w = r->text.buf;
 	for (k = 0; k < len; k++)
-		if (add_1252(&r->text, (unsigned char)in[k]))
-			return dedup_error_set(err, DEDUP_ENOMEM,
-					       "cannot convert %zu bytes", len);
+		w += put_1252(w, s[k]);
+	r->text.len = (size_t)(w - r->text.buf);
+	r->text.buf[r->text.len] = '\0';
 	return DEDUP_OK;
 }
 
@@ -641,6 +693,48 @@ static dedup_status convert_legacy(struct dedup_repair *r, const char *name,
 	return DEDUP_OK;
 }
 
+/* What detect_legacy() made of bytes that went to ICU. */
+enum { MEMO_1252 = NLEGACY, MEMO_BINARY };
+
+struct memo {
+	uint64_t hash; /* XXH3 of the bytes */
+	size_t len;
+	unsigned choice; /* a legacy[] index, MEMO_1252 or MEMO_BINARY */
+};
+
+static const struct memo *memo_find(const struct dedup_repair *r,
+				    uint64_t hash, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmemo; i++)
+		if (r->memo[i].hash == hash && r->memo[i].len == len)
+			return &r->memo[i];
+	return NULL;
+}
+
+/* Remember a choice; out of memory, it is simply not remembered. */
+static void memo_add(struct dedup_repair *r, uint64_t hash, size_t len,
+		     unsigned choice)
+{
+	struct memo *m;
+
+	if (!r->memo) {
+		r->memo = malloc(MEMO_MAX * sizeof(*r->memo));
+		if (!r->memo)
+			return;
+	}
+	if (r->nmemo < MEMO_MAX) {
+		m = &r->memo[r->nmemo++];
+	} else {
+		m = &r->memo[r->memo_next];
+		r->memo_next = (r->memo_next + 1) % MEMO_MAX;
+	}
+	m->hash = hash;
+	m->len = len;
+	m->choice = choice;
+}
+
 /*
  * Not UTF-8: take the quick guess among 8-bit code pages when it is clear
  * (repair_detect.c); else ask ICU which encodings fit, best first, and take
@@ -656,6 +750,10 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	int32_t nm, i, conf;
 	size_t j, k;
 	const char *name;
+	const struct memo *seen;
+	uint64_t hash;
+	unsigned choice;
+	bool remember = true; /* ICU answered: its choice stands */
 	dedup_status ret;
 
 	if (len > INT32_MAX)
@@ -667,19 +765,38 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 		if (ret != DEDUP_EBINARY)
 			goto done;
 	}
+	/* the same bytes again: ICU would choose the same */
+	hash = XXH3_64bits(in, len);
+	seen = memo_find(r, hash, len);
+	if (seen) {
+		if (seen->choice < NLEGACY) {
+			ret = convert_legacy(r, legacy[seen->choice].detected,
+					     in, len, rep, err);
+			goto done;
+		}
+		choice = seen->choice;
+		goto fallback;
+	}
 	ucsdet_setText(r->det, in, (int32_t)len, &st);
 	m = ucsdet_detectAll(r->det, &nm, &st);
 	if (U_FAILURE(st))
-		nm = 0; /* nothing fits: see below */
+		nm = 0, remember = false; /* nothing fits: see below */
 	for (i = 0; i < nm; i++) {
 		st = U_ZERO_ERROR;
 		name = ucsdet_getName(m[i], &st);
 		conf = ucsdet_getConfidence(m[i], &st);
+		if (U_FAILURE(st))
+			remember = false;
 		if (U_FAILURE(st) || conf < 10)
 			break;
 		ret = convert_legacy(r, name, in, len, rep, err);
 		if (ret == DEDUP_EBINARY)
 			continue;
+		if (!ret && remember) {
+			for (j = 0; strcmp(name, legacy[j].detected); j++)
+				;
+			memo_add(r, hash, len, (unsigned)j);
+		}
 		goto done;
 	}
 	/*
@@ -689,7 +806,11 @@ static dedup_status detect_legacy(struct dedup_repair *r, const char *in,
 	 */
 	for (k = 0, j = 0; k < len; k++)
 		j += (unsigned char)in[k] >= 0x80;
-	if (j * 10 > len * 3)
+	choice = j * 10 > len * 3 ? MEMO_BINARY : MEMO_1252;
+	if (remember)
+		memo_add(r, hash, len, choice);
+fallback:
+	if (choice == MEMO_BINARY)
 		return dedup_error_set(err, DEDUP_EBINARY,
 				       "not UTF-8 and no plausible text encoding");
 	ret = convert_1252(r, in, len, rep, err);
@@ -700,6 +821,87 @@ done:
 	*tlen = r->text.len;
 	return DEDUP_OK;
 }
+
+/*
+ * Bytes the two walks over a clean text skip: they were most of a clean
+ * document's cost eight at a time. plain_run() gives the length of the
+ * run of printable ASCII or '\n' at s (what decode_bytes() need not look
+ * at: no control to count, nothing to validate); quiet_run() the length
+ * of the run of ASCII other than '&' (what scan() need not look at).
+ * Sixteen bytes a step where SSE2 is there, else eight.
+ */
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const __m128i sp = _mm_set1_epi8(0x20), nl = _mm_set1_epi8('\n');
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+		/* signed: bytes from 0x80 up are below 0x20 too */
+		unsigned stop = (unsigned)_mm_movemask_epi8(
+			_mm_andnot_si128(_mm_cmpeq_epi8(x, nl),
+					 _mm_cmplt_epi8(x, sp)));
+
+		if (stop)
+			return i + (size_t)__builtin_ctz(stop);
+	}
+	for (; i < n && ((s[i] >= 0x20 && s[i] < 0x80) || s[i] == '\n'); i++)
+		;
+	return i;
+}
+
+static size_t quiet_run(const unsigned char *s, size_t n)
+{
+	const __m128i amp = _mm_set1_epi8('&');
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+		unsigned stop = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(x, _mm_cmpeq_epi8(x, amp)));
+
+		if (stop)
+			return i + (size_t)__builtin_ctz(stop);
+	}
+	for (; i < n && s[i] < 0x80 && s[i] != '&'; i++)
+		;
+	return i;
+}
+#else
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((w | ((w - ONES * 0x20) & ~w)) & HIGHS)
+			break; /* a '\n' too: the loop below takes it */
+	}
+	for (; i < n && ((s[i] >= 0x20 && s[i] < 0x80) || s[i] == '\n'); i++)
+		;
+	return i;
+}
+
+static size_t quiet_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w, amp;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		amp = w ^ (ONES * '&');
+		if ((w | ((amp - ONES) & ~amp)) & HIGHS)
+			break;
+	}
+	for (; i < n && s[i] < 0x80 && s[i] != '&'; i++)
+		;
+	return i;
+}
+#endif
 
 static dedup_status decode_bytes(struct dedup_repair *r, const char *in,
 				 size_t len, struct dedup_repair_report *rep,
@@ -745,15 +947,7 @@ static dedup_status decode_bytes(struct dedup_repair *r, const char *in,
 				       "NUL byte at offset %zu",
 				       (size_t)(z - in) + (rep->bom ? 3 : 0));
 	for (i = 0; i < len; i += k) {
-		/* eight printable ASCII bytes at a time */
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, s + i, 8);
-			if ((w | ((w - ONES * 0x20) & ~w)) & HIGHS)
-				break;
-			i += 8;
-		}
+		i += plain_run(s + i, len - i);
 		if (i >= len)
 			break;
 		if (s[i] < 0x80) {
@@ -849,16 +1043,12 @@ static unsigned scan(const char *text, size_t n)
 	uint16_t prev_lead = 0;
 	const struct slot *sl;
 	size_t i = 0, k;
-	uint64_t w, amp;
 	uint32_t c;
 
 	while (i < n) {
-		while (i + 8 <= n) {
-			memcpy(&w, s + i, 8);
-			amp = w ^ (ONES * '&');
-			if ((w | ((amp - ONES) & ~amp)) & HIGHS)
-				break;
-			i += 8;
+		k = quiet_run(s + i, n - i);
+		if (k) {
+			i += k;
 			prev_lead = 0;
 		}
 		if (i >= n)
@@ -893,10 +1083,15 @@ static unsigned scan(const char *text, size_t n)
 	return flags;
 }
 
-/* Append s to out in NFC. */
-static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
-			    struct dedup_buf *out, struct dedup_error *err)
+/*
+ * s in NFC: *text is s itself when it is normalized already, else
+ * r->normal (valid until the next call with r).
+ */
+static dedup_status nfc_text(struct dedup_repair *r, const char *s, size_t n,
+			     const char **text, size_t *tlen,
+			     struct dedup_error *err)
 {
+	struct dedup_buf *out = &r->normal;
 	UErrorCode st = U_ZERO_ERROR;
 	int32_t n16, m16, n8;
 
@@ -925,6 +1120,7 @@ static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
 	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
 		goto icu;
 	st = U_ZERO_ERROR;
+	dedup_buf_reset(out);
 	if (dedup_buf_grow(out, (size_t)n8))
 		goto nomem;
 	u_strToUTF8(out->buf + out->len, n8 + 1, NULL, r->u16b, m16, &st);
@@ -932,10 +1128,12 @@ static dedup_status put_nfc(struct dedup_repair *r, const char *s, size_t n,
 		goto icu;
 	out->len += (size_t)n8;
 	out->buf[out->len] = '\0';
+	*text = out->buf;
+	*tlen = out->len;
 	return DEDUP_OK;
 copy:
-	if (dedup_buf_add(out, s, n))
-		goto nomem;
+	*text = s;
+	*tlen = n;
 	return DEDUP_OK;
 nomem:
 	return dedup_error_set(err, DEDUP_ENOMEM,
@@ -1424,9 +1622,71 @@ static int span_gain(const uint32_t *cp, size_t n, const struct unit *u,
 }
 
 /*
+ * The run of code points at cp (at most n) below U+00A0 other than '\n':
+ * what find_hot() need not look at. Sixteen a step with SSE2 (code points
+ * and SEP are below 2^31: a signed compare will do), else eight.
+ */
+#if defined(__SSE2__) && defined(__GNUC__)
+/* Four code points at cp: a bit each, set when find_hot() wants it. */
+static unsigned stops4(const uint32_t *cp)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)cp);
+	__m128i s = _mm_or_si128(_mm_cmpgt_epi32(x, _mm_set1_epi32(0x9F)),
+				 _mm_cmpeq_epi32(x, _mm_set1_epi32('\n')));
+
+	return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(s));
+}
+
+static size_t quiet_cps(const uint32_t *cp, size_t n)
+{
+	size_t i = 0;
+	unsigned stop;
+
+	for (; i + 16 <= n; i += 16) {
+		stop = stops4(cp + i) | stops4(cp + i + 4) << 4 |
+		       stops4(cp + i + 8) << 8 | stops4(cp + i + 12) << 12;
+		if (stop)
+			return i + (size_t)__builtin_ctz(stop);
+	}
+	for (; i < n && cp[i] < 0xA0 && cp[i] != '\n'; i++)
+		;
+	return i;
+}
+#else
+static size_t quiet_cps(const uint32_t *cp, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		unsigned j, stop = 0;
+
+		for (j = 0; j < 8; j++)
+			stop |= (cp[i + j] >= 0xA0) | (cp[i + j] == '\n');
+		if (stop)
+			break;
+	}
+	for (; i < n && cp[i] < 0xA0 && cp[i] != '\n'; i++)
+		;
+	return i;
+}
+#endif
+
+/* Note a line break of the layer at i in r->brk. */
+static bool add_brk(struct dedup_repair *r, size_t i)
+{
+	if (!grow_array((void **)&r->brk, &r->brk_alloc, r->nbrk + 1,
+			sizeof(*r->brk)))
+		return false;
+	r->brk[r->nbrk++] = i;
+	return true;
+}
+
+/*
  * List the positions of characters that some code page puts at a lead
  * byte (r->hot, with their masks in r->hot_lead); returns the code pages
- * that may have units at all.
+ * that may have units at all. The line breaks go to r->brk on the way:
+ * every code page's judge() wants to know which spans share a line, and
+ * finding that out in the text each time cost more than all the rest.
  */
 static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 			 size_t n, bool *nomem)
@@ -1436,9 +1696,19 @@ static unsigned find_hot(struct dedup_repair *r, const uint32_t *cp,
 	size_t i, nh = 0;
 	uint16_t next;
 
+	r->nbrk = 0;
 	for (i = 0; i < n; i++) {
-		if (cp[i] < 0xA0)
+		/* most of a layer is ASCII inside lines: skipped in blocks */
+		i += quiet_cps(cp + i, n - i);
+		if (i >= n)
+			break;
+		if (cp[i] < 0xA0 || cp[i] == SEP) {
+			if ((cp[i] == '\n' || cp[i] == SEP) && !add_brk(r, i)) {
+				*nomem = true;
+				return 0;
+			}
 			continue;
+		}
 		sl = slot_of(cp[i]);
 		if (!sl || !sl->lead)
 			continue;
@@ -1510,10 +1780,14 @@ struct span {
 	unsigned line_strong;      /* strong spans on its line */
 };
 
-/* Count, for every span, the strong spans on its line (spans are sorted). */
-static void line_strong(struct dedup_repair *r, const uint32_t *cp, size_t ns)
+/*
+ * Count, for every span, the strong spans on its line (spans are sorted):
+ * a span starts a new line when a break (r->brk, the layer's) lies
+ * between the end of the span before it and its start.
+ */
+static void line_strong(struct dedup_repair *r, size_t ns)
 {
-	size_t k, first = 0, pos = 0, t, end;
+	size_t k, first = 0, pos = 0, t, end, j = 0;
 	unsigned count = 0;
 	bool newline;
 
@@ -1521,9 +1795,9 @@ static void line_strong(struct dedup_repair *r, const uint32_t *cp, size_t ns)
 		newline = k == ns;
 		if (k < ns) {
 			end = r->units[r->spans[k].a].start;
-			for (; pos < end && !newline; pos++)
-				newline = cp[pos] == '\n' || cp[pos] == SEP;
-			pos = end;
+			while (j < r->nbrk && r->brk[j] < pos)
+				j++;
+			newline = j < r->nbrk && r->brk[j] < end;
 		}
 		if (newline && k > first) {
 			for (t = first; t < k; t++)
@@ -1588,7 +1862,7 @@ static int judge(struct dedup_repair *r, const uint32_t *cp, size_t n,
 	/* several small lossless repairs of one kind back each other */
 	if (weak >= 3 && strong < 1)
 		strong = 1;
-	line_strong(r, cp, ns);
+	line_strong(r, ns);
 	if (strong > *ev)
 		*ev = strong;
 	doc_ev = *ev;
@@ -1771,6 +2045,57 @@ static size_t next_line(const unsigned char *s, size_t n, bool *dirty)
 }
 
 /*
+ * The run of ASCII bytes at s (at most n, the first one ASCII) appended
+ * to cp at *n_cp as code points, eight at a time while they last: most
+ * of a dirty line is ASCII. Returns the bytes taken.
+ */
+static size_t widen_ascii(const unsigned char *s, size_t n, uint32_t *cp,
+			  size_t *n_cp)
+{
+	size_t i = 0, j, o = *n_cp;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & HIGHS)
+			break;
+		for (j = 0; j < 8; j++)
+			cp[o + j] = s[i + j];
+		o += 8;
+	}
+	for (; i < n && s[i] < 0x80; i++)
+		cp[o++] = s[i];
+	*n_cp = o;
+	return i;
+}
+
+/*
+ * The run of ASCII code points at cp (at most n, the first one ASCII)
+ * appended to out as bytes (room is there), eight at a time while they
+ * last. Returns the code points taken.
+ */
+static size_t narrow_ascii(const uint32_t *cp, size_t n, struct dedup_buf *out)
+{
+	size_t i = 0, j;
+	char *o = out->buf + out->len;
+
+	for (; i + 8 <= n; i += 8) {
+		uint32_t high = 0;
+
+		for (j = 0; j < 8; j++)
+			high |= cp[i + j];
+		if (high >= 0x80)
+			break;
+		for (j = 0; j < 8; j++)
+			o[i + j] = (char)cp[i + j];
+	}
+	for (; i < n && cp[i] < 0x80; i++)
+		o[i] = (char)cp[i];
+	out->len += i;
+	return i;
+}
+
+/*
  * Repair text (valid UTF-8) into r->fixed. Only lines holding non-ASCII
  * characters or '&' are decoded to code points, one after the other with
  * SEP between them; the others are copied back as they are.
@@ -1780,15 +2105,22 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 				struct dedup_error *err)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t n = 0, i, k, nu, n2, ll;
+	size_t n = 0, i, k, nu, n2, ll, line, nlines = 0;
 	unsigned ev[NCP] = { 0 }, p, best, layer, mask;
 	int score, best_score;
 	bool nomem = false, dirty;
 	uint32_t *tmp, c;
 
-	/* room for the dirty lines: a code point per byte at most, plus SEP */
+	/*
+	 * The lines, found once for the two walks below; room for the dirty
+	 * ones: a code point per byte at most, plus SEP.
+	 */
 	for (i = 0, k = 0; i < len; i += ll) {
 		ll = next_line(s + i, len - i, &dirty);
+		if (!grow_array((void **)&r->lines, &r->lines_alloc,
+				nlines + 1, sizeof(*r->lines)))
+			goto nomem;
+		r->lines[nlines++] = ll << 1 | dirty;
 		if (dirty)
 			k += ll + 1;
 	}
@@ -1797,13 +2129,13 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 	    !grow_array((void **)&r->cp2, &r->cp2_alloc, k + 1,
 			sizeof(uint32_t)))
 		goto nomem;
-	for (i = 0; i < len; i += ll) {
-		ll = next_line(s + i, len - i, &dirty);
-		if (!dirty)
+	for (i = 0, line = 0; line < nlines; line++, i += ll) {
+		ll = r->lines[line] >> 1;
+		if (!(r->lines[line] & 1))
 			continue;
 		for (k = i; k < i + ll;) {
 			if (s[k] < 0x80) {
-				r->cp[n++] = s[k++];
+				k += widen_ascii(s + k, i + ll - k, r->cp, &n);
 				continue;
 			}
 			c = (uint32_t)utf8_seq(s + k, i + ll - k, false);
@@ -1863,9 +2195,9 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 	if (dedup_buf_grow(&r->fixed, len + n * 4))
 		goto nomem;
 	k = 0;
-	for (i = 0; i < len; i += ll) {
-		ll = next_line(s + i, len - i, &dirty);
-		if (!dirty) {
+	for (i = 0, line = 0; line < nlines; line++, i += ll) {
+		ll = r->lines[line] >> 1;
+		if (!(r->lines[line] & 1)) {
 			memcpy(r->fixed.buf + r->fixed.len, s + i, ll);
 			r->fixed.len += ll;
 			continue;
@@ -1873,7 +2205,8 @@ static dedup_status repair_text(struct dedup_repair *r, const char *text,
 		for (; k < n && r->cp[k] != SEP; k++) {
 			c = r->cp[k];
 			if (c < 0x80) {
-				r->fixed.buf[r->fixed.len++] = (char)c;
+				k += narrow_ascii(r->cp + k, n - k,
+						  &r->fixed) - 1;
 				continue;
 			}
 			/* C1 controls left over from Windows-1252 */
@@ -1893,10 +2226,10 @@ nomem:
 			       "cannot repair %zu bytes of text", len);
 }
 
-dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
-				 size_t len, struct dedup_buf *out,
-				 struct dedup_repair_report *rep,
-				 struct dedup_error *err)
+dedup_status dedup_repair_text(struct dedup_repair *r, const char *in,
+			       size_t len, const char **out, size_t *out_len,
+			       struct dedup_repair_report *rep,
+			       struct dedup_error *err)
 {
 	struct dedup_repair_report dummy;
 	const char *text = NULL;
@@ -1908,7 +2241,8 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	rep->encoding = "UTF-8";
-	dedup_buf_reset(out);
+	*out = in;
+	*out_len = 0;
 	if (!len)
 		return DEDUP_OK;
 	ret = decode_bytes(r, in, len, rep, &text, &tlen, err);
@@ -1932,23 +2266,40 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 	flags = scan(text, tlen);
 	if (!(flags & SCAN_REPAIR)) {
 		if (!(flags & SCAN_NFC)) {
-			if (dedup_buf_add(out, text, tlen))
-				return dedup_error_set(err, DEDUP_ENOMEM,
-					"cannot copy %zu bytes", tlen);
+			*out = text;
+			*out_len = tlen;
 			return DEDUP_OK;
 		}
-		return put_nfc(r, text, tlen, out, err);
+		return nfc_text(r, text, tlen, out, out_len, err);
 	}
 	ret = repair_text(r, text, tlen, rep, err);
 	if (ret)
 		return ret;
-	if (!needs_nfc(r->fixed.buf, r->fixed.len))
-		return dedup_buf_add(out, r->fixed.buf, r->fixed.len)
-			       ? dedup_error_set(err, DEDUP_ENOMEM,
-						 "cannot copy %zu bytes",
-						 r->fixed.len)
-			       : DEDUP_OK;
-	return put_nfc(r, r->fixed.buf, r->fixed.len, out, err);
+	if (!needs_nfc(r->fixed.buf, r->fixed.len)) {
+		*out = r->fixed.buf;
+		*out_len = r->fixed.len;
+		return DEDUP_OK;
+	}
+	return nfc_text(r, r->fixed.buf, r->fixed.len, out, out_len, err);
+}
+
+dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
+				 size_t len, struct dedup_buf *out,
+				 struct dedup_repair_report *rep,
+				 struct dedup_error *err)
+{
+	const char *text;
+	size_t tlen;
+	dedup_status ret;
+
+	dedup_buf_reset(out);
+	ret = dedup_repair_text(r, in, len, &text, &tlen, rep, err);
+	if (ret || !len)
+		return ret;
+	if (dedup_buf_add(out, text, tlen))
+		return dedup_error_set(err, DEDUP_ENOMEM,
+				       "cannot copy %zu bytes", tlen);
+	return DEDUP_OK;
 }
 
 /* ------------------------------------------------------------------ */

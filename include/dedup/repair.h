@@ -53,6 +53,18 @@ dedup_status dedup_repair_decode(struct dedup_repair *r, const char *in,
 				 struct dedup_repair_report *rep,
 				 struct dedup_error *err);
 
+/*
+ * The same without a copy: *text is `in` itself when the bytes are clean,
+ * valid UTF-8 in NFC (most are: nothing else has to touch them), else
+ * text held by r, valid until the next call with r. *text_len bytes,
+ * not NUL-terminated when *text is `in`.
+ */
+dedup_status dedup_repair_text(struct dedup_repair *r, const char *in,
+			       size_t len, const char **text,
+			       size_t *text_len,
+			       struct dedup_repair_report *rep,
+			       struct dedup_error *err);
+
 /* Flags for dedup_repair_mojibake(). */
 enum {
 	DEDUP_MOJIBAKE_DROP = 1, /* bytes the code page leaves undefined are

@@ -261,6 +261,119 @@ static void test_idempotent(void **state)
 		fail_msg("%zu cases not idempotent", failed);
 }
 
+/*
+ * dedup_repair_text() gives what dedup_repair_decode() gives, every case,
+ * and hands clean text back where it lies, without a copy.
+ */
+static void test_text_in_place(void **state)
+{
+	static const char clean[] = "The council\xE2\x80\x99s \xE2\x80\x9C"
+				    "final\xE2\x80\x9D decision, caf\xC3\xA9 "
+				    "and \xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2"
+				    "\xD0\xB0.\n";
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	const char *text;
+	size_t i, len;
+	dedup_status a, b;
+
+	(void)state;
+	for (i = 0; i < ncases; i++) {
+		a = dedup_repair_decode(rep_ctx, cases[i].in, cases[i].in_len,
+					&out, NULL, NULL);
+		b = dedup_repair_text(rep_ctx, cases[i].in, cases[i].in_len,
+				      &text, &len, NULL, NULL);
+		assert_int_equal(a, b);
+		if (a)
+			continue;
+		assert_int_equal(len, out.len);
+		assert_memory_equal(text, out.buf, len);
+	}
+	assert_int_equal(dedup_repair_text(rep_ctx, clean, strlen(clean),
+					   &text, &len, NULL, NULL), DEDUP_OK);
+	assert_ptr_equal(text, clean);
+	assert_int_equal(len, strlen(clean));
+	/* a byte order mark dropped: the rest, still in place */
+	assert_int_equal(dedup_repair_text(rep_ctx, "\xEF\xBB\xBF" "abc", 6,
+					   &text, &len, NULL, NULL), DEDUP_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(text, "abc", 3);
+	dedup_buf_release(&out);
+}
+
+/* Valid UTF-8 without a byte order mark at its start (ICU decides). */
+static int plain_utf8(const char *s, size_t n)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t n16;
+
+	if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+		return 0;
+	if (n >= 6 && !memcmp(s, "\xC3\xAF\xC2\xBB\xC2\xBF", 6))
+		return 0;
+	if (memchr(s, '\0', n))
+		return 0;
+	u_strFromUTF8(NULL, 0, &n16, s, (int32_t)n, &st);
+	return st == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(st);
+}
+
+/*
+ * The walks over clean text skip plain bytes a block at a time: a case
+ * must come out the same wherever it starts in those blocks. Each valid
+ * UTF-8 case goes after a line of 0 to 47 ASCII letters and before
+ * another (lines of ASCII are never decoded, so the case's own decisions
+ * cannot change), and must give the same lines around its expected text.
+ */
+static void test_block_offsets(void **state)
+{
+	static const char pad[] = "Abcdefghijklmnopqrstuvwxyz0123456789abcdefghijkl";
+	struct dedup_buf in = DEDUP_BUF_INIT, want = DEDUP_BUF_INIT;
+	struct dedup_buf out = DEDUP_BUF_INIT;
+	size_t i, k, tried = 0, failed = 0;
+
+	(void)state;
+	for (i = 0; i < ncases; i++) {
+		if (cases[i].binary || !cases[i].in_len ||
+		    !plain_utf8(cases[i].in, cases[i].in_len))
+			continue;
+		for (k = 0; k < sizeof(pad) - 1; k++) {
+			dedup_buf_reset(&in);
+			dedup_buf_reset(&want);
+			assert_int_equal(dedup_buf_add(&in, pad, k), 0);
+			assert_int_equal(dedup_buf_addch(&in, '\n'), 0);
+			assert_int_equal(dedup_buf_add(&want, in.buf, in.len), 0);
+			assert_int_equal(dedup_buf_add(&in, cases[i].in,
+						       cases[i].in_len), 0);
+			assert_int_equal(dedup_buf_add(&want, cases[i].exp,
+						       cases[i].exp_len), 0);
+			assert_int_equal(dedup_buf_addch(&in, '\n'), 0);
+			assert_int_equal(dedup_buf_addch(&want, '\n'), 0);
+			assert_int_equal(dedup_buf_add(&in, pad, k), 0);
+			assert_int_equal(dedup_buf_add(&want, pad, k), 0);
+			assert_int_equal(dedup_repair_decode(rep_ctx, in.buf,
+							     in.len, &out,
+							     NULL, NULL),
+					 DEDUP_OK);
+			tried++;
+			if (out.len == want.len &&
+			    !memcmp(out.buf, want.buf, out.len))
+				continue;
+			if (!failed++) {
+				fprintf(stderr, "cases.tsv:%d (%s) after %zu "
+					"bytes:\n", cases[i].line,
+					cases[i].why, k + 1);
+				show("want", want.buf, want.len);
+				show("got ", out.buf, out.len);
+			}
+		}
+	}
+	dedup_buf_release(&in);
+	dedup_buf_release(&want);
+	dedup_buf_release(&out);
+	assert_true(tried > 100 * 48);
+	if (failed)
+		fail_msg("%zu of %zu placed cases failed", failed, tried);
+}
+
 static void test_report_and_errors(void **state)
 {
 	struct dedup_buf out = DEDUP_BUF_INIT;
@@ -778,13 +891,103 @@ static void test_legacy_detect(void **state)
 		fail_msg("%zu legacy texts misread", failed);
 }
 
+/* What one decoding gave: status, text, encoding, as a string. */
+static char *decoded(struct dedup_repair *r, const char *in, size_t n)
+{
+	struct dedup_buf out = DEDUP_BUF_INIT, all = DEDUP_BUF_INIT;
+	struct dedup_repair_report rep;
+	struct dedup_error err;
+	dedup_status st;
+
+	memset(&rep, 0, sizeof(rep));
+	dedup_error_clear(&err);
+	st = dedup_repair_decode(r, in, n, &out, &rep, &err);
+	assert_int_equal(dedup_buf_addf(&all, "%d %s %u %s|", (int)st,
+					rep.encoding ? rep.encoding : "-",
+					rep.converted, st ? err.msg : ""), 0);
+	if (!st)
+		assert_int_equal(dedup_buf_add(&all, out.buf, out.len), 0);
+	dedup_buf_release(&out);
+	return dedup_buf_detach(&all, NULL);
+}
+
+/*
+ * Bytes that go to ICU's detection (East Asian encodings, high bytes
+ * that fit no code page) come out the same when a context meets them
+ * again and takes its remembered choice: compared, twice over, with a
+ * new context's first answer.
+ */
+static void test_detect_again(void **state)
+{
+	static const struct {
+		const char *cp, *text;
+	} t[] = {
+		{ "Shift_JIS", "政府は火曜日、環境保護法案を承認したと大臣が"
+		  "記者会見で述べた。" },
+		{ "EUC-KR", "정부는 화요일 환경 보호 법안을 승인했다고 장관이 "
+		  "기자회견에서 말했다." },
+		{ "GB18030", "政府周二批准了环境保护法草案，部长在新闻发布会上"
+		  "表示。" },
+		{ "Big5", "政府週二批准了環境保護法草案，部長在記者會上表示。" },
+	};
+	enum { NT = sizeof(t) / sizeof(t[0]), NIN = NT + 2 };
+	struct dedup_repair *fresh;
+	char bytes[NIN][1024], *first[NIN], *again;
+	size_t len[NIN], i, k, round;
+	struct damage_rng rng = { 77 };
+
+	(void)state;
+	for (i = 0; i < NT; i++) {
+		UErrorCode st = U_ZERO_ERROR;
+		UConverter *cnv = ucnv_open(t[i].cp, &st);
+		UChar u[512];
+		int32_t n;
+
+		assert_true(U_SUCCESS(st));
+		u_strFromUTF8(u, 512, &n, t[i].text, -1, &st);
+		n = ucnv_fromUChars(cnv, bytes[i], sizeof(bytes[i]), u, n,
+				    &st);
+		ucnv_close(cnv);
+		assert_true(U_SUCCESS(st));
+		len[i] = (size_t)n;
+	}
+	/* high bytes only (no encoding fits), with spaces (a poor one does) */
+	for (; i < NIN; i++) {
+		len[i] = 500;
+		for (k = 0; k < len[i]; k++)
+			bytes[i][k] = (char)(i == NT || damage_below(&rng, 5) ?
+					     0x80 + damage_below(&rng, 128) :
+					     ' ');
+	}
+	for (i = 0; i < NIN; i++) {
+		assert_int_equal(dedup_repair_new(&fresh, NULL), DEDUP_OK);
+		first[i] = decoded(fresh, bytes[i], len[i]);
+		dedup_repair_free(fresh);
+	}
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < NIN; i++) {
+			again = decoded(rep_ctx, bytes[i], len[i]);
+			if (strcmp(again, first[i]))
+				fail_msg("input %zu, round %zu: \"%.60s\", "
+					 "first \"%.60s\"", i, round, again,
+					 first[i]);
+			free(again);
+		}
+	}
+	for (i = 0; i < NIN; i++)
+		free(first[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_block_offsets),
+		cmocka_unit_test(test_text_in_place),
 		cmocka_unit_test(test_report_and_errors),
 		cmocka_unit_test(test_legacy_detect),
+		cmocka_unit_test(test_detect_again),
 		cmocka_unit_test(test_damage_sentences),
 		cmocka_unit_test(test_seed_000),
 		cmocka_unit_test(test_damage_articles),
