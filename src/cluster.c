@@ -76,7 +76,7 @@ dedup_status dedup_cluster_params_check(const struct dedup_cluster_params *p,
  * b x r <= nhash. For each r the powers (1 - s^r)^b of successive b are
  * one product each, not a pow() (a million of those took 17 ms at 256
  * hashes, on every run); the errors are then compared in the order b, r,
- * as they always were. lsh_optimal_pow() is the direct computation, kept
+ * as they always were. dedup_lsh_optimal_pow() computes them directly,
  * for a lack of memory and for the tests.
  */
 #define LSH_STEPS 200
