@@ -623,17 +623,8 @@ static float neg_log(float u)
 #define PM_KL 0x6659fd93u
 #define PM_KH 0xd6e8feb8u
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-	defined(__linux__)
-/* twice the lanes where the CPU has them (chosen once, at load) */
-#define PM_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define PM_CLONES
-#endif
-
-PM_CLONES
-static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
-		     uint32_t *out)
+static inline __attribute__((always_inline)) void
+pminhash_body(const uint64_t *key, uint32_t m, uint32_t nhash, uint32_t *out)
 {
 	float best[1024];
 	uint32_t cl[1024], ch[1024], i, k;
@@ -665,6 +656,56 @@ static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
 			out[i] = win ? t : out[i];
 		}
 	}
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+	defined(__linux__)
+#define PM_DISPATCH 1
+/*
+ * Wider lanes where the CPU has them, chosen once. GCC keeps to 256-bit
+ * vectors for AVX-512 unless asked; the float operations are the same
+ * IEEE ones in every version (C11 mode contracts no multiply-add), so
+ * every version gives the same bits.
+ */
+__attribute__((target("avx512f,prefer-vector-width=512")))
+static void pminhash_avx512(const uint64_t *key, uint32_t m, uint32_t nhash,
+			    uint32_t *out)
+{
+	pminhash_body(key, m, nhash, out);
+}
+
+__attribute__((target("avx2")))
+static void pminhash_avx2(const uint64_t *key, uint32_t m, uint32_t nhash,
+			  uint32_t *out)
+{
+	pminhash_body(key, m, nhash, out);
+}
+#endif
+
+static void pminhash_plain(const uint64_t *key, uint32_t m, uint32_t nhash,
+			   uint32_t *out)
+{
+	pminhash_body(key, m, nhash, out);
+}
+
+void dedup_pminhash_isa(const uint64_t *key, uint32_t m, uint32_t nhash,
+			uint32_t *out, unsigned isa)
+{
+#ifdef PM_DISPATCH
+	if (isa >= 2 && __builtin_cpu_supports("avx512f"))
+		pminhash_avx512(key, m, nhash, out);
+	else if (isa >= 1 && __builtin_cpu_supports("avx2"))
+		pminhash_avx2(key, m, nhash, out);
+	else
+#endif
+		pminhash_plain(key, m, nhash, out);
+	(void)isa;
+}
+
+static void pminhash(const uint64_t *key, uint32_t m, uint32_t nhash,
+		     uint32_t *out)
+{
+	dedup_pminhash_isa(key, m, nhash, out, 2);
 }
 
 /*

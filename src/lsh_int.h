@@ -20,6 +20,14 @@
 void dedup_lsh_values(const uint32_t *tw, const uint32_t *ids, uint32_t n,
 		      uint32_t top, uint32_t nv, uint32_t *out, uint64_t *key);
 
+/*
+ * The P-MinHash winners of m keys (as dedup_lsh_values() makes them) for
+ * nhash permutations, with the instructions of at most `isa` (0 portable,
+ * 1 AVX2, 2 AVX-512), for tests: every isa gives the same winners.
+ */
+void dedup_pminhash_isa(const uint64_t *key, uint32_t m, uint32_t nhash,
+			uint32_t *out, unsigned isa);
+
 /* Sort n values ascending in place (the band records' sort). */
 void dedup_sort64(uint64_t *v, size_t n);
 

@@ -683,8 +683,18 @@ static char *path_buf(const struct dedup_run *run)
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err)
 {
-	struct doc *d;
 	struct stat sb;
+	int stream = !strcmp(path, "-") ||
+		     (!stat(path, &sb) && !S_ISREG(sb.st_mode) &&
+		      !S_ISDIR(sb.st_mode));
+
+	return dedup_run_add_walked(run, path, stream, err);
+}
+
+dedup_status dedup_run_add_walked(struct dedup_run *run, const char *path,
+				  int stream, struct dedup_error *err)
+{
+	struct doc *d;
 
 	/* documents are numbered in 32 bits (extras, the clustering) */
 	if (run->n >= UINT32_MAX - 1)
@@ -718,12 +728,7 @@ dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 	d = &run->docs[run->n];
 	memset(d, 0, sizeof(*d));
 	run->n++;
-	/*
-	 * Every pass reads the files again; what cannot be read twice is
-	 * read now and kept.
-	 */
-	if (!strcmp(path, "-") || (!stat(path, &sb) && !S_ISREG(sb.st_mode) &&
-				   !S_ISDIR(sb.st_mode))) {
+	if (stream) {
 		struct dedup_buf b = DEDUP_BUF_INIT;
 		struct dedup_error e;
 		dedup_status st;

@@ -145,9 +145,18 @@ void dedup_run_free(struct dedup_run *run);
  */
 void dedup_run_set_index(struct dedup_run *run, struct dedup_index *ix);
 
-/* Add a document by path ("-": standard input, read at once). */
+/*
+ * Add a document by path ("-": standard input). Each pass reads a file
+ * again; what cannot be read twice (standard input, a pipe, a device) is
+ * read at once and kept. dedup_run_add() asks the system which a path
+ * names; a caller that has looked already (a walk) says so with
+ * dedup_run_add_walked(), `stream` nonzero for a path to read once, and
+ * spares a stat(2) per document.
+ */
 dedup_status dedup_run_add(struct dedup_run *run, const char *path,
 			   struct dedup_error *err);
+dedup_status dedup_run_add_walked(struct dedup_run *run, const char *path,
+				  int stream, struct dedup_error *err);
 
 /*
  * First pass only, for the line counts (`dedup clean`): read and repair

@@ -461,7 +461,8 @@ int cli_clean(struct dedup_context *ctx, const struct cli_inputs *in,
 		if (dedup_run_new(&run, ctx, &err))
 			goto fail;
 		for (i = 0; i < in->n; i++)
-			if (dedup_run_add(run, in->v[i].path, &err))
+			if (dedup_run_add_walked(run, in->v[i].path,
+						 in->v[i].stream, &err))
 				goto fail;
 		if (dedup_run_count_lines(run, &err))
 			goto fail;

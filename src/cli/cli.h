@@ -25,6 +25,7 @@ int cli_index_commit(struct dedup_index *ix, const char *path, long days);
 struct cli_input {
 	char *path; /* as walked */
 	char *rel;  /* relative to the PATH it was found under */
+	int stream; /* standard input, a pipe or a device: read once */
 };
 
 struct cli_inputs {
@@ -32,7 +33,8 @@ struct cli_inputs {
 	size_t n, alloc;
 };
 
-int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel);
+int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel,
+		   int stream);
 void cli_inputs_release(struct cli_inputs *in);
 
 /*

@@ -4,7 +4,8 @@
 
 #include "cli.h"
 
-int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel)
+int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel,
+		   int stream)
 {
 	struct cli_input *e;
 
@@ -20,6 +21,7 @@ int cli_inputs_add(struct cli_inputs *in, const char *path, const char *rel)
 	e = &in->v[in->n];
 	e->path = strdup(path);
 	e->rel = strdup(rel ? rel : path);
+	e->stream = stream;
 	if (!e->path || !e->rel) {
 		free(e->path);
 		free(e->rel);

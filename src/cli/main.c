@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -513,7 +514,8 @@ static int list_inputs(const struct cli *c, int argc, char **argv,
 			*failed = 1;
 			continue;
 		}
-		if (cli_inputs_add(in, e.path, e.rel))
+		if (cli_inputs_add(in, e.path, e.rel,
+				   e.is_stdin || e.is_stream))
 			goto out;
 	}
 	ret = 0;
@@ -641,7 +643,8 @@ static int cmd_cluster(const struct cli *c, struct dedup_context *ctx,
 	if (ix)
 		dedup_run_set_index(run, ix);
 	for (i = 0; i < in->n; i++)
-		if (dedup_run_add(run, in->v[i].path, &err))
+		if (dedup_run_add_walked(run, in->v[i].path,
+					 in->v[i].stream, &err))
 			goto fail;
 	/* the run has its own copies: two more per document until the end */
 	cli_inputs_release(in);
@@ -663,13 +666,64 @@ out:
 	return ret;
 }
 
+/*
+ * The context, most of it the built-in rules' compilation, made on a
+ * thread of its own while the inputs are walked: the walk, and the stat
+ * of every path it makes, left the other core idle for as long.
+ */
+struct ctx_job {
+	const struct dedup_options *o;
+	struct dedup_context *ctx;
+	struct dedup_error err;
+	dedup_status st;
+	pthread_t tid;
+	int running;
+};
+
+static void *ctx_make(void *arg)
+{
+	struct ctx_job *j = arg;
+
+	j->st = dedup_context_new(&j->ctx, j->o, &j->err);
+	return NULL;
+}
+
+/*
+ * Start making the context. A rule file the user gives can be wrong: its
+ * context is made at once, so that the error is told before any walk.
+ */
+static void ctx_start(struct ctx_job *j, const struct dedup_options *o,
+		      int wait)
+{
+	j->o = o;
+	j->running = !wait && !o->n_rule_files &&
+		     !pthread_create(&j->tid, NULL, ctx_make, j);
+	if (!j->running)
+		ctx_make(j);
+}
+
+/* The context once made, or NULL with its error told. */
+static struct dedup_context *ctx_wait(struct ctx_job *j, int *ret)
+{
+	if (j->running)
+		pthread_join(j->tid, NULL);
+	j->running = 0;
+	if (j->st) {
+		cli_error("%s", j->err.msg);
+		*ret = j->st == DEDUP_ERULE || j->st == DEDUP_EINVAL ||
+		       j->st == DEDUP_EIO ? EXIT_USAGE : EXIT_SOME_FAILED;
+		return NULL;
+	}
+	return j->ctx;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
 	struct cli_inputs in = { 0 };
 	struct dedup_options o;
 	struct dedup_context *ctx = NULL;
-	struct dedup_error err;
+	struct ctx_job job = { 0 };
 	int ret, failed = 0;
 
 #ifdef __GLIBC__
@@ -714,13 +768,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	options_from_cli(&c, &o);
-	if (dedup_context_new(&ctx, &o, &err)) {
-		cli_error("%s", err.msg);
-		ret = err.code == DEDUP_ERULE || err.code == DEDUP_EINVAL ||
-		      err.code == DEDUP_EIO ? EXIT_USAGE : EXIT_SOME_FAILED;
-		goto out;
-	}
+	ctx_start(&job, &o, c.cmd == CMD_EXPLAIN);
 	if (c.cmd == CMD_EXPLAIN) {
+		ctx = ctx_wait(&job, &ret);
+		if (!ctx)
+			goto out;
 		/* the documents after the two are walked like any input */
 		if (argc > 2 && list_inputs(&c, argc - 2, argv + 2, &in, &failed)) {
 			ret = EXIT_SOME_FAILED;
@@ -729,10 +781,20 @@ int main(int argc, char **argv)
 		ret = cli_explain(ctx, argv[0], argv[1], &in);
 		goto out;
 	}
-	if (list_inputs(&c, argc, argv, &in, &failed)) {
-		ret = EXIT_SOME_FAILED;
-		goto out;
+	if (!job.running) {
+		ctx = ctx_wait(&job, &ret);
+		if (!ctx)
+			goto out;
 	}
+	ret = list_inputs(&c, argc, argv, &in, &failed) ? EXIT_SOME_FAILED :
+							   EXIT_OK;
+	if (!ctx) {
+		ctx = ctx_wait(&job, &ret);
+		if (!ctx)
+			goto out;
+	}
+	if (ret)
+		goto out;
 	if (c.cmd == CMD_CLEAN) {
 		ret = cli_clean(ctx, &in, c.out_dir, c.quiet, &failed);
 		ret = ret || failed ? EXIT_SOME_FAILED : EXIT_OK;

@@ -1022,6 +1022,39 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
+ * The P-MinHash winners are the same bits with every instruction set:
+ * keys of random ids and weights, ties of weight included, and band
+ * counts that are no multiple of a vector's lanes.
+ */
+static void test_pminhash_isa(void **state)
+{
+	static const uint32_t nh[] = { 1, 7, 16, 82, 100, 256 };
+	uint64_t key[300], x = 0x2545f4914f6cdd1dULL;
+	uint32_t want[256], got[256], m, h, k;
+	unsigned isa;
+
+	(void)state;
+	for (m = 0; m < 300; m += 37) {
+		for (k = 0; k < m; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* 8 weights only: many ties */
+			key[k] = (uint64_t)(1 + (x >> 61)) << 32 |
+				 (uint32_t)(x >> 8);
+		}
+		for (h = 0; h < sizeof(nh) / sizeof(*nh); h++) {
+			dedup_pminhash_isa(key, m, nh[h], want, 0);
+			for (isa = 1; isa <= 2; isa++) {
+				dedup_pminhash_isa(key, m, nh[h], got, isa);
+				assert_memory_equal(want, got,
+						    nh[h] * sizeof(*got));
+			}
+		}
+	}
+}
+
+/*
  * The band records' sort in place against qsort: sizes around each cut
  * (insertion, one narrow pass, wide passes), keys of few bits or many,
  * long runs of one key (a crowded bucket: sorted by its documents),
@@ -1105,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_verify_exact),
 		cmocka_unit_test(test_linkage_plain),
 		cmocka_unit_test(test_sort64),
+		cmocka_unit_test(test_pminhash_isa),
 		cmocka_unit_test(test_params_check),
 	};
 

@@ -33,25 +33,36 @@ static void write_text(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* n copies of the article in a new dir, and a one-thread context. */
+static struct dedup_context *article_files(char *dir, char path[][64],
+					   size_t n)
+{
+	struct dedup_options o;
+	struct dedup_context *ctx;
+	struct dedup_error err;
+	size_t i;
+
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < n; i++) {
+		snprintf(path[i], 64, "%s/%zu.txt", dir, i);
+		write_text(path[i], article);
+	}
+	dedup_options_default(&o, DEDUP_LEVEL_EVENT);
+	o.threads = 1;
+	assert_int_equal(dedup_context_new(&ctx, &o, &err), DEDUP_OK);
+	return ctx;
+}
+
 static void test_files_change_between_passes(void **state)
 {
 	char dir[] = "/tmp/dedup-run.XXXXXX", path[3][64];
-	struct dedup_options o;
-	struct dedup_context *ctx;
+	struct dedup_context *ctx = article_files(dir, path, 3);
 	struct dedup_run *run;
 	struct dedup_doc_info info;
 	struct dedup_error err;
 	size_t i;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	for (i = 0; i < 3; i++) {
-		snprintf(path[i], sizeof(path[i]), "%s/%zu.txt", dir, i);
-		write_text(path[i], article);
-	}
-	dedup_options_default(&o, DEDUP_LEVEL_EVENT);
-	o.threads = 1;
-	assert_int_equal(dedup_context_new(&ctx, &o, &err), DEDUP_OK);
 	assert_int_equal(dedup_run_new(&run, ctx, &err), DEDUP_OK);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(dedup_run_add(run, path[i], &err), DEDUP_OK);
@@ -80,6 +91,52 @@ static void test_files_change_between_passes(void **state)
 	dedup_context_free(ctx);
 	unlink(path[0]);
 	unlink(path[1]);
+	rmdir(dir);
+}
+
+/*
+ * A caller that walked the paths says which to read once: that one is
+ * read when added and kept, the other read by each pass, without a stat
+ * of either by the run.
+ */
+static void test_add_walked(void **state)
+{
+	char dir[] = "/tmp/dedup-run.XXXXXX", path[2][64];
+	struct dedup_context *ctx = article_files(dir, path, 2);
+	struct dedup_run *run;
+	struct dedup_doc_info a, b;
+	struct dedup_error err;
+
+	(void)state;
+	assert_int_equal(dedup_run_new(&run, ctx, &err), DEDUP_OK);
+	assert_int_equal(dedup_run_add_walked(run, path[0], 0, &err),
+			 DEDUP_OK);
+	assert_int_equal(dedup_run_add_walked(run, path[1], 1, &err),
+			 DEDUP_OK);
+	/* gone before the passes: only the one read at once is there */
+	assert_int_equal(unlink(path[1]), 0);
+	assert_int_equal(dedup_run_execute(run, &err), DEDUP_OK);
+	dedup_run_doc(run, 0, &a);
+	dedup_run_doc(run, 1, &b);
+	assert_int_equal(a.status, DEDUP_OK);
+	assert_int_equal(b.status, DEDUP_OK);
+	assert_false(b.empty);
+	/* the same text either way: one story */
+	assert_string_equal(a.rep_path, b.rep_path);
+
+	/* a walked file read by each pass is read then: gone, an error */
+	dedup_run_free(run);
+	assert_int_equal(dedup_run_new(&run, ctx, &err), DEDUP_OK);
+	assert_int_equal(dedup_run_add_walked(run, path[0], 0, &err),
+			 DEDUP_OK);
+	assert_int_equal(unlink(path[0]), 0);
+	assert_int_equal(dedup_run_execute(run, &err), DEDUP_OK);
+	dedup_run_doc(run, 0, &a);
+	assert_int_not_equal(a.status, DEDUP_OK);
+	if (!strstr(a.message, path[0]))
+		fail_msg("message does not name the file: %s", a.message);
+	dedup_run_free(run);
+	dedup_context_free(ctx);
 	rmdir(dir);
 }
 
@@ -232,6 +289,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_change_between_passes),
+		cmocka_unit_test(test_add_walked),
 		cmocka_unit_test(test_threads_same_result),
 		cmocka_unit_test(test_sample),
 	};
