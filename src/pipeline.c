@@ -797,10 +797,13 @@ struct pass {
 	int second;                  /* 0: count, 1: signatures */
 	int lines, terms;            /* what a first pass counts */
 	atomic_size_t next;          /* next document, or chunk (first pass) */
-	pthread_mutex_t lock;        /* guards merging into run tables */
+	pthread_mutex_t lock;        /* guards the chunks' hand-over and the
+					merges of a thread's tables at its end */
 	pthread_cond_t merged_cond;  /* a chunk was merged, or a thread failed */
 	size_t merged;               /* chunks merged into run->df */
-	struct dedup_dfbatch *ahead[CHUNKS_AHEAD]; /* finished early, by chunk */
+	int merging;                 /* a thread is merging parked chunks */
+	struct dedup_dfbatch *ahead[CHUNKS_AHEAD]; /* parked, by chunk */
+	struct dedup_dfbatch *spare; /* merged and cleared, for a next chunk */
 	dedup_status fatal;
 	struct dedup_error fatal_err;
 };
@@ -826,10 +829,14 @@ static dedup_status store_sig(struct dedup_worker *w, struct dedup_run *run,
 }
 
 /*
- * Hand on the document frequencies of chunk c (sealed: sorting it does not
- * need the lock). The run's table takes the chunks in order: one finished
- * early waits in ps->ahead (and the thread gets a new batch), and whoever
- * merges a chunk merges those following it. With ps->lock held.
+ * Hand on the document frequencies of chunk c, sealed, and take a table
+ * for the next. The run's table takes the chunks in order: each is
+ * parked in ps->ahead, and one thread at a time (ps->merging) merges,
+ * outside the lock, the parked chunks that come next, until the next is
+ * not there yet. A thread that finishes a chunk while another merges
+ * goes on at once: it waited for the lock for as long as the merge, up
+ * to a tenth of the first pass at two threads. It waits only when it is
+ * CHUNKS_AHEAD chunks ahead of the merges.
  */
 static dedup_status chunk_done(struct pass *ps, size_t c,
 			       struct dedup_dfbatch **df)
@@ -837,31 +844,47 @@ static dedup_status chunk_done(struct pass *ps, size_t c,
 	struct dedup_dfbatch *t = *df;
 	dedup_status st = DEDUP_OK;
 
+	*df = NULL;
+	pthread_mutex_lock(&ps->lock);
 	while (c >= ps->merged + CHUNKS_AHEAD && !ps->fatal)
 		pthread_cond_wait(&ps->merged_cond, &ps->lock);
-	if (ps->fatal)
-		return ps->fatal;
-	if (c > ps->merged) {
-		/* parked first: without a new table, run_pass() frees it */
-		ps->ahead[c % CHUNKS_AHEAD] = t;
-		return dedup_dfbatch_new(df) ? DEDUP_ENOMEM : DEDUP_OK;
+	if (ps->fatal) {
+		/* run_pass() frees what is parked */
+		st = ps->fatal;
+		dedup_dfbatch_free(t);
+		goto out;
 	}
-	for (;;) {
+	ps->ahead[c % CHUNKS_AHEAD] = t;
+	if (ps->merging)
+		goto out;
+	ps->merging = 1;
+	while ((t = ps->ahead[ps->merged % CHUNKS_AHEAD]) && !st) {
+		ps->ahead[ps->merged % CHUNKS_AHEAD] = NULL;
+		pthread_mutex_unlock(&ps->lock);
+		/* run->df is the merging thread's alone */
 		if (dedup_df_merge_batch(ps->run->df, t))
 			st = DEDUP_ENOMEM;
-		if (t == *df)
+		pthread_mutex_lock(&ps->lock);
+		if (!st)
+			ps->merged++;
+		/* kept for the next chunk of whoever asks */
+		if (!st && !ps->spare) {
 			dedup_dfbatch_clear(t);
-		else
+			ps->spare = t;
+		} else {
 			dedup_dfbatch_free(t);
-		if (st)
-			break;
-		ps->merged++;
-		t = ps->ahead[ps->merged % CHUNKS_AHEAD];
-		if (!t)
-			break;
-		ps->ahead[ps->merged % CHUNKS_AHEAD] = NULL;
+		}
+		pthread_cond_broadcast(&ps->merged_cond);
 	}
-	pthread_cond_broadcast(&ps->merged_cond);
+	ps->merging = 0;
+out:
+	if (!st && ps->spare) {
+		*df = ps->spare;
+		ps->spare = NULL;
+	}
+	pthread_mutex_unlock(&ps->lock);
+	if (!st && !*df && dedup_dfbatch_new(df))
+		st = DEDUP_ENOMEM;
 	return st;
 }
 
@@ -956,10 +979,8 @@ static void *pass_thread(void *arg)
 		}
 		if (!ps->second && ps->terms && i + 1 == end) {
 			st = dedup_dfbatch_seal(df);
-			pthread_mutex_lock(&ps->lock);
 			if (!st)
 				st = chunk_done(ps, chunk, &df);
-			pthread_mutex_unlock(&ps->lock);
 			if (st == DEDUP_ENOMEM)
 				dedup_error_set(&err, st, "out of memory");
 			if (st)
@@ -1033,6 +1054,7 @@ static dedup_status run_pass(struct dedup_run *run, int second, int lines,
 	pthread_cond_destroy(&ps.merged_cond);
 	for (t = 0; t < CHUNKS_AHEAD; t++)
 		dedup_dfbatch_free(ps.ahead[t]); /* left by a failure */
+	dedup_dfbatch_free(ps.spare);
 	if (ps.fatal) {
 		if (err)
 			*err = ps.fatal_err;
