@@ -662,10 +662,11 @@ pminhash_body(const uint64_t *key, uint32_t m, uint32_t nhash, uint32_t *out)
 	defined(__linux__)
 #define PM_DISPATCH 1
 /*
- * Wider lanes where the CPU has them, chosen once. GCC keeps to 256-bit
- * vectors for AVX-512 unless asked; the float operations are the same
- * IEEE ones in every version (C11 mode contracts no multiply-add), so
- * every version gives the same bits.
+ * Wider lanes where the CPU has them, asked at each call (a flag the
+ * runtime read once). GCC keeps to 256-bit vectors for AVX-512 unless
+ * asked; the float operations are the same IEEE ones in every version
+ * (C11 mode contracts no multiply-add), so every version gives the same
+ * bits.
  */
 __attribute__((target("avx512f,prefer-vector-width=512")))
 static void pminhash_avx512(const uint64_t *key, uint32_t m, uint32_t nhash,

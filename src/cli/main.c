@@ -769,10 +769,10 @@ int main(int argc, char **argv)
 	}
 	options_from_cli(&c, &o);
 	ctx_start(&job, &o, c.cmd == CMD_EXPLAIN);
+	/* a context made at once tells its error before any walk */
+	if (!job.running && !(ctx = ctx_wait(&job, &ret)))
+		goto out;
 	if (c.cmd == CMD_EXPLAIN) {
-		ctx = ctx_wait(&job, &ret);
-		if (!ctx)
-			goto out;
 		/* the documents after the two are walked like any input */
 		if (argc > 2 && list_inputs(&c, argc - 2, argv + 2, &in, &failed)) {
 			ret = EXIT_SOME_FAILED;
@@ -781,19 +781,9 @@ int main(int argc, char **argv)
 		ret = cli_explain(ctx, argv[0], argv[1], &in);
 		goto out;
 	}
-	if (!job.running) {
-		ctx = ctx_wait(&job, &ret);
-		if (!ctx)
-			goto out;
-	}
 	ret = list_inputs(&c, argc, argv, &in, &failed) ? EXIT_SOME_FAILED :
 							   EXIT_OK;
-	if (!ctx) {
-		ctx = ctx_wait(&job, &ret);
-		if (!ctx)
-			goto out;
-	}
-	if (ret)
+	if ((!ctx && !(ctx = ctx_wait(&job, &ret))) || ret)
 		goto out;
 	if (c.cmd == CMD_CLEAN) {
 		ret = cli_clean(ctx, &in, c.out_dir, c.quiet, &failed);
